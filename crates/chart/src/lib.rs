@@ -1,0 +1,298 @@
+//! History charts, written once against plotters' `DrawingBackend`: the app draws them on a
+//! `<canvas>`, tests and exports draw the same chart into SVG.
+//!
+//! What the chart promises: the mean as a line, the min–max spread as a band when readings were
+//! aggregated, and gaps as gaps — a line never bridges a stretch with no data.
+
+use plotters::coord::Shift;
+use plotters::prelude::*;
+use telltale_model::{Bucket, History, TimestampMs};
+
+/// Colours and the viewer's clock, which the chart cannot know by itself.
+#[derive(Debug, Clone, Copy)]
+pub struct ChartStyle {
+    pub background: RGBColor,
+    pub foreground: RGBColor,
+    pub grid: RGBColor,
+    pub line: RGBColor,
+    /// Minutes east of UTC for axis labels (the browser knows it; the chart does not).
+    pub utc_offset_min: i32,
+}
+
+impl Default for ChartStyle {
+    fn default() -> Self {
+        Self {
+            background: RGBColor(255, 255, 255),
+            foreground: RGBColor(40, 44, 52),
+            grid: RGBColor(225, 228, 232),
+            line: RGBColor(14, 116, 144),
+            utc_offset_min: 0,
+        }
+    }
+}
+
+/// Splits buckets into runs with no gap inside: a gap is a step longer than `max_step` ms.
+pub fn runs(buckets: &[Bucket], max_step: i64) -> Vec<&[Bucket]> {
+    let mut out = Vec::new();
+    let mut start = 0;
+    for i in 1..buckets.len() {
+        if buckets[i].t - buckets[i - 1].t > max_step {
+            out.push(&buckets[start..i]);
+            start = i;
+        }
+    }
+    if start < buckets.len() {
+        out.push(&buckets[start..]);
+    }
+    out
+}
+
+/// The longest step between neighbours that still counts as continuous data. Aggregated data is
+/// continuous bucket to bucket; raw readings are judged by their own typical spacing, so a sensor
+/// that reports every 2 s is not broken into dots, and one silent for a minute shows a hole.
+pub fn gap_threshold(h: &History) -> i64 {
+    if h.bucket_ms > 0 {
+        return h.bucket_ms * 2;
+    }
+    let mut steps: Vec<i64> = h.buckets.windows(2).map(|w| w[1].t - w[0].t).collect();
+    if steps.is_empty() {
+        return i64::MAX;
+    }
+    steps.sort_unstable();
+    let median = steps[steps.len() / 2];
+    (median * 5).max(1_000)
+}
+
+/// Draws `history` filling `area`. An empty history draws axes and says so.
+pub fn draw<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    h: &History,
+    style: &ChartStyle,
+) -> Result<(), String> {
+    let err = |e: DrawingAreaErrorKind<DB::ErrorType>| e.to_string();
+    area.fill(&style.background).map_err(err)?;
+    let (lo, hi) = value_range(&h.buckets);
+    let unit = h.unit.as_deref().unwrap_or("");
+    let span = h.to_ms - h.from_ms;
+    let offset = style.utc_offset_min;
+    let decimals = label_decimals(hi - lo);
+    let mut chart = ChartBuilder::on(area)
+        .margin(8)
+        .x_label_area_size(28)
+        .y_label_area_size(52)
+        .build_cartesian_2d(h.from_ms..h.to_ms, lo..hi)
+        .map_err(err)?;
+    chart
+        .configure_mesh()
+        .light_line_style(style.grid)
+        .bold_line_style(style.grid)
+        .axis_style(style.foreground)
+        .label_style(("sans-serif", 13).into_font().color(&style.foreground))
+        .x_labels(6)
+        .y_labels(6)
+        .x_label_formatter(&|t| time_label(*t, span, offset))
+        .y_label_formatter(&|v| format!("{v:.*}", decimals))
+        .y_desc(unit)
+        .draw()
+        .map_err(err)?;
+
+    if h.buckets.is_empty() {
+        let center = (h.from_ms + span / 2, (lo + hi) / 2.0);
+        chart
+            .draw_series(std::iter::once(Text::new(
+                "no data in this range",
+                center,
+                ("sans-serif", 15).into_font().color(&style.foreground),
+            )))
+            .map_err(err)?;
+        return Ok(());
+    }
+
+    let band = style.line.mix(0.22);
+    for run in runs(&h.buckets, gap_threshold(h)) {
+        if h.bucket_ms > 0 {
+            let upper: Vec<(TimestampMs, f64)> = run.iter().map(|b| (b.t, b.max)).collect();
+            let lower: Vec<(TimestampMs, f64)> = run.iter().rev().map(|b| (b.t, b.min)).collect();
+            let outline: Vec<(TimestampMs, f64)> = upper.into_iter().chain(lower).collect();
+            chart
+                .draw_series(std::iter::once(Polygon::new(outline, band.filled())))
+                .map_err(err)?;
+        }
+        let line = run.iter().map(|b| (b.t, b.mean));
+        chart
+            .draw_series(LineSeries::new(line, style.line.stroke_width(2)))
+            .map_err(err)?;
+        if run.len() == 1 {
+            // A lone reading between gaps would otherwise be invisible.
+            let b = run[0];
+            chart
+                .draw_series(std::iter::once(Circle::new(
+                    (b.t, b.mean),
+                    3,
+                    style.line.filled(),
+                )))
+                .map_err(err)?;
+        }
+    }
+    area.present().map_err(err)
+}
+
+/// The value axis: the data's extent with a margin, never a zero-height range.
+fn value_range(buckets: &[Bucket]) -> (f64, f64) {
+    let lo = buckets.iter().map(|b| b.min).fold(f64::INFINITY, f64::min);
+    let hi = buckets
+        .iter()
+        .map(|b| b.max)
+        .fold(f64::NEG_INFINITY, f64::max);
+    if !lo.is_finite() || !hi.is_finite() {
+        return (0.0, 1.0);
+    }
+    let pad = ((hi - lo) * 0.08).max(hi.abs().max(1.0) * 0.01);
+    (lo - pad, hi + pad)
+}
+
+/// Enough decimals that six labels across `range` read as six different numbers.
+pub fn label_decimals(range: f64) -> usize {
+    let step = range / 6.0;
+    if !step.is_finite() || step <= 0.0 {
+        return 1;
+    }
+    (-step.log10().floor()).clamp(0.0, 6.0) as usize
+}
+
+/// `HH:MM` for spans within a day, `DD.MM HH:MM` beyond, in the viewer's local time.
+pub fn time_label(t: TimestampMs, span_ms: i64, utc_offset_min: i32) -> String {
+    let local = t + i64::from(utc_offset_min) * 60_000;
+    let days = local.div_euclid(86_400_000);
+    let ms_of_day = local.rem_euclid(86_400_000);
+    let (h, m) = (ms_of_day / 3_600_000, ms_of_day / 60_000 % 60);
+    if span_ms <= 86_400_000 {
+        format!("{h:02}:{m:02}")
+    } else {
+        let (_, month, day) = civil_from_days(days);
+        format!("{day:02}.{month:02} {h:02}:{m:02}")
+    }
+}
+
+/// Days since 1970-01-01 to (year, month, day), proleptic Gregorian (Howard Hinnant's algorithm).
+pub fn civil_from_days(z: i64) -> (i64, u32, u32) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    (y, m, d)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use telltale_model::DeviceId;
+
+    fn bucket(t: i64, v: f64) -> Bucket {
+        Bucket {
+            t,
+            min: v - 1.0,
+            max: v + 1.0,
+            mean: v,
+            count: 1,
+        }
+    }
+
+    fn history(buckets: Vec<Bucket>, bucket_ms: i64) -> History {
+        History {
+            device: DeviceId::new("ble:A"),
+            metric: "temperature".into(),
+            unit: Some("°C".into()),
+            from_ms: 0,
+            to_ms: 100_000,
+            bucket_ms,
+            buckets,
+        }
+    }
+
+    fn svg(h: &History) -> String {
+        let mut out = String::new();
+        {
+            let root = SVGBackend::with_string(&mut out, (640, 320)).into_drawing_area();
+            draw(&root, h, &ChartStyle::default()).unwrap();
+        }
+        out
+    }
+
+    #[test]
+    fn gaps_split_the_line() {
+        let b: Vec<Bucket> = [0, 1_000, 2_000, 60_000, 61_000]
+            .iter()
+            .map(|&t| bucket(t, 1.0))
+            .collect();
+        let r = runs(&b, 5_000);
+        assert_eq!(r.iter().map(|r| r.len()).collect::<Vec<_>>(), vec![3, 2]);
+        assert!(runs(&[], 5_000).is_empty());
+    }
+
+    #[test]
+    fn raw_gap_threshold_follows_the_sensor_cadence() {
+        let every_2s: Vec<Bucket> = (0..20).map(|i| bucket(i * 2_000, 1.0)).collect();
+        assert_eq!(gap_threshold(&history(every_2s, 0)), 10_000);
+        assert_eq!(gap_threshold(&history(vec![], 5_000)), 10_000);
+    }
+
+    #[test]
+    fn a_gap_draws_two_lines_and_a_band_per_run() {
+        let mut b: Vec<Bucket> = (0..10).map(|i| bucket(i * 5_000, i as f64)).collect();
+        b.extend((15..20).map(|i| bucket(i * 5_000, i as f64)));
+        let out = svg(&history(b, 5_000));
+        // The data line is the only thing drawn in the line colour (#0E7490); the mesh is grey.
+        let lines = out
+            .lines()
+            .filter(|l| l.contains("<polyline") && l.contains("#0E7490"));
+        assert_eq!(lines.count(), 2, "one line per run:\n{out}");
+        assert_eq!(
+            out.matches("<polygon").count(),
+            2,
+            "one min-max band per run"
+        );
+        assert!(out.contains("°C"));
+    }
+
+    #[test]
+    fn empty_history_says_so() {
+        let out = svg(&history(vec![], 0));
+        assert!(out.contains("no data in this range"));
+    }
+
+    #[test]
+    fn value_labels_keep_neighbours_apart() {
+        assert_eq!(label_decimals(0.3), 2);
+        assert_eq!(label_decimals(3.0), 1);
+        assert_eq!(label_decimals(60.0), 0);
+        assert_eq!(label_decimals(6_000.0), 0);
+        assert_eq!(label_decimals(0.0), 1);
+        for range in [0.05, 0.3, 2.0, 47.0, 1_000.0] {
+            let d = label_decimals(range);
+            let labels: Vec<String> = (0..6)
+                .map(|i| format!("{:.*}", d, 6.2 + range * i as f64 / 6.0))
+                .collect();
+            let mut unique = labels.clone();
+            unique.dedup();
+            assert_eq!(unique, labels, "range {range}");
+        }
+    }
+
+    #[test]
+    fn labels_in_local_time() {
+        // 2023-11-14 22:13:20 UTC.
+        let t = 1_700_000_000_000;
+        assert_eq!(time_label(t, 3_600_000, 0), "22:13");
+        assert_eq!(time_label(t, 3_600_000, 120), "00:13");
+        assert_eq!(time_label(t, 7 * 86_400_000, 120), "15.11 00:13");
+        assert_eq!(civil_from_days(0), (1970, 1, 1));
+        assert_eq!(civil_from_days(19_723), (2024, 1, 1));
+        assert_eq!(civil_from_days(-1), (1969, 12, 31));
+    }
+}

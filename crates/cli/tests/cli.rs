@@ -1,0 +1,81 @@
+//! The headless binary, run as a user runs it.
+
+use std::process::Command;
+
+fn telltale() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_telltale"))
+}
+
+#[test]
+fn help_and_version() {
+    let out = telltale().arg("--help").output().unwrap();
+    assert!(out.status.success());
+    let help = String::from_utf8_lossy(&out.stdout);
+    assert!(help.contains("demo"), "{help}");
+    let out = telltale().arg("--version").output().unwrap();
+    assert!(out.status.success());
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        format!("telltale {}", env!("CARGO_PKG_VERSION"))
+    );
+}
+
+#[test]
+fn bad_arguments_are_explained_not_panicked() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("x.db");
+    for bad in ["--seconds=-3", "--seconds=NaN", "--seconds=inf"] {
+        let out = telltale()
+            .args(["demo", "--db"])
+            .arg(&db)
+            .arg(bad)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(1), "{bad}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("--seconds"), "{err}");
+        assert!(!err.contains("panicked"), "{err}");
+    }
+    assert!(!db.exists(), "a rejected command touches nothing");
+    let out = telltale()
+        .args(["demo", "--db"])
+        .arg(&db)
+        .args(["--seconds", "soon"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "clap rejects a non-number");
+    let out = telltale().arg("frobnicate").output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+}
+
+/// The demo fleet, headless: the simulated home and plant both reach the database through their
+/// real paths (decoders; mosquitto + MQTT subscription).
+#[test]
+fn demo_fills_a_database_from_home_and_plant() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("demo.db");
+    let out = telltale()
+        .args(["demo", "--db"])
+        .arg(&db)
+        .args(["--seconds", "6"])
+        .env("RUST_LOG", "warn")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    let summary: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let sources = summary["sources"].as_array().unwrap();
+    for s in sources {
+        assert_eq!(s["state"], "connected", "{s}");
+    }
+    assert_eq!(sources.len(), 2, "{summary}");
+    // 4 home devices + 3 machines, every machine with its 3 metrics.
+    assert_eq!(summary["devices"], 7, "{summary}");
+    // Living room and freezer: 4 series each (battery, temperature, humidity, rssi); the strap 3 at
+    // least; the Ruuvi 10 or more; the machines 9.
+    assert!(
+        summary["series"].as_u64().unwrap() >= 4 + 4 + 3 + 10 + 9,
+        "{summary}"
+    );
+    assert!(db.exists());
+}

@@ -1,0 +1,365 @@
+//! The vocabulary every part of Telltale speaks: devices, readings, history buckets and the
+//! `{code, message}` error that crosses IPC.
+//!
+//! This crate is shared by the engine (native) and the Leptos UI (wasm32), so it holds plain data
+//! and pure functions only: no I/O, no clock, no platform crates.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// Milliseconds since the Unix epoch, UTC. Every timestamp in Telltale is one of these.
+pub type TimestampMs = i64;
+
+/// A device's stable identity, prefixed by the transport that found it
+/// (`ble:A4:C1:38:00:00:01`, `mqtt:plant/press-01`), so two sources never collide.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct DeviceId(pub String);
+
+impl DeviceId {
+    pub fn new(id: impl Into<String>) -> Self {
+        Self(id.into())
+    }
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for DeviceId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// Which transport a device reaches us through.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Transport {
+    Ble,
+    Mqtt,
+}
+
+impl Transport {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Transport::Ble => "ble",
+            Transport::Mqtt => "mqtt",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "ble" => Some(Transport::Ble),
+            "mqtt" => Some(Transport::Mqtt),
+            _ => None,
+        }
+    }
+}
+
+/// What a device is, as far as the UI needs to know (icon, grouping, rule targeting by kind).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Device {
+    pub id: DeviceId,
+    pub name: String,
+    /// A free-form kind such as `thermometer`, `heart_rate_strap`, `machine`.
+    pub kind: String,
+    pub transport: Transport,
+    /// Where the device lives (`Home`, `Plant`): the dashboard groups by it.
+    pub site: String,
+    /// How often the device is expected to report, in ms; decides when it counts as stale.
+    pub expected_interval_ms: i64,
+}
+
+/// How much a reading can be trusted (Sparkplug and OPC UA carry the same three levels).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum Quality {
+    #[default]
+    Good,
+    Uncertain,
+    Bad,
+}
+
+impl Quality {
+    pub fn as_i64(self) -> i64 {
+        match self {
+            Quality::Good => 0,
+            Quality::Uncertain => 1,
+            Quality::Bad => 2,
+        }
+    }
+    pub fn from_i64(v: i64) -> Self {
+        match v {
+            0 => Quality::Good,
+            1 => Quality::Uncertain,
+            _ => Quality::Bad,
+        }
+    }
+}
+
+/// One measured value of one metric of one device at one instant.
+///
+/// A series is (device, metric); a reading is identified by (device, metric, ts_ms), so the same
+/// reading delivered twice is stored once.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Reading {
+    pub device: DeviceId,
+    pub metric: String,
+    /// The unit the source reported with the value, kept once per series.
+    pub unit: Option<String>,
+    pub ts_ms: TimestampMs,
+    pub value: f64,
+    #[serde(default)]
+    pub quality: Quality,
+}
+
+/// The newest value of one metric, as the dashboard shows it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LatestValue {
+    pub metric: String,
+    pub unit: Option<String>,
+    pub value: f64,
+    pub ts_ms: TimestampMs,
+}
+
+/// Whether a device's values can be presented as current.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Freshness {
+    /// Heard from within its expected interval (with slack for missed adverts).
+    Live,
+    /// Silent for longer than it should be: values are shown "as of" their time.
+    Stale,
+    /// Never heard from.
+    Unknown,
+}
+
+/// Missed reports tolerated before a device is called stale: BLE adverts are lossy by nature,
+/// so one or two missing is normal and must not flash the UI.
+pub const STALE_AFTER_INTERVALS: i64 = 3;
+
+/// Decides freshness from the last time a device was heard. `now` is passed in, never read here.
+pub fn freshness(
+    last_seen_ms: Option<TimestampMs>,
+    expected_interval_ms: i64,
+    now_ms: TimestampMs,
+) -> Freshness {
+    match last_seen_ms {
+        None => Freshness::Unknown,
+        Some(seen) => {
+            let allowed = expected_interval_ms.max(1_000) * STALE_AFTER_INTERVALS;
+            if now_ms - seen <= allowed {
+                Freshness::Live
+            } else {
+                Freshness::Stale
+            }
+        }
+    }
+}
+
+/// A device card on the dashboard.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DeviceSummary {
+    pub device: Device,
+    pub last_seen_ms: Option<TimestampMs>,
+    pub latest: Vec<LatestValue>,
+}
+
+/// State of one data source (a BLE adapter, an MQTT broker connection, the demo fleet).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SourceStatus {
+    pub id: String,
+    pub transport: Transport,
+    pub state: SourceState,
+    /// A human sentence: what is connected, or why not.
+    pub detail: String,
+    pub since_ms: TimestampMs,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SourceState {
+    Starting,
+    Connected,
+    Reconnecting,
+    Stopped,
+    Failed,
+}
+
+/// Everything the dashboard draws, in one IPC round trip.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Dashboard {
+    pub now_ms: TimestampMs,
+    pub devices: Vec<DeviceSummary>,
+    pub sources: Vec<SourceStatus>,
+}
+
+/// A request for a chart's worth of history.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HistoryQuery {
+    pub device: DeviceId,
+    pub metric: String,
+    pub from_ms: TimestampMs,
+    pub to_ms: TimestampMs,
+    /// The most buckets the caller can use (about one per horizontal pixel).
+    pub points: u32,
+}
+
+/// The most buckets one query may ask for: more than any screen has pixels.
+pub const MAX_POINTS: u32 = 10_000;
+/// The earliest timestamp a query may name (1970) and the latest (year 2200): anything outside is
+/// a caller's bug or a hostile argument, and must not turn into arithmetic overflow downstream.
+pub const MIN_TS_MS: TimestampMs = 0;
+pub const MAX_TS_MS: TimestampMs = 7_258_118_400_000;
+
+impl HistoryQuery {
+    /// Rejects what the store must never see: empty or inverted ranges, absurd budgets, empty names.
+    pub fn validate(&self) -> Result<(), ApiError> {
+        if self.device.as_str().is_empty() || self.device.as_str().len() > 256 {
+            return Err(ApiError::invalid("device id must be 1 to 256 characters"));
+        }
+        if self.metric.is_empty() || self.metric.len() > 128 {
+            return Err(ApiError::invalid("metric must be 1 to 128 characters"));
+        }
+        if !(MIN_TS_MS..=MAX_TS_MS).contains(&self.from_ms)
+            || !(MIN_TS_MS..=MAX_TS_MS).contains(&self.to_ms)
+        {
+            return Err(ApiError::invalid(format!(
+                "time range must lie between {MIN_TS_MS} and {MAX_TS_MS} ms"
+            )));
+        }
+        if self.from_ms >= self.to_ms {
+            return Err(ApiError::invalid("from_ms must be before to_ms"));
+        }
+        if self.points == 0 || self.points > MAX_POINTS {
+            return Err(ApiError::invalid(format!(
+                "points must be between 1 and {MAX_POINTS}"
+            )));
+        }
+        Ok(())
+    }
+}
+
+/// Readings aggregated over `[t, t + width)`. A bucket with no readings is simply absent, so a
+/// chart sees the gap instead of an invented line across it.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Bucket {
+    pub t: TimestampMs,
+    pub min: f64,
+    pub max: f64,
+    pub mean: f64,
+    pub count: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct History {
+    pub device: DeviceId,
+    pub metric: String,
+    pub unit: Option<String>,
+    pub from_ms: TimestampMs,
+    pub to_ms: TimestampMs,
+    /// Width of each bucket in ms; 0 when buckets are raw readings.
+    pub bucket_ms: i64,
+    pub buckets: Vec<Bucket>,
+}
+
+/// What the UI branches on. A code exists only where the UI does something different for it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    /// The caller sent something malformed; show the message, do not retry.
+    InvalidArgument,
+    /// The named device or series does not exist (removed, or never seen).
+    NotFound,
+    /// The engine is not ready or a source is down; retrying later may work.
+    Unavailable,
+    /// Anything else: a bug or a storage failure. Logged with detail on the engine side.
+    Internal,
+}
+
+/// The error every IPC command returns: `{ "code": "...", "message": "..." }`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+#[error("{message}")]
+pub struct ApiError {
+    pub code: ErrorCode,
+    pub message: String,
+}
+
+impl ApiError {
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+        Self {
+            code,
+            message: message.into(),
+        }
+    }
+    pub fn invalid(message: impl Into<String>) -> Self {
+        Self::new(ErrorCode::InvalidArgument, message)
+    }
+    pub fn not_found(message: impl Into<String>) -> Self {
+        Self::new(ErrorCode::NotFound, message)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn query(from_ms: i64, to_ms: i64, points: u32) -> HistoryQuery {
+        HistoryQuery {
+            device: DeviceId::new("ble:AA"),
+            metric: "temperature".into(),
+            from_ms,
+            to_ms,
+            points,
+        }
+    }
+
+    #[test]
+    fn history_query_validation() {
+        let cases: &[(i64, i64, u32, Option<&str>)] = &[
+            (0, 1, 1, None),
+            (1_000, 2_000, MAX_POINTS, None),
+            (2_000, 1_000, 10, Some("before")),
+            (1_000, 1_000, 10, Some("before")),
+            (0, 1_000, 0, Some("points")),
+            (0, 1_000, MAX_POINTS + 1, Some("points")),
+            (-1, 1_000, 10, Some("range")),
+            (0, i64::MAX, 10, Some("range")),
+        ];
+        for &(from, to, points, want) in cases {
+            let got = query(from, to, points).validate();
+            match want {
+                None => assert_eq!(got, Ok(()), "{from}..{to} x{points}"),
+                Some(fragment) => {
+                    let err = got.expect_err("must be rejected");
+                    assert_eq!(err.code, ErrorCode::InvalidArgument);
+                    assert!(err.message.contains(fragment), "{}", err.message);
+                }
+            }
+        }
+        let mut q = query(0, 1, 1);
+        q.metric.clear();
+        assert!(q.validate().is_err());
+        q.metric = "x".repeat(129);
+        assert!(q.validate().is_err());
+    }
+
+    #[test]
+    fn freshness_follows_the_expected_interval() {
+        assert_eq!(freshness(None, 1_000, 10_000), Freshness::Unknown);
+        assert_eq!(freshness(Some(10_000), 5_000, 24_999), Freshness::Live);
+        assert_eq!(freshness(Some(10_000), 5_000, 25_000), Freshness::Live);
+        assert_eq!(freshness(Some(10_000), 5_000, 25_001), Freshness::Stale);
+        // A device claiming an absurdly short interval still gets a one-second floor.
+        assert_eq!(freshness(Some(0), 1, 2_999), Freshness::Live);
+    }
+
+    #[test]
+    fn api_error_wire_shape() {
+        let e = ApiError::not_found("no such device: x");
+        let json = serde_json::to_string(&e).unwrap();
+        assert_eq!(
+            json,
+            r#"{"code":"not_found","message":"no such device: x"}"#
+        );
+    }
+}

@@ -1,0 +1,258 @@
+//! The simulated home: BLE devices that advertise real payload bytes.
+
+use super::signal::wave;
+use crate::ble::{BleEvent, KnownDevice, Radio, RadioFuture, RadioState};
+use std::time::Duration;
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Payload {
+    /// BTHome v2 thermometer/hygrometer with battery, around `mean_c`.
+    BtHome { mean_c: f64 },
+    /// RuuviTag RAWv2.
+    Ruuvi,
+    /// Heart Rate Measurement notifications from a chest strap.
+    HeartRate,
+}
+
+#[derive(Debug, Clone)]
+pub struct DemoDevice {
+    pub known: KnownDevice,
+    pub payload: Payload,
+    pub seed: u64,
+}
+
+pub fn home_devices() -> Vec<DemoDevice> {
+    let device = |address: &str, name: &str, kind: &str, interval_ms, payload, seed| DemoDevice {
+        known: KnownDevice {
+            address: address.into(),
+            name: name.into(),
+            kind: kind.into(),
+            site: "Home".into(),
+            expected_interval_ms: interval_ms,
+        },
+        payload,
+        seed,
+    };
+    vec![
+        device(
+            "A4:C1:38:10:20:01",
+            "Living room",
+            "thermometer",
+            2_000,
+            Payload::BtHome { mean_c: 21.5 },
+            11,
+        ),
+        device(
+            "A4:C1:38:10:20:02",
+            "Freezer",
+            "thermometer",
+            2_000,
+            Payload::BtHome { mean_c: -18.0 },
+            12,
+        ),
+        device(
+            "C7:3A:6B:11:22:33",
+            "Balcony",
+            "environment_sensor",
+            1_000,
+            Payload::Ruuvi,
+            13,
+        ),
+        device(
+            "E0:7D:EA:44:55:66",
+            "Chest strap",
+            "heart_rate_strap",
+            1_000,
+            Payload::HeartRate,
+            14,
+        ),
+    ]
+}
+
+/// A radio that hears the simulated home.
+pub struct DemoRadio {
+    devices: Vec<DemoDevice>,
+}
+
+impl DemoRadio {
+    pub fn new(devices: Vec<DemoDevice>) -> Self {
+        Self { devices }
+    }
+}
+
+impl Radio for DemoRadio {
+    fn listen(
+        self: Box<Self>,
+        events: mpsc::Sender<BleEvent>,
+        state: mpsc::Sender<RadioState>,
+        cancel: CancellationToken,
+    ) -> RadioFuture {
+        Box::pin(async move {
+            let _ = state
+                .send(RadioState::Scanning(format!(
+                    "simulated home: {} devices",
+                    self.devices.len()
+                )))
+                .await;
+            let mut tick = tokio::time::interval(Duration::from_millis(250));
+            let mut next_due = vec![0i64; self.devices.len()];
+            loop {
+                tokio::select! {
+                    _ = cancel.cancelled() => return,
+                    _ = tick.tick() => {}
+                }
+                let now = crate::now_ms();
+                for (device, due) in self.devices.iter().zip(next_due.iter_mut()) {
+                    if now < *due {
+                        continue;
+                    }
+                    *due = now + device.known.expected_interval_ms;
+                    if events.send(event(device, now)).await.is_err() {
+                        return;
+                    }
+                }
+            }
+        })
+    }
+}
+
+/// What a device transmits at `t_ms`.
+pub fn event(d: &DemoDevice, t_ms: i64) -> BleEvent {
+    let address = d.known.address.clone();
+    let rssi = Some((-62.0 + 6.0 * super::signal::noise(d.seed + 1, t_ms)) as i16);
+    match d.payload {
+        Payload::BtHome { mean_c } => BleEvent::Advertisement {
+            address,
+            rssi,
+            service_data: vec![(
+                0xFCD2,
+                bthome_v2(
+                    (t_ms / 2_000) as u8,
+                    wave(d.seed, t_ms, mean_c, 1.2, 900.0, 0.05),
+                    wave(d.seed + 2, t_ms, 48.0, 6.0, 1_800.0, 0.3),
+                    93,
+                ),
+            )],
+            manufacturer_data: vec![],
+        },
+        Payload::Ruuvi => BleEvent::Advertisement {
+            address: address.clone(),
+            rssi,
+            service_data: vec![],
+            manufacturer_data: vec![(
+                0x0499,
+                ruuvi_rawv2(
+                    wave(d.seed, t_ms, 8.0, 3.0, 1_200.0, 0.05),
+                    wave(d.seed + 3, t_ms, 71.0, 8.0, 2_400.0, 0.4),
+                    wave(d.seed + 4, t_ms, 101_325.0, 250.0, 3_600.0, 5.0),
+                    2.95,
+                    (t_ms / 1_000) as u16,
+                    &address,
+                ),
+            )],
+        },
+        Payload::HeartRate => {
+            let bpm = wave(d.seed, t_ms, 74.0, 12.0, 300.0, 2.0).round();
+            let rr_s = 60.0 / bpm;
+            BleEvent::Notification {
+                address,
+                characteristic: 0x2A37,
+                value: heart_rate_measurement(bpm as u8, &[rr_s]),
+            }
+        }
+    }
+}
+
+/// BTHome v2, unencrypted: packet id, battery, temperature (0.01 °C), humidity (0.01 %), in the
+/// ascending object-id order the specification asks for.
+pub fn bthome_v2(packet_id: u8, temperature_c: f64, humidity: f64, battery: u8) -> Vec<u8> {
+    let mut b = vec![0x40, 0x00, packet_id, 0x01, battery, 0x02];
+    b.extend_from_slice(&((temperature_c * 100.0).round() as i16).to_le_bytes());
+    b.push(0x03);
+    b.extend_from_slice(&((humidity * 100.0).round().clamp(0.0, 10_000.0) as u16).to_le_bytes());
+    b
+}
+
+/// RuuviTag data format 5 (RAWv2), big-endian, after the company id.
+pub fn ruuvi_rawv2(
+    temperature_c: f64,
+    humidity: f64,
+    pressure_pa: f64,
+    battery_v: f64,
+    sequence: u16,
+    address: &str,
+) -> Vec<u8> {
+    let mut b = vec![5];
+    b.extend_from_slice(&((temperature_c / 0.005).round() as i16).to_be_bytes());
+    b.extend_from_slice(&((humidity / 0.0025).round() as u16).to_be_bytes());
+    b.extend_from_slice(&((pressure_pa - 50_000.0).round() as u16).to_be_bytes());
+    for acc_mg in [12i16, -8, 1_004] {
+        b.extend_from_slice(&acc_mg.to_be_bytes());
+    }
+    let battery = ((battery_v * 1000.0 - 1600.0).round() as u16) & 0x07FF;
+    let tx_power = ((4 + 40) / 2) as u16;
+    b.extend_from_slice(&((battery << 5) | tx_power).to_be_bytes());
+    b.push((sequence / 60) as u8);
+    b.extend_from_slice(&sequence.to_be_bytes());
+    let mac: Vec<u8> = address
+        .split(':')
+        .map(|h| u8::from_str_radix(h, 16).unwrap_or(0))
+        .collect();
+    b.extend_from_slice(&mac[..6.min(mac.len())]);
+    b.resize(24, 0);
+    b
+}
+
+/// Heart Rate Measurement (0x2A37): uint8 rate, contact detected, RR intervals in 1/1024 s.
+pub fn heart_rate_measurement(bpm: u8, rr_s: &[f64]) -> Vec<u8> {
+    let mut b = vec![0x16, bpm];
+    for rr in rr_s {
+        b.extend_from_slice(&((rr * 1024.0).round() as u16).to_le_bytes());
+    }
+    b
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ble::readings_of;
+
+    fn value(readings: &[telltale_model::Reading], metric: &str) -> f64 {
+        readings
+            .iter()
+            .find(|r| r.metric == metric)
+            .unwrap_or_else(|| panic!("no {metric} in {readings:?}"))
+            .value
+    }
+
+    /// The simulated bytes must decode, through the production decoders, to the values the
+    /// simulation meant: otherwise the demo would be showing the encoder's bugs.
+    #[test]
+    fn every_demo_device_decodes_to_what_it_simulated() {
+        let t = 1_700_000_123_000;
+        for d in home_devices() {
+            let readings = readings_of(&event(&d, t), t).expect("demo payload decodes");
+            match d.payload {
+                Payload::BtHome { mean_c } => {
+                    let want = wave(d.seed, t, mean_c, 1.2, 900.0, 0.05);
+                    assert!((value(&readings, "temperature") - want).abs() <= 0.005 + 1e-9);
+                    assert_eq!(value(&readings, "battery"), 93.0);
+                    assert!((0.0..=100.0).contains(&value(&readings, "humidity")));
+                }
+                Payload::Ruuvi => {
+                    let want = wave(d.seed, t, 8.0, 3.0, 1_200.0, 0.05);
+                    assert!((value(&readings, "temperature") - want).abs() <= 0.0025 + 1e-9);
+                    assert!((value(&readings, "voltage") - 2.95).abs() < 1e-9);
+                }
+                Payload::HeartRate => {
+                    let bpm = value(&readings, "heart_rate");
+                    assert!((50.0..=100.0).contains(&bpm), "{bpm}");
+                    let rr = value(&readings, "rr_interval");
+                    assert!((rr - 60.0 / bpm).abs() < 1.0 / 1024.0, "{rr} vs {bpm}");
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,229 @@
+//! The simulated plant: machines publishing to a private mosquitto, read back by the ordinary
+//! MQTT source exactly as a real gateway would be.
+
+use super::signal::wave;
+use crate::board::SourceBoard;
+use crate::mqtt::{self, BrokerConfig, PayloadFormat, TopicMap};
+use crate::task::TaskHandle;
+use rumqttc::{AsyncClient, MqttOptions, QoS};
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::time::Duration;
+use telltale_model::{SourceState, Transport};
+use telltale_store::Ingest;
+use tokio_util::sync::CancellationToken;
+
+const SOURCE_ID: &str = "demo-plant";
+
+#[derive(Debug, Clone, Copy)]
+pub struct Machine {
+    pub name: &'static str,
+    pub seed: u64,
+    /// mm/s of slow vibration growth per hour: a bearing wearing out, for forecasts to find.
+    pub wear_per_hour: f64,
+}
+
+pub fn plant_machines() -> [Machine; 3] {
+    [
+        Machine {
+            name: "press-01",
+            seed: 21,
+            wear_per_hour: 0.0,
+        },
+        Machine {
+            name: "pump-02",
+            seed: 22,
+            wear_per_hour: 0.6,
+        },
+        Machine {
+            name: "compressor-03",
+            seed: 23,
+            wear_per_hour: 0.1,
+        },
+    ]
+}
+
+/// What one machine publishes at `t_ms`: (metric, value, unit).
+pub fn machine_values(
+    m: &Machine,
+    t_ms: i64,
+    started_ms: i64,
+) -> [(&'static str, f64, &'static str); 3] {
+    let hours = (t_ms - started_ms).max(0) as f64 / 3_600_000.0;
+    [
+        (
+            "vibration",
+            wave(
+                m.seed,
+                t_ms,
+                2.8 + m.wear_per_hour * hours,
+                0.4,
+                120.0,
+                0.15,
+            ),
+            "mm/s",
+        ),
+        (
+            "temperature",
+            wave(m.seed + 1, t_ms, 61.0, 4.0, 900.0, 0.2),
+            "°C",
+        ),
+        (
+            "pressure",
+            wave(m.seed + 2, t_ms, 6.2, 0.3, 300.0, 0.05),
+            "bar",
+        ),
+    ]
+}
+
+/// Looks for mosquitto on PATH and where Debian puts it (/usr/sbin is not on a user's PATH).
+pub fn find_mosquitto() -> Option<PathBuf> {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    std::env::split_paths(&path)
+        .chain(["/usr/sbin".into(), "/usr/local/sbin".into()])
+        .map(|dir| dir.join("mosquitto"))
+        .find(|p| p.is_file())
+}
+
+pub(super) fn start(ingest: Ingest, board: SourceBoard) -> TaskHandle {
+    TaskHandle::spawn("demo-plant", move |cancel| async move {
+        board.set(
+            SOURCE_ID,
+            Transport::Mqtt,
+            SourceState::Starting,
+            "starting the plant's broker",
+        );
+        let broker = match Broker::start().await {
+            Ok(b) => b,
+            Err(e) => {
+                board.set(SOURCE_ID, Transport::Mqtt, SourceState::Failed, e);
+                return;
+            }
+        };
+        let config = BrokerConfig {
+            id: SOURCE_ID.into(),
+            url: format!("mqtt://127.0.0.1:{}", broker.port),
+            client_id: "telltale-demo-subscriber".into(),
+            // The broker is new on every run: nothing to resume.
+            persistent_session: false,
+            site: "Plant".into(),
+            device_kind: "machine".into(),
+            expected_interval_ms: 1_000,
+            topics: vec![TopicMap {
+                filter: "plant/+/+".into(),
+                format: PayloadFormat::Json,
+                device: "{1}".into(),
+                metric: "{2}".into(),
+                value_path: Some("value".into()),
+                unit_path: Some("unit".into()),
+                unit: None,
+            }],
+        };
+        let subscriber = match mqtt::start(config, ingest, board.clone()) {
+            Ok(s) => s,
+            Err(e) => {
+                board.set(
+                    SOURCE_ID,
+                    Transport::Mqtt,
+                    SourceState::Failed,
+                    e.to_string(),
+                );
+                return;
+            }
+        };
+        publish_until_cancelled(broker.port, &cancel).await;
+        subscriber.stop().await;
+        drop(broker);
+    })
+}
+
+/// The machines' own publisher: one JSON message per metric per second, QoS 1.
+async fn publish_until_cancelled(port: u16, cancel: &CancellationToken) {
+    let mut options = MqttOptions::new("telltale-demo-plant", "127.0.0.1", port);
+    options.set_keep_alive(Duration::from_secs(15));
+    let (client, mut eventloop) = AsyncClient::new(options, 64);
+    let started = crate::now_ms();
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    loop {
+        tokio::select! {
+            _ = cancel.cancelled() => break,
+            // The publisher's own loop must be polled for its messages to leave.
+            polled = eventloop.poll() => {
+                if polled.is_err() {
+                    tokio::time::sleep(Duration::from_millis(500)).await;
+                }
+            }
+            _ = tick.tick() => {
+                let now = crate::now_ms();
+                for m in plant_machines() {
+                    for (metric, value, unit) in machine_values(&m, now, started) {
+                        let payload = serde_json::json!({ "value": (value * 1000.0).round() / 1000.0, "unit": unit });
+                        let topic = format!("plant/{}/{metric}", m.name);
+                        let _ = client.try_publish(topic, QoS::AtLeastOnce, false, payload.to_string());
+                    }
+                }
+            }
+        }
+    }
+    let _ = client.try_disconnect();
+}
+
+/// A private mosquitto on a free loopback port, killed when dropped.
+struct Broker {
+    port: u16,
+    _child: tokio::process::Child,
+    config: PathBuf,
+}
+
+impl Broker {
+    async fn start() -> Result<Self, String> {
+        let exe = find_mosquitto().ok_or(
+            "mosquitto is not installed; the simulated plant needs it (apt install mosquitto)",
+        )?;
+        let port = free_port().map_err(|e| format!("no free port: {e}"))?;
+        let config =
+            std::env::temp_dir().join(format!("telltale-demo-{}-{port}.conf", std::process::id()));
+        std::fs::write(
+            &config,
+            format!("listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\n"),
+        )
+        .map_err(|e| format!("writing {}: {e}", config.display()))?;
+        let child = tokio::process::Command::new(&exe)
+            .arg("-c")
+            .arg(&config)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .map_err(|e| format!("starting {}: {e}", exe.display()))?;
+        let broker = Broker {
+            port,
+            _child: child,
+            config,
+        };
+        for _ in 0..100 {
+            if tokio::net::TcpStream::connect(("127.0.0.1", port))
+                .await
+                .is_ok()
+            {
+                return Ok(broker);
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        Err(format!(
+            "mosquitto did not listen on 127.0.0.1:{port} within 5 s"
+        ))
+    }
+}
+
+impl Drop for Broker {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.config);
+    }
+}
+
+fn free_port() -> std::io::Result<u16> {
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port())
+}

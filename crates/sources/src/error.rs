@@ -1,0 +1,28 @@
+use telltale_model::{ApiError, ErrorCode};
+use telltale_store::StoreError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum SourceError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("configuration: {0}")]
+    Config(String),
+    #[error("MQTT: {0}")]
+    Mqtt(String),
+    #[error("demo fleet: {0}")]
+    Demo(String),
+    #[error("I/O: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+pub type Result<T> = std::result::Result<T, SourceError>;
+
+impl From<SourceError> for ApiError {
+    fn from(e: SourceError) -> Self {
+        match e {
+            SourceError::Store(s) => s.into(),
+            SourceError::Config(_) => ApiError::new(ErrorCode::InvalidArgument, e.to_string()),
+            other => ApiError::new(ErrorCode::Unavailable, other.to_string()),
+        }
+    }
+}

@@ -1,0 +1,28 @@
+//! Where readings come from, and the engine that wires sources to the store.
+//!
+//! Every source — a BLE radio, an MQTT gateway, the built-in demo fleet — turns what it hears into
+//! [`telltale_model::Reading`]s and hands them to the store's single writer through an
+//! [`telltale_store::Ingest`]. The demo is a source like the others: its home speaks BLE adverts
+//! through the [`ble::Radio`] trait a real adapter implements, its plant publishes to a real MQTT
+//! broker that [`mqtt`] subscribes to exactly as it would to a gateway.
+
+pub mod ble;
+mod board;
+pub mod demo;
+mod engine;
+mod error;
+pub mod mqtt;
+mod task;
+
+pub use board::SourceBoard;
+pub use engine::Engine;
+pub use error::{Result, SourceError};
+pub use task::TaskHandle;
+
+/// The wall clock in ms. Sources stamp what they receive with it; everything downstream takes
+/// time as an argument so tests control it.
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
+}

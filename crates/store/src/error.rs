@@ -1,0 +1,35 @@
+use telltale_model::{ApiError, ErrorCode};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database error: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    #[error(
+        "the database was written by a newer Telltale (schema {found}, this build knows {supported}); \
+         refusing to open it so that nothing in it is damaged"
+    )]
+    NewerSchema { found: i64, supported: i64 },
+    #[error("not found: {0}")]
+    NotFound(String),
+    #[error("the store's writer has stopped")]
+    WriterStopped,
+    #[error("nothing of the batch was stored: {0}")]
+    BatchFailed(String),
+    #[error("invalid query: {0}")]
+    Invalid(String),
+}
+
+pub type Result<T> = std::result::Result<T, StoreError>;
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        let code = match &e {
+            StoreError::NotFound(_) => ErrorCode::NotFound,
+            StoreError::Invalid(_) => ErrorCode::InvalidArgument,
+            StoreError::WriterStopped => ErrorCode::Unavailable,
+            StoreError::BatchFailed(_) => ErrorCode::Internal,
+            StoreError::Sqlite(_) | StoreError::NewerSchema { .. } => ErrorCode::Internal,
+        };
+        ApiError::new(code, e.to_string())
+    }
+}

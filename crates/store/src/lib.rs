@@ -1,0 +1,132 @@
+//! Telltale's memory: every reading, in one SQLite file.
+//!
+//! One writer thread owns the only write connection and commits whole batches in one transaction;
+//! callers learn when their readings are durable (MQTT acknowledgements will wait on it). Readers
+//! use their own connection, so a chart query never waits for ingest and WAL keeps both apart.
+
+mod error;
+mod migrate;
+mod table;
+mod writer;
+
+pub use error::{Result, StoreError};
+pub use migrate::supported_version as schema_version;
+pub use writer::{Committed, Ingest, Writer};
+
+use rusqlite::{Connection, OpenFlags};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::time::Duration;
+use telltale_model::{DeviceSummary, History, HistoryQuery};
+
+/// Read access to the store. Cheap to share behind an `Arc`.
+pub struct Store {
+    path: PathBuf,
+    reader: Mutex<Connection>,
+}
+
+/// Opens (creating if needed) the database at `path`, migrates it, and starts its writer.
+pub fn open(path: &Path) -> Result<(Store, Writer)> {
+    let mut conn = Connection::open(path)?;
+    configure(&conn)?;
+    // WAL lets readers run beside the writer; FULL sync makes "committed" mean "survives power
+    // loss", which the zero-loss promise to MQTT gateways rests on. Batching keeps fsyncs rare.
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    conn.pragma_update(None, "synchronous", "FULL")?;
+    migrate::run(&mut conn)?;
+    let reader = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )?;
+    configure(&reader)?;
+    let store = Store {
+        path: path.to_owned(),
+        reader: Mutex::new(reader),
+    };
+    Ok((store, Writer::start(conn)))
+}
+
+fn configure(conn: &Connection) -> Result<()> {
+    conn.busy_timeout(Duration::from_secs(5))?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    Ok(())
+}
+
+impl Store {
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn with_reader<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
+        // A panic while holding the lock cannot leave the connection half-used in a way SQLite
+        // cares about, so a poisoned lock is still safe to use.
+        let conn = self.reader.lock().unwrap_or_else(|p| p.into_inner());
+        f(&conn)
+    }
+
+    /// Every known device with the newest value of each of its metrics.
+    pub fn device_summaries(&self) -> Result<Vec<DeviceSummary>> {
+        self.with_reader(|conn| {
+            let mut latest: BTreeMap<_, Vec<_>> = BTreeMap::new();
+            for (device, value) in table::series::latest_by_device(conn)? {
+                latest.entry(device).or_default().push(value);
+            }
+            Ok(table::devices::all(conn)?
+                .into_iter()
+                .map(|device| {
+                    let values = latest.remove(&device.id).unwrap_or_default();
+                    DeviceSummary {
+                        last_seen_ms: values.iter().map(|v| v.ts_ms).max(),
+                        latest: values,
+                        device,
+                    }
+                })
+                .collect())
+        })
+    }
+
+    pub fn device(&self, id: &telltale_model::DeviceId) -> Result<telltale_model::Device> {
+        self.with_reader(|conn| {
+            table::devices::get(conn, id)?
+                .ok_or_else(|| StoreError::NotFound(format!("no device {id}")))
+        })
+    }
+
+    /// A chart's worth of history: raw readings when they fit the point budget, otherwise
+    /// min/max/mean buckets, never more than `points` of them. Gaps are left empty.
+    pub fn history(&self, q: &HistoryQuery) -> Result<History> {
+        q.validate().map_err(|e| StoreError::Invalid(e.message))?;
+        self.with_reader(|conn| {
+            let series = table::series::find(conn, &q.device, &q.metric)?.ok_or_else(|| {
+                StoreError::NotFound(format!("no metric {} on device {}", q.metric, q.device))
+            })?;
+            let points = i64::from(q.points);
+            let span = q.to_ms - q.from_ms;
+            let raw_count = table::readings::count_in(conn, series.id, q.from_ms, q.to_ms)?;
+            let (bucket_ms, buckets) = if raw_count <= points as u64 {
+                (
+                    0,
+                    table::readings::raw(conn, series.id, q.from_ms, q.to_ms)?,
+                )
+            } else {
+                // Round the width up so `points` buckets always cover the whole span.
+                let width = (span + points - 1) / points;
+                let b = table::readings::bucketed(conn, series.id, q.from_ms, q.to_ms, width)?;
+                (width, b)
+            };
+            Ok(History {
+                device: q.device.clone(),
+                metric: q.metric.clone(),
+                unit: series.unit,
+                from_ms: q.from_ms,
+                to_ms: q.to_ms,
+                bucket_ms,
+                buckets,
+            })
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,107 @@
+//! The Tauri shell: the only crate that knows Tauri. It opens the engine, starts the sources,
+//! and exposes thin commands whose errors cross IPC as `{code, message}`.
+
+mod commands;
+
+use std::path::PathBuf;
+use std::sync::Mutex;
+use tauri::{Manager, RunEvent, Runtime};
+use telltale_sources::Engine;
+
+/// What commands reach through `State`. The engine is taken out on exit to shut it down cleanly.
+pub struct AppState {
+    engine: Mutex<Option<Engine>>,
+}
+
+impl AppState {
+    fn with_engine<T>(
+        &self,
+        f: impl FnOnce(&Engine) -> Result<T, telltale_model::ApiError>,
+    ) -> Result<T, telltale_model::ApiError> {
+        let guard = self.engine.lock().unwrap_or_else(|p| p.into_inner());
+        match guard.as_ref() {
+            Some(engine) => f(engine),
+            None => Err(telltale_model::ApiError::new(
+                telltale_model::ErrorCode::Unavailable,
+                "the engine is shutting down",
+            )),
+        }
+    }
+}
+
+/// Desktop `main` and the Android/iOS entry point both land here.
+#[cfg_attr(mobile, tauri::mobile_entry_point)]
+pub fn run() {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        )
+        .init();
+    let app = build(tauri::Builder::default())
+        .build(tauri::generate_context!())
+        .unwrap_or_else(|e| {
+            eprintln!("telltale: cannot start the app: {e}");
+            std::process::exit(1);
+        });
+    app.run(|handle, event| {
+        if let RunEvent::Exit = event {
+            shutdown(handle);
+        }
+    });
+}
+
+/// Everything but the context, generic over the runtime so tests can use Tauri's mock runtime.
+pub fn build<R: Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R> {
+    builder
+        .setup(|app| {
+            let db = database_path(app.handle())?;
+            tracing::info!(db = %db.display(), "opening the store");
+            let mut engine = Engine::open(&db)?;
+            if demo_enabled() {
+                // Sources spawn onto Tauri's own tokio runtime, which lives as long as the app.
+                tauri::async_runtime::block_on(async { engine.start_demo() });
+            }
+            app.manage(AppState {
+                engine: Mutex::new(Some(engine)),
+            });
+            Ok(())
+        })
+        .invoke_handler(tauri::generate_handler![
+            commands::dashboard,
+            commands::history,
+            commands::device,
+        ])
+}
+
+/// Stops the sources and commits what they handed over before the process ends.
+fn shutdown<R: Runtime>(handle: &tauri::AppHandle<R>) {
+    let Some(state) = handle.try_state::<AppState>() else {
+        return;
+    };
+    let engine = state
+        .engine
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .take();
+    if let Some(engine) = engine {
+        tauri::async_runtime::block_on(engine.shutdown());
+    }
+}
+
+/// `TELLTALE_DATA_DIR` puts the database elsewhere (tests, a portable install); otherwise the
+/// platform's app-data folder.
+fn database_path<R: Runtime>(
+    app: &tauri::AppHandle<R>,
+) -> Result<PathBuf, Box<dyn std::error::Error>> {
+    let dir = match std::env::var_os("TELLTALE_DATA_DIR") {
+        Some(d) => PathBuf::from(d),
+        None => app.path().app_data_dir()?,
+    };
+    std::fs::create_dir_all(&dir)?;
+    Ok(dir.join("telltale.db"))
+}
+
+/// The demo fleet runs unless switched off with `TELLTALE_DEMO=0`, so a first launch shows life.
+fn demo_enabled() -> bool {
+    std::env::var("TELLTALE_DEMO").map_or(true, |v| v != "0")
+}

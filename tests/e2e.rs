@@ -1,0 +1,369 @@
+//! End-to-end: the real built app, in a real WebKit webview under Xvfb, driven over WebDriver
+//! (tauri-driver + WebKitWebDriver), on the built-in demo fleet.
+//!
+//! Nothing here skips itself: a missing tool is a failure that says what to install. Run it
+//! through `cargo xtask test`, which installs the tools and builds the UI first.
+
+use fantoccini::{Client, ClientBuilder, Locator};
+use serde_json::{json, Value};
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// Sizes the layout must serve: phone, tablet, desktop.
+const SIZES: [(&str, u32, u32); 3] = [
+    ("phone", 390, 844),
+    ("tablet", 1024, 768),
+    ("desktop", 1440, 900),
+];
+
+/// Kills a child process when the test ends, however it ends. SIGTERM first: tauri-driver
+/// leaves its WebKitWebDriver child running after a SIGKILL.
+struct Reaper(Vec<(String, Child)>);
+
+impl Drop for Reaper {
+    fn drop(&mut self) {
+        for (_, child) in self.0.iter_mut().rev() {
+            let _ = Command::new("kill")
+                .arg("-TERM")
+                .arg(child.id().to_string())
+                .status();
+        }
+        for (name, child) in self.0.iter_mut().rev() {
+            let deadline = Instant::now() + Duration::from_secs(5);
+            while Instant::now() < deadline {
+                if let Ok(Some(_)) = child.try_wait() {
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            if let Ok(None) = child.try_wait() {
+                eprintln!("{name} ignored SIGTERM; killing it");
+                let _ = child.kill();
+                let _ = child.wait();
+            }
+        }
+    }
+}
+
+fn find_tool(name: &str, extra_dirs: &[PathBuf]) -> PathBuf {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    std::env::split_paths(&path)
+        .chain(extra_dirs.iter().cloned())
+        .map(|d| d.join(name))
+        .find(|p| p.is_file())
+        .unwrap_or_else(|| panic!("{name} not found on PATH: run `cargo xtask setup` (or `cargo xtask test`) to install it"))
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn wait_for_port(port: u16, what: &str) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            Instant::now() < deadline,
+            "{what} did not listen on port {port}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// A private X display, so the test neither needs nor disturbs a desktop.
+fn start_xvfb(reaper: &mut Reaper) -> String {
+    let xvfb = find_tool("Xvfb", &[]);
+    let n = (90..400)
+        .find(|n| {
+            !Path::new(&format!("/tmp/.X{n}-lock")).exists()
+                && !Path::new(&format!("/tmp/.X11-unix/X{n}")).exists()
+        })
+        .expect("no free X display number");
+    let child = Command::new(xvfb)
+        .args([
+            format!(":{n}"),
+            "-screen".into(),
+            "0".into(),
+            "1920x1080x24".into(),
+            "-nolisten".into(),
+            "tcp".into(),
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("starting Xvfb");
+    reaper.0.push(("Xvfb".into(), child));
+    let socket = format!("/tmp/.X11-unix/X{n}");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !Path::new(&socket).exists() {
+        assert!(Instant::now() < deadline, "Xvfb did not create {socket}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    format!(":{n}")
+}
+
+async fn js(client: &Client, script: &str) -> Value {
+    client
+        .execute(script, vec![])
+        .await
+        .unwrap_or_else(|e| panic!("script failed: {e}\n{script}"))
+}
+
+/// Polls `script` until it returns a truthy value, up to `limit`.
+async fn wait_until(client: &Client, script: &str, limit: Duration, what: &str) -> Value {
+    let start = Instant::now();
+    loop {
+        let v = js(client, script).await;
+        let ok = match &v {
+            Value::Bool(b) => *b,
+            Value::Number(n) => n.as_f64().unwrap_or(0.0) != 0.0,
+            Value::Null => false,
+            _ => true,
+        };
+        if ok {
+            return v;
+        }
+        if start.elapsed() >= limit {
+            // Say what the user would have seen: the page's text and a picture of it.
+            let text = js(
+                client,
+                "return document.body ? document.body.innerText : '(no body)';",
+            )
+            .await;
+            if let Ok(png) = client.screenshot().await {
+                let _ = std::fs::write(std::env::temp_dir().join("telltale-e2e-failure.png"), png);
+            }
+            panic!("timed out after {limit:?} waiting for {what}; last answer {v}; the page says:\n{text}");
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+async fn screenshot(client: &Client, dir: &Path, name: &str) {
+    let png = client.screenshot().await.expect("screenshot");
+    assert!(png.starts_with(b"\x89PNG"), "screenshot is not a PNG");
+    std::fs::write(dir.join(format!("{name}.png")), png).unwrap();
+}
+
+/// Sets the window size and lets the layout settle.
+async fn resize(client: &Client, w: u32, h: u32) {
+    client.set_window_size(w, h).await.expect("set_window_size");
+    tokio::time::sleep(Duration::from_millis(600)).await;
+}
+
+async fn assert_no_horizontal_overflow(client: &Client, page: &str) {
+    let v = js(
+        client,
+        "const d = document.documentElement; \
+         const wide = [...document.querySelectorAll('body *')] \
+            .filter(e => e.getBoundingClientRect().right > window.innerWidth + 1) \
+            .slice(0, 5).map(e => e.tagName + '.' + e.className); \
+         return {scroll: d.scrollWidth, inner: window.innerWidth, wide};",
+    )
+    .await;
+    let (scroll, inner) = (v["scroll"].as_f64().unwrap(), v["inner"].as_f64().unwrap());
+    assert!(
+        inner <= 420.0,
+        "the window did not shrink to phone width: {v}"
+    );
+    assert!(
+        scroll <= inner,
+        "{page} overflows horizontally at phone width: {v}"
+    );
+    assert_eq!(
+        v["wide"],
+        json!([]),
+        "{page}: elements stick out at phone width"
+    );
+}
+
+/// How many device cards show at least one value.
+const LIVE_CARDS: &str = "[...document.querySelectorAll('[data-testid=device-card]')] \
+     .filter(c => c.querySelector('[data-testid=value]')).length";
+
+/// Pixels in the chart's line colour (#0e7490 ± a little antialiasing): the history itself,
+/// not merely axes and grid.
+const COUNT_LINE_PIXELS: &str = "const c = document.getElementById('history-chart'); \
+     if (!c || c.width === 0) return 0; \
+     const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data; \
+     let n = 0; \
+     for (let i = 0; i < d.length; i += 4) { \
+       if (Math.abs(d[i] - 14) < 40 && Math.abs(d[i+1] - 116) < 40 && Math.abs(d[i+2] - 144) < 40) n++; \
+     } \
+     return n;";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn demo_dashboard_device_page_and_layouts() {
+    let app = PathBuf::from(env!("CARGO_BIN_EXE_telltale-app"));
+    let target = app
+        .parent()
+        .and_then(Path::parent)
+        .expect("app lives in target/<profile>/");
+    let shots = target.join("e2e");
+    std::fs::create_dir_all(&shots).unwrap();
+    let home = PathBuf::from(std::env::var_os("HOME").unwrap_or_default());
+    let tauri_driver = find_tool("tauri-driver", &[home.join(".cargo/bin")]);
+    let webkit_driver = find_tool("WebKitWebDriver", &[]);
+    let data = tempfile::tempdir().unwrap();
+
+    let mut reaper = Reaper(Vec::new());
+    let display = start_xvfb(&mut reaper);
+    let port = free_port();
+    let native_port = free_port();
+    let driver = Command::new(tauri_driver)
+        .args([
+            "--port",
+            &port.to_string(),
+            "--native-port",
+            &native_port.to_string(),
+            "--native-driver",
+        ])
+        .arg(webkit_driver)
+        .env("DISPLAY", &display)
+        .env("TELLTALE_DATA_DIR", data.path())
+        // No accessibility bus: it would outlive the app.
+        .env("NO_AT_BRIDGE", "1")
+        .stdout(Stdio::null())
+        .spawn()
+        .expect("starting tauri-driver");
+    reaper.0.push(("tauri-driver".into(), driver));
+    wait_for_port(port, "tauri-driver");
+
+    let mut caps = serde_json::Map::new();
+    caps.insert("browserName".into(), json!("wry"));
+    caps.insert("tauri:options".into(), json!({ "application": app }));
+    let launched = Instant::now();
+    let client = ClientBuilder::rustls()
+        .expect("TLS setup")
+        .capabilities(caps)
+        .connect(&format!("http://127.0.0.1:{port}"))
+        .await
+        .expect("WebDriver session with the app");
+
+    // The dashboard: at least six demo devices showing values, from home and plant.
+    resize(&client, 1440, 900).await;
+    let cards = wait_until(
+        &client,
+        &format!("const n = {LIVE_CARDS}; return n >= 6 ? n : 0;"),
+        Duration::from_secs(30),
+        "six demo devices with values",
+    )
+    .await;
+    let first_paint = launched.elapsed();
+    println!(
+        "first dashboard with {cards} live devices: {} ms after launch",
+        first_paint.as_millis()
+    );
+    let sites = js(
+        &client,
+        "return [...document.querySelectorAll('.site h2')].map(h => h.textContent);",
+    )
+    .await;
+    assert_eq!(
+        sites,
+        json!(["Home", "Plant"]),
+        "both simulated sites are shown"
+    );
+    let ids = js(&client, "return [...document.querySelectorAll('[data-testid=device-card]')].map(c => c.dataset.deviceId);").await;
+    let ids: Vec<&str> = ids
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    assert!(ids.iter().any(|id| id.starts_with("ble:")), "{ids:?}");
+    assert!(
+        ids.iter()
+            .filter(|id| id.starts_with("mqtt:demo-plant/"))
+            .count()
+            >= 3,
+        "{ids:?}"
+    );
+    let values = js(
+        &client,
+        "return [...document.querySelectorAll('[data-testid=value]')].map(v => v.textContent);",
+    )
+    .await;
+    let values: Vec<&str> = values
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    assert!(
+        values
+            .iter()
+            .filter(|v| v.chars().any(|c| c.is_ascii_digit()))
+            .count()
+            >= 6,
+        "values show numbers: {values:?}"
+    );
+    assert!(
+        values.iter().any(|v| v.ends_with(" °C")),
+        "units are shown: {values:?}"
+    );
+
+    for (name, w, h) in SIZES {
+        resize(&client, w, h).await;
+        if name == "phone" {
+            assert_no_horizontal_overflow(&client, "dashboard").await;
+        }
+        screenshot(&client, &shots, &format!("dashboard-{name}")).await;
+    }
+
+    // A device page: the plant's pump, with a live chart drawn by plotters on the canvas.
+    resize(&client, 1440, 900).await;
+    client
+        .find(Locator::Css("[data-device-id='mqtt:demo-plant/pump-02']"))
+        .await
+        .expect("the pump's card")
+        .click()
+        .await
+        .unwrap();
+    let name = client
+        .wait()
+        .for_element(Locator::Css("[data-testid=device-name]"))
+        .await
+        .unwrap();
+    assert_eq!(name.text().await.unwrap(), "pump-02");
+    let pixels = wait_until(
+        &client,
+        COUNT_LINE_PIXELS,
+        Duration::from_secs(20),
+        "the history line on the canvas",
+    )
+    .await;
+    println!("chart: {pixels} pixels of history line");
+    assert!(
+        pixels.as_f64().unwrap() >= 50.0,
+        "the line is more than a speck: {pixels}"
+    );
+
+    for (name, w, h) in SIZES {
+        resize(&client, w, h).await;
+        if name == "phone" {
+            assert_no_horizontal_overflow(&client, "device page").await;
+            // The chart follows the phone's width instead of overflowing it.
+            wait_until(
+                &client,
+                COUNT_LINE_PIXELS,
+                Duration::from_secs(10),
+                "the chart redrawn at phone width",
+            )
+            .await;
+        }
+        screenshot(&client, &shots, &format!("device-{name}")).await;
+    }
+
+    client
+        .close()
+        .await
+        .expect("closing the session quits the app");
+    drop(reaper);
+    println!("screenshots in {}", shots.display());
+}

@@ -1,0 +1,24 @@
+//! The history chart on a `<canvas>`: telltale-chart's plotters drawing on plotters-canvas.
+
+use plotters::prelude::IntoDrawingArea;
+use plotters_canvas::CanvasBackend;
+use telltale_chart::ChartStyle;
+use telltale_model::History;
+use web_sys::HtmlCanvasElement;
+
+/// Sizes the canvas to its box (so phones get a phone-wide chart) and draws `h` on it.
+pub fn draw(canvas: &HtmlCanvasElement, h: &History) -> Result<(), String> {
+    let width = canvas.client_width().max(200) as u32;
+    let height = canvas.client_height().max(160) as u32;
+    if canvas.width() != width || canvas.height() != height {
+        canvas.set_width(width);
+        canvas.set_height(height);
+    }
+    let backend =
+        CanvasBackend::with_canvas_object(canvas.clone()).ok_or("this canvas has no 2D context")?;
+    let style = ChartStyle {
+        utc_offset_min: crate::format::utc_offset_min(),
+        ..ChartStyle::default()
+    };
+    telltale_chart::draw(&backend.into_drawing_area(), h, &style)
+}

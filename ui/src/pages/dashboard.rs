@@ -1,0 +1,211 @@
+//! The dashboard: every device, grouped by site, with its newest values and how fresh they are.
+
+use crate::{api, format, Page};
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use std::time::Duration;
+use telltale_model::{
+    freshness, ApiError, Dashboard as DashboardData, DeviceId, Freshness, SourceState, SourceStatus,
+};
+
+/// How often the dashboard asks for fresh values: the demo's fastest devices report every second.
+const REFRESH: Duration = Duration::from_secs(1);
+
+/// Polls `fetch` into a signal every `every`, starting now, until the calling component unmounts.
+pub fn poll<T: Send + Sync + 'static, F: std::future::Future<Output = T> + 'static>(
+    every: Duration,
+    fetch: impl Fn() -> F + Copy + 'static,
+) -> RwSignal<Option<T>> {
+    let data = RwSignal::new(None);
+    let refresh = move || {
+        spawn_local(async move {
+            let value = fetch().await;
+            // The page may have been left while the call was in flight.
+            let _ = data.try_set(Some(value));
+        })
+    };
+    refresh();
+    if let Ok(handle) = set_interval_with_handle(refresh, every) {
+        on_cleanup(move || handle.clear());
+    }
+    data
+}
+
+#[component]
+pub fn Dashboard() -> impl IntoView {
+    let data = poll(REFRESH, api::dashboard);
+    // Cards are keyed by device and read their values reactively, so a refresh updates text in
+    // place: nothing flickers, and a card being tapped is never swapped out under the finger.
+    let dashboard =
+        Memo::new(move |_| data.with(|d| d.as_ref().and_then(|r| r.as_ref().ok()).cloned()));
+    let sites = Memo::new(move |_| {
+        let mut sites: Vec<String> = Vec::new();
+        dashboard.with(|d| {
+            for s in d
+                .iter()
+                .flat_map(|d| d.devices.iter())
+                .map(|s| &s.device.site)
+            {
+                if !sites.contains(s) {
+                    sites.push(s.clone());
+                }
+            }
+        });
+        sites
+    });
+    view! {
+        {move || match data.get() {
+            None => Some(view! { <p class="placeholder">"Loading…"</p> }.into_any()),
+            Some(Err(e)) => Some(error_view(e).into_any()),
+            Some(Ok(_)) => None,
+        }}
+        {move || dashboard.get().map(|d| view! { <SourceStrip sources=d.sources /> })}
+        {move || {
+            dashboard
+                .with(|d| d.as_ref().is_some_and(|d| d.devices.is_empty()))
+                .then(|| view! { <p class="placeholder">"No devices yet. Waiting for the first readings…"</p> })
+        }}
+        <For each=move || sites.get() key=|site| site.clone() let:site>
+            <Site site=site dashboard=dashboard />
+        </For>
+    }
+}
+
+pub fn error_view(e: ApiError) -> impl IntoView {
+    view! { <p class="error" role="alert">{e.message}</p> }
+}
+
+#[component]
+fn Site(site: String, dashboard: Memo<Option<DashboardData>>) -> impl IntoView {
+    let ids = {
+        let site = site.clone();
+        Memo::new(move |_| {
+            dashboard.with(|d| {
+                d.iter()
+                    .flat_map(|d| d.devices.iter())
+                    .filter(|s| s.device.site == site)
+                    .map(|s| s.device.id.clone())
+                    .collect::<Vec<_>>()
+            })
+        })
+    };
+    let title = if site.is_empty() {
+        "Other".to_owned()
+    } else {
+        site
+    };
+    view! {
+        <section class="site">
+            <h2>{title}</h2>
+            <div class="cards">
+                <For each=move || ids.get() key=|id| id.clone() let:id>
+                    <DeviceCard id=id dashboard=dashboard />
+                </For>
+            </div>
+        </section>
+    }
+}
+
+#[component]
+fn SourceStrip(sources: Vec<SourceStatus>) -> impl IntoView {
+    sources
+        .into_iter()
+        .map(|s| {
+            let class = match s.state {
+                SourceState::Connected => "chip ok",
+                SourceState::Starting | SourceState::Reconnecting => "chip warn",
+                SourceState::Stopped | SourceState::Failed => "chip bad",
+            };
+            view! {
+                <span class=class title=s.detail.clone() data-testid="source">
+                    {format!("{} · {}", s.id, s.detail)}
+                </span>
+            }
+        })
+        .collect_view()
+}
+
+#[component]
+fn DeviceCard(id: DeviceId, dashboard: Memo<Option<DashboardData>>) -> impl IntoView {
+    let page = expect_context::<RwSignal<Page>>();
+    let card = {
+        let id = id.clone();
+        Memo::new(move |_| {
+            dashboard.with(|d| {
+                d.as_ref().and_then(|d| {
+                    let s = d.devices.iter().find(|s| s.device.id == id)?;
+                    Some((s.clone(), d.now_ms))
+                })
+            })
+        })
+    };
+    let fresh = move || {
+        card.with(|c| match c {
+            Some((s, now)) => freshness(s.last_seen_ms, s.device.expected_interval_ms, *now),
+            None => Freshness::Unknown,
+        })
+    };
+    let seen = move || {
+        card.with(|c| {
+            let Some((s, now)) = c else {
+                return String::new();
+            };
+            match (
+                freshness(s.last_seen_ms, s.device.expected_interval_ms, *now),
+                s.last_seen_ms,
+            ) {
+                (Freshness::Live, Some(t)) => format!("live · {}", format::ago(t, *now)),
+                (Freshness::Stale, Some(t)) => format!("as of {}", format::clock(t)),
+                _ => "not heard from yet".to_owned(),
+            }
+        })
+    };
+    let name = move || {
+        card.with(|c| {
+            c.as_ref()
+                .map(|(s, _)| s.device.name.clone())
+                .unwrap_or_default()
+        })
+    };
+    let kind = move || {
+        card.with(|c| {
+            c.as_ref()
+                .map(|(s, _)| s.device.kind.replace('_', " "))
+                .unwrap_or_default()
+        })
+    };
+    let values = move || {
+        card.with(|c| {
+            c.iter()
+                .flat_map(|(s, _)| s.latest.iter())
+                .filter(|v| !format::is_diagnostic(&v.metric))
+                .take(4)
+                .map(|v| {
+                    view! {
+                        <li>
+                            <span class="metric">{format::metric_label(&v.metric)}</span>
+                            <span class="value" data-testid="value">{format::with_unit(v.value, v.unit.as_deref())}</span>
+                        </li>
+                    }
+                })
+                .collect_view()
+        })
+    };
+    let device_attr = id.0.clone();
+    view! {
+        <button
+            class="card"
+            class:stale=move || fresh() == Freshness::Stale
+            data-testid="device-card"
+            data-device-id=device_attr
+            on:click=move |_| page.set(Page::Device(id.clone()))
+        >
+            <div class="card-head">
+                <span class="name">{name}</span>
+                <span class="kind">{kind}</span>
+            </div>
+            <ul class="values">{values}</ul>
+            <div class="seen" data-testid="seen">{seen}</div>
+        </button>
+    }
+}

@@ -1,0 +1,438 @@
+//! `cargo xtask <task>`: everything the README promises, in Rust instead of shell.
+//!
+//! - `setup`: install what building and testing need (apt packages, the wasm toolchain,
+//!   tauri-driver). Safe to re-run: it installs only what is missing.
+//! - `ui`: build the Leptos UI into `ui/dist`.
+//! - `demo`: setup, build, and launch the app on its built-in demo fleet.
+//! - `test`: setup, build, then fmt, clippy and every test, the end-to-end one included.
+
+use std::env;
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode};
+use std::time::{Duration, Instant};
+
+type Result<T = ()> = std::result::Result<T, String>;
+
+const WASM_TARGET: &str = "wasm32-unknown-unknown";
+/// Debian's Rust for building browsers, linked into rustup under this name when rustup cannot
+/// download the wasm32 standard library (see README, "Offline wasm toolchain").
+const DEBIAN_TOOLCHAIN: &str = "debian-web";
+
+/// Build dependencies of Tauri on Linux, plus what the tests run against.
+const APT_BUILD: &[&str] = &[
+    "build-essential",
+    "pkg-config",
+    "libssl-dev",
+    "libdbus-1-dev",
+    "libwebkit2gtk-4.1-dev",
+    "libgtk-3-dev",
+    "librsvg2-dev",
+    "libayatana-appindicator3-dev",
+    "mosquitto",
+];
+const APT_TEST: &[&str] = &["xvfb", "dbus", "webkit2gtk-driver", "mosquitto-clients"];
+const APT_DEBIAN_WASM: &[&str] = &["rustc-web", "cargo-web", "rust-web-src", "lld-16"];
+
+fn main() -> ExitCode {
+    let args: Vec<String> = env::args().skip(1).collect();
+    let task = args.first().map(String::as_str).unwrap_or("help");
+    let started = Instant::now();
+    let result = match task {
+        "setup" => setup(true),
+        "ui" => WasmRoute::detect().and_then(build_ui),
+        "demo" => demo(),
+        "test" | "ci" => test(),
+        _ => {
+            eprintln!("usage: cargo xtask <setup | ui | demo | test>");
+            return ExitCode::from(2);
+        }
+    };
+    match result {
+        Ok(()) => {
+            eprintln!(
+                "xtask {task}: done in {:.0} s",
+                started.elapsed().as_secs_f64()
+            );
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("xtask {task}: FAILED: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_owned()
+}
+
+fn target_dir() -> PathBuf {
+    env::var_os("CARGO_TARGET_DIR").map_or_else(|| root().join("target"), PathBuf::from)
+}
+
+/// Runs a command in the repository root, echoing it; fails with its exit status.
+fn run(cmd: &mut Command) -> Result {
+    cmd.current_dir(root());
+    eprintln!("$ {}", describe(cmd));
+    let status = cmd
+        .status()
+        .map_err(|e| format!("{}: {e}", describe(cmd)))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("`{}` failed ({status})", describe(cmd)))
+    }
+}
+
+fn describe(cmd: &Command) -> String {
+    let mut s = cmd.get_program().to_string_lossy().into_owned();
+    for a in cmd.get_args() {
+        s.push(' ');
+        s.push_str(&a.to_string_lossy());
+    }
+    s
+}
+
+fn succeeds(cmd: &mut Command) -> bool {
+    cmd.output().is_ok_and(|o| o.status.success())
+}
+
+fn cargo() -> Command {
+    Command::new(env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
+}
+
+fn is_root() -> bool {
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+}
+
+/// Installs the Debian packages that are missing, and only those.
+fn apt_install(packages: &[&str]) -> Result {
+    let missing: Vec<&str> = packages
+        .iter()
+        .copied()
+        .filter(|p| {
+            !Command::new("dpkg-query")
+                .args(["-W", "-f=${Status}", p])
+                .output()
+                .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).contains("install ok installed"))
+        })
+        .collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    if !Path::new("/usr/bin/apt-get").exists() {
+        return Err(format!(
+            "missing packages {missing:?} and no apt-get: this setup supports Debian and Ubuntu; install the equivalents by hand"
+        ));
+    }
+    let sudo = |args: &[&str]| {
+        let mut c = if is_root() {
+            Command::new(args[0])
+        } else {
+            let mut c = Command::new("sudo");
+            c.arg(args[0]);
+            c
+        };
+        c.args(&args[1..]).env("DEBIAN_FRONTEND", "noninteractive");
+        c
+    };
+    run(&mut sudo(&["apt-get", "update", "-qq"]))?;
+    let mut install = sudo(&["apt-get", "install", "-y", "-qq", "--no-install-recommends"]);
+    install.args(&missing);
+    run(&mut install)
+}
+
+/// How the UI's wasm gets built on this machine.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum WasmRoute {
+    /// The normal route: rustup's wasm32 standard library.
+    Rustup,
+    /// Debian's `rustc-web` building std from source, for machines rustup cannot download to.
+    DebianWeb,
+}
+
+impl WasmRoute {
+    fn rustup_has_target() -> bool {
+        Command::new("rustup")
+            .args(["target", "list", "--installed"])
+            .output()
+            .is_ok_and(|o| {
+                String::from_utf8_lossy(&o.stdout)
+                    .lines()
+                    .any(|l| l.trim() == WASM_TARGET)
+            })
+    }
+
+    fn debian_linked() -> bool {
+        Command::new("rustup")
+            .args(["toolchain", "list"])
+            .output()
+            .is_ok_and(|o| {
+                String::from_utf8_lossy(&o.stdout)
+                    .lines()
+                    .any(|l| l.starts_with(DEBIAN_TOOLCHAIN))
+            })
+    }
+
+    /// The route already set up, without installing anything.
+    fn detect() -> Result<Self> {
+        if Self::rustup_has_target() {
+            Ok(Self::Rustup)
+        } else if Self::debian_linked() {
+            Ok(Self::DebianWeb)
+        } else {
+            Err("no wasm32 toolchain yet: run `cargo xtask setup`".into())
+        }
+    }
+
+    /// Tries rustup first (seconds where it can download); falls back to Debian's toolchain.
+    fn install() -> Result<Self> {
+        if let Ok(route) = Self::detect() {
+            return Ok(route);
+        }
+        eprintln!("installing the {WASM_TARGET} target with rustup (60 s limit)…");
+        let added =
+            succeeds(Command::new("timeout").args(["60", "rustup", "target", "add", WASM_TARGET]));
+        if added && Self::rustup_has_target() {
+            return Ok(Self::Rustup);
+        }
+        eprintln!("rustup could not download {WASM_TARGET}; using Debian's rustc-web to build std for wasm instead");
+        apt_install(APT_DEBIAN_WASM)?;
+        run(Command::new("rustup").args(["toolchain", "link", DEBIAN_TOOLCHAIN, "/usr"]))?;
+        Ok(Self::DebianWeb)
+    }
+
+    fn cargo_build(self) -> Command {
+        match self {
+            Self::Rustup => {
+                let mut c = cargo();
+                c.arg("build");
+                c
+            }
+            Self::DebianWeb => {
+                let mut c = Command::new("rustup");
+                c.args(["run", DEBIAN_TOOLCHAIN, "cargo", "build"])
+                    .args(["-Zbuild-std=std,panic_abort", "--config"])
+                    .arg(format!("target.{WASM_TARGET}.linker=\"wasm-ld-16\""))
+                    // Only on this command: a stable cargo that sees it globally misbehaves.
+                    .env("RUSTC_BOOTSTRAP", "1")
+                    .env_remove("RUSTUP_TOOLCHAIN")
+                    .env_remove("CARGO");
+                c
+            }
+        }
+    }
+}
+
+fn find_on_path(name: &str) -> Option<PathBuf> {
+    let mut dirs: Vec<PathBuf> =
+        env::split_paths(&env::var_os("PATH").unwrap_or_default()).collect();
+    if let Some(home) = env::var_os("HOME") {
+        dirs.push(Path::new(&home).join(".cargo/bin"));
+    }
+    dirs.into_iter().map(|d| d.join(name)).find(|p| p.is_file())
+}
+
+/// Everything the demo and the tests need. `for_tests` adds the end-to-end tools.
+fn setup(for_tests: bool) -> Result {
+    apt_install(APT_BUILD)?;
+    if for_tests {
+        apt_install(APT_TEST)?;
+    }
+    let route = WasmRoute::install()?;
+    eprintln!("wasm toolchain: {route:?}");
+    if for_tests && find_on_path("tauri-driver").is_none() {
+        run(cargo().args(["install", "tauri-driver", "--version", "^2", "--locked"]))?;
+    }
+    Ok(())
+}
+
+/// Builds the UI to `ui/dist`: wasm, its JS glue (wasm-bindgen, as a library pinned to the
+/// UI's own wasm-bindgen version), and the static files.
+fn build_ui(route: WasmRoute) -> Result {
+    let started = Instant::now();
+    run(route.cargo_build().args([
+        "-p",
+        "telltale-ui",
+        "--lib",
+        "--target",
+        WASM_TARGET,
+        "--profile",
+        "ui",
+    ]))?;
+    let wasm = target_dir()
+        .join(WASM_TARGET)
+        .join("ui")
+        .join("telltale_ui.wasm");
+    let dist = root().join("ui").join("dist");
+    std::fs::create_dir_all(&dist).map_err(|e| format!("{}: {e}", dist.display()))?;
+    let mut bindgen = wasm_bindgen_cli_support::Bindgen::new();
+    bindgen
+        .input_path(&wasm)
+        .web(true)
+        .map_err(|e| e.to_string())?
+        .typescript(false)
+        .generate(&dist)
+        .map_err(|e| format!("wasm-bindgen on {}: {e}", wasm.display()))?;
+    for entry in std::fs::read_dir(root().join("ui").join("static")).map_err(|e| e.to_string())? {
+        let entry = entry.map_err(|e| e.to_string())?;
+        std::fs::copy(entry.path(), dist.join(entry.file_name())).map_err(|e| e.to_string())?;
+    }
+    let size = std::fs::metadata(dist.join("telltale_ui_bg.wasm")).map_or(0, |m| m.len());
+    eprintln!(
+        "ui: built ui/dist ({} KiB of wasm) in {:.0} s",
+        size / 1024,
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
+fn build_app() -> Result {
+    run(cargo().args(["build", "-p", "telltale-app", "-p", "telltale-cli"]))
+}
+
+fn demo() -> Result {
+    setup(false)?;
+    build_ui(WasmRoute::detect()?)?;
+    build_app()?;
+    if env::var_os("DISPLAY").is_none() && env::var_os("WAYLAND_DISPLAY").is_none() {
+        return Err("no display (DISPLAY and WAYLAND_DISPLAY are unset): run this on a desktop, or try `xvfb-run cargo xtask demo`".into());
+    }
+    let app = target_dir().join("debug").join("telltale-app");
+    eprintln!(
+        "launching {} on the demo fleet; close the window to stop",
+        app.display()
+    );
+    run(&mut Command::new(app))
+}
+
+fn test() -> Result {
+    let started = Instant::now();
+    setup(true)?;
+    let mut lap = Lap::new();
+    build_ui(WasmRoute::detect()?)?;
+    lap.mark("ui");
+    run(cargo().args(["fmt", "--all", "--", "--check"]))?;
+    check_invariants()?;
+    run(cargo().args([
+        "clippy",
+        "--workspace",
+        "--all-targets",
+        "--",
+        "-D",
+        "warnings",
+    ]))?;
+    lap.mark("clippy");
+    // A private session bus: WebKit wants one, and nothing the tests start may outlive them.
+    run(Command::new("dbus-run-session")
+        .args(["--"])
+        .arg(env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
+        .args(["test", "--workspace", "--no-fail-fast"]))?;
+    lap.mark("tests");
+    eprintln!(
+        "test: {} (total {:.0} s)",
+        lap.report(),
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
+/// The architecture invariants of ARCHITECTURE.md, checked on the real dependency graph:
+/// which crates may know which platform libraries.
+fn check_invariants() -> Result {
+    // (crate, libraries it must not depend on, even indirectly)
+    let rules: &[(&str, &[&str])] = &[
+        (
+            "telltale-model",
+            &[
+                "tauri", "leptos", "rumqttc", "btleplug", "rusqlite", "tokio",
+            ],
+        ),
+        (
+            "telltale-decode",
+            &[
+                "tauri", "leptos", "rumqttc", "btleplug", "rusqlite", "tokio",
+            ],
+        ),
+        (
+            "telltale-chart",
+            &[
+                "tauri", "leptos", "rumqttc", "btleplug", "rusqlite", "tokio",
+            ],
+        ),
+        (
+            "telltale-store",
+            &["tauri", "leptos", "rumqttc", "btleplug"],
+        ),
+        ("telltale-sources", &["tauri", "leptos"]),
+        ("telltale-cli", &["tauri", "leptos", "wry"]),
+        (
+            "telltale-ui",
+            &["tauri", "rumqttc", "btleplug", "rusqlite", "tokio"],
+        ),
+    ];
+    for (krate, forbidden) in rules {
+        let out = cargo()
+            .args([
+                "tree", "--quiet", "-p", krate, "-e", "normal", "--prefix", "none", "--format",
+                "{p}",
+            ])
+            .current_dir(root())
+            .output()
+            .map_err(|e| format!("cargo tree: {e}"))?;
+        if !out.status.success() {
+            return Err(format!(
+                "cargo tree -p {krate} failed: {}",
+                String::from_utf8_lossy(&out.stderr)
+            ));
+        }
+        let tree = String::from_utf8_lossy(&out.stdout);
+        for dep in *forbidden {
+            if tree
+                .lines()
+                .any(|l| l.split_whitespace().next() == Some(dep))
+            {
+                return Err(format!(
+                    "architecture invariant broken: {krate} depends on {dep} (see ARCHITECTURE.md)"
+                ));
+            }
+        }
+    }
+    eprintln!(
+        "architecture invariants hold ({} crates checked)",
+        rules.len()
+    );
+    Ok(())
+}
+
+/// Wall-clock time of each phase, for the log.
+struct Lap {
+    last: Instant,
+    laps: Vec<(&'static str, Duration)>,
+}
+
+impl Lap {
+    fn new() -> Self {
+        Self {
+            last: Instant::now(),
+            laps: Vec::new(),
+        }
+    }
+    fn mark(&mut self, name: &'static str) {
+        self.laps.push((name, self.last.elapsed()));
+        self.last = Instant::now();
+    }
+    fn report(&self) -> String {
+        self.laps
+            .iter()
+            .map(|(n, d)| format!("{n} {:.0} s", d.as_secs_f64()))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}
