@@ -1,5 +1,7 @@
 //! `telltale`: the same engine as the app, without a window. An edge box runs it to keep the
-//! history while the tablet is away.
+//! history while the tablet is away; the same binary imports, queries and exports history.
+
+mod history;
 
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
@@ -11,7 +13,7 @@ use telltale_sources::{now_ms, Engine};
 #[command(
     name = "telltale",
     version,
-    about = "Telltale's headless engine: collect, decode and query readings without a window"
+    about = "Telltale's headless engine: collect, import, query and export readings without a window"
 )]
 struct Cli {
     #[command(subcommand)]
@@ -29,28 +31,73 @@ enum Command {
         #[arg(long)]
         seconds: Option<f64>,
     },
+    /// Import readings from CSV (header: device,metric,ts_ms,value). Importing the same rows
+    /// again changes nothing; lines that do not parse are skipped and reported.
+    Import {
+        #[arg(long)]
+        db: PathBuf,
+        file: PathBuf,
+    },
+    /// Print one series' history in [from, to] as at most N buckets (JSON).
+    Query {
+        #[arg(long)]
+        db: PathBuf,
+        #[arg(long)]
+        device: String,
+        #[arg(long)]
+        metric: String,
+        /// Start, ms since the epoch, inclusive.
+        #[arg(long)]
+        from: i64,
+        /// End, ms since the epoch, inclusive.
+        #[arg(long)]
+        to: i64,
+        /// The most buckets to return.
+        #[arg(long)]
+        points: u32,
+    },
+    /// Write one series' raw readings in [from, to] as CSV to stdout.
+    Export {
+        #[arg(long)]
+        db: PathBuf,
+        #[arg(long)]
+        device: String,
+        #[arg(long)]
+        metric: String,
+        #[arg(long)]
+        from: i64,
+        #[arg(long)]
+        to: i64,
+    },
 }
 
 fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()),
         )
         .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();
-    let runtime = match tokio::runtime::Runtime::new() {
-        Ok(r) => r,
-        Err(e) => {
-            eprintln!("telltale: cannot start the async runtime: {e}");
-            return ExitCode::FAILURE;
-        }
+    let result = match cli.command {
+        Command::Demo { db, seconds } => with_runtime(|| demo(db, seconds)),
+        Command::Import { db, file } => history::import(&db, &file),
+        Command::Query {
+            db,
+            device,
+            metric,
+            from,
+            to,
+            points,
+        } => history::query(&db, device, metric, from, to, points),
+        Command::Export {
+            db,
+            device,
+            metric,
+            from,
+            to,
+        } => history::export(&db, device, metric, from, to),
     };
-    let result = runtime.block_on(async {
-        match cli.command {
-            Command::Demo { db, seconds } => demo(db, seconds).await,
-        }
-    });
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
@@ -58,6 +105,14 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+fn with_runtime<F: std::future::Future<Output = Result<(), String>>>(
+    f: impl FnOnce() -> F,
+) -> Result<(), String> {
+    tokio::runtime::Runtime::new()
+        .map_err(|e| format!("cannot start the async runtime: {e}"))?
+        .block_on(f())
 }
 
 async fn demo(db: PathBuf, seconds: Option<f64>) -> Result<(), String> {

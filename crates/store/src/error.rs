@@ -9,6 +9,8 @@ pub enum StoreError {
          refusing to open it so that nothing in it is damaged"
     )]
     NewerSchema { found: i64, supported: i64 },
+    #[error("the database is damaged: {0}")]
+    Corrupt(String),
     #[error("not found: {0}")]
     NotFound(String),
     #[error("the store's writer has stopped")]
@@ -28,7 +30,9 @@ impl From<StoreError> for ApiError {
             StoreError::Invalid(_) => ErrorCode::InvalidArgument,
             StoreError::WriterStopped => ErrorCode::Unavailable,
             StoreError::BatchFailed(_) => ErrorCode::Internal,
-            StoreError::Sqlite(_) | StoreError::NewerSchema { .. } => ErrorCode::Internal,
+            StoreError::Sqlite(_) | StoreError::NewerSchema { .. } | StoreError::Corrupt(_) => {
+                ErrorCode::Internal
+            }
         };
         ApiError::new(code, e.to_string())
     }

@@ -4,14 +4,23 @@
 //! callers learn when their readings are durable (MQTT acknowledgements will wait on it). Readers
 //! use their own connection, so a chart query never waits for ingest and WAL keeps both apart.
 
+mod chunk;
 mod error;
+mod ingest;
 mod migrate;
+mod query;
+mod rollup;
 mod table;
 mod writer;
 
+pub use chunk::{Sample, CHUNK_MS};
 pub use error::{Result, StoreError};
 pub use migrate::supported_version as schema_version;
-pub use writer::{Committed, Ingest, Writer};
+pub use rollup::LEVELS as ROLLUP_LEVELS;
+pub use writer::{
+    Committed, Ingest, PendingCommit, Retention, SeriesKey, Writer, DEFAULT_MINUTE_KEEP_MS,
+    DEFAULT_RAW_KEEP_MS,
+};
 
 use rusqlite::{Connection, OpenFlags};
 use std::collections::BTreeMap;
@@ -101,20 +110,8 @@ impl Store {
             let series = table::series::find(conn, &q.device, &q.metric)?.ok_or_else(|| {
                 StoreError::NotFound(format!("no metric {} on device {}", q.metric, q.device))
             })?;
-            let points = i64::from(q.points);
-            let span = q.to_ms - q.from_ms;
-            let raw_count = table::readings::count_in(conn, series.id, q.from_ms, q.to_ms)?;
-            let (bucket_ms, buckets) = if raw_count <= points as u64 {
-                (
-                    0,
-                    table::readings::raw(conn, series.id, q.from_ms, q.to_ms)?,
-                )
-            } else {
-                // Round the width up so `points` buckets always cover the whole span.
-                let width = (span + points - 1) / points;
-                let b = table::readings::bucketed(conn, series.id, q.from_ms, q.to_ms, width)?;
-                (width, b)
-            };
+            let (bucket_ms, buckets) =
+                query::buckets(conn, series.id, q.from_ms, q.to_ms, i64::from(q.points))?;
             Ok(History {
                 device: q.device.clone(),
                 metric: q.metric.clone(),
@@ -125,6 +122,48 @@ impl Store {
                 buckets,
             })
         })
+    }
+}
+
+impl Store {
+    /// Calls `f` on every raw reading of a series in `[from, to)`, in time order, streaming.
+    pub fn export(
+        &self,
+        key: &SeriesKey,
+        from: telltale_model::TimestampMs,
+        to: telltale_model::TimestampMs,
+        f: impl FnMut(Sample) -> Result<()>,
+    ) -> Result<()> {
+        self.with_reader(|conn| {
+            let series = table::series::find(conn, &key.device, &key.metric)?.ok_or_else(|| {
+                StoreError::NotFound(format!("no metric {} on device {}", key.metric, key.device))
+            })?;
+            table::chunks::for_each(conn, series.id, from, to, f)
+        })
+    }
+
+    /// A series' retention overrides (None where it uses the default).
+    pub fn retention(&self, key: &SeriesKey) -> Result<Retention> {
+        self.with_reader(|conn| {
+            table::series::retention(conn, key)?.ok_or_else(|| {
+                StoreError::NotFound(format!("no metric {} on device {}", key.metric, key.device))
+            })
+        })
+    }
+
+    /// Bytes in the database file and its WAL, for the app's storage view and the benchmarks.
+    pub fn file_bytes(&self) -> u64 {
+        let wal = self.path.with_extension(format!(
+            "{}-wal",
+            self.path
+                .extension()
+                .map_or(String::new(), |e| e.to_string_lossy().into_owned())
+        ));
+        [self.path.as_path(), wal.as_path()]
+            .iter()
+            .filter_map(|p| std::fs::metadata(p).ok())
+            .map(|m| m.len())
+            .sum()
     }
 }
 

@@ -3,12 +3,39 @@
 
 use crate::error::{Result, StoreError};
 use crate::table;
-use rusqlite::Connection;
+use rusqlite::{Connection, Transaction};
 
 /// One schema step: applied exactly once, in one transaction with every other pending step.
 pub struct Migration {
     pub version: i64,
-    pub sql: &'static str,
+    pub step: Step,
+}
+
+pub enum Step {
+    Sql(&'static str),
+    /// For changes SQL cannot express, such as re-encoding data.
+    Rust(fn(&Transaction<'_>) -> Result<()>),
+}
+
+impl Migration {
+    pub const fn sql(version: i64, sql: &'static str) -> Self {
+        Self {
+            version,
+            step: Step::Sql(sql),
+        }
+    }
+    pub const fn rust(version: i64, f: fn(&Transaction<'_>) -> Result<()>) -> Self {
+        Self {
+            version,
+            step: Step::Rust(f),
+        }
+    }
+    fn apply(&self, tx: &Transaction<'_>) -> Result<()> {
+        match &self.step {
+            Step::Sql(sql) => Ok(tx.execute_batch(sql)?),
+            Step::Rust(f) => f(tx),
+        }
+    }
 }
 
 /// All steps of all tables, in version order. A new step gets the next free version number.
@@ -17,6 +44,8 @@ fn all() -> Vec<&'static Migration> {
         .iter()
         .chain(table::series::MIGRATIONS)
         .chain(table::readings::MIGRATIONS)
+        .chain(table::chunks::MIGRATIONS)
+        .chain(table::rollups::MIGRATIONS)
         .collect();
     steps.sort_by_key(|m| m.version);
     steps
@@ -29,17 +58,27 @@ pub fn supported_version() -> i64 {
 
 /// Brings the database up to this build's schema, or refuses one written by a newer build.
 pub fn run(conn: &mut Connection) -> Result<()> {
+    run_to(conn, supported_version())
+}
+
+fn run_to(conn: &mut Connection, target: i64) -> Result<()> {
     let found: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
     let supported = supported_version();
     if found > supported {
         return Err(StoreError::NewerSchema { found, supported });
     }
+    if found >= target {
+        return Ok(());
+    }
     let tx = conn.transaction()?;
-    for step in all().into_iter().filter(|m| m.version > found) {
-        tx.execute_batch(step.sql)?;
+    for step in all()
+        .into_iter()
+        .filter(|m| m.version > found && m.version <= target)
+    {
+        step.apply(&tx)?;
         tracing::info!(version = step.version, "applied schema migration");
     }
-    tx.pragma_update(None, "user_version", supported)?;
+    tx.pragma_update(None, "user_version", target)?;
     tx.commit()?;
     Ok(())
 }
@@ -47,6 +86,7 @@ pub fn run(conn: &mut Connection) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use rusqlite::params;
 
     #[test]
     fn versions_are_unique_and_dense() {
@@ -63,12 +103,7 @@ mod tests {
         // A user may hold a database from any earlier release: replay every starting point.
         for start in 0..=supported_version() {
             let mut conn = Connection::open_in_memory().unwrap();
-            let tx = conn.transaction().unwrap();
-            for step in all().into_iter().filter(|m| m.version <= start) {
-                tx.execute_batch(step.sql).unwrap();
-            }
-            tx.pragma_update(None, "user_version", start).unwrap();
-            tx.commit().unwrap();
+            run_to(&mut conn, start).unwrap();
             run(&mut conn).unwrap();
             let v: i64 = conn
                 .query_row("PRAGMA user_version", [], |r| r.get(0))
@@ -76,6 +111,44 @@ mod tests {
             assert_eq!(v, supported_version());
             run(&mut conn).expect("running again is a no-op");
         }
+    }
+
+    /// Schema 3 kept a row per reading; schema 7 moved them into chunks and rollups. Readings
+    /// written by the old layout must come back unchanged from the new one.
+    #[test]
+    fn row_per_reading_history_moves_into_chunks_and_rollups() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        run_to(&mut conn, 3).unwrap();
+        conn.execute_batch(
+            "INSERT INTO devices VALUES ('ble:A', 'A', 'thermometer', 'ble', 'Home', 1000);
+             INSERT INTO series (id, device, metric, unit, last_ts, last_value) VALUES (1, 'ble:A', 't', '°C', 7200500, 3.5);",
+        )
+        .unwrap();
+        let old: Vec<(i64, f64)> = (0..7201)
+            .map(|i| (i * 1000, (i % 97) as f64 * 0.25))
+            .collect();
+        for (ts, v) in &old {
+            conn.execute("INSERT INTO readings VALUES (1, ?1, ?2, 0)", params![ts, v])
+                .unwrap();
+        }
+        run(&mut conn).unwrap();
+        let gone: i64 = conn
+            .query_row(
+                "SELECT count(*) FROM sqlite_master WHERE name = 'readings'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(gone, 0, "the old table is dropped");
+        let back = table::chunks::range(&conn, 1, 0, i64::MAX / 2).unwrap();
+        let back: Vec<(i64, f64)> = back.iter().map(|s| (s.ts, s.value)).collect();
+        assert_eq!(back, old);
+        let hours = table::rollups::range(&conn, 1, 3_600_000, 0, i64::MAX / 2).unwrap();
+        assert_eq!(
+            hours.iter().map(|(_, a)| a.count).sum::<i64>(),
+            old.len() as i64
+        );
+        assert_eq!(hours.len(), 3);
     }
 
     #[test]

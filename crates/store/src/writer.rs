@@ -1,12 +1,15 @@
 //! The single writer: a thread that owns the write connection and turns queued requests into as
 //! few transactions as possible.
 
+use crate::chunk::Sample;
 use crate::error::{Result, StoreError};
+use crate::ingest::store_series;
 use crate::table;
 use rusqlite::Connection;
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::thread::JoinHandle;
-use telltale_model::{Device, Reading, Transport};
+use telltale_model::{Device, DeviceId, Reading, TimestampMs, Transport};
 use tokio::sync::{broadcast, mpsc, oneshot};
 
 /// How many requests may wait for the writer before sources feel backpressure.
@@ -30,7 +33,30 @@ pub struct Committed {
 enum Request {
     Readings(Vec<Reading>, oneshot::Sender<Result<Committed>>),
     Device(Device, oneshot::Sender<Result<()>>),
+    Retention(SeriesKey, Retention, oneshot::Sender<Result<()>>),
+    Prune(TimestampMs, oneshot::Sender<Result<usize>>),
 }
+
+/// A series named as users name it.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct SeriesKey {
+    pub device: DeviceId,
+    pub metric: String,
+}
+
+/// How long a series keeps each resolution, in ms. None = the default; a negative value = forever.
+/// Hourly and daily rollups are always kept: they cost a few kilobytes per series per year.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Retention {
+    pub raw_ms: Option<i64>,
+    pub minute_ms: Option<i64>,
+}
+
+/// Raw readings are kept 30 days by default, minute rollups a year.
+pub const DEFAULT_RAW_KEEP_MS: i64 = 30 * 86_400_000;
+pub const DEFAULT_MINUTE_KEEP_MS: i64 = 365 * 86_400_000;
+/// Rows deleted per prune request, so pruning never holds the writer for long.
+const PRUNE_STEP: i64 = 2_000;
 
 /// Owns the writer thread. `close` (or drop) lets it drain what is queued, commit, and stop.
 pub struct Writer {
@@ -112,13 +138,45 @@ impl Ingest {
         wait.await.map_err(|_| StoreError::WriterStopped)?
     }
 
-    /// The same as `write`, for callers outside an async runtime (the CLI's import).
-    pub fn blocking_write(&self, readings: Vec<Reading>) -> Result<Committed> {
+    /// Sets how long a series keeps its raw readings and minute rollups.
+    pub async fn set_retention(&self, key: SeriesKey, retention: Retention) -> Result<()> {
+        let (done, wait) = oneshot::channel();
+        self.tx
+            .send(Request::Retention(key, retention, done))
+            .await
+            .map_err(|_| StoreError::WriterStopped)?;
+        wait.await.map_err(|_| StoreError::WriterStopped)?
+    }
+
+    /// Deletes one step's worth of data past its retention; returns how much. Call until it
+    /// returns 0: each step is its own short transaction, so ingest never waits long.
+    pub async fn prune_step(&self, now: TimestampMs) -> Result<usize> {
+        let (done, wait) = oneshot::channel();
+        self.tx
+            .send(Request::Prune(now, done))
+            .await
+            .map_err(|_| StoreError::WriterStopped)?;
+        wait.await.map_err(|_| StoreError::WriterStopped)?
+    }
+
+    /// Queues readings from outside an async runtime (the CLI's import) without waiting for the
+    /// commit, so the caller can prepare the next batch meanwhile.
+    pub fn blocking_submit(&self, readings: Vec<Reading>) -> Result<PendingCommit> {
         let (done, wait) = oneshot::channel();
         self.tx
             .blocking_send(Request::Readings(readings, done))
             .map_err(|_| StoreError::WriterStopped)?;
-        wait.blocking_recv()
+        Ok(PendingCommit(wait))
+    }
+}
+
+/// A submitted batch; `wait` blocks until it is committed (or failed).
+pub struct PendingCommit(oneshot::Receiver<Result<Committed>>);
+
+impl PendingCommit {
+    pub fn wait(self) -> Result<Committed> {
+        self.0
+            .blocking_recv()
             .map_err(|_| StoreError::WriterStopped)?
     }
 }
@@ -128,6 +186,7 @@ fn run(
     mut rx: mpsc::Receiver<Request>,
     announce: broadcast::Sender<Arc<[Reading]>>,
 ) {
+    let mut cache = SeriesCache::default();
     while let Some(first) = rx.blocking_recv() {
         // Take whatever else is already waiting, so a burst costs one fsync instead of many.
         let mut batch = vec![first];
@@ -141,7 +200,7 @@ fn run(
                 Err(_) => break,
             }
         }
-        commit(&mut conn, batch, &announce);
+        commit(&mut conn, &mut cache, batch, &announce);
     }
     tracing::debug!("store writer stopped: every ingest handle was dropped");
 }
@@ -149,45 +208,125 @@ fn run(
 fn batch_len(r: &Request) -> usize {
     match r {
         Request::Readings(v, _) => v.len(),
-        Request::Device(..) => 1,
+        Request::Device(..) | Request::Retention(..) | Request::Prune(..) => 1,
     }
+}
+
+/// Series ids by device and metric, so a batch of readings costs no SQL (and no allocation)
+/// for series already seen.
+#[derive(Default)]
+struct SeriesCache {
+    ids: HashMap<String, HashMap<String, (i64, Option<String>)>>,
+}
+
+impl SeriesCache {
+    fn resolve(&mut self, conn: &Connection, r: &Reading) -> Result<i64> {
+        if let Some((id, unit)) = self
+            .ids
+            .get(r.device.as_str())
+            .and_then(|m| m.get(&r.metric))
+        {
+            if r.unit.is_none() || r.unit == *unit {
+                return Ok(*id);
+            }
+        }
+        table::devices::ensure(conn, &r.device, transport_of(r))?;
+        let id = table::series::resolve(conn, &r.device, &r.metric, r.unit.as_deref())?;
+        self.ids
+            .entry(r.device.0.clone())
+            .or_default()
+            .insert(r.metric.clone(), (id, r.unit.clone()));
+        Ok(id)
+    }
+}
+
+enum Outcome {
+    Readings(Committed),
+    Done,
+    Pruned(usize),
+    NotFound(String),
 }
 
 fn commit(
     conn: &mut Connection,
+    cache: &mut SeriesCache,
     batch: Vec<Request>,
     announce: &broadcast::Sender<Arc<[Reading]>>,
 ) {
     let mut stored_readings = Vec::new();
-    // One entry per request, in order: the counts of a readings request, None for a device.
-    let result = (|| -> Result<Vec<Option<Committed>>> {
+    let result = (|| -> Result<Vec<Outcome>> {
         let tx = conn.transaction()?;
         let mut outcomes = Vec::with_capacity(batch.len());
-        for request in &batch {
-            match request {
+        // Every valid reading of the batch, by series; the tag indexes `refs`.
+        let mut by_series: HashMap<i64, Vec<(Sample, usize)>> = HashMap::new();
+        let mut refs: Vec<(usize, usize)> = Vec::new();
+        for (ri, request) in batch.iter().enumerate() {
+            outcomes.push(match request {
                 Request::Device(d, _) => {
                     table::devices::upsert(&tx, d)?;
-                    outcomes.push(None);
+                    Outcome::Done
+                }
+                // A request naming no series is refused alone, never failing its batch-mates.
+                Request::Retention(key, keep, _) => {
+                    match table::series::set_retention(&tx, key, keep)? {
+                        true => Outcome::Done,
+                        false => Outcome::NotFound(format!(
+                            "no metric {} on device {}",
+                            key.metric, key.device
+                        )),
+                    }
+                }
+                Request::Prune(now, _) => {
+                    let mut n = table::chunks::prune(&tx, *now, DEFAULT_RAW_KEEP_MS, PRUNE_STEP)?;
+                    n += table::rollups::prune_minutes(
+                        &tx,
+                        *now,
+                        DEFAULT_MINUTE_KEEP_MS,
+                        PRUNE_STEP,
+                    )?;
+                    Outcome::Pruned(n)
                 }
                 Request::Readings(readings, _) => {
                     let mut c = Committed::default();
-                    for r in readings {
+                    for (k, r) in readings.iter().enumerate() {
                         if !r.value.is_finite() || r.metric.is_empty() || r.device.0.is_empty() {
                             c.rejected += 1;
                             continue;
                         }
-                        table::devices::ensure(&tx, &r.device, transport_of(r))?;
-                        let series =
-                            table::series::resolve(&tx, &r.device, &r.metric, r.unit.as_deref())?;
-                        if table::readings::insert(&tx, series, r.ts_ms, r.value, r.quality)? {
-                            table::series::advance_latest(&tx, series, r.ts_ms, r.value)?;
-                            stored_readings.push(r.clone());
-                            c.stored += 1;
-                        } else {
-                            c.duplicates += 1;
-                        }
+                        let id = cache.resolve(&tx, r)?;
+                        let sample = Sample {
+                            ts: r.ts_ms,
+                            value: r.value,
+                            quality: r.quality,
+                        };
+                        by_series.entry(id).or_default().push((sample, refs.len()));
+                        refs.push((ri, k));
                     }
-                    outcomes.push(Some(c));
+                    Outcome::Readings(c)
+                }
+            });
+        }
+        let mut fresh = vec![false; refs.len()];
+        for (id, mut samples) in by_series {
+            let (new_tags, newest) = store_series(&tx, id, &mut samples)?;
+            for tag in new_tags {
+                fresh[tag] = true;
+            }
+            if let Some(n) = newest {
+                table::series::advance_latest(&tx, id, n.ts, n.value)?;
+            }
+        }
+        for (&(ri, k), &is_new) in refs.iter().zip(&fresh) {
+            if let Outcome::Readings(c) = &mut outcomes[ri] {
+                if is_new {
+                    c.stored += 1;
+                } else {
+                    c.duplicates += 1;
+                }
+            }
+            if is_new {
+                if let Request::Readings(readings, _) = &batch[ri] {
+                    stored_readings.push(readings[k].clone());
                 }
             }
         }
@@ -196,17 +335,24 @@ fn commit(
     })();
 
     // On failure the transaction rolled back: nothing of the batch was written, and every caller
-    // in it hears why.
+    // in it hears why. Series created inside it are gone too, so forget them.
     match result {
         Ok(outcomes) => {
             for (request, outcome) in batch.into_iter().zip(outcomes) {
-                match request {
-                    Request::Readings(_, done) => {
-                        let _ = done.send(Ok(outcome.unwrap_or_default()));
+                match (request, outcome) {
+                    (Request::Readings(_, done), Outcome::Readings(c)) => {
+                        let _ = done.send(Ok(c));
                     }
-                    Request::Device(_, done) => {
+                    (Request::Prune(_, done), Outcome::Pruned(n)) => {
+                        let _ = done.send(Ok(n));
+                    }
+                    (Request::Retention(_, _, done), Outcome::NotFound(msg)) => {
+                        let _ = done.send(Err(StoreError::NotFound(msg)));
+                    }
+                    (Request::Device(_, done), _) | (Request::Retention(_, _, done), _) => {
                         let _ = done.send(Ok(()));
                     }
+                    _ => unreachable!("outcomes are pushed in request order"),
                 }
             }
             if !stored_readings.is_empty() {
@@ -215,15 +361,20 @@ fn commit(
             }
         }
         Err(e) => {
+            *cache = SeriesCache::default();
             let msg = e.to_string();
             tracing::error!(error = %msg, "store batch failed and was rolled back");
+            let fail = || StoreError::BatchFailed(msg.clone());
             for request in batch {
                 match request {
                     Request::Readings(_, done) => {
-                        let _ = done.send(Err(StoreError::BatchFailed(msg.clone())));
+                        let _ = done.send(Err(fail()));
                     }
-                    Request::Device(_, done) => {
-                        let _ = done.send(Err(StoreError::BatchFailed(msg.clone())));
+                    Request::Prune(_, done) => {
+                        let _ = done.send(Err(fail()));
+                    }
+                    Request::Device(_, done) | Request::Retention(_, _, done) => {
+                        let _ = done.send(Err(fail()));
                     }
                 }
             }

@@ -3,9 +3,9 @@ use crate::migrate::Migration;
 use rusqlite::{params, Connection, OptionalExtension, Row};
 use telltale_model::{Device, DeviceId, Transport};
 
-pub static MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    sql: "CREATE TABLE devices (
+pub static MIGRATIONS: &[Migration] = &[Migration::sql(
+    1,
+    "CREATE TABLE devices (
         id TEXT PRIMARY KEY NOT NULL,
         name TEXT NOT NULL,
         kind TEXT NOT NULL,
@@ -13,7 +13,7 @@ pub static MIGRATIONS: &[Migration] = &[Migration {
         site TEXT NOT NULL,
         expected_interval_ms INTEGER NOT NULL
     ) WITHOUT ROWID;",
-}];
+)];
 
 const COLUMNS: &str = "id, name, kind, transport, site, expected_interval_ms";
 

@@ -1,5 +1,7 @@
 //! One module per table: its migrations, its row type and its accessors live together.
 
+pub mod chunks;
 pub mod devices;
 pub mod readings;
+pub mod rollups;
 pub mod series;

@@ -1,12 +1,14 @@
 use crate::error::Result;
 use crate::migrate::Migration;
+use crate::writer::{Retention, SeriesKey};
 use rusqlite::{params, Connection, OptionalExtension};
 use telltale_model::{DeviceId, LatestValue, TimestampMs};
 
-pub static MIGRATIONS: &[Migration] = &[Migration {
-    version: 2,
-    // The newest value is kept on the series row so the dashboard never scans readings.
-    sql: "CREATE TABLE series (
+pub static MIGRATIONS: &[Migration] = &[
+    Migration::sql(
+        2,
+        // The newest value is kept on the series row so the dashboard never scans readings.
+        "CREATE TABLE series (
         id INTEGER PRIMARY KEY,
         device TEXT NOT NULL REFERENCES devices(id) ON DELETE CASCADE,
         metric TEXT NOT NULL,
@@ -15,7 +17,14 @@ pub static MIGRATIONS: &[Migration] = &[Migration {
         last_value REAL,
         UNIQUE (device, metric)
     );",
-}];
+    ),
+    // Per-series retention overrides, in ms; NULL = the default, negative = keep forever.
+    Migration::sql(
+        6,
+        "ALTER TABLE series ADD COLUMN raw_keep_ms INTEGER;
+         ALTER TABLE series ADD COLUMN minute_keep_ms INTEGER;",
+    ),
+];
 
 /// A series' identity and unit.
 #[derive(Debug, Clone, PartialEq)]
@@ -88,4 +97,28 @@ pub fn latest_by_device(conn: &Connection) -> Result<Vec<(DeviceId, LatestValue)
         ))
     })?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// Returns false when no such series exists.
+pub fn set_retention(conn: &Connection, key: &SeriesKey, keep: &Retention) -> Result<bool> {
+    let n = conn
+        .prepare_cached(
+            "UPDATE series SET raw_keep_ms = ?3, minute_keep_ms = ?4 WHERE device = ?1 AND metric = ?2",
+        )?
+        .execute(params![key.device.0, key.metric, keep.raw_ms, keep.minute_ms])?;
+    Ok(n == 1)
+}
+
+pub fn retention(conn: &Connection, key: &SeriesKey) -> Result<Option<Retention>> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT raw_keep_ms, minute_keep_ms FROM series WHERE device = ?1 AND metric = ?2",
+        )?
+        .query_row(params![key.device.0, key.metric], |r| {
+            Ok(Retention {
+                raw_ms: r.get(0)?,
+                minute_ms: r.get(1)?,
+            })
+        })
+        .optional()?)
 }

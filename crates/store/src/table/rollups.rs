@@ -1,0 +1,93 @@
+use crate::error::Result;
+use crate::migrate::Migration;
+use crate::rollup::Agg;
+use rusqlite::{params, Connection, Row};
+use telltale_model::TimestampMs;
+
+pub static MIGRATIONS: &[Migration] = &[Migration::sql(
+    5,
+    "CREATE TABLE rollups (
+        series INTEGER NOT NULL REFERENCES series(id) ON DELETE CASCADE,
+        level INTEGER NOT NULL,
+        t INTEGER NOT NULL,
+        lo REAL NOT NULL,
+        hi REAL NOT NULL,
+        total REAL NOT NULL,
+        n INTEGER NOT NULL,
+        first_ts INTEGER NOT NULL,
+        last_ts INTEGER NOT NULL,
+        PRIMARY KEY (series, level, t)
+    ) WITHOUT ROWID;",
+)];
+
+/// Folds `agg` into the stored bucket (creating it if needed).
+pub fn add(conn: &Connection, series: i64, level: i64, t: TimestampMs, agg: &Agg) -> Result<()> {
+    conn.prepare_cached(
+        "INSERT INTO rollups (series, level, t, lo, hi, total, n, first_ts, last_ts)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
+         ON CONFLICT(series, level, t) DO UPDATE SET
+            lo = min(lo, excluded.lo), hi = max(hi, excluded.hi),
+            total = total + excluded.total, n = n + excluded.n,
+            first_ts = min(first_ts, excluded.first_ts), last_ts = max(last_ts, excluded.last_ts)",
+    )?
+    .execute(params![
+        series,
+        level,
+        t,
+        agg.min,
+        agg.max,
+        agg.sum,
+        agg.count,
+        agg.first_ts,
+        agg.last_ts
+    ])?;
+    Ok(())
+}
+
+fn from_row(r: &Row<'_>) -> rusqlite::Result<(TimestampMs, Agg)> {
+    Ok((
+        r.get(0)?,
+        Agg {
+            min: r.get(1)?,
+            max: r.get(2)?,
+            sum: r.get(3)?,
+            count: r.get(4)?,
+            first_ts: r.get(5)?,
+            last_ts: r.get(6)?,
+        },
+    ))
+}
+
+/// The `level` buckets of `series` starting in `[from, to)`, in time order.
+pub fn range(
+    conn: &Connection,
+    series: i64,
+    level: i64,
+    from: TimestampMs,
+    to: TimestampMs,
+) -> Result<Vec<(TimestampMs, Agg)>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT t, lo, hi, total, n, first_ts, last_ts FROM rollups
+         WHERE series = ?1 AND level = ?2 AND t >= ?3 AND t < ?4 ORDER BY t",
+    )?;
+    let rows = stmt.query_map(params![series, level, from, to], from_row)?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// Deletes up to `limit` minute buckets older than their series' minute-retention cutoff.
+pub fn prune_minutes(
+    conn: &Connection,
+    now: TimestampMs,
+    default_keep_ms: i64,
+    limit: i64,
+) -> Result<usize> {
+    Ok(conn
+        .prepare_cached(
+            "DELETE FROM rollups WHERE (series, level, t) IN (
+                SELECT r.series, r.level, r.t FROM rollups r JOIN series s ON s.id = r.series
+                WHERE r.level = 60000 AND coalesce(s.minute_keep_ms, ?2) >= 0
+                  AND r.t + 60000 <= ?1 - coalesce(s.minute_keep_ms, ?2)
+                LIMIT ?3)",
+        )?
+        .execute(params![now, default_keep_ms, limit])?)
+}
