@@ -197,22 +197,12 @@ const COUNT_LINE_PIXELS: &str = "const c = document.getElementById('history-char
      } \
      return n;";
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn demo_dashboard_device_page_and_layouts() {
-    let app = PathBuf::from(env!("CARGO_BIN_EXE_telltale-app"));
-    let target = app
-        .parent()
-        .and_then(Path::parent)
-        .expect("app lives in target/<profile>/");
-    let shots = target.join("e2e");
-    std::fs::create_dir_all(&shots).unwrap();
+/// Starts tauri-driver for one app session. The app inherits the driver's environment, which is
+/// how each session gets its display, data folder and demo switch.
+async fn launch(app: &Path, display: &str, data: &Path, demo: bool) -> (Client, Reaper) {
     let home = PathBuf::from(std::env::var_os("HOME").unwrap_or_default());
     let tauri_driver = find_tool("tauri-driver", &[home.join(".cargo/bin")]);
     let webkit_driver = find_tool("WebKitWebDriver", &[]);
-    let data = tempfile::tempdir().unwrap();
-
-    let mut reaper = Reaper(Vec::new());
-    let display = start_xvfb(&mut reaper);
     let port = free_port();
     let native_port = free_port();
     let driver = Command::new(tauri_driver)
@@ -224,26 +214,59 @@ async fn demo_dashboard_device_page_and_layouts() {
             "--native-driver",
         ])
         .arg(webkit_driver)
-        .env("DISPLAY", &display)
-        .env("TELLTALE_DATA_DIR", data.path())
+        .env("DISPLAY", display)
+        .env("TELLTALE_DATA_DIR", data)
+        .env("TELLTALE_DEMO", if demo { "1" } else { "0" })
+        // A home of its own: exports (Downloads) and WebKit's caches stay inside the test.
+        .env("HOME", data.join("home"))
+        .env_remove("XDG_DATA_HOME")
+        .env_remove("XDG_CONFIG_HOME")
+        .env_remove("XDG_CACHE_HOME")
         // No accessibility bus: it would outlive the app.
         .env("NO_AT_BRIDGE", "1")
         .stdout(Stdio::null())
         .spawn()
         .expect("starting tauri-driver");
-    reaper.0.push(("tauri-driver".into(), driver));
+    let reaper = Reaper(vec![("tauri-driver".into(), driver)]);
     wait_for_port(port, "tauri-driver");
-
     let mut caps = serde_json::Map::new();
     caps.insert("browserName".into(), json!("wry"));
     caps.insert("tauri:options".into(), json!({ "application": app }));
-    let launched = Instant::now();
     let client = ClientBuilder::rustls()
         .expect("TLS setup")
         .capabilities(caps)
         .connect(&format!("http://127.0.0.1:{port}"))
         .await
         .expect("WebDriver session with the app");
+    (client, reaper)
+}
+
+async fn click(client: &Client, css: &str) {
+    client
+        .find(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("{css}: {e}"))
+        .click()
+        .await
+        .unwrap_or_else(|e| panic!("clicking {css}: {e}"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn demo_dashboard_device_page_layouts_and_offline_history() {
+    let app = PathBuf::from(env!("CARGO_BIN_EXE_telltale-app"));
+    let target = app
+        .parent()
+        .and_then(Path::parent)
+        .expect("app lives in target/<profile>/");
+    let shots = target.join("e2e");
+    std::fs::create_dir_all(&shots).unwrap();
+    let data = tempfile::tempdir().unwrap();
+    let mut xvfb = Reaper(Vec::new());
+    let display = start_xvfb(&mut xvfb);
+
+    // 1. First launch, on the demo fleet.
+    let launched = Instant::now();
+    let (client, driver) = launch(&app, &display, data.path(), true).await;
 
     // The dashboard: at least six demo devices showing values, from home and plant.
     resize(&client, 1440, 900).await;
@@ -307,6 +330,18 @@ async fn demo_dashboard_device_page_and_layouts() {
         values.iter().any(|v| v.ends_with(" °C")),
         "units are shown: {values:?}"
     );
+    let seen = js(
+        &client,
+        "return [...document.querySelectorAll('[data-testid=seen]')].map(v => v.textContent);",
+    )
+    .await;
+    let live = seen
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| s.as_str().unwrap().starts_with("live"))
+        .count();
+    assert!(live >= 6, "fresh demo values are live: {seen}");
 
     for (name, w, h) in SIZES {
         resize(&client, w, h).await;
@@ -318,13 +353,7 @@ async fn demo_dashboard_device_page_and_layouts() {
 
     // A device page: the plant's pump, with a live chart drawn by plotters on the canvas.
     resize(&client, 1440, 900).await;
-    client
-        .find(Locator::Css("[data-device-id='mqtt:demo-plant/pump-02']"))
-        .await
-        .expect("the pump's card")
-        .click()
-        .await
-        .unwrap();
+    click(&client, "[data-device-id='mqtt:demo-plant/pump-02']").await;
     let name = client
         .wait()
         .for_element(Locator::Css("[data-testid=device-name]"))
@@ -360,10 +389,155 @@ async fn demo_dashboard_device_page_and_layouts() {
         screenshot(&client, &shots, &format!("device-{name}")).await;
     }
 
+    // Longer ranges and CSV export of what is shown.
+    resize(&client, 1440, 900).await;
+    for range in ["24h", "1y", "10m"] {
+        click(&client, &format!("[data-range='{range}']")).await;
+        wait_until(
+            &client,
+            COUNT_LINE_PIXELS,
+            Duration::from_secs(10),
+            &format!("the chart over {range}"),
+        )
+        .await;
+    }
+    click(&client, "[data-testid=export]").await;
+    let status = wait_until(
+        &client,
+        "const t = document.querySelector('[data-testid=export-status]').textContent; \
+         return t.startsWith('Saved') || t.startsWith('Export failed') ? t : null;",
+        Duration::from_secs(10),
+        "the export",
+    )
+    .await;
+    let status = status.as_str().unwrap().to_owned();
+    let (rows, path) = status
+        .strip_prefix("Saved ")
+        .and_then(|s| s.split_once(" readings to "))
+        .unwrap_or_else(|| panic!("export: {status}"));
+    let csv = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    let mut lines = csv.lines();
+    assert_eq!(lines.next(), Some("device,metric,ts_ms,value"));
+    assert_eq!(lines.count(), rows.parse::<usize>().unwrap());
+    assert!(rows.parse::<usize>().unwrap() > 0, "{status}");
+    screenshot(&client, &shots, "device-export").await;
+
+    // Hostile IPC arguments get `{code, message}` refusals, and the app carries on.
+    let refusals = js(
+        &client,
+        "const call = (cmd, args) => window.__TAURI__.core.invoke(cmd, args) \
+             .then(() => 'accepted', e => (e && e.code) ? e.code : 'raw:' + String(e)); \
+         const q = (o) => Object.assign({device: 'mqtt:demo-plant/pump-02', metric: 'vibration', \
+             from_ms: 0, to_ms: 1000, points: 10}, o); \
+         return Promise.all([ \
+           call('history', {query: q({points: 0})}), \
+           call('history', {query: q({points: 4000000000})}), \
+           call('history', {query: q({from_ms: 5, to_ms: 1})}), \
+           call('history', {query: q({to_ms: 9e15})}), \
+           call('history', {query: q({device: 'x'.repeat(100000)})}), \
+           call('history', {query: q({metric: 'no-such-metric'})}), \
+           call('history', {query: q({points: 'many'})}), \
+           call('history', {}), \
+           call('device', {id: ''}), \
+           call('export_csv', {request: {device: 'mqtt:demo-plant/pump-02', metric: 'vibration', from_ms: 10, to_ms: 1}}), \
+           call('set_retention', {device: 'mqtt:demo-plant/pump-02', metric: 'vibration', setting: {raw_ms: 5, minute_ms: null}}), \
+           call('set_retention', {device: 'nobody', metric: 'nothing', setting: {raw_ms: null, minute_ms: null}}), \
+         ]);",
+    )
+    .await;
+    let refusals: Vec<&str> = refusals
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    let expected = [
+        "invalid_argument",
+        "invalid_argument",
+        "invalid_argument",
+        "invalid_argument",
+        "invalid_argument",
+        "not_found",
+        // Not the right type at all: refused by IPC deserialisation before our code runs.
+        "raw:",
+        "raw:",
+        "invalid_argument",
+        "invalid_argument",
+        "invalid_argument",
+        "not_found",
+    ];
+    assert_eq!(refusals.len(), expected.len(), "{refusals:?}");
+    for (got, want) in refusals.iter().zip(expected) {
+        assert!(
+            got.starts_with(want),
+            "expected {want}, got {got} (all: {refusals:?})"
+        );
+    }
+    wait_until(
+        &client,
+        COUNT_LINE_PIXELS,
+        Duration::from_secs(10),
+        "the chart still drawn after hostile calls",
+    )
+    .await;
+
     client
         .close()
         .await
         .expect("closing the session quits the app");
-    drop(reaper);
+    drop(driver);
+
+    // 2. Second launch with every source off: the cached history is all there, and every value
+    //    says how old it is instead of passing for live.
+    let (client, driver) = launch(&app, &display, data.path(), false).await;
+    resize(&client, 1024, 768).await;
+    wait_until(
+        &client,
+        &format!("const n = {LIVE_CARDS}; return n >= 6 ? n : 0;"),
+        Duration::from_secs(30),
+        "cached devices with values",
+    )
+    .await;
+    wait_until(
+        &client,
+        "const s = [...document.querySelectorAll('[data-testid=seen]')].map(v => v.textContent); \
+         return s.length >= 6 && s.every(t => t.startsWith('as of'));",
+        Duration::from_secs(30),
+        "every card marked 'as of'",
+    )
+    .await;
+    let strip = js(
+        &client,
+        "return document.querySelector('[data-testid=source]').textContent;",
+    )
+    .await;
+    assert!(
+        strip.as_str().unwrap().contains("No sources running"),
+        "{strip}"
+    );
+    screenshot(&client, &shots, "offline-dashboard").await;
+    click(&client, "[data-device-id='mqtt:demo-plant/pump-02']").await;
+    wait_until(
+        &client,
+        COUNT_LINE_PIXELS,
+        Duration::from_secs(20),
+        "cached history on the chart",
+    )
+    .await;
+    let seen = wait_until(
+        &client,
+        "const e = document.querySelector('[data-testid=device-seen]'); return e && e.textContent.includes('as of') ? e.textContent : null;",
+        Duration::from_secs(10),
+        "the device page saying the values are not live",
+    )
+    .await;
+    println!("offline device page: {seen}");
+    screenshot(&client, &shots, "offline-device").await;
+    client
+        .close()
+        .await
+        .expect("closing the session quits the app");
+    drop(driver);
+    drop(xvfb);
     println!("screenshots in {}", shots.display());
 }

@@ -57,10 +57,14 @@ pub fn build<R: Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R> {
             let db = database_path(app.handle())?;
             tracing::info!(db = %db.display(), "opening the store");
             let mut engine = Engine::open(&db)?;
-            if demo_enabled() {
-                // Sources spawn onto Tauri's own tokio runtime, which lives as long as the app.
-                tauri::async_runtime::block_on(async { engine.start_demo() });
-            }
+            let demo = demo_enabled();
+            // Tasks spawn onto Tauri's own tokio runtime, which lives as long as the app.
+            tauri::async_runtime::block_on(async {
+                engine.start_maintenance();
+                if demo {
+                    engine.start_demo();
+                }
+            });
             app.manage(AppState {
                 engine: Mutex::new(Some(engine)),
             });
@@ -70,6 +74,9 @@ pub fn build<R: Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R> {
             commands::dashboard,
             commands::history,
             commands::device,
+            commands::export_csv,
+            commands::retention,
+            commands::set_retention,
         ])
 }
 

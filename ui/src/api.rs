@@ -2,7 +2,10 @@
 //! refused (`{code, message}`) or the IPC layer itself did (a bare string).
 
 use serde::{de::DeserializeOwned, Serialize};
-use telltale_model::{ApiError, Dashboard, ErrorCode, History, HistoryQuery};
+use telltale_model::{
+    ApiError, Dashboard, DeviceId, ErrorCode, ExportRequest, ExportResult, History, HistoryQuery,
+    RetentionSetting,
+};
 use wasm_bindgen::prelude::*;
 
 #[wasm_bindgen]
@@ -42,4 +45,46 @@ pub async fn dashboard() -> Result<Dashboard, ApiError> {
 
 pub async fn history(query: &HistoryQuery) -> Result<History, ApiError> {
     call("history", &QueryArgs { query }).await
+}
+
+#[derive(Serialize)]
+struct ExportArgs<'a> {
+    request: &'a ExportRequest,
+}
+
+#[derive(Serialize)]
+struct SeriesArgs<'a> {
+    device: &'a DeviceId,
+    metric: &'a str,
+}
+
+#[derive(Serialize)]
+struct RetentionArgs<'a> {
+    device: &'a DeviceId,
+    metric: &'a str,
+    setting: RetentionSetting,
+}
+
+pub async fn export_csv(request: &ExportRequest) -> Result<ExportResult, ApiError> {
+    call("export_csv", &ExportArgs { request }).await
+}
+
+pub async fn retention(device: &DeviceId, metric: &str) -> Result<RetentionSetting, ApiError> {
+    call("retention", &SeriesArgs { device, metric }).await
+}
+
+pub async fn set_retention(
+    device: &DeviceId,
+    metric: &str,
+    setting: RetentionSetting,
+) -> Result<(), ApiError> {
+    call(
+        "set_retention",
+        &RetentionArgs {
+            device,
+            metric,
+            setting,
+        },
+    )
+    .await
 }

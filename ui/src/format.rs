@@ -36,6 +36,29 @@ pub fn clock(t: TimestampMs) -> String {
     telltale_chart::time_label(t, 0, utc_offset_min())
 }
 
+/// `YYYY-MM-DDTHH:MM` in local time, as `<input type="datetime-local">` wants it.
+pub fn local_input(t: TimestampMs) -> String {
+    let d = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(t as f64));
+    format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}",
+        d.get_full_year(),
+        d.get_month() + 1,
+        d.get_date(),
+        d.get_hours(),
+        d.get_minutes()
+    )
+}
+
+/// The inverse of `local_input`; None for an empty or malformed value.
+pub fn parse_local_input(text: &str) -> Option<TimestampMs> {
+    if text.is_empty() {
+        return None;
+    }
+    // Without a zone designator, JavaScript reads a date-time as local time.
+    let ms = js_sys::Date::new(&wasm_bindgen::JsValue::from_str(text)).get_time();
+    ms.is_finite().then_some(ms as TimestampMs)
+}
+
 /// Minutes east of UTC, from the browser.
 pub fn utc_offset_min() -> i32 {
     -(js_sys::Date::new_0().get_timezone_offset() as i32)

@@ -262,6 +262,63 @@ pub struct History {
     pub buckets: Vec<Bucket>,
 }
 
+/// A request to save one series' raw readings in `[from_ms, to_ms)` as CSV.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ExportRequest {
+    pub device: DeviceId,
+    pub metric: String,
+    pub from_ms: TimestampMs,
+    pub to_ms: TimestampMs,
+}
+
+impl ExportRequest {
+    pub fn validate(&self) -> Result<(), ApiError> {
+        HistoryQuery {
+            device: self.device.clone(),
+            metric: self.metric.clone(),
+            from_ms: self.from_ms,
+            to_ms: self.to_ms,
+            points: 1,
+        }
+        .validate()
+    }
+}
+
+/// Where an export went and how much it holds.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ExportResult {
+    pub path: String,
+    pub rows: u64,
+}
+
+/// How long one series keeps each resolution. `None` = the default; `Some(-1)` = forever.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct RetentionSetting {
+    pub raw_ms: Option<i64>,
+    pub minute_ms: Option<i64>,
+}
+
+/// Keep-forever, in a retention setting.
+pub const KEEP_FOREVER: i64 = -1;
+
+impl RetentionSetting {
+    /// A retention is the default, forever, or between one hour and a century.
+    pub fn validate(&self) -> Result<(), ApiError> {
+        for (name, v) in [("raw", self.raw_ms), ("minute", self.minute_ms)] {
+            match v {
+                None | Some(KEEP_FOREVER) => {}
+                Some(ms) if (3_600_000..=100 * 366 * 86_400_000).contains(&ms) => {}
+                Some(ms) => {
+                    return Err(ApiError::invalid(format!(
+                        "{name} retention must be at least an hour, at most a century, or forever (-1); got {ms} ms"
+                    )))
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
 /// What the UI branches on. A code exists only where the UI does something different for it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -351,6 +408,37 @@ mod tests {
         assert_eq!(freshness(Some(10_000), 5_000, 25_001), Freshness::Stale);
         // A device claiming an absurdly short interval still gets a one-second floor.
         assert_eq!(freshness(Some(0), 1, 2_999), Freshness::Live);
+    }
+
+    #[test]
+    fn retention_settings_are_bounded() {
+        let ok = [
+            None,
+            Some(KEEP_FOREVER),
+            Some(3_600_000),
+            Some(30 * 86_400_000),
+        ];
+        for raw_ms in ok {
+            assert_eq!(
+                RetentionSetting {
+                    raw_ms,
+                    minute_ms: None
+                }
+                .validate(),
+                Ok(())
+            );
+        }
+        for bad in [0, -2, 59_000, i64::MAX, i64::MIN] {
+            let r = RetentionSetting {
+                raw_ms: None,
+                minute_ms: Some(bad),
+            };
+            assert_eq!(
+                r.validate().unwrap_err().code,
+                ErrorCode::InvalidArgument,
+                "{bad}"
+            );
+        }
     }
 
     #[test]

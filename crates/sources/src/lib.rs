@@ -15,7 +15,7 @@ pub mod mqtt;
 mod task;
 
 pub use board::SourceBoard;
-pub use engine::Engine;
+pub use engine::{set_retention, Engine};
 pub use error::{Result, SourceError};
 pub use task::TaskHandle;
 

@@ -17,6 +17,8 @@ pub enum StoreError {
     WriterStopped,
     #[error("nothing of the batch was stored: {0}")]
     BatchFailed(String),
+    #[error("writing: {0}")]
+    Io(String),
     #[error("invalid query: {0}")]
     Invalid(String),
 }
@@ -29,7 +31,7 @@ impl From<StoreError> for ApiError {
             StoreError::NotFound(_) => ErrorCode::NotFound,
             StoreError::Invalid(_) => ErrorCode::InvalidArgument,
             StoreError::WriterStopped => ErrorCode::Unavailable,
-            StoreError::BatchFailed(_) => ErrorCode::Internal,
+            StoreError::BatchFailed(_) | StoreError::Io(_) => ErrorCode::Internal,
             StoreError::Sqlite(_) | StoreError::NewerSchema { .. } | StoreError::Corrupt(_) => {
                 ErrorCode::Internal
             }

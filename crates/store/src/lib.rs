@@ -142,6 +142,28 @@ impl Store {
         })
     }
 
+    /// Writes a series' raw readings in `[from, to)` as CSV (`device,metric,ts_ms,value`, with a
+    /// header) and returns how many rows. Values print as the shortest text that reads back as
+    /// the same f64, so an export re-imports bit for bit.
+    pub fn export_csv(
+        &self,
+        key: &SeriesKey,
+        from: telltale_model::TimestampMs,
+        to: telltale_model::TimestampMs,
+        out: &mut impl std::io::Write,
+    ) -> Result<u64> {
+        let io = |e: std::io::Error| StoreError::Io(e.to_string());
+        writeln!(out, "device,metric,ts_ms,value").map_err(io)?;
+        let (device, metric) = (key.device.as_str(), key.metric.as_str());
+        let mut rows = 0;
+        self.export(key, from, to, |s| {
+            rows += 1;
+            writeln!(out, "{device},{metric},{},{}", s.ts, s.value).map_err(io)
+        })?;
+        out.flush().map_err(io)?;
+        Ok(rows)
+    }
+
     /// A series' retention overrides (None where it uses the default).
     pub fn retention(&self, key: &SeriesKey) -> Result<Retention> {
         self.with_reader(|conn| {

@@ -108,7 +108,14 @@ fn Site(site: String, dashboard: Memo<Option<DashboardData>>) -> impl IntoView {
 
 #[component]
 fn SourceStrip(sources: Vec<SourceStatus>) -> impl IntoView {
-    sources
+    let offline = sources.is_empty().then(|| {
+        view! {
+            <span class="chip bad" data-testid="source">
+                "No sources running: showing cached history"
+            </span>
+        }
+    });
+    let chips = sources
         .into_iter()
         .map(|s| {
             let class = match s.state {
@@ -122,7 +129,11 @@ fn SourceStrip(sources: Vec<SourceStatus>) -> impl IntoView {
                 </span>
             }
         })
-        .collect_view()
+        .collect_view();
+    view! {
+        {offline}
+        {chips}
+    }
 }
 
 #[component]

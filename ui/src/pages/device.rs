@@ -1,19 +1,52 @@
-//! A device's page: its values and a chart of one metric's history.
+//! A device's page: its values, how fresh they are, and a chart of one metric's history over a
+//! chosen range, with CSV export and the series' retention.
 
 use super::dashboard::{error_view, poll};
 use crate::{api, chart, format, Page};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use std::time::Duration;
-use telltale_model::{DeviceId, DeviceSummary, HistoryQuery, MAX_POINTS};
+use telltale_model::{
+    freshness, DeviceId, DeviceSummary, ExportRequest, Freshness, HistoryQuery, RetentionSetting,
+    KEEP_FOREVER, MAX_POINTS,
+};
 
-/// Range presets, in minutes. Longer ranges come with the store's rollups.
-const RANGES: [(&str, i64); 4] = [
-    ("10 min", 10),
-    ("1 h", 60),
-    ("24 h", 1_440),
-    ("7 d", 10_080),
+const MINUTE: i64 = 60_000;
+const DAY: i64 = 1_440 * MINUTE;
+
+/// Range presets: (label, test id, length).
+const RANGES: [(&str, &str, i64); 6] = [
+    ("10 min", "10m", 10 * MINUTE),
+    ("1 h", "1h", 60 * MINUTE),
+    ("24 h", "24h", DAY),
+    ("7 d", "7d", 7 * DAY),
+    ("30 d", "30d", 30 * DAY),
+    ("1 y", "1y", 365 * DAY),
 ];
+
+/// Raw-retention choices: (label, setting).
+const KEEP_RAW: [(&str, Option<i64>); 4] = [
+    ("30 days (default)", None),
+    ("7 days", Some(7 * DAY)),
+    ("1 year", Some(365 * DAY)),
+    ("forever", Some(KEEP_FOREVER)),
+];
+
+/// What the chart shows: the last so-many ms (following the clock), or a fixed window.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Range {
+    Last(i64),
+    Between(i64, i64),
+}
+
+impl Range {
+    fn bounds(self, now: i64) -> (i64, i64) {
+        match self {
+            Range::Last(len) => (now - len, now + 1),
+            Range::Between(from, to) => (from, to),
+        }
+    }
+}
 
 #[component]
 pub fn DevicePage(id: DeviceId) -> impl IntoView {
@@ -28,8 +61,14 @@ pub fn DevicePage(id: DeviceId) -> impl IntoView {
             })
         })
     };
+    let now = Memo::new(move |_| {
+        dashboard.with(|d| match d {
+            Some(Ok(d)) => d.now_ms,
+            _ => js_sys::Date::now() as i64,
+        })
+    });
     let metric = RwSignal::new(None::<String>);
-    let range_min = RwSignal::new(10i64);
+    let range = RwSignal::new(Range::Last(60 * MINUTE));
     let history = RwSignal::new(None);
     let canvas = NodeRef::<leptos::html::Canvas>::new();
     // Window resizes and rotations redraw the chart at the new width.
@@ -55,16 +94,13 @@ pub fn DevicePage(id: DeviceId) -> impl IntoView {
     // Re-query whenever the dashboard refreshes (every 2 s) or the selection changes.
     let query_id = id.clone();
     Effect::new(move |_| {
-        dashboard.track();
-        let (Some(m), minutes) = (metric.get(), range_min.get()) else {
-            return;
-        };
-        let now = js_sys::Date::now() as i64;
+        let Some(m) = metric.get() else { return };
+        let (from_ms, to_ms) = range.get().bounds(now.get());
         let query = HistoryQuery {
             device: query_id.clone(),
             metric: m,
-            from_ms: now - minutes * 60_000,
-            to_ms: now + 1,
+            from_ms,
+            to_ms,
             points: 600.min(MAX_POINTS),
         };
         spawn_local(async move {
@@ -89,23 +125,8 @@ pub fn DevicePage(id: DeviceId) -> impl IntoView {
             <button class="back" on:click=move |_| page.set(Page::Dashboard)>"← All devices"</button>
         </nav>
         {move || summary.with(Option::is_none).then(|| view! { <p class="placeholder">"Loading…"</p> })}
-        <DeviceHeader summary=summary metric=metric />
-        <div class="ranges" role="group" aria-label="Time range">
-            {RANGES
-                .into_iter()
-                .map(|(label, minutes)| {
-                    view! {
-                        <button
-                            class="chip-button"
-                            class:selected=move || range_min.get() == minutes
-                            on:click=move |_| range_min.set(minutes)
-                        >
-                            {label}
-                        </button>
-                    }
-                })
-                .collect_view()}
-        </div>
+        <DeviceHeader summary=summary metric=metric now=now />
+        <RangePicker range=range now=now />
         <div class="chart-box">
             <canvas id="history-chart" data-testid="chart" node_ref=canvas></canvas>
         </div>
@@ -113,6 +134,156 @@ pub fn DevicePage(id: DeviceId) -> impl IntoView {
             Some(Err(e)) => Some(error_view(e)),
             _ => None,
         }}
+        <SeriesTools id=id metric=metric range=range now=now />
+    }
+}
+
+#[component]
+fn RangePicker(range: RwSignal<Range>, now: Memo<i64>) -> impl IntoView {
+    let custom_open = RwSignal::new(false);
+    let from_text = RwSignal::new(String::new());
+    let to_text = RwSignal::new(String::new());
+    let custom_error = RwSignal::new(None::<String>);
+    let open_custom = move |_| {
+        let (from, to) = range.get_untracked().bounds(now.get_untracked());
+        from_text.set(format::local_input(from));
+        to_text.set(format::local_input(to));
+        custom_open.set(true);
+    };
+    let apply = move |_| match (
+        format::parse_local_input(&from_text.get()),
+        format::parse_local_input(&to_text.get()),
+    ) {
+        (Some(from), Some(to)) if from < to => {
+            custom_error.set(None);
+            range.set(Range::Between(from, to));
+        }
+        (Some(_), Some(_)) => custom_error.set(Some("The start must be before the end.".into())),
+        _ => custom_error.set(Some("Enter both a start and an end.".into())),
+    };
+    view! {
+        <div class="ranges" role="group" aria-label="Time range">
+            {RANGES
+                .into_iter()
+                .map(|(label, key, len)| {
+                    view! {
+                        <button
+                            class="chip-button"
+                            data-range=key
+                            class:selected=move || range.get() == Range::Last(len)
+                            on:click=move |_| {
+                                custom_open.set(false);
+                                range.set(Range::Last(len));
+                            }
+                        >
+                            {label}
+                        </button>
+                    }
+                })
+                .collect_view()}
+            <button
+                class="chip-button"
+                data-range="custom"
+                class:selected=move || matches!(range.get(), Range::Between(..))
+                on:click=open_custom
+            >
+                "Custom…"
+            </button>
+        </div>
+        <Show when=move || custom_open.get()>
+            <div class="custom-range">
+                <label>"From" <input type="datetime-local" prop:value=from_text on:input=move |ev| from_text.set(event_target_value(&ev)) /></label>
+                <label>"To" <input type="datetime-local" prop:value=to_text on:input=move |ev| to_text.set(event_target_value(&ev)) /></label>
+                <button class="chip-button" on:click=apply>"Show"</button>
+                {move || custom_error.get().map(|e| view! { <p class="error">{e}</p> })}
+            </div>
+        </Show>
+    }
+}
+
+/// Export of the shown range, and how long this series keeps its raw readings.
+#[component]
+fn SeriesTools(
+    id: DeviceId,
+    metric: RwSignal<Option<String>>,
+    range: RwSignal<Range>,
+    now: Memo<i64>,
+) -> impl IntoView {
+    let status = RwSignal::new(None::<String>);
+    let keep = RwSignal::new(None::<RetentionSetting>);
+    let export_id = id.clone();
+    let export = move |_| {
+        let Some(m) = metric.get_untracked() else {
+            return;
+        };
+        let (from_ms, to_ms) = range.get_untracked().bounds(now.get_untracked());
+        let request = ExportRequest {
+            device: export_id.clone(),
+            metric: m,
+            from_ms,
+            to_ms,
+        };
+        status.set(Some("Exporting…".into()));
+        spawn_local(async move {
+            let text = match api::export_csv(&request).await {
+                Ok(r) => format!("Saved {} readings to {}", r.rows, r.path),
+                Err(e) => format!("Export failed: {}", e.message),
+            };
+            let _ = status.try_set(Some(text));
+        });
+    };
+    let load_id = id.clone();
+    Effect::new(move |_| {
+        let Some(m) = metric.get() else { return };
+        let id = load_id.clone();
+        spawn_local(async move {
+            let _ = keep.try_set(api::retention(&id, &m).await.ok());
+        });
+    });
+    let change_keep = move |ev: leptos::ev::Event| {
+        let Some(m) = metric.get_untracked() else {
+            return;
+        };
+        let choice: usize = event_target_value(&ev).parse().unwrap_or(0);
+        let setting = RetentionSetting {
+            raw_ms: KEEP_RAW.get(choice).and_then(|(_, v)| *v),
+            minute_ms: keep.get_untracked().and_then(|k| k.minute_ms),
+        };
+        let id = id.clone();
+        spawn_local(async move {
+            let text = match api::set_retention(&id, &m, setting).await {
+                Ok(()) => {
+                    let _ = keep.try_set(Some(setting));
+                    "Retention saved.".to_owned()
+                }
+                Err(e) => format!("Retention not saved: {}", e.message),
+            };
+            let _ = status.try_set(Some(text));
+        });
+    };
+    let selected = move || {
+        let raw = keep.get().and_then(|k| k.raw_ms);
+        KEEP_RAW
+            .iter()
+            .position(|(_, v)| *v == raw)
+            .unwrap_or(0)
+            .to_string()
+    };
+    view! {
+        <div class="series-tools">
+            <button class="chip-button" data-testid="export" on:click=export>"Export CSV"</button>
+            <label class="keep">
+                "Keep raw readings "
+                <select prop:value=selected on:change=change_keep data-testid="keep-raw">
+                    {KEEP_RAW
+                        .iter()
+                        .enumerate()
+                        .map(|(i, (label, _))| view! { <option value=i.to_string()>{*label}</option> })
+                        .collect_view()}
+                </select>
+            </label>
+            <p class="status" data-testid="export-status" role="status">{move || status.get()}</p>
+        </div>
     }
 }
 
@@ -122,7 +293,30 @@ pub fn DevicePage(id: DeviceId) -> impl IntoView {
 fn DeviceHeader(
     summary: Memo<Option<DeviceSummary>>,
     metric: RwSignal<Option<String>>,
+    now: Memo<i64>,
 ) -> impl IntoView {
+    // Cached values must never pass for live ones: say plainly how old they are.
+    let seen = move || {
+        summary.with(|s| {
+            let s = s.as_ref()?;
+            let now = now.get();
+            Some(
+                match (
+                    freshness(s.last_seen_ms, s.device.expected_interval_ms, now),
+                    s.last_seen_ms,
+                ) {
+                    (Freshness::Live, Some(t)) => (
+                        false,
+                        format!("Live · last reading {}", format::ago(t, now)),
+                    ),
+                    (Freshness::Stale, Some(t)) => {
+                        (true, format!("Not live: values as of {}", format::clock(t)))
+                    }
+                    _ => (true, "Never heard from".to_owned()),
+                },
+            )
+        })
+    };
     let name = move || {
         summary.with(|s| {
             s.as_ref()
@@ -156,6 +350,13 @@ fn DeviceHeader(
         <header class="device-head">
             <h1 data-testid="device-name">{name}</h1>
             <p class="sub">{sub}</p>
+            <p
+                class="seen"
+                class:stale=move || seen().is_some_and(|(stale, _)| stale)
+                data-testid="device-seen"
+            >
+                {move || seen().map(|(_, text)| text)}
+            </p>
         </header>
         <div class="metric-chips">
             <For each=metrics key=|m| m.clone() let:m>
