@@ -5,6 +5,7 @@
 //! - `ui`: build the Leptos UI into `ui/dist`.
 //! - `demo`: setup, build, and launch the app on its built-in demo fleet.
 //! - `test`: setup, build, then fmt, clippy and every test, the end-to-end one included.
+//! - `measure`: the app's resident memory after a minute of demo, under a private Xvfb.
 
 use std::env;
 use std::path::{Path, PathBuf};
@@ -42,8 +43,9 @@ fn main() -> ExitCode {
         "ui" => WasmRoute::detect().and_then(build_ui),
         "demo" => demo(),
         "test" | "ci" => test(),
+        "measure" => measure(),
         _ => {
-            eprintln!("usage: cargo xtask <setup | ui | demo | test>");
+            eprintln!("usage: cargo xtask <setup | ui | demo | test | measure>");
             return ExitCode::from(2);
         }
     };
@@ -409,6 +411,111 @@ fn check_invariants() -> Result {
         rules.len()
     );
     Ok(())
+}
+
+/// Launches the built app on the demo fleet under a private Xvfb, waits a minute, and prints the
+/// resident memory of the app and of the WebKit processes it started.
+fn measure() -> Result {
+    setup(true)?;
+    build_ui(WasmRoute::detect()?)?;
+    build_app()?;
+    let app = target_dir().join("debug").join("telltale-app");
+    let display = (90..400)
+        .find(|n| {
+            !Path::new(&format!("/tmp/.X11-unix/X{n}")).exists()
+                && !Path::new(&format!("/tmp/.X{n}-lock")).exists()
+        })
+        .ok_or("no free X display")?;
+    let mut xvfb = Command::new("Xvfb")
+        .args([
+            format!(":{display}"),
+            "-screen".into(),
+            "0".into(),
+            "1440x900x24".into(),
+            "-nolisten".into(),
+            "tcp".into(),
+        ])
+        .spawn()
+        .map_err(|e| format!("Xvfb: {e}"))?;
+    std::thread::sleep(Duration::from_secs(1));
+    let data = env::temp_dir().join(format!("telltale-measure-{}", std::process::id()));
+    let mut child = Command::new("dbus-run-session")
+        .arg("--")
+        .arg(&app)
+        .env("DISPLAY", format!(":{display}"))
+        .env("TELLTALE_DATA_DIR", &data)
+        .env("NO_AT_BRIDGE", "1")
+        .env("RUST_LOG", "warn")
+        .spawn()
+        .map_err(|e| format!("{}: {e}", app.display()))?;
+    eprintln!("demo running; sampling memory in 60 s…");
+    std::thread::sleep(Duration::from_secs(60));
+    let mut total = 0;
+    for (pid, name, rss_kib) in process_tree(child.id()) {
+        if name != "dbus-run-sessio" && name != "dbus-daemon" {
+            println!("{pid:>8} {name:<20} {:>8.1} MiB", rss_kib as f64 / 1024.0);
+            total += rss_kib;
+        }
+    }
+    println!(
+        "total resident after 60 s of demo: {:.1} MiB",
+        total as f64 / 1024.0
+    );
+    // Stop everything the session started (D-Bus services included), children first.
+    for (pid, _, _) in process_tree(child.id()).into_iter().rev() {
+        let _ = Command::new("kill")
+            .arg("-TERM")
+            .arg(pid.to_string())
+            .status();
+    }
+    let _ = child.wait();
+    let _ = xvfb.kill();
+    let _ = xvfb.wait();
+    let _ = std::fs::remove_dir_all(&data);
+    Ok(())
+}
+
+/// `(pid, name, VmRSS in KiB)` of `root` and all its descendants, from /proc.
+fn process_tree(root: u32) -> Vec<(u32, String, u64)> {
+    let mut parents: Vec<(u32, u32)> = Vec::new();
+    for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else {
+            continue;
+        };
+        // The name is in parentheses and may hold spaces: parse after the last ')'.
+        let Some(rest) = stat.rsplit_once(')').map(|(_, r)| r) else {
+            continue;
+        };
+        if let Some(ppid) = rest.split_whitespace().nth(1).and_then(|p| p.parse().ok()) {
+            parents.push((pid, ppid));
+        }
+    }
+    let mut tree = vec![root];
+    let mut i = 0;
+    while i < tree.len() {
+        let p = tree[i];
+        tree.extend(parents.iter().filter(|(_, pp)| *pp == p).map(|(c, _)| *c));
+        i += 1;
+    }
+    tree.into_iter()
+        .filter_map(|pid| {
+            let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+            let field = |key: &str| {
+                status
+                    .lines()
+                    .find(|l| l.starts_with(key))
+                    .map(|l| l[key.len()..].trim().to_owned())
+            };
+            let name = field("Name:")?;
+            let rss = field("VmRSS:")
+                .and_then(|v| v.trim_end_matches(" kB").trim().parse().ok())
+                .unwrap_or(0);
+            Some((pid, name, rss))
+        })
+        .collect()
 }
 
 /// Wall-clock time of each phase, for the log.

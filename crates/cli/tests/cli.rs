@@ -79,3 +79,50 @@ fn demo_fills_a_database_from_home_and_plant() {
     );
     assert!(db.exists());
 }
+
+/// Pids of processes whose command line contains `needle`.
+fn processes_with(needle: &str) -> Vec<u32> {
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .flatten()
+        .filter_map(|e| {
+            let pid: u32 = e.file_name().to_str()?.parse().ok()?;
+            let cmdline = std::fs::read(e.path().join("cmdline")).ok()?;
+            String::from_utf8_lossy(&cmdline)
+                .contains(needle)
+                .then_some(pid)
+        })
+        .collect()
+}
+
+/// A `kill -9` runs no destructors; the demo's private broker must not outlive its parent.
+#[cfg(target_os = "linux")]
+#[test]
+fn the_demo_broker_dies_with_a_killed_collector() {
+    use std::time::{Duration, Instant};
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = telltale()
+        .args(["demo", "--db"])
+        .arg(dir.path().join("d.db"))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let needle = format!("telltale-demo-{}-", child.id());
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while processes_with(&needle).is_empty() {
+        assert!(Instant::now() < deadline, "the demo broker never started");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !processes_with(&needle).is_empty() {
+        assert!(
+            Instant::now() < deadline,
+            "the broker outlived its parent: {:?}",
+            processes_with(&needle)
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}

@@ -183,17 +183,23 @@ impl Broker {
         let port = free_port().map_err(|e| format!("no free port: {e}"))?;
         let config =
             std::env::temp_dir().join(format!("telltale-demo-{}-{port}.conf", std::process::id()));
+        // As root, mosquitto would switch to its own user, and a change of user clears the
+        // parent-death signal below; staying root keeps the broker tied to this process.
+        let run_as = if is_root() { "user root\n" } else { "" };
         std::fs::write(
             &config,
-            format!("listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\n"),
+            format!("listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\n{run_as}"),
         )
         .map_err(|e| format!("writing {}: {e}", config.display()))?;
-        let child = tokio::process::Command::new(&exe)
+        let mut command = tokio::process::Command::new(&exe);
+        command
             .arg("-c")
             .arg(&config)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
-            .kill_on_drop(true)
+            .kill_on_drop(true);
+        die_with_parent(&mut command);
+        let child = command
             .spawn()
             .map_err(|e| format!("starting {}: {e}", exe.display()))?;
         let broker = Broker {
@@ -227,3 +233,33 @@ fn free_port() -> std::io::Result<u16> {
         .local_addr()?
         .port())
 }
+
+#[cfg(unix)]
+fn is_root() -> bool {
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    unsafe { libc::geteuid() == 0 }
+}
+
+#[cfg(not(unix))]
+fn is_root() -> bool {
+    false
+}
+
+/// `kill_on_drop` covers a clean shutdown; a crash or a `kill -9` of the app runs no drop, so on
+/// Linux the kernel also sends the broker SIGTERM when its parent dies.
+#[cfg(target_os = "linux")]
+fn die_with_parent(command: &mut tokio::process::Command) {
+    // SAFETY: the closure runs in the forked child before exec and calls only prctl, which is
+    // async-signal-safe.
+    unsafe {
+        command.pre_exec(|| {
+            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn die_with_parent(_command: &mut tokio::process::Command) {}
