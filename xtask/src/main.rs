@@ -369,6 +369,12 @@ fn check_invariants() -> Result {
             ],
         ),
         (
+            "telltale-alerts",
+            &[
+                "tauri", "leptos", "rumqttc", "btleplug", "rusqlite", "tokio",
+            ],
+        ),
+        (
             "telltale-store",
             &["tauri", "leptos", "rumqttc", "btleplug"],
         ),

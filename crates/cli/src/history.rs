@@ -49,13 +49,7 @@ pub fn import(db: &Path, file: &Path) -> Result<(), String> {
         read_bytes += n as u64;
         let text = line.trim_end_matches(['\n', '\r']);
         if number == 1 {
-            let header = text.trim_start_matches('\u{feff}').trim();
-            if !header.eq_ignore_ascii_case("device,metric,ts_ms,value") {
-                return Err(format!(
-                    "{}: the first line must be the header device,metric,ts_ms,value (found {header:?})",
-                    file.display()
-                ));
-            }
+            check_header(file, text)?;
             continue;
         }
         match parse_line(text) {
@@ -104,8 +98,21 @@ pub fn import(db: &Path, file: &Path) -> Result<(), String> {
     Ok(())
 }
 
+/// The readings CSV's first line must be its header (a byte-order mark and case are forgiven).
+pub fn check_header(file: &Path, line: &str) -> Result<(), String> {
+    let header = line.trim_start_matches('\u{feff}').trim();
+    if header.eq_ignore_ascii_case("device,metric,ts_ms,value") {
+        Ok(())
+    } else {
+        Err(format!(
+            "{}: the first line must be the header device,metric,ts_ms,value (found {header:?})",
+            file.display()
+        ))
+    }
+}
+
 /// `device,metric,ts_ms,value`. Never panics; says what is wrong.
-fn parse_line(text: &str) -> Result<Reading, String> {
+pub fn parse_line(text: &str) -> Result<Reading, String> {
     let fields: Vec<&str> = text.split(',').collect();
     let [device, metric, ts, value] = fields[..] else {
         return Err(format!("wrong field count ({}, expected 4)", fields.len()));

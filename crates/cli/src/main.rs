@@ -1,6 +1,7 @@
 //! `telltale`: the same engine as the app, without a window. An edge box runs it to keep the
 //! history while the tablet is away; the same binary imports, queries and exports history.
 
+mod alerts;
 mod history;
 
 use clap::{Parser, Subcommand};
@@ -56,6 +57,11 @@ enum Command {
         #[arg(long)]
         points: u32,
     },
+    /// Alert rules: dry-run them against history before enabling them.
+    Alerts {
+        #[command(subcommand)]
+        action: AlertsCommand,
+    },
     /// Write one series' raw readings in [from, to] as CSV to stdout.
     Export {
         #[arg(long)]
@@ -68,6 +74,17 @@ enum Command {
         from: i64,
         #[arg(long)]
         to: i64,
+    },
+}
+
+#[derive(Subcommand)]
+enum AlertsCommand {
+    /// Evaluate RULES.toml over READINGS.csv (device,metric,ts_ms,value) and print one JSON
+    /// object per alert event, in time order.
+    Replay {
+        #[arg(long)]
+        rules: PathBuf,
+        readings: PathBuf,
     },
 }
 
@@ -97,6 +114,9 @@ fn main() -> ExitCode {
             from,
             to,
         } => history::export(&db, device, metric, from, to),
+        Command::Alerts {
+            action: AlertsCommand::Replay { rules, readings },
+        } => alerts::replay(&rules, &readings),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

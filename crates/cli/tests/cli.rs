@@ -126,3 +126,76 @@ fn the_demo_broker_dies_with_a_killed_collector() {
         std::thread::sleep(Duration::from_millis(50));
     }
 }
+
+/// `alerts replay` as the contract states it: one JSON object per event, ordered by ts with
+/// ties broken by rule, device and metric; bad rows skipped and reported; exit 0.
+#[test]
+fn alerts_replay_contract() {
+    let dir = tempfile::tempdir().unwrap();
+    let rules = dir.path().join("rules.toml");
+    std::fs::write(
+        &rules,
+        "[[rule]]\nid = \"freezer-warm\"\ndevice = \"*\"\nmetric = \"temperature\"\nkind = \"high\"\n\
+         limit = -15.0\ndeadband = 1.0\non_delay_s = 300\noff_delay_s = 60\n\n\
+         [[rule]]\nid = \"a-low\"\ndevice = \"f2\"\nmetric = \"temperature\"\nkind = \"low\"\nlimit = -30\n",
+    )
+    .unwrap();
+    let csv = dir.path().join("r.csv");
+    // Unsorted on purpose; f2 rises at 0 and stays warm; f1 only briefly.
+    std::fs::write(
+        &csv,
+        "device,metric,ts_ms,value\n\
+         f2,temperature,300000,-10\n\
+         f1,temperature,0,-10\n\
+         f2,temperature,0,-10\n\
+         f1,temperature,100000,-20\n\
+         f1,temperature,not-a-time,5\n\
+         f2,temperature,360000,NaN\n\
+         f2,temperature,400000,-16.5\n\
+         f2,temperature,460000,-16.2\n\
+         f2,temperature,500000,-40\n\
+         f1,humidity,0,99\n",
+    )
+    .unwrap();
+    let out = telltale()
+        .args(["alerts", "replay", "--rules"])
+        .arg(&rules)
+        .arg(&csv)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let events: Vec<serde_json::Value> = stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let want = [
+        r#"{"ts":300000,"rule":"freezer-warm","device":"f2","metric":"temperature","event":"raised","value":-10.0}"#,
+        r#"{"ts":460000,"rule":"freezer-warm","device":"f2","metric":"temperature","event":"cleared","value":-16.2}"#,
+        r#"{"ts":500000,"rule":"a-low","device":"f2","metric":"temperature","event":"raised","value":-40.0}"#,
+    ];
+    let want: Vec<serde_json::Value> = want
+        .iter()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(events, want, "{stdout}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("line 6") && stderr.contains("line 7"),
+        "{stderr}"
+    );
+
+    std::fs::write(&rules, "[[rule]]\nid = \"x\"\ndevice = \"*\"\nmetric = \"t\"\nkind = \"high\"\nlimit = 1\ndeadband = -2\n").unwrap();
+    let out = telltale()
+        .args(["alerts", "replay", "--rules"])
+        .arg(&rules)
+        .arg(&csv)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("deadband"));
+}
