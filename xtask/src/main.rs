@@ -184,6 +184,14 @@ impl WasmRoute {
 
     /// The route already set up, without installing anything.
     fn detect() -> Result<Self> {
+        // TELLTALE_WASM_ROUTE=debian-web forces the fallback (to test it where rustup works).
+        if env::var("TELLTALE_WASM_ROUTE").as_deref() == Ok(DEBIAN_TOOLCHAIN) {
+            return if Self::debian_linked() {
+                Ok(Self::DebianWeb)
+            } else {
+                Err(format!("TELLTALE_WASM_ROUTE={DEBIAN_TOOLCHAIN}, but that toolchain is not linked: run `cargo xtask setup`"))
+            };
+        }
         if Self::rustup_has_target() {
             Ok(Self::Rustup)
         } else if Self::debian_linked() {
@@ -198,11 +206,19 @@ impl WasmRoute {
         if let Ok(route) = Self::detect() {
             return Ok(route);
         }
-        eprintln!("installing the {WASM_TARGET} target with rustup (60 s limit)…");
-        let added =
-            succeeds(Command::new("timeout").args(["60", "rustup", "target", "add", WASM_TARGET]));
-        if added && Self::rustup_has_target() {
-            return Ok(Self::Rustup);
+        let forced = env::var("TELLTALE_WASM_ROUTE").as_deref() == Ok(DEBIAN_TOOLCHAIN);
+        if !forced {
+            eprintln!("installing the {WASM_TARGET} target with rustup (60 s limit)…");
+            let added = succeeds(Command::new("timeout").args([
+                "60",
+                "rustup",
+                "target",
+                "add",
+                WASM_TARGET,
+            ]));
+            if added && Self::rustup_has_target() {
+                return Ok(Self::Rustup);
+            }
         }
         eprintln!("rustup could not download {WASM_TARGET}; using Debian's rustc-web to build std for wasm instead");
         apt_install(APT_DEBIAN_WASM)?;
