@@ -2,7 +2,7 @@
 
 use std::fs::File;
 use std::io::{BufRead, BufReader, BufWriter, IsTerminal};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use telltale_model::{DeviceId, HistoryQuery, Quality, Reading};
 use telltale_store::{Committed, PendingCommit, SeriesKey, Store};
 
@@ -152,31 +152,55 @@ fn open_existing(db: &Path) -> Result<Store, String> {
     Ok(store)
 }
 
-/// The CLI's bounds are inclusive, as people read "from … to …"; the store's end is exclusive.
-fn exclusive_end(from: i64, to: i64) -> Result<i64, String> {
-    if to < from {
-        return Err(format!("--to ({to}) is before --from ({from})"));
-    }
-    Ok(to.saturating_add(1))
+/// One series over a time window, as `query` and `export` take it.
+#[derive(clap::Args)]
+pub struct SeriesRange {
+    /// The SQLite database to read.
+    #[arg(long)]
+    db: PathBuf,
+    #[arg(long)]
+    device: String,
+    #[arg(long)]
+    metric: String,
+    /// Start, ms since the epoch, inclusive.
+    #[arg(long)]
+    from: i64,
+    /// End, ms since the epoch, inclusive.
+    #[arg(long)]
+    to: i64,
 }
 
-pub fn query(
-    db: &Path,
-    device: String,
-    metric: String,
-    from: i64,
-    to: i64,
-    points: u32,
-) -> Result<(), String> {
+impl SeriesRange {
+    /// The CLI's bounds are inclusive, as people read "from … to …"; the store's end is exclusive.
+    fn exclusive_end(&self) -> Result<i64, String> {
+        if self.to < self.from {
+            return Err(format!(
+                "--to ({}) is before --from ({})",
+                self.to, self.from
+            ));
+        }
+        Ok(self.to.saturating_add(1))
+    }
+
+    fn key(&self) -> SeriesKey {
+        SeriesKey {
+            device: DeviceId::new(self.device.clone()),
+            metric: self.metric.clone(),
+        }
+    }
+}
+
+pub fn query(range: &SeriesRange, points: u32) -> Result<(), String> {
+    let key = range.key();
     let q = HistoryQuery {
-        device: DeviceId::new(device),
-        metric,
-        from_ms: from,
-        to_ms: exclusive_end(from, to)?,
+        device: key.device,
+        metric: key.metric,
+        from_ms: range.from,
+        to_ms: range.exclusive_end()?,
         points,
     };
     q.validate().map_err(|e| e.message)?;
-    let store = open_existing(db)?;
+    let store = open_existing(&range.db)?;
     let h = store.history(&q).map_err(|e| e.to_string())?;
     let buckets: Vec<serde_json::Value> = h
         .buckets
@@ -190,16 +214,13 @@ pub fn query(
     Ok(())
 }
 
-pub fn export(db: &Path, device: String, metric: String, from: i64, to: i64) -> Result<(), String> {
-    let to = exclusive_end(from, to)?;
-    let store = open_existing(db)?;
-    let key = SeriesKey {
-        device: DeviceId::new(device),
-        metric,
-    };
+pub fn export(range: &SeriesRange) -> Result<(), String> {
+    let to = range.exclusive_end()?;
+    let store = open_existing(&range.db)?;
+    let key = range.key();
     let stdout = std::io::stdout();
     let mut out = BufWriter::new(stdout.lock());
-    match store.export_csv(&key, from, to, &mut out) {
+    match store.export_csv(&key, range.from, to, &mut out) {
         Ok(_) => Ok(()),
         // A reader that stopped early (`| head`) is not an error worth a message.
         Err(e) if e.to_string().contains("Broken pipe") => Ok(()),

@@ -41,18 +41,8 @@ enum Command {
     },
     /// Print one series' history in [from, to] as at most N buckets (JSON).
     Query {
-        #[arg(long)]
-        db: PathBuf,
-        #[arg(long)]
-        device: String,
-        #[arg(long)]
-        metric: String,
-        /// Start, ms since the epoch, inclusive.
-        #[arg(long)]
-        from: i64,
-        /// End, ms since the epoch, inclusive.
-        #[arg(long)]
-        to: i64,
+        #[command(flatten)]
+        range: history::SeriesRange,
         /// The most buckets to return.
         #[arg(long)]
         points: u32,
@@ -64,16 +54,8 @@ enum Command {
     },
     /// Write one series' raw readings in [from, to] as CSV to stdout.
     Export {
-        #[arg(long)]
-        db: PathBuf,
-        #[arg(long)]
-        device: String,
-        #[arg(long)]
-        metric: String,
-        #[arg(long)]
-        from: i64,
-        #[arg(long)]
-        to: i64,
+        #[command(flatten)]
+        range: history::SeriesRange,
     },
 }
 
@@ -99,21 +81,8 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Demo { db, seconds } => with_runtime(|| demo(db, seconds)),
         Command::Import { db, file } => history::import(&db, &file),
-        Command::Query {
-            db,
-            device,
-            metric,
-            from,
-            to,
-            points,
-        } => history::query(&db, device, metric, from, to, points),
-        Command::Export {
-            db,
-            device,
-            metric,
-            from,
-            to,
-        } => history::export(&db, device, metric, from, to),
+        Command::Query { range, points } => history::query(&range, points),
+        Command::Export { range } => history::export(&range),
         Command::Alerts {
             action: AlertsCommand::Replay { rules, readings },
         } => alerts::replay(&rules, &readings),

@@ -118,45 +118,39 @@ impl Drop for Writer {
 }
 
 impl Ingest {
-    /// Queues readings and resolves once they are committed to disk.
-    pub async fn write(&self, readings: Vec<Reading>) -> Result<Committed> {
+    /// Sends one request built around its reply channel and waits for the writer's answer.
+    async fn ask<T>(
+        &self,
+        request: impl FnOnce(oneshot::Sender<Result<T>>) -> Request,
+    ) -> Result<T> {
         let (done, wait) = oneshot::channel();
         self.tx
-            .send(Request::Readings(readings, done))
+            .send(request(done))
             .await
             .map_err(|_| StoreError::WriterStopped)?;
         wait.await.map_err(|_| StoreError::WriterStopped)?
+    }
+
+    /// Queues readings and resolves once they are committed to disk.
+    pub async fn write(&self, readings: Vec<Reading>) -> Result<Committed> {
+        self.ask(|done| Request::Readings(readings, done)).await
     }
 
     /// Records or refreshes a device's description.
     pub async fn register(&self, device: Device) -> Result<()> {
-        let (done, wait) = oneshot::channel();
-        self.tx
-            .send(Request::Device(device, done))
-            .await
-            .map_err(|_| StoreError::WriterStopped)?;
-        wait.await.map_err(|_| StoreError::WriterStopped)?
+        self.ask(|done| Request::Device(device, done)).await
     }
 
     /// Sets how long a series keeps its raw readings and minute rollups.
     pub async fn set_retention(&self, key: SeriesKey, retention: Retention) -> Result<()> {
-        let (done, wait) = oneshot::channel();
-        self.tx
-            .send(Request::Retention(key, retention, done))
+        self.ask(|done| Request::Retention(key, retention, done))
             .await
-            .map_err(|_| StoreError::WriterStopped)?;
-        wait.await.map_err(|_| StoreError::WriterStopped)?
     }
 
     /// Deletes one step's worth of data past its retention; returns how much. Call until it
     /// returns 0: each step is its own short transaction, so ingest never waits long.
     pub async fn prune_step(&self, now: TimestampMs) -> Result<usize> {
-        let (done, wait) = oneshot::channel();
-        self.tx
-            .send(Request::Prune(now, done))
-            .await
-            .map_err(|_| StoreError::WriterStopped)?;
-        wait.await.map_err(|_| StoreError::WriterStopped)?
+        self.ask(|done| Request::Prune(now, done)).await
     }
 
     /// Queues readings from outside an async runtime (the CLI's import) without waiting for the
