@@ -184,7 +184,7 @@ async fn assert_no_horizontal_overflow(client: &Client, page: &str) {
 
 /// How many device cards show at least one value.
 const LIVE_CARDS: &str = "[...document.querySelectorAll('[data-testid=device-card]')] \
-     .filter(c => c.querySelector('[data-testid=value]')).length";
+     .filter(c => c.querySelector('[data-testid=value]'))";
 
 /// Pixels in the chart's line colour (#0e7490 ± a little antialiasing): the history itself,
 /// not merely axes and grid.
@@ -272,9 +272,15 @@ async fn demo_dashboard_device_page_layouts_and_offline_history() {
     resize(&client, 1440, 900).await;
     let cards = wait_until(
         &client,
-        &format!("const n = {LIVE_CARDS}; return n >= 6 ? n : 0;"),
+        // Both halves of the fleet must be up: three home devices and three plant machines.
+        &format!(
+            "const cards = {LIVE_CARDS}; \
+             const home = cards.filter(c => c.dataset.deviceId.startsWith('ble:')).length; \
+             const plant = cards.filter(c => c.dataset.deviceId.startsWith('mqtt:demo-plant/')).length; \
+             return home >= 3 && plant >= 3 ? cards.length : 0;"
+        ),
         Duration::from_secs(30),
-        "six demo devices with values",
+        "three home devices and three plant machines with values",
     )
     .await;
     let first_paint = launched.elapsed();
@@ -493,7 +499,7 @@ async fn demo_dashboard_device_page_layouts_and_offline_history() {
     resize(&client, 1024, 768).await;
     wait_until(
         &client,
-        &format!("const n = {LIVE_CARDS}; return n >= 6 ? n : 0;"),
+        &format!("const n = {LIVE_CARDS}.length; return n >= 6 ? n : 0;"),
         Duration::from_secs(30),
         "cached devices with values",
     )

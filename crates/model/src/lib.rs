@@ -122,7 +122,7 @@ pub struct LatestValue {
 }
 
 /// Whether a device's values can be presented as current.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "snake_case")]
 pub enum Freshness {
     /// Heard from within its expected interval (with slack for missed adverts).
@@ -130,6 +130,7 @@ pub enum Freshness {
     /// Silent for longer than it should be: values are shown "as of" their time.
     Stale,
     /// Never heard from.
+    #[default]
     Unknown,
 }
 
@@ -162,6 +163,9 @@ pub struct DeviceSummary {
     pub device: Device,
     pub last_seen_ms: Option<TimestampMs>,
     pub latest: Vec<LatestValue>,
+    /// Judged by [`Dashboard::new`], which knows the clock and which sources are listening.
+    #[serde(default)]
+    pub freshness: Freshness,
 }
 
 /// State of one data source (a BLE adapter, an MQTT broker connection, the demo fleet).
@@ -191,6 +195,34 @@ pub struct Dashboard {
     pub now_ms: TimestampMs,
     pub devices: Vec<DeviceSummary>,
     pub sources: Vec<SourceStatus>,
+}
+
+impl Dashboard {
+    /// Assembles a dashboard and judges every device's freshness.
+    ///
+    /// A value is live only when it is recent *and* a connected source of the device's transport
+    /// is still listening for the next one: right after a restart with every source off, values
+    /// from a few seconds ago are history ("as of 14:32"), not live readings.
+    pub fn new(
+        now_ms: TimestampMs,
+        mut devices: Vec<DeviceSummary>,
+        sources: Vec<SourceStatus>,
+    ) -> Self {
+        for d in &mut devices {
+            let listening = sources
+                .iter()
+                .any(|s| s.transport == d.device.transport && s.state == SourceState::Connected);
+            d.freshness = match freshness(d.last_seen_ms, d.device.expected_interval_ms, now_ms) {
+                Freshness::Live if !listening => Freshness::Stale,
+                f => f,
+            };
+        }
+        Self {
+            now_ms,
+            devices,
+            sources,
+        }
+    }
 }
 
 /// A request for a chart's worth of history.
@@ -408,6 +440,56 @@ mod tests {
         assert_eq!(freshness(Some(10_000), 5_000, 25_001), Freshness::Stale);
         // A device claiming an absurdly short interval still gets a one-second floor.
         assert_eq!(freshness(Some(0), 1, 2_999), Freshness::Live);
+    }
+
+    #[test]
+    fn recent_values_are_live_only_while_a_source_listens() {
+        let device = |transport| Device {
+            id: DeviceId::new("d"),
+            name: "d".into(),
+            kind: "thermometer".into(),
+            transport,
+            site: "Home".into(),
+            expected_interval_ms: 5_000,
+        };
+        let summary = |transport, seen| DeviceSummary {
+            device: device(transport),
+            last_seen_ms: seen,
+            latest: vec![],
+            freshness: Freshness::Unknown,
+        };
+        let source = |transport, state| SourceStatus {
+            id: "s".into(),
+            transport,
+            state,
+            detail: String::new(),
+            since_ms: 0,
+        };
+        let judged = |sources: Vec<SourceStatus>| {
+            Dashboard::new(
+                10_000,
+                vec![
+                    summary(Transport::Ble, Some(9_000)),
+                    summary(Transport::Mqtt, Some(9_000)),
+                    summary(Transport::Ble, None),
+                ],
+                sources,
+            )
+            .devices
+            .iter()
+            .map(|d| d.freshness)
+            .collect::<Vec<_>>()
+        };
+        use Freshness::*;
+        assert_eq!(judged(vec![]), [Stale, Stale, Unknown]);
+        assert_eq!(
+            judged(vec![source(Transport::Ble, SourceState::Connected)]),
+            [Live, Stale, Unknown]
+        );
+        assert_eq!(
+            judged(vec![source(Transport::Mqtt, SourceState::Reconnecting)]),
+            [Stale, Stale, Unknown]
+        );
     }
 
     #[test]

@@ -145,11 +145,11 @@ impl Engine {
     }
 
     pub fn dashboard(&self, now_ms: i64) -> Result<Dashboard> {
-        Ok(Dashboard {
+        Ok(Dashboard::new(
             now_ms,
-            devices: self.store.device_summaries()?,
-            sources: self.board.snapshot(),
-        })
+            self.store.device_summaries()?,
+            self.board.snapshot(),
+        ))
     }
 
     pub fn history(&self, q: &HistoryQuery) -> Result<History> {

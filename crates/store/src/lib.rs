@@ -27,7 +27,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::Duration;
-use telltale_model::{DeviceSummary, History, HistoryQuery};
+use telltale_model::{DeviceSummary, Freshness, History, HistoryQuery};
 
 /// Read access to the store. Cheap to share behind an `Arc`.
 pub struct Store {
@@ -89,6 +89,7 @@ impl Store {
                         last_seen_ms: values.iter().map(|v| v.ts_ms).max(),
                         latest: values,
                         device,
+                        freshness: Freshness::Unknown,
                     }
                 })
                 .collect())

@@ -5,7 +5,7 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 use std::time::Duration;
 use telltale_model::{
-    freshness, ApiError, Dashboard as DashboardData, DeviceId, Freshness, SourceState, SourceStatus,
+    ApiError, Dashboard as DashboardData, DeviceId, Freshness, SourceState, SourceStatus,
 };
 
 /// How often the dashboard asks for fresh values: the demo's fastest devices report every second.
@@ -152,7 +152,7 @@ fn DeviceCard(id: DeviceId, dashboard: Memo<Option<DashboardData>>) -> impl Into
     };
     let fresh = move || {
         card.with(|c| match c {
-            Some((s, now)) => freshness(s.last_seen_ms, s.device.expected_interval_ms, *now),
+            Some((s, _)) => s.freshness,
             None => Freshness::Unknown,
         })
     };
@@ -161,10 +161,7 @@ fn DeviceCard(id: DeviceId, dashboard: Memo<Option<DashboardData>>) -> impl Into
             let Some((s, now)) = c else {
                 return String::new();
             };
-            match (
-                freshness(s.last_seen_ms, s.device.expected_interval_ms, *now),
-                s.last_seen_ms,
-            ) {
+            match (s.freshness, s.last_seen_ms) {
                 (Freshness::Live, Some(t)) => format!("live · {}", format::ago(t, *now)),
                 (Freshness::Stale, Some(t)) => format!("as of {}", format::clock(t)),
                 _ => "not heard from yet".to_owned(),

@@ -7,7 +7,7 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 use std::time::Duration;
 use telltale_model::{
-    freshness, DeviceId, DeviceSummary, ExportRequest, Freshness, HistoryQuery, RetentionSetting,
+    DeviceId, DeviceSummary, ExportRequest, Freshness, HistoryQuery, RetentionSetting,
     KEEP_FOREVER, MAX_POINTS,
 };
 
@@ -300,21 +300,16 @@ fn DeviceHeader(
         summary.with(|s| {
             let s = s.as_ref()?;
             let now = now.get();
-            Some(
-                match (
-                    freshness(s.last_seen_ms, s.device.expected_interval_ms, now),
-                    s.last_seen_ms,
-                ) {
-                    (Freshness::Live, Some(t)) => (
-                        false,
-                        format!("Live · last reading {}", format::ago(t, now)),
-                    ),
-                    (Freshness::Stale, Some(t)) => {
-                        (true, format!("Not live: values as of {}", format::clock(t)))
-                    }
-                    _ => (true, "Never heard from".to_owned()),
-                },
-            )
+            Some(match (s.freshness, s.last_seen_ms) {
+                (Freshness::Live, Some(t)) => (
+                    false,
+                    format!("Live · last reading {}", format::ago(t, now)),
+                ),
+                (Freshness::Stale, Some(t)) => {
+                    (true, format!("Not live: values as of {}", format::clock(t)))
+                }
+                _ => (true, "Never heard from".to_owned()),
+            })
         })
     };
     let name = move || {
