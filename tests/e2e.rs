@@ -200,6 +200,9 @@ const COUNT_LINE_PIXELS: &str = "const c = document.getElementById('history-char
 /// Starts tauri-driver for one app session. The app inherits the driver's environment, which is
 /// how each session gets its display, data folder and demo switch.
 async fn launch(app: &Path, display: &str, data: &Path, demo: bool) -> (Client, Reaper) {
+    // Two rustls providers are compiled in (ring for the engine, aws-lc for fantoccini's
+    // default): name one, or building the WebDriver client panics.
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let home = PathBuf::from(std::env::var_os("HOME").unwrap_or_default());
     let tauri_driver = find_tool("tauri-driver", &[home.join(".cargo/bin")]);
     let webkit_driver = find_tool("WebKitWebDriver", &[]);
@@ -539,11 +542,203 @@ async fn demo_dashboard_device_page_layouts_and_offline_history() {
     .await;
     println!("offline device page: {seen}");
     screenshot(&client, &shots, "offline-device").await;
+
+    // 3. A broker configured in the app: its password goes to the keyring and nowhere else,
+    //    and its readings arrive on the dashboard.
+    let mut broker = Reaper(Vec::new());
+    let broker_port = start_mosquitto(&mut broker, data.path());
+    resize(&client, 390, 844).await;
+    click(&client, "[data-testid=nav-sources]").await;
+    click(&client, "[data-testid=add-broker]").await;
+    type_into(&client, "[data-testid=broker-id]", "e2e").await;
+    type_into(
+        &client,
+        "[data-testid=broker-url]",
+        &format!("mqtt://127.0.0.1:{broker_port}"),
+    )
+    .await;
+    type_into(&client, "[data-testid=broker-username]", "e2e-user").await;
+    type_into(&client, "[data-testid=broker-password]", BROKER_PASSWORD).await;
+    assert_no_horizontal_overflow(&client, "sources form (phone)").await;
+    screenshot(&client, &shots, "sources-form-phone").await;
+    click(&client, "[data-testid=save-broker]").await;
+    let row = wait_until(
+        &client,
+        "const r = document.querySelector('[data-testid=broker]'); \
+         return r && r.textContent.includes('password in keyring') ? r.textContent : null;",
+        Duration::from_secs(20),
+        "the saved broker listed with its password in the keyring",
+    )
+    .await;
+    assert!(!row.to_string().contains(BROKER_PASSWORD), "{row}");
+    wait_until(
+        &client,
+        "return [...document.querySelectorAll('[data-testid=source-status]')] \
+             .some(r => r.textContent.includes('e2e · connected'));",
+        Duration::from_secs(20),
+        "the configured broker connected",
+    )
+    .await;
+    // Published until seen: the subscription is made right after the connection comes up.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        publish(broker_port, "factory/lathe-07/spindle_temp", "41.5");
+        publish(broker_port, "factory/lathe-07/spindle_temp", "not a number");
+        let seen = js(
+            &client,
+            "return [...document.querySelectorAll('[data-testid=rejected]')] \
+                 .some(r => r.textContent.includes('factory/lathe-07/spindle_temp'));",
+        )
+        .await;
+        if seen == json!(true) {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the unreadable payload never showed up as counted"
+        );
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    screenshot(&client, &shots, "sources-phone").await;
+    click(&client, ".brand").await;
+    wait_until(
+        &client,
+        "const c = document.querySelector(\"[data-device-id='mqtt:e2e/lathe-07']\"); \
+         return c && c.textContent.includes('41.5') && c.textContent.includes('live');",
+        Duration::from_secs(20),
+        "the lathe's reading on the dashboard, live",
+    )
+    .await;
+    let answers = js(
+        &client,
+        "const call = (cmd, args) => window.__TAURI__.core.invoke(cmd, args) \
+             .then(v => JSON.stringify(v), e => (e && e.code) ? e.code : 'raw:' + String(e)); \
+         const good = {id: 'e2e', url: 'mqtt://127.0.0.1:1', client_id: 'x', topics: \
+             [{filter: 'a/+', format: 'number', device: '{1}', metric: 'm'}]}; \
+         return Promise.all([ \
+           call('brokers', {}), \
+           call('save_broker', {request: {config: Object.assign({}, good, {url: 'http://x'})}}), \
+           call('save_broker', {request: {config: Object.assign({}, good, {id: '../../etc'})}}), \
+           call('save_broker', {request: {config: Object.assign({}, good, {topics: \
+               [{filter: 'a/#/b', format: 'number', device: '{1}', metric: 'm'}]})}}), \
+           call('save_broker', {request: {config: good, password: 'p', clear_password: true}}), \
+           call('save_broker', {request: {config: Object.assign({}, good, {tls: {}})}}), \
+           call('delete_broker', {id: ''}), \
+         ]);",
+    )
+    .await;
+    let answers: Vec<&str> = answers
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    assert!(
+        answers[0].contains("\"has_password\":true") && !answers[0].contains(BROKER_PASSWORD),
+        "the broker list says a password is stored, never what it is: {}",
+        answers[0]
+    );
+    assert!(
+        answers[1..].iter().all(|a| *a == "invalid_argument"),
+        "{answers:?}"
+    );
     client
         .close()
         .await
         .expect("closing the session quits the app");
     drop(driver);
+    drop(broker);
     drop(xvfb);
+    // The password is in the keyring only: not in the database, its journal, or anything else
+    // the app wrote.
+    for file in walk(data.path()) {
+        let bytes = std::fs::read(&file).unwrap();
+        assert!(
+            !bytes
+                .windows(BROKER_PASSWORD.len())
+                .any(|w| w == BROKER_PASSWORD.as_bytes()),
+            "the broker password leaked into {}",
+            file.display()
+        );
+    }
     println!("screenshots in {}", shots.display());
+}
+
+const BROKER_PASSWORD: &str = "e2e-Pa55word-7f3a9c";
+
+/// A mosquitto of the test's own on a free loopback port.
+fn start_mosquitto(reaper: &mut Reaper, dir: &Path) -> u16 {
+    let mosquitto = find_tool("mosquitto", &[PathBuf::from("/usr/sbin")]);
+    let port = free_port();
+    let conf = dir.join("mosquitto-e2e.conf");
+    let mut text = format!("listener {port} 127.0.0.1\nallow_anonymous true\n");
+    // As root, mosquitto drops to a 'mosquitto' user unless told to stay.
+    if running_as_root() {
+        text.push_str("user root\n");
+    }
+    std::fs::write(&conf, text).unwrap();
+    let child = Command::new(mosquitto)
+        .arg("-c")
+        .arg(&conf)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("starting mosquitto");
+    reaper.0.push(("mosquitto".into(), child));
+    wait_for_port(port, "mosquitto");
+    port
+}
+
+fn running_as_root() -> bool {
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| o.stdout.starts_with(b"0\n"))
+}
+
+fn publish(port: u16, topic: &str, payload: &str) {
+    let status = Command::new(find_tool("mosquitto_pub", &[]))
+        .args([
+            "-h",
+            "127.0.0.1",
+            "-p",
+            &port.to_string(),
+            "-q",
+            "1",
+            "-t",
+            topic,
+            "-m",
+            payload,
+        ])
+        .status()
+        .expect("running mosquitto_pub");
+    assert!(status.success(), "mosquitto_pub failed");
+}
+
+fn walk(dir: &Path) -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            files.extend(walk(&path));
+        } else if path.is_file() {
+            files.push(path);
+        }
+    }
+    files
+}
+
+async fn type_into(client: &Client, css: &str, text: &str) {
+    let field = client
+        .find(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("{css}: {e}"));
+    field
+        .clear()
+        .await
+        .unwrap_or_else(|e| panic!("clearing {css}: {e}"));
+    field
+        .send_keys(text)
+        .await
+        .unwrap_or_else(|e| panic!("typing into {css}: {e}"));
 }

@@ -2,11 +2,13 @@
 
 use crate::AppState;
 use tauri::{AppHandle, Manager, Runtime, State};
+use telltale_model::broker::{BrokerEntry, SaveBroker};
 use telltale_model::{
     ApiError, Dashboard, Device, DeviceId, ErrorCode, ExportRequest, ExportResult, History,
     HistoryQuery, RetentionSetting,
 };
-use telltale_sources::now_ms;
+use telltale_sources::secret::{OsKeyring, SecretStore};
+use telltale_sources::{now_ms, PasswordChange};
 
 #[tauri::command]
 pub async fn dashboard(state: State<'_, AppState>) -> Result<Dashboard, ApiError> {
@@ -68,4 +70,62 @@ pub async fn set_retention(
     setting.validate()?;
     let ingest = state.with_engine(|e| Ok(e.ingest()))?;
     Ok(telltale_sources::set_retention(&ingest, device, metric, setting).await?)
+}
+
+/// The brokers configured in the app; whether each has a stored password, never the password.
+#[tauri::command]
+pub async fn brokers(state: State<'_, AppState>) -> Result<Vec<BrokerEntry>, ApiError> {
+    let configs = state.with_engine(|e| Ok(e.configured_brokers()?))?;
+    // The keyring answers over D-Bus: keep that off the async workers.
+    tauri::async_runtime::spawn_blocking(move || {
+        configs
+            .into_iter()
+            .map(|config| {
+                let has_password = OsKeyring.get(&config.secret_key())?.is_some();
+                Ok(BrokerEntry {
+                    config,
+                    has_password,
+                })
+            })
+            .collect::<Result<Vec<_>, telltale_sources::SourceError>>()
+    })
+    .await
+    .map_err(|e| ApiError::new(ErrorCode::Internal, e.to_string()))?
+    .map_err(ApiError::from)
+}
+
+/// Saves a broker's settings (its password into the OS keyring) and (re)connects it.
+#[tauri::command]
+pub async fn save_broker(state: State<'_, AppState>, request: SaveBroker) -> Result<(), ApiError> {
+    request
+        .config
+        .validate()
+        .map_err(|m| ApiError::new(ErrorCode::InvalidArgument, m))?;
+    let password = match (request.password, request.clear_password) {
+        (Some(_), true) => {
+            return Err(ApiError::invalid(
+                "give a new password or clear it, not both",
+            ))
+        }
+        (Some(p), false) => PasswordChange::Set(p),
+        (None, true) => PasswordChange::Clear,
+        (None, false) => PasswordChange::Keep,
+    };
+    let ingest = state.with_engine(|e| Ok(e.ingest()))?;
+    telltale_sources::save_broker(&ingest, &OsKeyring, &request.config, password).await?;
+    state.with_engine_mut(|e| Ok(e.start_broker(request.config, &OsKeyring)?))
+}
+
+/// Disconnects a broker and forgets its settings and password; its history stays.
+#[tauri::command]
+pub async fn delete_broker(state: State<'_, AppState>, id: String) -> Result<(), ApiError> {
+    if id.is_empty() || id.len() > 64 {
+        return Err(ApiError::invalid("broker id must be 1 to 64 characters"));
+    }
+    let running = state.with_engine_mut(|e| Ok(e.detach_broker(&id)))?;
+    if let Some(task) = running {
+        task.stop().await;
+    }
+    let ingest = state.with_engine(|e| Ok(e.ingest()))?;
+    Ok(telltale_sources::forget_broker(&ingest, &OsKeyring, &id).await?)
 }

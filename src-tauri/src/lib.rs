@@ -6,6 +6,7 @@ mod commands;
 use std::path::PathBuf;
 use std::sync::Mutex;
 use tauri::{Manager, RunEvent, Runtime};
+use telltale_sources::secret::OsKeyring;
 use telltale_sources::Engine;
 
 /// What commands reach through `State`. The engine is taken out on exit to shut it down cleanly.
@@ -21,12 +22,27 @@ impl AppState {
         let guard = self.engine.lock().unwrap_or_else(|p| p.into_inner());
         match guard.as_ref() {
             Some(engine) => f(engine),
-            None => Err(telltale_model::ApiError::new(
-                telltale_model::ErrorCode::Unavailable,
-                "the engine is shutting down",
-            )),
+            None => Err(shutting_down()),
         }
     }
+
+    fn with_engine_mut<T>(
+        &self,
+        f: impl FnOnce(&mut Engine) -> Result<T, telltale_model::ApiError>,
+    ) -> Result<T, telltale_model::ApiError> {
+        let mut guard = self.engine.lock().unwrap_or_else(|p| p.into_inner());
+        match guard.as_mut() {
+            Some(engine) => f(engine),
+            None => Err(shutting_down()),
+        }
+    }
+}
+
+fn shutting_down() -> telltale_model::ApiError {
+    telltale_model::ApiError::new(
+        telltale_model::ErrorCode::Unavailable,
+        "the engine is shutting down",
+    )
 }
 
 /// Desktop `main` and the Android/iOS entry point both land here.
@@ -64,6 +80,11 @@ pub fn build<R: Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R> {
                 if demo {
                     engine.start_demo();
                 }
+                // A broker that cannot start shows as failed on the status strip; the app
+                // still opens.
+                if let Err(e) = engine.start_configured_brokers(&OsKeyring) {
+                    tracing::error!(error = %e, "configured brokers not started");
+                }
             });
             app.manage(AppState {
                 engine: Mutex::new(Some(engine)),
@@ -77,6 +98,9 @@ pub fn build<R: Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R> {
             commands::export_csv,
             commands::retention,
             commands::set_retention,
+            commands::brokers,
+            commands::save_broker,
+            commands::delete_broker,
         ])
 }
 

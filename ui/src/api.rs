@@ -2,6 +2,7 @@
 //! refused (`{code, message}`) or the IPC layer itself did (a bare string).
 
 use serde::{de::DeserializeOwned, Serialize};
+use telltale_model::broker::{BrokerEntry, SaveBroker};
 use telltale_model::{
     ApiError, Dashboard, DeviceId, ErrorCode, ExportRequest, ExportResult, History, HistoryQuery,
     RetentionSetting,
@@ -87,4 +88,26 @@ pub async fn set_retention(
         },
     )
     .await
+}
+
+pub async fn brokers() -> Result<Vec<BrokerEntry>, ApiError> {
+    call("brokers", &NoArgs {}).await
+}
+
+#[derive(Serialize)]
+struct SaveBrokerArgs<'a> {
+    request: &'a SaveBroker,
+}
+
+pub async fn save_broker(request: &SaveBroker) -> Result<(), ApiError> {
+    call("save_broker", &SaveBrokerArgs { request }).await
+}
+
+#[derive(Serialize)]
+struct IdArgs<'a> {
+    id: &'a str,
+}
+
+pub async fn delete_broker(id: &str) -> Result<(), ApiError> {
+    call("delete_broker", &IdArgs { id }).await
 }

@@ -16,6 +16,7 @@ use wasm_bindgen::prelude::wasm_bindgen;
 pub enum Page {
     Dashboard,
     Device(DeviceId),
+    Sources,
 }
 
 #[wasm_bindgen(start)]
@@ -34,11 +35,22 @@ fn App() -> impl IntoView {
                 <span class="logo" aria-hidden="true"></span>
                 "Telltale"
             </button>
+            <nav class="nav">
+                <button
+                    class="nav-button"
+                    data-testid="nav-sources"
+                    class:current=move || page.get() == Page::Sources
+                    on:click=move |_| page.set(Page::Sources)
+                >
+                    "Sources"
+                </button>
+            </nav>
         </header>
         <main>
             {move || match page.get() {
                 Page::Dashboard => view! { <pages::dashboard::Dashboard /> }.into_any(),
                 Page::Device(id) => view! { <pages::device::DevicePage id=id /> }.into_any(),
+                Page::Sources => view! { <pages::sources::SourcesPage /> }.into_any(),
             }}
         </main>
     }

@@ -31,7 +31,14 @@ const APT_BUILD: &[&str] = &[
     "libayatana-appindicator3-dev",
     "mosquitto",
 ];
-const APT_TEST: &[&str] = &["xvfb", "dbus", "webkit2gtk-driver", "mosquitto-clients"];
+const APT_TEST: &[&str] = &[
+    "xvfb",
+    "dbus",
+    "webkit2gtk-driver",
+    "mosquitto-clients",
+    // The Secret Service the keyring tests store passwords in, as on a headless collector.
+    "gnome-keyring",
+];
 const APT_DEBIAN_WASM: &[&str] = &["rustc-web", "cargo-web", "rust-web-src", "lld-16"];
 
 fn main() -> ExitCode {
@@ -348,10 +355,21 @@ fn test() -> Result {
     ]))?;
     lap.mark("clippy");
     // A private session bus: WebKit wants one, and nothing the tests start may outlive them.
+    // On it, an unlocked keyring (Secret Service), as a headless collector runs with: the
+    // password tests store real secrets in it, and it dies with the bus.
     run(Command::new("dbus-run-session")
-        .args(["--"])
-        .arg(env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
-        .args(["test", "--workspace", "--no-fail-fast"]))?;
+        .args([
+            "--",
+            "sh",
+            "-c",
+            // A keyring directory of the run's own: a login keyring left by an earlier run (or
+            // the user's) would have another password and ask to be unlocked.
+            "keyrings=$(mktemp -d) && trap 'rm -rf \"$keyrings\"' EXIT \
+             && printf %s telltale-test | XDG_DATA_HOME=\"$keyrings\" \
+                gnome-keyring-daemon --unlock --components=secrets >/dev/null \
+             && \"$0\" test --workspace --no-fail-fast",
+        ])
+        .arg(env::var_os("CARGO").unwrap_or_else(|| "cargo".into())))?;
     lap.mark("tests");
     eprintln!(
         "test: {} (total {:.0} s)",
@@ -391,6 +409,12 @@ fn check_invariants() -> Result {
             ],
         ),
         (
+            "telltale-sparkplug",
+            &[
+                "tauri", "leptos", "rumqttc", "btleplug", "rusqlite", "tokio",
+            ],
+        ),
+        (
             "telltale-store",
             &["tauri", "leptos", "rumqttc", "btleplug"],
         ),
@@ -398,7 +422,9 @@ fn check_invariants() -> Result {
         ("telltale-cli", &["tauri", "leptos", "wry"]),
         (
             "telltale-ui",
-            &["tauri", "rumqttc", "btleplug", "rusqlite", "tokio"],
+            &[
+                "tauri", "rumqttc", "btleplug", "rusqlite", "tokio", "keyring",
+            ],
         ),
     ];
     for (krate, forbidden) in rules {

@@ -2,6 +2,8 @@
 //! history while the tablet is away; the same binary imports, queries and exports history.
 
 mod alerts;
+mod collect;
+mod decode;
 mod history;
 
 use clap::{Parser, Subcommand};
@@ -47,6 +49,12 @@ enum Command {
         #[arg(long)]
         points: u32,
     },
+    /// Decode one captured payload and print it as JSON (exit 1 with the reason when it is
+    /// malformed).
+    Decode {
+        #[command(subcommand)]
+        kind: decode::DecodeCommand,
+    },
     /// Alert rules: dry-run them against history before enabling them.
     Alerts {
         #[command(subcommand)]
@@ -56,6 +64,34 @@ enum Command {
     Export {
         #[command(flatten)]
         range: history::SeriesRange,
+    },
+    /// Collect from the sources in a config file (TOML: [[mqtt]] brokers and their topics)
+    /// until SIGINT or SIGTERM; then commit what was received and exit 0.
+    Collect {
+        #[arg(long)]
+        db: PathBuf,
+        #[arg(long)]
+        config: PathBuf,
+    },
+    /// Passwords in the OS keyring (never in files or the database).
+    Secret {
+        #[command(subcommand)]
+        action: SecretCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum SecretCommand {
+    /// Store a broker's password, read from stdin.
+    Set {
+        /// The broker's `id` in the config.
+        #[arg(long)]
+        broker: String,
+    },
+    /// Remove a broker's password.
+    Delete {
+        #[arg(long)]
+        broker: String,
     },
 }
 
@@ -71,18 +107,35 @@ enum AlertsCommand {
 }
 
 fn main() -> ExitCode {
+    let cli = Cli::parse();
+    // A collector's log is its user interface: connection states are info lines.
+    let default_filter = match cli.command {
+        Command::Collect { .. } => "info",
+        _ => "warn",
+    };
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()),
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| default_filter.into()),
         )
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
-    let cli = Cli::parse();
     let result = match cli.command {
         Command::Demo { db, seconds } => with_runtime(|| demo(db, seconds)),
         Command::Import { db, file } => history::import(&db, &file),
         Command::Query { range, points } => history::query(&range, points),
         Command::Export { range } => history::export(&range),
+        Command::Collect { db, config } => {
+            with_runtime(|| async move { collect::collect(&db, &config).await })
+        }
+        Command::Secret {
+            action: SecretCommand::Set { broker },
+        } => collect::set(&broker),
+        Command::Secret {
+            action: SecretCommand::Delete { broker },
+        } => collect::delete(&broker),
+        Command::Decode { kind } => decode::run(kind),
         Command::Alerts {
             action: AlertsCommand::Replay { rules, readings },
         } => alerts::replay(&rules, &readings),
@@ -136,7 +189,7 @@ async fn demo(db: PathBuf, seconds: Option<f64>) -> Result<(), String> {
 }
 
 /// Resolves on SIGINT or SIGTERM, so a service manager's stop flushes the store.
-async fn shutdown_signal() {
+pub(crate) async fn shutdown_signal() {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{signal, SignalKind};

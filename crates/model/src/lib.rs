@@ -7,6 +7,8 @@
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
+pub mod broker;
+
 /// Milliseconds since the Unix epoch, UTC. Every timestamp in Telltale is one of these.
 pub type TimestampMs = i64;
 
@@ -129,6 +131,9 @@ pub enum Freshness {
     Live,
     /// Silent for longer than it should be: values are shown "as of" their time.
     Stale,
+    /// Its source declared it gone (a Sparkplug NDEATH/DDEATH, an MQTT last will): values are
+    /// shown "as of" their time, marked offline.
+    Offline,
     /// Never heard from.
     #[default]
     Unknown,
@@ -177,6 +182,38 @@ pub struct SourceStatus {
     /// A human sentence: what is connected, or why not.
     pub detail: String,
     pub since_ms: TimestampMs,
+    /// Messages this source could not turn into readings, counted per topic: shown so that a
+    /// gateway sending the wrong format is noticed, never silently dropped.
+    #[serde(default)]
+    pub rejected: Vec<RejectedTopic>,
+    /// Devices this source knows to be offline; an entry also covers the devices below it
+    /// (`mqtt:plant/G/E` covers `mqtt:plant/G/E/pump`), as a Sparkplug node's death takes its
+    /// devices with it.
+    #[serde(default)]
+    pub offline: Vec<OfflineDevice>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OfflineDevice {
+    pub device: DeviceId,
+    pub since_ms: TimestampMs,
+}
+
+impl OfflineDevice {
+    pub fn covers(&self, id: &DeviceId) -> bool {
+        let (mine, theirs) = (self.device.as_str(), id.as_str());
+        theirs
+            .strip_prefix(mine)
+            .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+    }
+}
+
+/// Undecodable messages on one topic.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RejectedTopic {
+    pub topic: String,
+    pub count: u64,
+    pub last_reason: String,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -212,7 +249,12 @@ impl Dashboard {
             let listening = sources
                 .iter()
                 .any(|s| s.transport == d.device.transport && s.state == SourceState::Connected);
+            let declared_offline = sources
+                .iter()
+                .flat_map(|s| &s.offline)
+                .any(|o| o.covers(&d.device.id));
             d.freshness = match freshness(d.last_seen_ms, d.device.expected_interval_ms, now_ms) {
+                _ if declared_offline => Freshness::Offline,
                 Freshness::Live if !listening => Freshness::Stale,
                 f => f,
             };
@@ -464,6 +506,8 @@ mod tests {
             state,
             detail: String::new(),
             since_ms: 0,
+            rejected: vec![],
+            offline: vec![],
         };
         let judged = |sources: Vec<SourceStatus>| {
             Dashboard::new(
@@ -490,6 +534,24 @@ mod tests {
             judged(vec![source(Transport::Mqtt, SourceState::Reconnecting)]),
             [Stale, Stale, Unknown]
         );
+        let mut dead = source(Transport::Ble, SourceState::Connected);
+        dead.offline.push(OfflineDevice {
+            device: DeviceId::new("d"),
+            since_ms: 9_500,
+        });
+        assert_eq!(judged(vec![dead]), [Offline, Offline, Offline]);
+    }
+
+    #[test]
+    fn an_offline_node_covers_its_devices_only() {
+        let node = OfflineDevice {
+            device: DeviceId::new("mqtt:p/G/E"),
+            since_ms: 0,
+        };
+        assert!(node.covers(&DeviceId::new("mqtt:p/G/E")));
+        assert!(node.covers(&DeviceId::new("mqtt:p/G/E/pump")));
+        assert!(!node.covers(&DeviceId::new("mqtt:p/G/E2")));
+        assert!(!node.covers(&DeviceId::new("mqtt:p/G")));
     }
 
     #[test]

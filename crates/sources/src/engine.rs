@@ -3,15 +3,18 @@
 use crate::board::SourceBoard;
 use crate::demo::DemoFleet;
 use crate::error::{Result, SourceError};
+use crate::mqtt::BrokerConfig;
+use crate::secret::SecretStore;
 use crate::task::TaskHandle;
+use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 use telltale_model::{
     Dashboard, DeviceId, ExportRequest, ExportResult, History, HistoryQuery, Reading,
-    RetentionSetting,
+    RetentionSetting, SourceState, Transport,
 };
-use telltale_store::{Ingest, Retention, SeriesKey, Store, Writer};
+use telltale_store::{Ingest, Retention, SeriesKey, SourceConfigChange, Store, Writer};
 use tokio::sync::broadcast;
 
 /// How often data past its retention is pruned.
@@ -24,7 +27,11 @@ pub struct Engine {
     board: SourceBoard,
     demo: Option<DemoFleet>,
     maintenance: Option<TaskHandle>,
+    brokers: BTreeMap<String, TaskHandle>,
 }
+
+/// The store's name for configured MQTT brokers.
+const MQTT_KIND: &str = "mqtt";
 
 impl Engine {
     /// Opens the database; starts nothing yet.
@@ -36,6 +43,7 @@ impl Engine {
             board: SourceBoard::default(),
             demo: None,
             maintenance: None,
+            brokers: BTreeMap::new(),
         })
     }
 
@@ -44,6 +52,68 @@ impl Engine {
         if self.demo.is_none() {
             self.demo = Some(DemoFleet::start(self.writer.ingest(), self.board.clone()));
         }
+    }
+
+    /// Connects to an MQTT broker, with its password (if it has a username) from `secrets`.
+    /// Must be called inside a tokio runtime.
+    pub fn start_broker(&mut self, config: BrokerConfig, secrets: &dyn SecretStore) -> Result<()> {
+        config.validate().map_err(SourceError::Config)?;
+        let password = match &config.username {
+            Some(user) => {
+                let password = secrets.get(&config.secret_key())?;
+                if password.is_none() {
+                    tracing::warn!(
+                        source = %config.id,
+                        username = %user,
+                        "no password in the keyring for this broker; connecting without one \
+                         (set it with `telltale secret set --broker {}`)",
+                        config.id
+                    );
+                }
+                password
+            }
+            None => None,
+        };
+        let id = config.id.clone();
+        let handle =
+            crate::mqtt::start(config, password, self.writer.ingest(), self.board.clone())?;
+        // Replacing a running connection drops (and so cancels) the old one.
+        self.brokers.insert(id, handle);
+        Ok(())
+    }
+
+    /// Starts every broker configured in the app. One that fails to start is shown as failed
+    /// on the status strip; the others still start. Must be called inside a tokio runtime.
+    pub fn start_configured_brokers(&mut self, secrets: &dyn SecretStore) -> Result<()> {
+        for config in self.configured_brokers()? {
+            let id = config.id.clone();
+            if let Err(e) = self.start_broker(config, secrets) {
+                tracing::error!(source = %id, error = %e, "configured broker not started");
+                self.board
+                    .set(&id, Transport::Mqtt, SourceState::Failed, e.to_string());
+            }
+        }
+        Ok(())
+    }
+
+    /// The brokers configured in the app (never with a password: they hold none).
+    pub fn configured_brokers(&self) -> Result<Vec<BrokerConfig>> {
+        let mut out = Vec::new();
+        for (id, json) in self.store.source_configs(MQTT_KIND)? {
+            match serde_json::from_str::<BrokerConfig>(&json) {
+                Ok(config) => out.push(config),
+                // A row this build cannot read (written by a newer one) is skipped, not fatal.
+                Err(e) => tracing::error!(source = %id, error = %e, "unreadable broker settings"),
+            }
+        }
+        Ok(out)
+    }
+
+    /// Stops a broker connection and forgets its status; the caller awaits the returned handle
+    /// outside any lock.
+    pub fn detach_broker(&mut self, id: &str) -> Option<TaskHandle> {
+        self.board.remove(id);
+        self.brokers.remove(id)
     }
 
     /// Starts background upkeep: pruning data past its retention, in small steps so ingest
@@ -161,6 +231,9 @@ impl Engine {
         if let Some(demo) = self.demo {
             demo.stop().await;
         }
+        for (_, broker) in self.brokers {
+            broker.stop().await;
+        }
         if let Some(m) = self.maintenance {
             m.stop().await;
         }
@@ -190,4 +263,61 @@ pub async fn set_retention(
         )
         .await?;
     Ok(())
+}
+
+/// Saves a broker's settings in the store (and its password, when given, in the keyring).
+/// Free of the engine so the caller need not hold it across the awaits; restart the connection
+/// afterwards with [`Engine::start_broker`].
+pub async fn save_broker(
+    ingest: &Ingest,
+    secrets: &dyn SecretStore,
+    config: &BrokerConfig,
+    password: PasswordChange,
+) -> Result<()> {
+    config.validate().map_err(SourceError::Config)?;
+    match password {
+        PasswordChange::Keep => {}
+        PasswordChange::Set(p) => {
+            if p.is_empty() || p.len() > 1024 || p.contains('\n') {
+                return Err(SourceError::Config(
+                    "a password must be one line of 1 to 1024 characters".into(),
+                ));
+            }
+            secrets.set(&config.secret_key(), &p)?
+        }
+        PasswordChange::Clear => secrets.delete(&config.secret_key())?,
+    }
+    let json = serde_json::to_string(config)
+        .map_err(|e| SourceError::Config(format!("cannot encode the settings: {e}")))?;
+    ingest
+        .save_source_config(SourceConfigChange {
+            kind: MQTT_KIND.into(),
+            id: config.id.clone(),
+            config: Some(json),
+            now_ms: crate::now_ms(),
+        })
+        .await?;
+    Ok(())
+}
+
+/// Forgets a broker: its settings and its password. Its history stays.
+pub async fn forget_broker(ingest: &Ingest, secrets: &dyn SecretStore, id: &str) -> Result<()> {
+    secrets.delete(&crate::mqtt::secret_key(id))?;
+    ingest
+        .save_source_config(SourceConfigChange {
+            kind: MQTT_KIND.into(),
+            id: id.to_owned(),
+            config: None,
+            now_ms: crate::now_ms(),
+        })
+        .await?;
+    Ok(())
+}
+
+/// What to do with a broker's stored password when its settings are saved.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PasswordChange {
+    Keep,
+    Set(String),
+    Clear,
 }

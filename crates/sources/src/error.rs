@@ -9,6 +9,8 @@ pub enum SourceError {
     Config(String),
     #[error("MQTT: {0}")]
     Mqtt(String),
+    #[error("secret store: {0}")]
+    Secret(String),
     #[error("demo fleet: {0}")]
     Demo(String),
     #[error("I/O: {0}")]

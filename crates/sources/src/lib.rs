@@ -8,14 +8,17 @@
 
 pub mod ble;
 mod board;
+mod config;
 pub mod demo;
 mod engine;
 mod error;
 pub mod mqtt;
+pub mod secret;
 mod task;
 
 pub use board::SourceBoard;
-pub use engine::{set_retention, Engine};
+pub use config::CollectorConfig;
+pub use engine::{forget_broker, save_broker, set_retention, Engine, PasswordChange};
 pub use error::{Result, SourceError};
 pub use task::TaskHandle;
 

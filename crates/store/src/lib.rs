@@ -18,8 +18,8 @@ pub use error::{Result, StoreError};
 pub use migrate::supported_version as schema_version;
 pub use rollup::LEVELS as ROLLUP_LEVELS;
 pub use writer::{
-    Committed, Ingest, PendingCommit, Retention, SeriesKey, Writer, DEFAULT_MINUTE_KEEP_MS,
-    DEFAULT_RAW_KEEP_MS,
+    Committed, Ingest, PendingCommit, Retention, SeriesKey, SourceConfigChange, Writer,
+    DEFAULT_MINUTE_KEEP_MS, DEFAULT_RAW_KEEP_MS,
 };
 
 use rusqlite::{Connection, OpenFlags};
@@ -94,6 +94,11 @@ impl Store {
                 })
                 .collect())
         })
+    }
+
+    /// (id, config JSON) of every configured source of one kind.
+    pub fn source_configs(&self, kind: &str) -> Result<Vec<(String, String)>> {
+        self.with_reader(|conn| table::source_configs::all(conn, kind))
     }
 
     pub fn device(&self, id: &telltale_model::DeviceId) -> Result<telltale_model::Device> {

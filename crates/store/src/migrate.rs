@@ -46,6 +46,7 @@ fn all() -> Vec<&'static Migration> {
         .chain(table::readings::MIGRATIONS)
         .chain(table::chunks::MIGRATIONS)
         .chain(table::rollups::MIGRATIONS)
+        .chain(table::source_configs::MIGRATIONS)
         .collect();
     steps.sort_by_key(|m| m.version);
     steps

@@ -406,3 +406,50 @@ async fn retention_prunes_old_raw_and_minute_data_and_keeps_hours() {
         Err(StoreError::NotFound(_))
     ));
 }
+
+#[tokio::test]
+async fn configured_sources_are_saved_replaced_and_forgotten() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("t.db");
+    let change = |id: &str, config: Option<&str>| SourceConfigChange {
+        kind: "mqtt".into(),
+        id: id.into(),
+        config: config.map(str::to_owned),
+        now_ms: 1,
+    };
+    {
+        let (store, writer) = open(&path).unwrap();
+        let ingest = writer.ingest();
+        ingest
+            .save_source_config(change("b", Some("{\"v\":1}")))
+            .await
+            .unwrap();
+        ingest
+            .save_source_config(change("a", Some("{}")))
+            .await
+            .unwrap();
+        ingest
+            .save_source_config(change("b", Some("{\"v\":2}")))
+            .await
+            .unwrap();
+        // Forgetting one that is not there is fine: the caller wanted it gone.
+        ingest
+            .save_source_config(change("zzz", None))
+            .await
+            .unwrap();
+        assert_eq!(
+            store.source_configs("mqtt").unwrap(),
+            [("a".into(), "{}".into()), ("b".into(), "{\"v\":2}".into())]
+        );
+        assert!(store.source_configs("ble").unwrap().is_empty());
+        ingest.save_source_config(change("a", None)).await.unwrap();
+        drop(ingest);
+        writer.close();
+    }
+    let (store, _writer) = open(&path).unwrap();
+    assert_eq!(
+        store.source_configs("mqtt").unwrap(),
+        [("b".into(), "{\"v\":2}".into())],
+        "survives reopening"
+    );
+}

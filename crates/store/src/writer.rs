@@ -35,6 +35,16 @@ enum Request {
     Device(Device, oneshot::Sender<Result<()>>),
     Retention(SeriesKey, Retention, oneshot::Sender<Result<()>>),
     Prune(TimestampMs, oneshot::Sender<Result<usize>>),
+    SourceConfig(SourceConfigChange, oneshot::Sender<Result<()>>),
+}
+
+/// Saves (`config: Some`) or forgets (`None`) one configured source.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SourceConfigChange {
+    pub kind: String,
+    pub id: String,
+    pub config: Option<String>,
+    pub now_ms: TimestampMs,
 }
 
 /// A series named as users name it.
@@ -147,6 +157,11 @@ impl Ingest {
             .await
     }
 
+    /// Saves or forgets a configured source (see [`SourceConfigChange`]).
+    pub async fn save_source_config(&self, change: SourceConfigChange) -> Result<()> {
+        self.ask(|done| Request::SourceConfig(change, done)).await
+    }
+
     /// Deletes one step's worth of data past its retention; returns how much. Call until it
     /// returns 0: each step is its own short transaction, so ingest never waits long.
     pub async fn prune_step(&self, now: TimestampMs) -> Result<usize> {
@@ -202,7 +217,10 @@ fn run(
 fn batch_len(r: &Request) -> usize {
     match r {
         Request::Readings(v, _) => v.len(),
-        Request::Device(..) | Request::Retention(..) | Request::Prune(..) => 1,
+        Request::Device(..)
+        | Request::Retention(..)
+        | Request::Prune(..)
+        | Request::SourceConfig(..) => 1,
     }
 }
 
@@ -258,6 +276,17 @@ fn commit(
             outcomes.push(match request {
                 Request::Device(d, _) => {
                     table::devices::upsert(&tx, d)?;
+                    Outcome::Done
+                }
+                Request::SourceConfig(c, _) => {
+                    match &c.config {
+                        Some(json) => {
+                            table::source_configs::put(&tx, &c.kind, &c.id, json, c.now_ms)?
+                        }
+                        None => {
+                            table::source_configs::delete(&tx, &c.kind, &c.id)?;
+                        }
+                    }
                     Outcome::Done
                 }
                 // A request naming no series is refused alone, never failing its batch-mates.
@@ -343,7 +372,9 @@ fn commit(
                     (Request::Retention(_, _, done), Outcome::NotFound(msg)) => {
                         let _ = done.send(Err(StoreError::NotFound(msg)));
                     }
-                    (Request::Device(_, done), _) | (Request::Retention(_, _, done), _) => {
+                    (Request::Device(_, done), _)
+                    | (Request::Retention(_, _, done), _)
+                    | (Request::SourceConfig(_, done), _) => {
                         let _ = done.send(Ok(()));
                     }
                     _ => unreachable!("outcomes are pushed in request order"),
@@ -367,7 +398,9 @@ fn commit(
                     Request::Prune(_, done) => {
                         let _ = done.send(Err(fail()));
                     }
-                    Request::Device(_, done) | Request::Retention(_, _, done) => {
+                    Request::Device(_, done)
+                    | Request::Retention(_, _, done)
+                    | Request::SourceConfig(_, done) => {
                         let _ = done.send(Err(fail()));
                     }
                 }

@@ -164,6 +164,7 @@ fn DeviceCard(id: DeviceId, dashboard: Memo<Option<DashboardData>>) -> impl Into
             match (s.freshness, s.last_seen_ms) {
                 (Freshness::Live, Some(t)) => format!("live · {}", format::ago(t, *now)),
                 (Freshness::Stale, Some(t)) => format!("as of {}", format::clock(t)),
+                (Freshness::Offline, Some(t)) => format!("offline · as of {}", format::clock(t)),
                 _ => "not heard from yet".to_owned(),
             }
         })
@@ -203,7 +204,7 @@ fn DeviceCard(id: DeviceId, dashboard: Memo<Option<DashboardData>>) -> impl Into
     view! {
         <button
             class="card"
-            class:stale=move || fresh() == Freshness::Stale
+            class:stale=move || matches!(fresh(), Freshness::Stale | Freshness::Offline)
             data-testid="device-card"
             data-device-id=device_attr
             on:click=move |_| page.set(Page::Device(id.clone()))

@@ -305,6 +305,13 @@ fn DeviceHeader(
                     false,
                     format!("Live · last reading {}", format::ago(t, now)),
                 ),
+                (Freshness::Offline, Some(t)) => (
+                    true,
+                    format!(
+                        "Offline (its gateway says so): values as of {}",
+                        format::clock(t)
+                    ),
+                ),
                 (Freshness::Stale, Some(t)) => {
                     (true, format!("Not live: values as of {}", format::clock(t)))
                 }

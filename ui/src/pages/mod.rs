@@ -1,2 +1,3 @@
 pub mod dashboard;
 pub mod device;
+pub mod sources;

@@ -11,7 +11,7 @@ mod plant;
 mod signal;
 
 pub use home::{home_devices, DemoRadio};
-pub use plant::{find_mosquitto, plant_machines, Machine};
+pub use plant::{find_mosquitto, plant_machines, LocalBroker, Machine};
 
 use crate::board::SourceBoard;
 use crate::task::TaskHandle;

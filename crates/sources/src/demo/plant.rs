@@ -93,7 +93,7 @@ pub(super) fn start(ingest: Ingest, board: SourceBoard) -> TaskHandle {
             SourceState::Starting,
             "starting the plant's broker",
         );
-        let broker = match Broker::start().await {
+        let broker = match LocalBroker::start().await {
             Ok(b) => b,
             Err(e) => {
                 board.set(SOURCE_ID, Transport::Mqtt, SourceState::Failed, e);
@@ -106,6 +106,10 @@ pub(super) fn start(ingest: Ingest, board: SourceBoard) -> TaskHandle {
             client_id: "telltale-demo-subscriber".into(),
             // The broker is new on every run: nothing to resume.
             persistent_session: false,
+            protocol: Default::default(),
+            username: None,
+            tls: None,
+            sparkplug: None,
             site: "Plant".into(),
             device_kind: "machine".into(),
             expected_interval_ms: 1_000,
@@ -116,10 +120,11 @@ pub(super) fn start(ingest: Ingest, board: SourceBoard) -> TaskHandle {
                 metric: "{2}".into(),
                 value_path: Some("value".into()),
                 unit_path: Some("unit".into()),
+                ts_path: None,
                 unit: None,
             }],
         };
-        let subscriber = match mqtt::start(config, ingest, board.clone()) {
+        let subscriber = match mqtt::start(config, None, ingest, board.clone()) {
             Ok(s) => s,
             Err(e) => {
                 board.set(
@@ -168,15 +173,16 @@ async fn publish_until_cancelled(port: u16, cancel: &CancellationToken) {
     let _ = client.try_disconnect();
 }
 
-/// A private mosquitto on a free loopback port, killed when dropped.
-struct Broker {
+/// A private mosquitto on a free loopback port, killed when dropped (and, on Linux, when this
+/// process dies). The demo plant publishes through one; tests use it as a real broker.
+pub struct LocalBroker {
     port: u16,
     _child: tokio::process::Child,
     config: PathBuf,
 }
 
-impl Broker {
-    async fn start() -> Result<Self, String> {
+impl LocalBroker {
+    pub async fn start() -> Result<Self, String> {
         let exe = find_mosquitto().ok_or(
             "mosquitto is not installed; the simulated plant needs it (apt install mosquitto)",
         )?;
@@ -202,7 +208,7 @@ impl Broker {
         let child = command
             .spawn()
             .map_err(|e| format!("starting {}: {e}", exe.display()))?;
-        let broker = Broker {
+        let broker = LocalBroker {
             port,
             _child: child,
             config,
@@ -220,9 +226,13 @@ impl Broker {
             "mosquitto did not listen on 127.0.0.1:{port} within 5 s"
         ))
     }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
 }
 
-impl Drop for Broker {
+impl Drop for LocalBroker {
     fn drop(&mut self) {
         let _ = std::fs::remove_file(&self.config);
     }

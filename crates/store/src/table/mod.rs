@@ -5,3 +5,4 @@ pub mod devices;
 pub mod readings;
 pub mod rollups;
 pub mod series;
+pub mod source_configs;

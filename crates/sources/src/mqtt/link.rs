@@ -1,0 +1,215 @@
+//! One face over rumqttc's MQTT 3.1.1 and MQTT 5 clients, so the source's logic (subscribe,
+//! store, then acknowledge) is written once. Only what the source uses is wrapped.
+
+use rumqttc::v5::mqttbytes::v5 as v5p;
+use rumqttc::v5::mqttbytes::QoS as QoS5;
+use rumqttc::{Packet, QoS, TlsConfiguration, Transport as NetTransport};
+use std::borrow::Cow;
+use std::sync::Arc;
+use std::time::Duration;
+use telltale_model::broker::Protocol;
+
+/// What a connection needs beyond host and port; the password is passed in, never stored here.
+pub struct LinkOptions<'a> {
+    pub client_id: &'a str,
+    pub host: &'a str,
+    pub port: u16,
+    pub protocol: Protocol,
+    pub persistent_session: bool,
+    pub credentials: Option<(&'a str, &'a str)>,
+    pub tls: Option<Arc<rustls::ClientConfig>>,
+    /// (topic, payload): retained QoS 1, as a Sparkplug host's STATE death certificate.
+    pub will: Option<(String, Vec<u8>)>,
+}
+
+#[derive(Clone)]
+pub enum Client {
+    V311(rumqttc::AsyncClient),
+    V5(rumqttc::v5::AsyncClient),
+}
+
+pub enum Events {
+    V311(Box<rumqttc::EventLoop>),
+    V5(Box<rumqttc::v5::EventLoop>),
+}
+
+/// An incoming application message, kept whole so it can be acknowledged later.
+#[derive(Debug, Clone)]
+pub enum Message {
+    V311(rumqttc::Publish),
+    V5(v5p::Publish),
+}
+
+pub enum Incoming {
+    Connected { session_present: bool },
+    Message(Box<Message>),
+    Other,
+}
+
+/// How long a persistent MQTT 5 session outlives its connection: a week, so a collector that
+/// is down over a weekend still finds its queued messages.
+const SESSION_EXPIRY_S: u32 = 7 * 24 * 3600;
+
+/// Unacknowledged QoS 1 messages an MQTT 5 broker may send us: two full store batches, so one
+/// can be committing while the next arrives.
+const RECEIVE_MAXIMUM: u16 = 2048;
+
+pub fn connect(o: LinkOptions<'_>, capacity: usize) -> (Client, Events) {
+    let transport = o
+        .tls
+        .map(|c| NetTransport::tls_with_config(TlsConfiguration::Rustls(c)));
+    match o.protocol {
+        Protocol::V311 => {
+            let mut opts = rumqttc::MqttOptions::new(o.client_id, o.host, o.port);
+            opts.set_keep_alive(Duration::from_secs(15));
+            opts.set_clean_session(!o.persistent_session);
+            opts.set_manual_acks(true);
+            if let Some((user, pass)) = o.credentials {
+                opts.set_credentials(user, pass);
+            }
+            if let Some(t) = transport {
+                opts.set_transport(t);
+            }
+            if let Some((topic, payload)) = o.will {
+                opts.set_last_will(rumqttc::LastWill::new(
+                    topic,
+                    payload,
+                    QoS::AtLeastOnce,
+                    true,
+                ));
+            }
+            let (c, e) = rumqttc::AsyncClient::new(opts, capacity);
+            (Client::V311(c), Events::V311(Box::new(e)))
+        }
+        Protocol::V5 => {
+            let mut opts = rumqttc::v5::MqttOptions::new(o.client_id, o.host, o.port);
+            opts.set_keep_alive(Duration::from_secs(15));
+            opts.set_clean_start(!o.persistent_session);
+            if o.persistent_session {
+                // In MQTT 5 a session ends with its connection unless given an expiry.
+                opts.set_session_expiry_interval(Some(SESSION_EXPIRY_S));
+            }
+            opts.set_manual_acks(true);
+            // Bounds what the broker sends before our acks catch up (and so our memory).
+            opts.set_receive_maximum(Some(RECEIVE_MAXIMUM));
+            if let Some((user, pass)) = o.credentials {
+                opts.set_credentials(user, pass);
+            }
+            if let Some(t) = transport {
+                opts.set_transport(t);
+            }
+            if let Some((topic, payload)) = o.will {
+                opts.set_last_will(v5p::LastWill::new(
+                    topic,
+                    payload,
+                    QoS5::AtLeastOnce,
+                    true,
+                    None,
+                ));
+            }
+            let (c, e) = rumqttc::v5::AsyncClient::new(opts, capacity);
+            (Client::V5(c), Events::V5(Box::new(e)))
+        }
+    }
+}
+
+impl Events {
+    /// Drives the connection; an error means the connection is down (rumqttc reconnects on the
+    /// next poll).
+    pub async fn poll(&mut self) -> Result<Incoming, String> {
+        match self {
+            Events::V311(e) => match e.poll().await.map_err(|e| e.to_string())? {
+                rumqttc::Event::Incoming(Packet::ConnAck(ack)) => Ok(Incoming::Connected {
+                    session_present: ack.session_present,
+                }),
+                rumqttc::Event::Incoming(Packet::Publish(p)) => {
+                    Ok(Incoming::Message(Box::new(Message::V311(p))))
+                }
+                _ => Ok(Incoming::Other),
+            },
+            Events::V5(e) => match e.poll().await.map_err(|e| e.to_string())? {
+                rumqttc::v5::Event::Incoming(v5p::Packet::ConnAck(ack)) => {
+                    Ok(Incoming::Connected {
+                        session_present: ack.session_present,
+                    })
+                }
+                rumqttc::v5::Event::Incoming(v5p::Packet::Publish(p)) => {
+                    Ok(Incoming::Message(Box::new(Message::V5(p))))
+                }
+                _ => Ok(Incoming::Other),
+            },
+        }
+    }
+}
+
+impl Message {
+    /// The topic; a v5 topic that is not UTF-8 (a broken broker) reads as empty and maps nowhere.
+    pub fn topic(&self) -> Cow<'_, str> {
+        match self {
+            Message::V311(p) => Cow::Borrowed(p.topic.as_str()),
+            Message::V5(p) => String::from_utf8_lossy(&p.topic),
+        }
+    }
+    pub fn payload(&self) -> &[u8] {
+        match self {
+            Message::V311(p) => &p.payload,
+            Message::V5(p) => &p.payload,
+        }
+    }
+}
+
+impl Client {
+    pub fn try_subscribe(&self, filter: &str) -> Result<(), String> {
+        match self {
+            Client::V311(c) => c
+                .try_subscribe(filter, QoS::AtLeastOnce)
+                .map_err(|e| e.to_string()),
+            Client::V5(c) => c
+                .try_subscribe(filter, QoS5::AtLeastOnce)
+                .map_err(|e| e.to_string()),
+        }
+    }
+
+    /// Acknowledges a QoS 1 message: the broker forgets it from here on.
+    pub async fn ack(&self, m: &Message) -> Result<(), String> {
+        match (self, m) {
+            (Client::V311(c), Message::V311(p)) => c.ack(p).await.map_err(|e| e.to_string()),
+            (Client::V5(c), Message::V5(p)) => c.ack(p).await.map_err(|e| e.to_string()),
+            _ => Err("message and client speak different MQTT versions".into()),
+        }
+    }
+
+    /// Publishes at QoS 1 (Sparkplug STATE and rebirth requests).
+    pub async fn publish(&self, topic: &str, retain: bool, payload: Vec<u8>) -> Result<(), String> {
+        match self {
+            Client::V311(c) => c
+                .publish(topic, QoS::AtLeastOnce, retain, payload)
+                .await
+                .map_err(|e| e.to_string()),
+            Client::V5(c) => c
+                .publish(topic, QoS5::AtLeastOnce, retain, payload)
+                .await
+                .map_err(|e| e.to_string()),
+        }
+    }
+
+    /// Queues a QoS 1 publish without waiting: for the task that drives the event loop, which
+    /// must never wait on its own queue.
+    pub fn try_publish(&self, topic: &str, retain: bool, payload: Vec<u8>) -> Result<(), String> {
+        match self {
+            Client::V311(c) => c
+                .try_publish(topic, QoS::AtLeastOnce, retain, payload)
+                .map_err(|e| e.to_string()),
+            Client::V5(c) => c
+                .try_publish(topic, QoS5::AtLeastOnce, retain, payload)
+                .map_err(|e| e.to_string()),
+        }
+    }
+
+    pub fn try_disconnect(&self) {
+        let _ = match self {
+            Client::V311(c) => c.try_disconnect().map_err(|e| e.to_string()),
+            Client::V5(c) => c.try_disconnect().map_err(|e| e.to_string()),
+        };
+    }
+}

@@ -1,0 +1,773 @@
+//! MQTT gateways: subscribe, map topics to series, store, and only then acknowledge.
+//!
+//! rumqttc makes progress only while its event loop is polled, so one task polls and never waits
+//! on the store; a second task turns publishes into readings, waits until they are committed and
+//! then acknowledges them in arrival order (QoS 1 with manual acks). A crash between receipt and
+//! commit therefore leaves the message unacknowledged, and the broker delivers it again.
+
+mod link;
+mod tls;
+
+pub use telltale_model::broker::{
+    expand, secret_key, BrokerConfig, PayloadFormat, Protocol, SparkplugSettings, TlsSettings,
+    TopicMap,
+};
+
+use crate::board::SourceBoard;
+use crate::error::{Result, SourceError};
+use crate::task::TaskHandle;
+use link::{Client, Incoming, LinkOptions, Message};
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+use std::time::Duration;
+use telltale_model::broker::parse_url;
+use telltale_model::{Device, DeviceId, Quality, Reading, SourceState, Transport};
+use telltale_sparkplug::{Host, HostConfig, HostEvent, NodeId};
+use telltale_store::Ingest;
+use tokio::sync::mpsc;
+
+/// The most messages stored (and then acknowledged) in one commit.
+const MAX_BATCH: usize = 1024;
+
+/// The wildcard levels of `topic` under `filter`, or None when it does not match.
+/// `#` captures the rest of the topic as one string.
+pub fn match_filter<'t>(filter: &str, topic: &'t str) -> Option<Vec<&'t str>> {
+    let mut captures = Vec::new();
+    let mut levels = topic.split('/');
+    let mut rest_start = 0usize;
+    for f in filter.split('/') {
+        if f == "#" {
+            captures.push(&topic[rest_start.min(topic.len())..]);
+            return Some(captures);
+        }
+        let level = levels.next()?;
+        rest_start += level.len() + 1;
+        match f {
+            "+" => captures.push(level),
+            exact if exact == level => {}
+            _ => return None,
+        }
+    }
+    levels.next().is_none().then_some(captures)
+}
+
+/// What one message says: a value, perhaps a unit and its own time.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Payload {
+    pub value: f64,
+    pub unit: Option<String>,
+    pub ts_ms: Option<i64>,
+}
+
+/// Parses a payload by its configured format. Never panics on any bytes.
+pub fn parse_payload(map: &TopicMap, bytes: &[u8]) -> std::result::Result<Payload, String> {
+    let text = std::str::from_utf8(bytes).map_err(|_| "payload is not UTF-8".to_owned())?;
+    let value = match map.format {
+        PayloadFormat::Number => {
+            let v: f64 = text
+                .trim()
+                .parse()
+                .map_err(|_| format!("payload {:?} is not a number", truncate(text)))?;
+            return finite(v).map(|value| Payload {
+                value,
+                unit: map.unit.clone(),
+                ts_ms: None,
+            });
+        }
+        PayloadFormat::Json => serde_json::from_str::<serde_json::Value>(text)
+            .map_err(|e| format!("payload is not JSON: {e}"))?,
+        // Sparkplug messages go to the host state machine, which needs more than one payload.
+        PayloadFormat::Sparkplug => return Err("a Sparkplug payload is not a single value".into()),
+    };
+    let path = map.value_path.as_deref().unwrap_or("value");
+    let v = lookup(&value, path)
+        .and_then(|v| v.as_f64())
+        .ok_or_else(|| format!("no number at {path:?}"))?;
+    let unit = match &map.unit_path {
+        Some(p) => lookup(&value, p)
+            .and_then(|u| u.as_str())
+            .map(str::to_owned),
+        None => None,
+    }
+    .or_else(|| map.unit.clone());
+    let ts_ms = match &map.ts_path {
+        Some(p) => {
+            let ts = lookup(&value, p)
+                .and_then(|t| t.as_i64())
+                .ok_or_else(|| format!("no integer time in ms at {p:?}"))?;
+            if !(telltale_model::MIN_TS_MS..=telltale_model::MAX_TS_MS).contains(&ts) {
+                return Err(format!("time {ts} at {p:?} is not ms since 1970"));
+            }
+            Some(ts)
+        }
+        None => None,
+    };
+    finite(v).map(|value| Payload { value, unit, ts_ms })
+}
+
+fn finite(v: f64) -> std::result::Result<f64, String> {
+    if v.is_finite() {
+        Ok(v)
+    } else {
+        Err(format!("value {v} is not a finite number"))
+    }
+}
+
+fn truncate(s: &str) -> &str {
+    let end = s.char_indices().nth(40).map_or(s.len(), |(i, _)| i);
+    &s[..end]
+}
+
+fn lookup<'v>(value: &'v serde_json::Value, path: &str) -> Option<&'v serde_json::Value> {
+    path.split('.').try_fold(value, |v, key| v.get(key))
+}
+
+/// Connects to the broker and keeps connecting, forever, until the handle is dropped or stopped.
+/// `password` comes from the keyring; it is handed to the MQTT client and kept nowhere else.
+pub fn start(
+    config: BrokerConfig,
+    password: Option<String>,
+    ingest: Ingest,
+    board: SourceBoard,
+) -> Result<TaskHandle> {
+    config.validate().map_err(SourceError::Config)?;
+    let (tls, host, port) = parse_url(&config.url).map_err(SourceError::Config)?;
+    let tls_config = if tls {
+        let settings = config.tls.clone().unwrap_or_default();
+        Some(Arc::new(tls::client_config(&settings)?))
+    } else {
+        None
+    };
+    let insecure = config.tls.as_ref().is_some_and(|t| t.insecure_skip_verify);
+    let credentials = config
+        .username
+        .as_deref()
+        .map(|u| (u, password.as_deref().unwrap_or("")));
+    // A Sparkplug host announces itself: a retained STATE birth after connecting, and the same
+    // message with online=false and the same timestamp as its will.
+    let state = config.is_sparkplug_host().then(|| {
+        let t = crate::now_ms().max(0) as u64;
+        (
+            state_topic(&config),
+            telltale_sparkplug::state_payload(false, t),
+            telltale_sparkplug::state_payload(true, t),
+        )
+    });
+    let will = state
+        .as_ref()
+        .map(|(topic, death, _)| (topic.clone(), death.clone()));
+    let state_birth = state.map(|(topic, _, birth)| (topic, birth));
+    let (client, mut events) = link::connect(
+        LinkOptions {
+            client_id: &config.client_id,
+            host: &host,
+            port,
+            protocol: config.protocol,
+            persistent_session: config.persistent_session,
+            credentials,
+            tls: tls_config,
+            will,
+        },
+        // Room for every ack of a full batch plus the host's own publishes: the store task must
+        // never wait on this queue while the event loop waits on the store task's.
+        MAX_BATCH * 2 + 64,
+    );
+    drop(password);
+    let id = config.id.clone();
+    let scheme = if tls { "mqtts" } else { "mqtt" };
+    let endpoint = if insecure {
+        format!("{scheme}://{host}:{port} (TLS verification OFF)")
+    } else {
+        format!("{scheme}://{host}:{port}")
+    };
+    Ok(TaskHandle::spawn(
+        format!("mqtt:{id}"),
+        move |cancel| async move {
+            if insecure {
+                tracing::warn!(
+                    source = %id,
+                    "TLS certificate verification is switched off for this broker"
+                );
+            }
+            // Unbounded on purpose: the event loop must never wait for the store task, or the
+            // acknowledgements that task queues would never be sent and both would stall. What
+            // bounds it is the broker's in-flight window (MQTT 5 receive maximum, mosquitto's
+            // max_inflight_messages): unacknowledged messages are all it can hold.
+            let (messages_tx, messages) = mpsc::unbounded_channel::<Message>();
+            let store_task = tokio::spawn(store_and_ack(
+                config.clone(),
+                client.clone(),
+                messages,
+                ingest,
+                board.clone(),
+                state_birth.clone(),
+            ));
+            board.set(
+                &id,
+                Transport::Mqtt,
+                SourceState::Starting,
+                format!("connecting to {endpoint}"),
+            );
+            let mut backoff = Backoff::default();
+            loop {
+                let event = tokio::select! {
+                    _ = cancel.cancelled() => break,
+                    e = events.poll() => e,
+                };
+                match event {
+                    Ok(Incoming::Connected { session_present }) => {
+                        backoff.reset();
+                        board.set(
+                            &id,
+                            Transport::Mqtt,
+                            SourceState::Connected,
+                            format!("connected to {endpoint}"),
+                        );
+                        // A resumed session keeps its subscriptions; subscribing again would
+                        // be harmless but makes a retained-message storm on some brokers.
+                        let mut filters: Vec<String> = Vec::new();
+                        if !session_present {
+                            filters.extend(config.topics.iter().map(|t| t.filter.clone()));
+                        }
+                        if let Some((topic, _)) = &state_birth {
+                            // Our own STATE, to answer a stale "offline" with a new birth.
+                            filters.push(topic.clone());
+                        }
+                        for f in &filters {
+                            if let Err(e) = client.try_subscribe(f) {
+                                tracing::error!(filter = %f, error = %e, "subscribe failed");
+                            }
+                        }
+                        if let Some((topic, birth)) = &state_birth {
+                            // Never awaited here: this task is the one that drains the queue.
+                            if let Err(e) = client.try_publish(topic, true, birth.clone()) {
+                                tracing::error!(error = %e, "STATE birth not sent");
+                            }
+                        }
+                    }
+                    Ok(Incoming::Message(m)) => {
+                        if messages_tx.send(*m).is_err() {
+                            break;
+                        }
+                    }
+                    Ok(Incoming::Other) => {}
+                    Err(e) => {
+                        let wait = backoff.next();
+                        board.set(
+                            &id,
+                            Transport::Mqtt,
+                            SourceState::Reconnecting,
+                            format!("{endpoint}: {e}; retrying in {:.1} s", wait.as_secs_f64()),
+                        );
+                        tokio::select! {
+                            _ = cancel.cancelled() => break,
+                            _ = tokio::time::sleep(wait) => {}
+                        }
+                    }
+                }
+            }
+            drop(messages_tx);
+            let _ = store_task.await;
+            client.try_disconnect();
+            board.set(&id, Transport::Mqtt, SourceState::Stopped, "stopped");
+        },
+    ))
+}
+
+/// The devices this connection has described to the store, and the last receipt time of each
+/// series (for same-millisecond messages).
+#[derive(Default)]
+struct Seen {
+    registered: HashSet<DeviceId>,
+    last_ts: HashMap<(DeviceId, String), i64>,
+}
+
+async fn store_and_ack(
+    config: BrokerConfig,
+    client: Client,
+    mut messages: mpsc::UnboundedReceiver<Message>,
+    ingest: Ingest,
+    board: SourceBoard,
+    state_birth: Option<(String, Vec<u8>)>,
+) {
+    let mut seen = Seen::default();
+    let mut host = config.is_sparkplug_host().then(|| {
+        Host::new(HostConfig {
+            reorder_timeout_ms: config
+                .sparkplug
+                .as_ref()
+                .map_or(2_000, |s| s.reorder_timeout_ms),
+            rebirth_interval_ms: config
+                .sparkplug
+                .as_ref()
+                .map_or(2_000, |s| s.reorder_timeout_ms),
+            host_id: Some(config.sparkplug_host_id().to_owned()),
+        })
+    });
+    loop {
+        // A Sparkplug sequence gap has a deadline: wake for it even when no message comes.
+        let deadline = host.as_ref().and_then(Host::next_deadline);
+        let first = tokio::select! {
+            m = messages.recv() => match m {
+                Some(m) => m,
+                None => break,
+            },
+            _ = sleep_until_ms(deadline) => {
+                if let Some(h) = host.as_mut() {
+                    let events = h.tick(crate::now_ms().max(0) as u64);
+                    let mut readings = Vec::new();
+                    sparkplug_events(&config, &client, &board, &ingest, &mut seen, events, &mut readings, &state_birth).await;
+                }
+                continue;
+            }
+        };
+        let mut batch = vec![first];
+        while let Ok(m) = messages.try_recv() {
+            batch.push(m);
+            if batch.len() >= MAX_BATCH {
+                break;
+            }
+        }
+        let now = crate::now_ms();
+        let mut readings = Vec::with_capacity(batch.len());
+        for m in &batch {
+            let topic = m.topic();
+            if let Some(h) = host
+                .as_mut()
+                .filter(|_| is_sparkplug_topic(&config, &topic))
+            {
+                match telltale_sparkplug::decode(&topic, m.payload()) {
+                    Ok(message) => {
+                        let events = h.handle(now.max(0) as u64, &message);
+                        sparkplug_events(
+                            &config,
+                            &client,
+                            &board,
+                            &ingest,
+                            &mut seen,
+                            events,
+                            &mut readings,
+                            &state_birth,
+                        )
+                        .await;
+                    }
+                    Err(e) => {
+                        let reason = e.to_string();
+                        let n = board.count_rejected(&config.id, &topic, &reason);
+                        tracing::warn!(source = %config.id, %topic, %reason, count = n, "malformed Sparkplug message");
+                    }
+                }
+                continue;
+            }
+            match reading_of(&config, &topic, m.payload(), now) {
+                Ok((mut r, stamped)) => {
+                    // Two messages of one series received within one millisecond are two
+                    // readings. A time the payload states is kept as is: the same stated time
+                    // twice is the same reading delivered twice.
+                    let key = (r.device.clone(), r.metric.clone());
+                    if !stamped {
+                        if let Some(prev) = seen.last_ts.get(&key) {
+                            r.ts_ms = r.ts_ms.max(prev + 1);
+                        }
+                        seen.last_ts.insert(key, r.ts_ms);
+                    }
+                    let name = r
+                        .device
+                        .as_str()
+                        .rsplit_once('/')
+                        .map_or("", |(_, n)| n)
+                        .to_owned();
+                    register(
+                        &config,
+                        &ingest,
+                        &mut seen,
+                        &r.device,
+                        name,
+                        config.site.clone(),
+                    )
+                    .await;
+                    readings.push(r);
+                }
+                Err(reason) => {
+                    let n = board.count_rejected(&config.id, &topic, &reason);
+                    tracing::warn!(source = %config.id, %topic, %reason, count = n, "malformed MQTT message");
+                }
+            }
+        }
+        tracing::debug!(source = %config.id, messages = batch.len(), "storing a batch");
+        match ingest.write(readings).await {
+            Ok(_) => {
+                tracing::debug!(source = %config.id, messages = batch.len(), "committed; acknowledging");
+                for m in &batch {
+                    // Acking an undecodable message too: it will never decode, and redelivering
+                    // it forever would stall the stream.
+                    if let Err(e) = client.ack(m).await {
+                        tracing::warn!(error = %e, "ack not sent; the broker will redeliver");
+                    }
+                }
+            }
+            Err(e) => {
+                // Not acknowledged: the broker keeps the messages and redelivers them.
+                board.set(
+                    &config.id,
+                    Transport::Mqtt,
+                    SourceState::Failed,
+                    format!("store: {e}"),
+                );
+            }
+        }
+    }
+}
+
+async fn sleep_until_ms(deadline_ms: Option<u64>) {
+    match deadline_ms {
+        Some(at) => {
+            let wait = at.saturating_sub(crate::now_ms().max(0) as u64);
+            tokio::time::sleep(Duration::from_millis(wait)).await
+        }
+        None => std::future::pending().await,
+    }
+}
+
+fn is_sparkplug_topic(config: &BrokerConfig, topic: &str) -> bool {
+    config
+        .topics
+        .iter()
+        .any(|t| t.format == PayloadFormat::Sparkplug && match_filter(&t.filter, topic).is_some())
+        || topic == state_topic(config)
+}
+
+fn state_topic(config: &BrokerConfig) -> String {
+    format!(
+        "{}/STATE/{}",
+        telltale_sparkplug::NAMESPACE,
+        config.sparkplug_host_id()
+    )
+}
+
+/// Describes a device to the store the first time this connection hears of it.
+async fn register(
+    config: &BrokerConfig,
+    ingest: &Ingest,
+    seen: &mut Seen,
+    id: &DeviceId,
+    name: String,
+    site: String,
+) {
+    if !seen.registered.insert(id.clone()) {
+        return;
+    }
+    let device = Device {
+        id: id.clone(),
+        name,
+        kind: config.device_kind.clone(),
+        transport: Transport::Mqtt,
+        site,
+        expected_interval_ms: config.expected_interval_ms,
+    };
+    if let Err(e) = ingest.register(device).await {
+        tracing::error!(error = %e, "device registration failed");
+    }
+}
+
+/// `mqtt:<broker>/<group>/<edge node>[/<device>]`: a Sparkplug node and each of its devices
+/// are devices of their own.
+fn sparkplug_device(config: &BrokerConfig, node: &NodeId, device_id: Option<&str>) -> DeviceId {
+    match device_id {
+        Some(d) => DeviceId::new(format!(
+            "mqtt:{}/{}/{}/{d}",
+            config.id, node.group_id, node.edge_node_id
+        )),
+        None => DeviceId::new(format!(
+            "mqtt:{}/{}/{}",
+            config.id, node.group_id, node.edge_node_id
+        )),
+    }
+}
+
+/// Carries out what the Sparkplug host decided: readings into the batch, births and deaths onto
+/// the status board, rebirth requests and STATE republishing onto the broker.
+#[allow(clippy::too_many_arguments)]
+async fn sparkplug_events(
+    config: &BrokerConfig,
+    client: &Client,
+    board: &SourceBoard,
+    ingest: &Ingest,
+    seen: &mut Seen,
+    events: Vec<HostEvent>,
+    readings: &mut Vec<Reading>,
+    state_birth: &Option<(String, Vec<u8>)>,
+) {
+    for event in events {
+        match event {
+            HostEvent::Readings {
+                node,
+                device_id,
+                readings: values,
+            } => {
+                let id = sparkplug_device(config, &node, device_id.as_deref());
+                let name = device_id
+                    .clone()
+                    .unwrap_or_else(|| node.edge_node_id.clone());
+                let site = if config.site.is_empty() {
+                    node.group_id.clone()
+                } else {
+                    config.site.clone()
+                };
+                register(config, ingest, seen, &id, name, site).await;
+                for v in values {
+                    // Strings, bytes, datasets: kept out of the numeric store (not chartable).
+                    let Some(value) = telltale_sparkplug::to_number(&v.value) else {
+                        continue;
+                    };
+                    let Ok(ts_ms) = i64::try_from(v.timestamp_ms) else {
+                        continue;
+                    };
+                    readings.push(Reading {
+                        device: id.clone(),
+                        metric: v.name,
+                        unit: v.unit,
+                        ts_ms,
+                        value,
+                        quality: Quality::Good,
+                    });
+                }
+            }
+            HostEvent::NodeOnline { node, .. } => {
+                board.set_offline(&config.id, &sparkplug_device(config, &node, None), None)
+            }
+            HostEvent::DeviceOnline {
+                node, device_id, ..
+            } => board.set_offline(
+                &config.id,
+                &sparkplug_device(config, &node, Some(&device_id)),
+                None,
+            ),
+            HostEvent::NodeOffline { node, at_ms } => board.set_offline(
+                &config.id,
+                &sparkplug_device(config, &node, None),
+                Some(at_ms as i64),
+            ),
+            HostEvent::DeviceOffline {
+                node,
+                device_id,
+                at_ms,
+            } => board.set_offline(
+                &config.id,
+                &sparkplug_device(config, &node, Some(&device_id)),
+                Some(at_ms as i64),
+            ),
+            HostEvent::Rebirth { node, reason } => {
+                tracing::info!(source = %config.id, group = %node.group_id, node = %node.edge_node_id, ?reason, "asking for a rebirth");
+                let payload = telltale_sparkplug::rebirth_payload(crate::now_ms().max(0) as u64);
+                if let Err(e) = client.publish(&node.command_topic(), false, payload).await {
+                    tracing::warn!(error = %e, "rebirth request not sent");
+                }
+            }
+            HostEvent::RepublishState { .. } => {
+                if let Some((topic, payload)) = state_birth {
+                    if let Err(e) = client.publish(topic, true, payload.clone()).await {
+                        tracing::warn!(error = %e, "STATE not republished");
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn reading_of(
+    config: &BrokerConfig,
+    topic: &str,
+    payload: &[u8],
+    now_ms: i64,
+) -> std::result::Result<(Reading, bool), String> {
+    for map in &config.topics {
+        let Some(captures) = match_filter(&map.filter, topic) else {
+            continue;
+        };
+        let device = expand(&map.device, &captures)?;
+        let metric = expand(&map.metric, &captures)?;
+        if device.is_empty() || metric.is_empty() || device.len() > 200 || metric.len() > 128 {
+            return Err("device or metric name empty or too long".into());
+        }
+        let payload = parse_payload(map, payload)?;
+        let stamped = payload.ts_ms.is_some();
+        let reading = Reading {
+            device: DeviceId::new(format!("mqtt:{}/{device}", config.id)),
+            metric,
+            unit: payload.unit,
+            ts_ms: payload.ts_ms.unwrap_or(now_ms),
+            value: payload.value,
+            quality: Quality::Good,
+        };
+        return Ok((reading, stamped));
+    }
+    Err("no topic mapping matches".into())
+}
+
+/// Exponential backoff from 0.5 s to 30 s with jitter, so a fleet of collectors does not
+/// reconnect in lockstep after a broker restart.
+#[derive(Default)]
+struct Backoff {
+    attempt: u32,
+}
+
+impl Backoff {
+    fn next(&mut self) -> Duration {
+        let base_ms = (500u64 << self.attempt.min(6)).min(30_000);
+        self.attempt = self.attempt.saturating_add(1);
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.subsec_nanos() as u64);
+        let jitter = nanos % (base_ms / 4 + 1);
+        Duration::from_millis(base_ms - base_ms / 8 + jitter)
+    }
+    fn reset(&mut self) {
+        self.attempt = 0;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn filters_capture_wildcard_levels() {
+        let cases: &[(&str, &str, Option<&[&str]>)] = &[
+            (
+                "plant/+/+",
+                "plant/press-01/vibration",
+                Some(&["press-01", "vibration"]),
+            ),
+            ("plant/+/+", "plant/press-01", None),
+            ("plant/+/+", "plant/a/b/c", None),
+            ("plant/#", "plant/a/b/c", Some(&["a/b/c"])),
+            ("plant/+/temp", "plant/a/temp", Some(&["a"])),
+            ("plant/+/temp", "plant/a/pressure", None),
+            ("a/b", "a/b", Some(&[])),
+            ("+", "", Some(&[""])),
+        ];
+        for (filter, topic, want) in cases {
+            assert_eq!(
+                match_filter(filter, topic).as_deref(),
+                *want,
+                "{filter} ~ {topic}"
+            );
+        }
+    }
+
+    #[test]
+    fn templates_expand_and_reject_missing_levels() {
+        assert_eq!(expand("{1}", &["a", "b"]).unwrap(), "a");
+        assert_eq!(expand("m-{2}-{1}", &["a", "b"]).unwrap(), "m-b-a");
+        assert!(expand("{3}", &["a", "b"])
+            .unwrap_err()
+            .contains("wildcard 3"));
+        assert!(expand("{0}", &["a"]).is_err());
+        assert!(expand("{x}", &["a"]).is_err());
+        assert!(expand("{1", &["a"]).is_err());
+    }
+
+    fn map(format: PayloadFormat) -> TopicMap {
+        TopicMap {
+            filter: "p/+/+".into(),
+            format,
+            device: "{1}".into(),
+            metric: "{2}".into(),
+            value_path: None,
+            unit_path: Some("unit".into()),
+            ts_path: None,
+            unit: None,
+        }
+    }
+
+    #[test]
+    fn payloads_parse_or_explain() {
+        let number = map(PayloadFormat::Number);
+        assert_eq!(parse_payload(&number, b" 4.25\n").unwrap().value, 4.25);
+        let json = map(PayloadFormat::Json);
+        let p = parse_payload(&json, br#"{"value": 3.5, "unit": "mm/s"}"#).unwrap();
+        assert_eq!(
+            (p.value, p.unit.as_deref(), p.ts_ms),
+            (3.5, Some("mm/s"), None)
+        );
+        let stamped = TopicMap {
+            ts_path: Some("at.ms".into()),
+            ..map(PayloadFormat::Json)
+        };
+        let p = parse_payload(&stamped, br#"{"value": 1, "at": {"ms": 1700000000000}}"#).unwrap();
+        assert_eq!(p.ts_ms, Some(1_700_000_000_000));
+        let bad: &[(&TopicMap, &[u8], &str)] = &[
+            (&number, b"abc", "not a number"),
+            (&number, b"NaN", "finite"),
+            (&number, b"inf", "finite"),
+            (&number, &[0xff, 0xfe], "UTF-8"),
+            (&json, b"{", "not JSON"),
+            (&json, br#"{"value": "3"}"#, "no number"),
+            (&json, br#"[1,2]"#, "no number"),
+            (&stamped, br#"{"value": 1}"#, "no integer time"),
+            (
+                &stamped,
+                br#"{"value": 1, "at": {"ms": -5}}"#,
+                "not ms since 1970",
+            ),
+            (
+                &stamped,
+                br#"{"value": 1, "at": {"ms": 1.5}}"#,
+                "no integer time",
+            ),
+        ];
+        for (m, bytes, fragment) in bad {
+            let err = parse_payload(m, bytes).unwrap_err();
+            assert!(err.contains(fragment), "{bytes:?}: {err}");
+        }
+    }
+
+    #[test]
+    fn config_parses_and_validates() {
+        let cfg: BrokerConfig = toml_like(
+            r#"{"id":"plant","url":"mqtt://127.0.0.1:1883","client_id":"c",
+                "topics":[{"filter":"factory/+/+","format":"number","device":"{1}","metric":"{2}"}]}"#,
+        );
+        assert!(cfg.persistent_session);
+        cfg.validate().unwrap();
+        let mut bad = cfg.clone();
+        bad.url = "http://x".into();
+        assert!(bad.validate().unwrap_err().to_string().contains("mqtt://"));
+        type Breaks = fn(&mut BrokerConfig);
+        let broken: &[(&str, Breaks)] = &[
+            ("wildcard 3", |c| c.topics[0].metric = "{3}".into()),
+            ("'#' must be", |c| c.topics[0].filter = "a/#/b".into()),
+            ("'+' must be", |c| c.topics[0].filter = "a/b+/c".into()),
+            ("broker id", |c| c.id = "has space".into()),
+            ("broker id", |c| c.id = String::new()),
+            ("client_id", |c| c.client_id = String::new()),
+            ("need an mqtts://", |c| c.tls = Some(TlsSettings::default())),
+            ("no [[mqtt.topics]]", |c| c.topics.clear()),
+        ];
+        for (fragment, breaks) in broken {
+            let mut bad = cfg.clone();
+            breaks(&mut bad);
+            let err = bad.validate().unwrap_err().to_string();
+            assert!(err.contains(fragment), "{fragment}: {err}");
+        }
+        assert_eq!(parse_url("mqtt://h").unwrap(), (false, "h".into(), 1883));
+        assert_eq!(parse_url("mqtts://h").unwrap(), (true, "h".into(), 8883));
+        assert_eq!(parse_url("mqtts://h:1").unwrap(), (true, "h".into(), 1));
+        assert!(parse_url("mqtt://h:99999").is_err());
+        assert!(parse_url("mqtt://").is_err());
+    }
+
+    fn toml_like(json: &str) -> BrokerConfig {
+        serde_json::from_str(json).unwrap()
+    }
+
+    #[test]
+    fn backoff_grows_and_caps() {
+        let mut b = Backoff::default();
+        let waits: Vec<u128> = (0..10).map(|_| b.next().as_millis()).collect();
+        assert!(waits[0] >= 437 && waits[0] <= 563, "{waits:?}");
+        assert!(waits[9] <= 30_000 + 7_500, "{waits:?}");
+        assert!(waits[9] >= 26_000, "{waits:?}");
+    }
+}
