@@ -63,7 +63,10 @@ pub fn run(conn: &mut Connection) -> Result<()> {
 }
 
 fn run_to(conn: &mut Connection, target: i64) -> Result<()> {
-    let found: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    // The version is read inside a write transaction: two processes opening a new database at
+    // once (a collector and an export) must not both try to create it.
+    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    let found: i64 = tx.query_row("PRAGMA user_version", [], |r| r.get(0))?;
     let supported = supported_version();
     if found > supported {
         return Err(StoreError::NewerSchema { found, supported });
@@ -71,7 +74,6 @@ fn run_to(conn: &mut Connection, target: i64) -> Result<()> {
     if found >= target {
         return Ok(());
     }
-    let tx = conn.transaction()?;
     for step in all()
         .into_iter()
         .filter(|m| m.version > found && m.version <= target)

@@ -36,6 +36,7 @@ enum Request {
     Retention(SeriesKey, Retention, oneshot::Sender<Result<()>>),
     Prune(TimestampMs, oneshot::Sender<Result<usize>>),
     SourceConfig(SourceConfigChange, oneshot::Sender<Result<()>>),
+    LastTs(SeriesKey, oneshot::Sender<Result<Option<TimestampMs>>>),
 }
 
 /// Saves (`config: Some`) or forgets (`None`) one configured source.
@@ -157,6 +158,13 @@ impl Ingest {
             .await
     }
 
+    /// The time of a series' newest stored reading, as of every write queued before this call.
+    /// A source that stamps readings with their receipt time starts a series from it after a
+    /// restart, so a burst stamped a little ahead of the clock is never overwritten.
+    pub async fn last_ts(&self, key: SeriesKey) -> Result<Option<TimestampMs>> {
+        self.ask(|done| Request::LastTs(key, done)).await
+    }
+
     /// Saves or forgets a configured source (see [`SourceConfigChange`]).
     pub async fn save_source_config(&self, change: SourceConfigChange) -> Result<()> {
         self.ask(|done| Request::SourceConfig(change, done)).await
@@ -220,7 +228,8 @@ fn batch_len(r: &Request) -> usize {
         Request::Device(..)
         | Request::Retention(..)
         | Request::Prune(..)
-        | Request::SourceConfig(..) => 1,
+        | Request::SourceConfig(..)
+        | Request::LastTs(..) => 1,
     }
 }
 
@@ -257,6 +266,7 @@ enum Outcome {
     Done,
     Pruned(usize),
     NotFound(String),
+    LastTs(Option<TimestampMs>),
 }
 
 fn commit(
@@ -278,6 +288,7 @@ fn commit(
                     table::devices::upsert(&tx, d)?;
                     Outcome::Done
                 }
+                Request::LastTs(key, _) => Outcome::LastTs(table::series::last_ts(&tx, key)?),
                 Request::SourceConfig(c, _) => {
                     match &c.config {
                         Some(json) => {
@@ -369,6 +380,9 @@ fn commit(
                     (Request::Prune(_, done), Outcome::Pruned(n)) => {
                         let _ = done.send(Ok(n));
                     }
+                    (Request::LastTs(_, done), Outcome::LastTs(t)) => {
+                        let _ = done.send(Ok(t));
+                    }
                     (Request::Retention(_, _, done), Outcome::NotFound(msg)) => {
                         let _ = done.send(Err(StoreError::NotFound(msg)));
                     }
@@ -396,6 +410,9 @@ fn commit(
                         let _ = done.send(Err(fail()));
                     }
                     Request::Prune(_, done) => {
+                        let _ = done.send(Err(fail()));
+                    }
+                    Request::LastTs(_, done) => {
                         let _ = done.send(Err(fail()));
                     }
                     Request::Device(_, done)

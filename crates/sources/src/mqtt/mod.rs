@@ -23,7 +23,7 @@ use std::time::Duration;
 use telltale_model::broker::parse_url;
 use telltale_model::{Device, DeviceId, Quality, Reading, SourceState, Transport};
 use telltale_sparkplug::{Host, HostConfig, HostEvent, NodeId};
-use telltale_store::Ingest;
+use telltale_store::{Ingest, SeriesKey};
 use tokio::sync::mpsc;
 
 /// The most messages stored (and then acknowledged) in one commit.
@@ -366,6 +366,25 @@ async fn store_and_ack(
                     // twice is the same reading delivered twice.
                     let key = (r.device.clone(), r.metric.clone());
                     if !stamped {
+                        // A burst is stamped a little ahead of the clock; a restarted source
+                        // must go on after the stored stamps, not collide with them.
+                        if !seen.last_ts.contains_key(&key) {
+                            let stored = ingest
+                                .last_ts(SeriesKey {
+                                    device: r.device.clone(),
+                                    metric: r.metric.clone(),
+                                })
+                                .await;
+                            match stored {
+                                Ok(Some(t)) => {
+                                    seen.last_ts.insert(key.clone(), t);
+                                }
+                                Ok(None) => {}
+                                Err(e) => {
+                                    tracing::error!(error = %e, "cannot read the series' last time");
+                                }
+                            }
+                        }
                         if let Some(prev) = seen.last_ts.get(&key) {
                             r.ts_ms = r.ts_ms.max(prev + 1);
                         }

@@ -65,6 +65,15 @@ pub fn advance_latest(conn: &Connection, id: i64, ts: TimestampMs, value: f64) -
     Ok(())
 }
 
+/// The time of the series' newest reading, if it has one.
+pub fn last_ts(conn: &Connection, key: &SeriesKey) -> Result<Option<TimestampMs>> {
+    Ok(conn
+        .prepare_cached("SELECT last_ts FROM series WHERE device = ?1 AND metric = ?2")?
+        .query_row(params![key.device.0, key.metric], |r| r.get(0))
+        .optional()?
+        .flatten())
+}
+
 pub fn find(conn: &Connection, device: &DeviceId, metric: &str) -> Result<Option<SeriesRow>> {
     Ok(conn
         .prepare_cached("SELECT id, unit FROM series WHERE device = ?1 AND metric = ?2")?
