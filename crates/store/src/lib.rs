@@ -17,6 +17,7 @@ pub use chunk::{Sample, CHUNK_MS};
 pub use error::{Result, StoreError};
 pub use migrate::supported_version as schema_version;
 pub use rollup::LEVELS as ROLLUP_LEVELS;
+pub use table::alerts::{AlertWrite, TransitionRow};
 pub use writer::{
     Committed, Ingest, PendingCommit, Retention, SeriesKey, SourceConfigChange, Writer,
     DEFAULT_MINUTE_KEEP_MS, DEFAULT_RAW_KEEP_MS,
@@ -94,6 +95,22 @@ impl Store {
                 })
                 .collect())
         })
+    }
+
+    /// Every saved alert state (key, engine JSON), for the alert engine to restore at start.
+    pub fn alert_states(&self) -> Result<Vec<(String, String)>> {
+        self.with_reader(table::alerts::states)
+    }
+
+    /// Recorded alert transitions in [from, to], newest first (timestamp, engine JSON).
+    pub fn alert_transitions(
+        &self,
+        from_ms: i64,
+        to_ms: i64,
+        device: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<(i64, String)>> {
+        self.with_reader(|conn| table::alerts::transitions(conn, from_ms, to_ms, device, limit))
     }
 
     /// (id, config JSON) of every configured source of one kind.

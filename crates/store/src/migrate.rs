@@ -47,6 +47,7 @@ fn all() -> Vec<&'static Migration> {
         .chain(table::chunks::MIGRATIONS)
         .chain(table::rollups::MIGRATIONS)
         .chain(table::source_configs::MIGRATIONS)
+        .chain(table::alerts::MIGRATIONS)
         .collect();
     steps.sort_by_key(|m| m.version);
     steps

@@ -453,3 +453,53 @@ async fn configured_sources_are_saved_replaced_and_forgotten() {
         "survives reopening"
     );
 }
+
+#[tokio::test]
+async fn alert_states_and_transitions_are_kept_across_a_reopen() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("t.db");
+    let row = |ts_ms, device: &str, record: &str| TransitionRow {
+        ts_ms,
+        device: device.into(),
+        record: record.into(),
+    };
+    {
+        let (_store, writer) = open(&path).unwrap();
+        let ingest = writer.ingest();
+        ingest
+            .save_alerts(AlertWrite {
+                transitions: vec![row(10, "a", "{\"to\":\"active\"}"), row(20, "b", "{}")],
+                states: vec![
+                    ("k1".into(), Some("{\"s\":1}".into())),
+                    ("k2".into(), Some("{}".into())),
+                ],
+                now_ms: 20,
+            })
+            .await
+            .unwrap();
+        ingest
+            .save_alerts(AlertWrite {
+                transitions: vec![row(30, "a", "{\"to\":\"inactive\"}")],
+                states: vec![("k1".into(), Some("{\"s\":2}".into())), ("k2".into(), None)],
+                now_ms: 30,
+            })
+            .await
+            .unwrap();
+        drop(ingest);
+        writer.close();
+    }
+    let (store, _writer) = open(&path).unwrap();
+    assert_eq!(
+        store.alert_states().unwrap(),
+        [("k1".into(), "{\"s\":2}".into())]
+    );
+    let all = store.alert_transitions(0, 100, None, 10).unwrap();
+    assert_eq!(
+        all.iter().map(|(t, _)| *t).collect::<Vec<_>>(),
+        [30, 20, 10],
+        "newest first"
+    );
+    let of_a = store.alert_transitions(0, 25, Some("a"), 10).unwrap();
+    assert_eq!(of_a, [(10, "{\"to\":\"active\"}".to_owned())]);
+    assert_eq!(store.alert_transitions(0, 100, None, 1).unwrap().len(), 1);
+}

@@ -5,6 +5,7 @@ use crate::chunk::Sample;
 use crate::error::{Result, StoreError};
 use crate::ingest::store_series;
 use crate::table;
+use crate::table::alerts::AlertWrite;
 use rusqlite::Connection;
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -37,6 +38,7 @@ enum Request {
     Prune(TimestampMs, oneshot::Sender<Result<usize>>),
     SourceConfig(SourceConfigChange, oneshot::Sender<Result<()>>),
     LastTs(SeriesKey, oneshot::Sender<Result<Option<TimestampMs>>>),
+    Alerts(AlertWrite, oneshot::Sender<Result<()>>),
 }
 
 /// Saves (`config: Some`) or forgets (`None`) one configured source.
@@ -165,6 +167,11 @@ impl Ingest {
         self.ask(|done| Request::LastTs(key, done)).await
     }
 
+    /// Records alert transitions and saves alert states, in one transaction.
+    pub async fn save_alerts(&self, write: AlertWrite) -> Result<()> {
+        self.ask(|done| Request::Alerts(write, done)).await
+    }
+
     /// Saves or forgets a configured source (see [`SourceConfigChange`]).
     pub async fn save_source_config(&self, change: SourceConfigChange) -> Result<()> {
         self.ask(|done| Request::SourceConfig(change, done)).await
@@ -229,7 +236,8 @@ fn batch_len(r: &Request) -> usize {
         | Request::Retention(..)
         | Request::Prune(..)
         | Request::SourceConfig(..)
-        | Request::LastTs(..) => 1,
+        | Request::LastTs(..)
+        | Request::Alerts(..) => 1,
     }
 }
 
@@ -289,6 +297,10 @@ fn commit(
                     Outcome::Done
                 }
                 Request::LastTs(key, _) => Outcome::LastTs(table::series::last_ts(&tx, key)?),
+                Request::Alerts(w, _) => {
+                    table::alerts::apply(&tx, w)?;
+                    Outcome::Done
+                }
                 Request::SourceConfig(c, _) => {
                     match &c.config {
                         Some(json) => {
@@ -388,7 +400,8 @@ fn commit(
                     }
                     (Request::Device(_, done), _)
                     | (Request::Retention(_, _, done), _)
-                    | (Request::SourceConfig(_, done), _) => {
+                    | (Request::SourceConfig(_, done), _)
+                    | (Request::Alerts(_, done), _) => {
                         let _ = done.send(Ok(()));
                     }
                     _ => unreachable!("outcomes are pushed in request order"),
@@ -417,7 +430,8 @@ fn commit(
                     }
                     Request::Device(_, done)
                     | Request::Retention(_, _, done)
-                    | Request::SourceConfig(_, done) => {
+                    | Request::SourceConfig(_, done)
+                    | Request::Alerts(_, done) => {
                         let _ = done.send(Err(fail()));
                     }
                 }

@@ -1,5 +1,6 @@
 //! One module per table: its migrations, its row type and its accessors live together.
 
+pub mod alerts;
 pub mod chunks;
 pub mod devices;
 pub mod readings;
