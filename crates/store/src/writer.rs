@@ -68,6 +68,8 @@ pub struct Retention {
 /// Raw readings are kept 30 days by default, minute rollups a year.
 pub const DEFAULT_RAW_KEEP_MS: i64 = 30 * 86_400_000;
 pub const DEFAULT_MINUTE_KEEP_MS: i64 = 365 * 86_400_000;
+/// Alert transitions are kept two years: long enough for a yearly audit of who acknowledged what.
+pub const ALERT_HISTORY_KEEP_MS: i64 = 2 * 365 * 86_400_000;
 /// Rows deleted per prune request, so pruning never holds the writer for long.
 const PRUNE_STEP: i64 = 2_000;
 
@@ -330,6 +332,7 @@ fn commit(
                         DEFAULT_MINUTE_KEEP_MS,
                         PRUNE_STEP,
                     )?;
+                    n += table::alerts::prune(&tx, now - ALERT_HISTORY_KEEP_MS, PRUNE_STEP)?;
                     Outcome::Pruned(n)
                 }
                 Request::Readings(readings, _) => {
