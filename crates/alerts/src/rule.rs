@@ -1,49 +1,341 @@
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
+use std::fmt;
 
-/// Which side of the limit is abnormal.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+/// What a rule watches for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Kind {
+    /// ON when `value > limit`, OFF when `value <= limit - deadband`.
     High,
+    /// ON when `value < limit`, OFF when `value >= limit + deadband`.
     Low,
+    /// ON when the rate of change over `window_s`, in units per minute, exceeds `limit` in
+    /// either direction (see the crate documentation for the exact definition).
+    Rate,
+    /// ON when nothing was heard for `stale_after_s`, or the source declared the device offline.
+    /// Judged on ticks, not readings.
+    Stale,
+    /// A `low` limit with defaults: metric `battery`, limit 20 (%), deadband 5.
+    BatteryLow,
+    /// ON when the robust z-score of a reading against the series' own recent past exceeds
+    /// `limit` (default 4) after a warm-up.
+    Anomaly,
 }
 
-/// One limit rule as written in RULES.toml.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-#[serde(deny_unknown_fields)]
+impl Kind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::High => "high",
+            Kind::Low => "low",
+            Kind::Rate => "rate",
+            Kind::Stale => "stale",
+            Kind::BatteryLow => "battery_low",
+            Kind::Anomaly => "anomaly",
+        }
+    }
+}
+
+impl fmt::Display for Kind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// How urgent an alert is. Ordered: `Info < Warning < Critical`.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum Severity {
+    Info,
+    #[default]
+    Warning,
+    Critical,
+}
+
+impl Severity {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Info => "info",
+            Severity::Warning => "warning",
+            Severity::Critical => "critical",
+        }
+    }
+}
+
+impl fmt::Display for Severity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One series as rules see it: which device (and what kind of device, with which tags) reports
+/// which metric. Borrowed, so building one per reading costs nothing.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Target<'a> {
+    pub device: &'a str,
+    /// The device's kind (`freezer`, `thermometer`), when known.
+    pub kind: Option<&'a str>,
+    pub tags: &'a [String],
+    pub metric: &'a str,
+    /// The unit of the values, used in notification sentences only.
+    pub unit: Option<&'a str>,
+}
+
+impl<'a> Target<'a> {
+    /// A target known only by device name and metric (no kind, tags or unit).
+    pub fn new(device: &'a str, metric: &'a str) -> Self {
+        Target {
+            device,
+            kind: None,
+            tags: &[],
+            metric,
+            unit: None,
+        }
+    }
+}
+
+/// Defaults of `battery_low`.
+pub const BATTERY_METRIC: &str = "battery";
+pub const BATTERY_LIMIT: f64 = 20.0;
+pub const BATTERY_DEADBAND: f64 = 5.0;
+/// Defaults of `anomaly`.
+pub const ANOMALY_LIMIT: f64 = 4.0;
+pub const ANOMALY_WARMUP: u32 = 30;
+pub const ANOMALY_ALPHA: f64 = 0.05;
+/// Default flap suppression: at most one notification per alert per minute.
+pub const MIN_NOTIFY_INTERVAL_S: f64 = 60.0;
+
+/// One rule as written in RULES.toml, with every default resolved.
+///
+/// Fields that do not apply to the rule's kind are zero (and refused in the TOML).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(try_from = "RawRule", into = "RawRule")]
 pub struct Rule {
     pub id: String,
     /// A device name, or `*` for every device (each keeps its own alert state).
     pub device: String,
+    /// Only devices of this kind (`freezer` = every freezer).
+    pub device_kind: Option<String>,
+    /// Only devices carrying every one of these tags.
+    pub tags: Vec<String>,
+    /// The metric watched; `*` (stale rules only, the default there) = any metric of the device.
     pub metric: String,
     pub kind: Kind,
+    /// high/low/battery_low: the value; rate: units per minute; anomaly: the |z| threshold.
     pub limit: f64,
-    #[serde(default)]
     pub deadband: f64,
-    #[serde(default)]
     pub on_delay_s: f64,
-    #[serde(default)]
     pub off_delay_s: f64,
+    /// rate: the window the change is measured over.
+    pub window_s: f64,
+    /// stale: silence after which the device counts as stale.
+    pub stale_after_s: f64,
+    /// anomaly: readings that only train the detector before it judges any.
+    pub warmup: u32,
+    /// anomaly: the weight of a new reading in the running mean and spread (0 < alpha <= 1).
+    pub alpha: f64,
+    pub severity: Severity,
+    /// Repeat the notification this often while the alert is active and unacknowledged; 0 = never.
+    pub renotify_s: f64,
+    /// Flap suppression: at most one notification per alert per this interval.
+    pub min_notify_interval_s: f64,
+}
+
+/// RULES.toml as written: optional fields, checked against the kind when converted.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRule {
+    id: String,
+    device: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    device_kind: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    tags: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    metric: Option<String>,
+    kind: Kind,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    limit: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    deadband: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    on_delay_s: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    off_delay_s: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    window_s: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    stale_after_s: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    warmup: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    alpha: Option<f64>,
+    #[serde(default)]
+    severity: Severity,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    renotify_s: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    min_notify_interval_s: Option<f64>,
+}
+
+/// The kind-specific fields each kind accepts (the common ones are always accepted).
+fn accepts(kind: Kind) -> &'static [&'static str] {
+    match kind {
+        Kind::High | Kind::Low | Kind::BatteryLow => {
+            &["limit", "deadband", "on_delay_s", "off_delay_s"]
+        }
+        Kind::Rate => &["limit", "deadband", "on_delay_s", "off_delay_s", "window_s"],
+        Kind::Stale => &["off_delay_s", "stale_after_s"],
+        Kind::Anomaly => &[
+            "limit",
+            "deadband",
+            "on_delay_s",
+            "off_delay_s",
+            "warmup",
+            "alpha",
+        ],
+    }
+}
+
+impl TryFrom<RawRule> for Rule {
+    type Error = RuleError;
+
+    fn try_from(raw: RawRule) -> Result<Self, RuleError> {
+        let kind = raw.kind;
+        let bad = |why: String| RuleError::Invalid {
+            id: raw.id.clone(),
+            why,
+        };
+        let given = [
+            ("limit", raw.limit.is_some()),
+            ("deadband", raw.deadband.is_some()),
+            ("on_delay_s", raw.on_delay_s.is_some()),
+            ("off_delay_s", raw.off_delay_s.is_some()),
+            ("window_s", raw.window_s.is_some()),
+            ("stale_after_s", raw.stale_after_s.is_some()),
+            ("warmup", raw.warmup.is_some()),
+            ("alpha", raw.alpha.is_some()),
+        ];
+        if let Some((name, _)) = given
+            .iter()
+            .find(|(name, is)| *is && !accepts(kind).contains(name))
+        {
+            return Err(bad(format!("{name} does not apply to kind {kind}")));
+        }
+        let needs =
+            |name: &str, v: Option<f64>| v.ok_or_else(|| bad(format!("kind {kind} needs {name}")));
+        let metric = match (raw.metric, kind) {
+            (Some(m), _) => m,
+            (None, Kind::BatteryLow) => BATTERY_METRIC.to_owned(),
+            (None, Kind::Stale) => "*".to_owned(),
+            (None, _) => return Err(bad(format!("kind {kind} needs metric"))),
+        };
+        let limit = match kind {
+            Kind::High | Kind::Low | Kind::Rate => needs("limit", raw.limit)?,
+            Kind::BatteryLow => raw.limit.unwrap_or(BATTERY_LIMIT),
+            Kind::Anomaly => raw.limit.unwrap_or(ANOMALY_LIMIT),
+            Kind::Stale => 0.0,
+        };
+        let default_deadband = if kind == Kind::BatteryLow {
+            BATTERY_DEADBAND
+        } else {
+            0.0
+        };
+        let (window_s, stale_after_s) = match kind {
+            Kind::Rate => (needs("window_s", raw.window_s)?, 0.0),
+            Kind::Stale => (0.0, needs("stale_after_s", raw.stale_after_s)?),
+            _ => (0.0, 0.0),
+        };
+        let (warmup, alpha) = match kind {
+            Kind::Anomaly => (
+                raw.warmup.unwrap_or(ANOMALY_WARMUP),
+                raw.alpha.unwrap_or(ANOMALY_ALPHA),
+            ),
+            _ => (0, 0.0),
+        };
+        Ok(Rule {
+            id: raw.id,
+            device: raw.device,
+            device_kind: raw.device_kind,
+            tags: raw.tags,
+            metric,
+            kind,
+            limit,
+            deadband: raw.deadband.unwrap_or(default_deadband),
+            on_delay_s: raw.on_delay_s.unwrap_or(0.0),
+            off_delay_s: raw.off_delay_s.unwrap_or(0.0),
+            window_s,
+            stale_after_s,
+            warmup,
+            alpha,
+            severity: raw.severity,
+            renotify_s: raw.renotify_s.unwrap_or(0.0),
+            min_notify_interval_s: raw.min_notify_interval_s.unwrap_or(MIN_NOTIFY_INTERVAL_S),
+        })
+    }
+}
+
+impl From<Rule> for RawRule {
+    fn from(r: Rule) -> Self {
+        let takes = |name: &str| accepts(r.kind).contains(&name);
+        let opt = |name: &str, v: f64| takes(name).then_some(v);
+        RawRule {
+            limit: opt("limit", r.limit),
+            deadband: opt("deadband", r.deadband),
+            on_delay_s: opt("on_delay_s", r.on_delay_s),
+            off_delay_s: opt("off_delay_s", r.off_delay_s),
+            window_s: opt("window_s", r.window_s),
+            stale_after_s: opt("stale_after_s", r.stale_after_s),
+            warmup: takes("warmup").then_some(r.warmup),
+            alpha: opt("alpha", r.alpha),
+            renotify_s: Some(r.renotify_s),
+            min_notify_interval_s: Some(r.min_notify_interval_s),
+            severity: r.severity,
+            kind: r.kind,
+            metric: Some(r.metric),
+            tags: r.tags,
+            device_kind: r.device_kind,
+            device: r.device,
+            id: r.id,
+        }
+    }
 }
 
 impl Rule {
-    pub fn applies_to(&self, device: &str, metric: &str) -> bool {
-        (self.device == "*" || self.device == device) && self.metric == metric
+    /// Whether the rule watches this series.
+    pub fn applies(&self, t: &Target<'_>) -> bool {
+        (self.device == "*" || self.device == t.device)
+            && (self.metric == "*" || self.metric == t.metric)
+            && self
+                .device_kind
+                .as_deref()
+                .is_none_or(|k| t.kind == Some(k))
+            && self.tags.iter().all(|tag| t.tags.contains(tag))
     }
 
-    /// The ON condition: the value is abnormal.
-    pub fn on(&self, value: f64) -> bool {
+    /// [`Rule::applies`] for a series known only by device and metric: rules that require a
+    /// device kind or tags never apply.
+    pub fn applies_to(&self, device: &str, metric: &str) -> bool {
+        self.applies(&Target::new(device, metric))
+    }
+
+    /// The ON condition on the rule's measure: the value (high, low, battery_low), |rate| in
+    /// units per minute (rate), |z| (anomaly), or silence in ms (stale).
+    pub fn on(&self, measure: f64) -> bool {
         match self.kind {
-            Kind::High => value > self.limit,
-            Kind::Low => value < self.limit,
+            Kind::High | Kind::Rate | Kind::Anomaly => measure > self.limit,
+            Kind::Low | Kind::BatteryLow => measure < self.limit,
+            Kind::Stale => measure >= self.stale_after_s * 1000.0,
         }
     }
 
-    /// The OFF condition: the value is back inside the limit by at least the deadband.
-    pub fn off(&self, value: f64) -> bool {
+    /// The OFF condition: the measure is back inside the limit by at least the deadband.
+    pub fn off(&self, measure: f64) -> bool {
         match self.kind {
-            Kind::High => value <= self.limit - self.deadband,
-            Kind::Low => value >= self.limit + self.deadband,
+            Kind::High | Kind::Rate | Kind::Anomaly => measure <= self.limit - self.deadband,
+            Kind::Low | Kind::BatteryLow => measure >= self.limit + self.deadband,
+            Kind::Stale => measure < self.stale_after_s * 1000.0,
         }
     }
 
@@ -60,11 +352,28 @@ impl Rule {
         if self.device.is_empty() || self.metric.is_empty() {
             return bad("device and metric must not be empty".into());
         }
+        if self.metric == "*" && self.kind != Kind::Stale {
+            return bad(format!(
+                "metric \"*\" is only for kind stale, not {}",
+                self.kind
+            ));
+        }
+        if self.device_kind.as_deref().is_some_and(str::is_empty) {
+            return bad("device_kind must not be empty".into());
+        }
+        if self.tags.iter().any(|t| t.is_empty()) {
+            return bad("tags must not be empty strings".into());
+        }
         for (name, v) in [
             ("limit", self.limit),
             ("deadband", self.deadband),
             ("on_delay_s", self.on_delay_s),
             ("off_delay_s", self.off_delay_s),
+            ("window_s", self.window_s),
+            ("stale_after_s", self.stale_after_s),
+            ("alpha", self.alpha),
+            ("renotify_s", self.renotify_s),
+            ("min_notify_interval_s", self.min_notify_interval_s),
         ] {
             if !v.is_finite() {
                 return bad(format!("{name} must be a finite number, got {v}"));
@@ -74,9 +383,44 @@ impl Rule {
             ("deadband", self.deadband),
             ("on_delay_s", self.on_delay_s),
             ("off_delay_s", self.off_delay_s),
+            ("renotify_s", self.renotify_s),
+            ("min_notify_interval_s", self.min_notify_interval_s),
         ] {
             if v < 0.0 {
                 return bad(format!("{name} must not be negative, got {v}"));
+            }
+        }
+        match self.kind {
+            Kind::High | Kind::Low | Kind::BatteryLow => {}
+            Kind::Rate | Kind::Anomaly => {
+                if self.limit <= 0.0 {
+                    return bad(format!("limit must be positive, got {}", self.limit));
+                }
+                if self.deadband >= self.limit {
+                    return bad(format!(
+                        "deadband must be smaller than the limit, got {} >= {}",
+                        self.deadband, self.limit
+                    ));
+                }
+            }
+            Kind::Stale => {
+                if self.stale_after_s <= 0.0 {
+                    return bad(format!(
+                        "stale_after_s must be positive, got {}",
+                        self.stale_after_s
+                    ));
+                }
+            }
+        }
+        if self.kind == Kind::Rate && self.window_s <= 0.0 {
+            return bad(format!("window_s must be positive, got {}", self.window_s));
+        }
+        if self.kind == Kind::Anomaly {
+            if !(self.alpha > 0.0 && self.alpha <= 1.0) {
+                return bad(format!("alpha must be in (0, 1], got {}", self.alpha));
+            }
+            if self.warmup < 2 {
+                return bad(format!("warmup must be at least 2, got {}", self.warmup));
             }
         }
         Ok(())
@@ -94,7 +438,7 @@ pub enum RuleError {
 }
 
 /// The rules of one RULES.toml, validated.
-#[derive(Debug, Clone, PartialEq, Default, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RuleSet {
     #[serde(default, rename = "rule")]
@@ -102,6 +446,21 @@ pub struct RuleSet {
 }
 
 impl RuleSet {
+    /// Parses and validates RULES.toml text; every error is one line (`line N: why`).
+    pub fn from_toml(text: &str) -> Result<Self, RuleError> {
+        let set: RuleSet = toml::from_str(text).map_err(|e| {
+            let line = e
+                .span()
+                .map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1);
+            let why = e.message().trim().replace('\n', " ");
+            RuleError::Parse(match line {
+                Some(n) => format!("line {n}: {why}"),
+                None => why,
+            })
+        })?;
+        set.validated()
+    }
+
     /// Checks what TOML cannot: finite numbers, no negative delays or deadbands, unique ids.
     pub fn validated(self) -> Result<Self, RuleError> {
         let mut seen = std::collections::HashSet::new();
@@ -122,5 +481,9 @@ impl RuleSet {
         self.rules
             .iter()
             .filter(move |r| r.applies_to(device, metric))
+    }
+
+    pub fn get(&self, id: &str) -> Option<&Rule> {
+        self.rules.iter().find(|r| r.id == id)
     }
 }
