@@ -409,6 +409,12 @@ fn check_invariants() -> Result {
             ],
         ),
         (
+            "telltale-forecast",
+            &[
+                "tauri", "leptos", "rumqttc", "btleplug", "rusqlite", "tokio",
+            ],
+        ),
+        (
             "telltale-sparkplug",
             &[
                 "tauri", "leptos", "rumqttc", "btleplug", "rusqlite", "tokio",

@@ -4,6 +4,7 @@
 mod alerts;
 mod collect;
 mod decode;
+mod forecast;
 mod history;
 
 use clap::{Parser, Subcommand};
@@ -73,6 +74,12 @@ enum Command {
         #[arg(long)]
         config: PathBuf,
     },
+    /// Maintenance forecasts: remaining useful life from a fleet's histories, and when a
+    /// series will cross a threshold.
+    Forecast {
+        #[command(subcommand)]
+        action: forecast::ForecastCommand,
+    },
     /// Passwords in the OS keyring (never in files or the database).
     Secret {
         #[command(subcommand)]
@@ -136,6 +143,7 @@ fn main() -> ExitCode {
             action: SecretCommand::Delete { broker },
         } => collect::delete(&broker),
         Command::Decode { kind } => decode::run(kind),
+        Command::Forecast { action } => forecast::run(action),
         Command::Alerts {
             action: AlertsCommand::Replay { rules, readings },
         } => alerts::replay(&rules, &readings),

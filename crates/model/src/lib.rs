@@ -7,6 +7,7 @@
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
+pub mod alert;
 pub mod broker;
 
 /// Milliseconds since the Unix epoch, UTC. Every timestamp in Telltale is one of these.

@@ -1,5 +1,6 @@
 //! The engine: the store, the sources feeding it, and the queries the UI and CLI ask.
 
+use crate::alerting::{Alerter, Alerts, Notifier, DEFAULT_RULES, DEMO_RULES};
 use crate::board::SourceBoard;
 use crate::demo::DemoFleet;
 use crate::error::{Result, SourceError};
@@ -28,6 +29,7 @@ pub struct Engine {
     demo: Option<DemoFleet>,
     maintenance: Option<TaskHandle>,
     brokers: BTreeMap<String, TaskHandle>,
+    alerter: Option<Alerter>,
 }
 
 /// The store's name for configured MQTT brokers.
@@ -44,6 +46,7 @@ impl Engine {
             demo: None,
             maintenance: None,
             brokers: BTreeMap::new(),
+            alerter: None,
         })
     }
 
@@ -52,6 +55,34 @@ impl Engine {
         if self.demo.is_none() {
             self.demo = Some(DemoFleet::start(self.writer.ingest(), self.board.clone()));
         }
+    }
+
+    /// Starts evaluating alert rules on every committed reading. On a first run the rules are
+    /// the defaults (plus the demo's when the demo fleet runs). Must be called inside a tokio
+    /// runtime.
+    pub fn start_alerts(&mut self, notifier: Arc<dyn Notifier>) -> Result<()> {
+        if self.alerter.is_some() {
+            return Ok(());
+        }
+        let defaults = if self.demo.is_some() {
+            format!("{DEFAULT_RULES}{DEMO_RULES}")
+        } else {
+            DEFAULT_RULES.to_owned()
+        };
+        self.alerter = Some(Alerter::start(
+            self.store.clone(),
+            self.writer.ingest(),
+            self.writer.subscribe(),
+            self.board.clone(),
+            notifier,
+            &defaults,
+        )?);
+        Ok(())
+    }
+
+    /// The running alert engine, for acknowledging, shelving and reading active alerts.
+    pub fn alerts(&self) -> Option<Alerts> {
+        self.alerter.as_ref().map(Alerter::handle)
     }
 
     /// Connects to an MQTT broker, with its password (if it has a username) from `secrets`.
@@ -233,6 +264,9 @@ impl Engine {
         }
         for (_, broker) in self.brokers {
             broker.stop().await;
+        }
+        if let Some(alerter) = self.alerter {
+            alerter.stop().await;
         }
         if let Some(m) = self.maintenance {
             m.stop().await;

@@ -6,6 +6,7 @@
 //! through the [`ble::Radio`] trait a real adapter implements, its plant publishes to a real MQTT
 //! broker that [`mqtt`] subscribes to exactly as it would to a gateway.
 
+pub mod alerting;
 pub mod ble;
 mod board;
 mod config;

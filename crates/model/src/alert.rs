@@ -1,0 +1,109 @@
+//! Alerts as the UI sees them: what is active, what happened, and the rules in force.
+
+use crate::{ApiError, TimestampMs, MAX_TS_MS, MIN_TS_MS};
+use serde::{Deserialize, Serialize};
+
+/// Names one alert: a rule on one device's metric (`*` for a device-wide stale rule).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct AlertId {
+    pub rule: String,
+    pub device: String,
+    pub metric: String,
+}
+
+impl AlertId {
+    pub fn validate(&self) -> Result<(), ApiError> {
+        for (what, s, max) in [
+            ("rule", &self.rule, 128),
+            ("device", &self.device, 256),
+            ("metric", &self.metric, 128),
+        ] {
+            if s.is_empty() || s.len() > max {
+                return Err(ApiError::invalid(format!(
+                    "alert {what} must be 1 to {max} characters"
+                )));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// An alert that needs attention: active, or cleared but not yet acknowledged, or shelved.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ActiveAlert {
+    pub id: AlertId,
+    /// `high`, `low`, `rate`, `stale`, `battery_low`, `anomaly`.
+    pub kind: String,
+    /// `info`, `warning`, `critical`.
+    pub severity: String,
+    /// `active_unacked`, `active_acked`, `cleared_unacked` (or `inactive` while only shelved).
+    pub state: String,
+    pub since_ms: TimestampMs,
+    pub last_value: Option<f64>,
+    pub shelved_until_ms: Option<TimestampMs>,
+    pub acked_by: Option<String>,
+}
+
+/// One recorded change: a state transition, or a shelving.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AlertRecord {
+    pub ts_ms: TimestampMs,
+    pub id: AlertId,
+    /// `raised`, `cleared`, `acknowledged`, `shelved`, `unshelved`, or `from → to` otherwise.
+    pub event: String,
+    pub from: Option<String>,
+    pub to: Option<String>,
+    pub value: Option<f64>,
+    pub by: Option<String>,
+    pub severity: Option<String>,
+    pub shelved_until_ms: Option<TimestampMs>,
+}
+
+/// The alerts page in one round trip.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AlertsOverview {
+    pub active: Vec<ActiveAlert>,
+    /// The rules in force, as TOML (`[[rule]]` tables).
+    pub rules: String,
+    /// Batches of readings the evaluator could not keep up with (0 in normal operation).
+    pub missed_batches: u64,
+}
+
+/// Which history to show.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AlertHistoryQuery {
+    pub from_ms: TimestampMs,
+    pub to_ms: TimestampMs,
+    #[serde(default)]
+    pub device: Option<String>,
+    pub limit: u32,
+}
+
+/// The most history records one call returns.
+pub const MAX_ALERT_RECORDS: u32 = 5_000;
+
+impl AlertHistoryQuery {
+    pub fn validate(&self) -> Result<(), ApiError> {
+        if !(MIN_TS_MS..=MAX_TS_MS).contains(&self.from_ms)
+            || !(MIN_TS_MS..=MAX_TS_MS).contains(&self.to_ms)
+            || self.from_ms > self.to_ms
+        {
+            return Err(ApiError::invalid(
+                "the history range must be an ordered pair of times between 1970 and 2200",
+            ));
+        }
+        if self.limit == 0 || self.limit > MAX_ALERT_RECORDS {
+            return Err(ApiError::invalid(format!(
+                "limit must be between 1 and {MAX_ALERT_RECORDS}"
+            )));
+        }
+        if self
+            .device
+            .as_ref()
+            .is_some_and(|d| d.is_empty() || d.len() > 256)
+        {
+            return Err(ApiError::invalid("device must be 1 to 256 characters"));
+        }
+        Ok(())
+    }
+}

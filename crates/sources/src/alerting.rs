@@ -1,0 +1,581 @@
+//! Alerts evaluated where the readings are: on every reading the store has committed, by the
+//! pure `telltale_alerts::Evaluator`, with its state and every transition written back through
+//! the store's single writer, so a restart (even mid on-delay) continues where it stopped.
+//!
+//! One task owns the evaluator. Readings arrive on the store's commit broadcast; a one-second
+//! tick drives stale rules, shelf expiry and re-notification; people's acknowledgements and
+//! shelvings arrive as commands. Notifications go to a [`Notifier`] (desktop notifications in
+//! the app, the log in the collector).
+
+use crate::board::SourceBoard;
+use crate::error::{Result, SourceError};
+use crate::task::TaskHandle;
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use telltale_alerts::{
+    AlertKey, AlertView, Evaluator, Notification, Output, RuleSet, Snapshot, Target,
+};
+use telltale_model::alert::{ActiveAlert, AlertId, AlertRecord};
+use telltale_model::{DeviceId, Reading};
+use telltale_store::{AlertWrite, Ingest, SourceConfigChange, Store, TransitionRow};
+use tokio::sync::{broadcast, mpsc, oneshot};
+
+/// Where the rules live in the store (one TOML document).
+const RULES_KIND: &str = "alert_rules";
+const RULES_ID: &str = "rules";
+/// The evaluator's whole state is one row.
+const STATE_KEY: &str = "evaluator";
+const TICK: Duration = Duration::from_secs(1);
+
+/// Tells a person about an alert. Implementations must not block for long.
+pub trait Notifier: Send + Sync + 'static {
+    fn notify(&self, notification: &Notification);
+}
+
+/// The collector's notifier: the log.
+pub struct LogNotifier;
+
+impl Notifier for LogNotifier {
+    fn notify(&self, n: &Notification) {
+        tracing::warn!(alert = %n.key, severity = ?n.severity, "{}: {}", n.title, n.body);
+    }
+}
+
+enum Command {
+    Acknowledge(AlertKey, String, oneshot::Sender<Result<()>>),
+    Shelve(AlertKey, i64, String, oneshot::Sender<Result<()>>),
+    Unshelve(AlertKey, String, oneshot::Sender<Result<()>>),
+    SetRules(RuleSet, String, oneshot::Sender<Result<()>>),
+}
+
+/// What the alerts page reads without waiting for the task.
+#[derive(Default)]
+struct Shown {
+    active: Vec<AlertView>,
+    rules_text: String,
+    missed_batches: u64,
+}
+
+/// A cloneable way to reach the running alert task.
+#[derive(Clone)]
+pub struct Alerts {
+    commands: mpsc::Sender<Command>,
+    shown: Arc<Mutex<Shown>>,
+    records: broadcast::Sender<AlertRecord>,
+}
+
+/// Owns the alert task; dropping it stops evaluation.
+pub struct Alerter {
+    alerts: Alerts,
+    task: TaskHandle,
+}
+
+impl Alerter {
+    /// Loads the rules (saving `default_rules` on first run) and the saved state, then starts
+    /// evaluating committed readings. Must be called inside a tokio runtime.
+    pub fn start(
+        store: Arc<Store>,
+        ingest: Ingest,
+        committed: broadcast::Receiver<Arc<[Reading]>>,
+        board: SourceBoard,
+        notifier: Arc<dyn Notifier>,
+        default_rules: &str,
+    ) -> Result<Self> {
+        let saved = store
+            .source_configs(RULES_KIND)?
+            .into_iter()
+            .find(|(id, _)| id == RULES_ID)
+            .map(|(_, text)| text);
+        let first_run = saved.is_none();
+        let rules_text = saved.unwrap_or_else(|| default_rules.to_owned());
+        let rules = match RuleSet::from_toml(&rules_text) {
+            Ok(r) => r,
+            Err(e) => {
+                // A rules document this build cannot read must not stop the app: run none,
+                // and say so where the rules are edited.
+                tracing::error!(error = %e, "saved alert rules are unreadable; no rules in force");
+                RuleSet::from_toml("").map_err(|e| SourceError::Config(e.to_string()))?
+            }
+        };
+        let snapshot = store
+            .alert_states()?
+            .into_iter()
+            .find(|(k, _)| k == STATE_KEY)
+            .and_then(|(_, json)| match serde_json::from_str::<Snapshot>(&json) {
+                Ok(s) => Some(s),
+                Err(e) => {
+                    tracing::error!(error = %e, "saved alert state unreadable; starting fresh");
+                    None
+                }
+            })
+            .unwrap_or_default();
+        let evaluator = Evaluator::restore(rules, snapshot);
+        let shown = Arc::new(Mutex::new(Shown {
+            active: evaluator.active(),
+            rules_text: rules_text.clone(),
+            missed_batches: 0,
+        }));
+        let (commands, command_rx) = mpsc::channel(64);
+        let (records, _) = broadcast::channel(1024);
+        let alerts = Alerts {
+            commands,
+            shown: shown.clone(),
+            records: records.clone(),
+        };
+        let worker = Worker {
+            store,
+            ingest,
+            board,
+            notifier,
+            evaluator,
+            shown,
+            records,
+            devices: HashMap::new(),
+            offline: HashSet::new(),
+            saved_state: String::new(),
+            save_rules: first_run.then_some(rules_text),
+        };
+        let task = TaskHandle::spawn("alerts", move |cancel| async move {
+            worker.run(committed, command_rx, cancel).await
+        });
+        Ok(Self { alerts, task })
+    }
+
+    pub fn handle(&self) -> Alerts {
+        self.alerts.clone()
+    }
+
+    pub async fn stop(self) {
+        self.task.stop().await;
+    }
+}
+
+impl Alerts {
+    async fn ask(
+        &self,
+        command: impl FnOnce(oneshot::Sender<Result<()>>) -> Command,
+    ) -> Result<()> {
+        let (tx, rx) = oneshot::channel();
+        self.commands
+            .send(command(tx))
+            .await
+            .map_err(|_| SourceError::Config("the alert engine is stopped".into()))?;
+        rx.await
+            .map_err(|_| SourceError::Config("the alert engine is stopped".into()))?
+    }
+
+    pub async fn acknowledge(&self, id: &AlertId, by: &str) -> Result<()> {
+        let key = key_of(id);
+        let by = by.to_owned();
+        self.ask(|r| Command::Acknowledge(key, by, r)).await
+    }
+
+    pub async fn shelve(&self, id: &AlertId, until_ms: i64, by: &str) -> Result<()> {
+        let key = key_of(id);
+        let by = by.to_owned();
+        self.ask(|r| Command::Shelve(key, until_ms, by, r)).await
+    }
+
+    pub async fn unshelve(&self, id: &AlertId, by: &str) -> Result<()> {
+        let key = key_of(id);
+        let by = by.to_owned();
+        self.ask(|r| Command::Unshelve(key, by, r)).await
+    }
+
+    /// Replaces the rules with `text` (TOML), after validating it; alerts of removed rules close.
+    pub async fn set_rules(&self, text: &str) -> Result<()> {
+        let rules = RuleSet::from_toml(text).map_err(|e| SourceError::Config(e.to_string()))?;
+        let text = text.to_owned();
+        self.ask(|r| Command::SetRules(rules, text, r)).await
+    }
+
+    pub fn active(&self) -> Vec<ActiveAlert> {
+        let shown = self.shown.lock().unwrap_or_else(|p| p.into_inner());
+        shown.active.iter().map(active_of).collect()
+    }
+
+    pub fn rules_text(&self) -> String {
+        let shown = self.shown.lock().unwrap_or_else(|p| p.into_inner());
+        shown.rules_text.clone()
+    }
+
+    pub fn missed_batches(&self) -> u64 {
+        let shown = self.shown.lock().unwrap_or_else(|p| p.into_inner());
+        shown.missed_batches
+    }
+
+    /// Every record as it is stored (for live views and the latency benchmark).
+    pub fn subscribe(&self) -> broadcast::Receiver<AlertRecord> {
+        self.records.subscribe()
+    }
+}
+
+fn key_of(id: &AlertId) -> AlertKey {
+    AlertKey::new(&id.rule, &id.device, &id.metric)
+}
+
+fn id_of(key: &AlertKey) -> AlertId {
+    AlertId {
+        rule: key.rule.clone(),
+        device: key.device.clone(),
+        metric: key.metric.clone(),
+    }
+}
+
+/// The serde name of an enum value (`active_unacked`, `critical`).
+fn name<T: serde::Serialize>(v: &T) -> String {
+    serde_json::to_value(v)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default()
+}
+
+fn active_of(v: &AlertView) -> ActiveAlert {
+    ActiveAlert {
+        id: id_of(&v.key),
+        kind: name(&v.kind),
+        severity: name(&v.severity),
+        state: name(&v.state),
+        since_ms: v.since,
+        last_value: v.last_value,
+        shelved_until_ms: v.shelved_until,
+        acked_by: v.acked_by.clone(),
+    }
+}
+
+/// The history record of one output, or None for a notification (not history).
+pub fn record_of(output: &Output) -> Option<AlertRecord> {
+    match output {
+        Output::Transition(t) => {
+            let (from, to) = (name(&t.from), name(&t.to));
+            // A person's transition is an acknowledgement; the rest follow the condition.
+            let event = if t.by.is_some() {
+                "acknowledged".to_owned()
+            } else if !t.from.is_active() && t.to.is_active() {
+                "raised".to_owned()
+            } else if t.from.is_active() && !t.to.is_active() {
+                "cleared".to_owned()
+            } else {
+                format!("{from} → {to}")
+            };
+            Some(AlertRecord {
+                ts_ms: t.ts,
+                id: AlertId {
+                    rule: t.rule.clone(),
+                    device: t.device.clone(),
+                    metric: t.metric.clone(),
+                },
+                event,
+                from: Some(from),
+                to: Some(to),
+                value: t.value,
+                by: t.by.clone(),
+                severity: Some(name(&t.severity)),
+                shelved_until_ms: None,
+            })
+        }
+        Output::Shelving(s) => Some(AlertRecord {
+            ts_ms: s.ts,
+            id: id_of(&s.key),
+            event: if s.until.is_some() {
+                "shelved"
+            } else {
+                "unshelved"
+            }
+            .to_owned(),
+            from: None,
+            to: None,
+            value: None,
+            by: s.by.clone(),
+            severity: None,
+            shelved_until_ms: s.until,
+        }),
+        Output::Notification(_) => None,
+    }
+}
+
+/// What rules match on, per device: its name (what people write in rules) and kind.
+struct DeviceInfo {
+    name: String,
+    kind: String,
+}
+
+struct Worker {
+    store: Arc<Store>,
+    ingest: Ingest,
+    board: SourceBoard,
+    notifier: Arc<dyn Notifier>,
+    evaluator: Evaluator,
+    shown: Arc<Mutex<Shown>>,
+    records: broadcast::Sender<AlertRecord>,
+    devices: HashMap<DeviceId, DeviceInfo>,
+    /// Devices already reported offline to the evaluator.
+    offline: HashSet<DeviceId>,
+    /// The last state written, to skip identical writes.
+    saved_state: String,
+    /// The default rules to save on the first run.
+    save_rules: Option<String>,
+}
+
+impl Worker {
+    async fn run(
+        mut self,
+        mut committed: broadcast::Receiver<Arc<[Reading]>>,
+        mut commands: mpsc::Receiver<Command>,
+        cancel: tokio_util::sync::CancellationToken,
+    ) {
+        if let Some(text) = self.save_rules.take() {
+            let change = SourceConfigChange {
+                kind: RULES_KIND.into(),
+                id: RULES_ID.into(),
+                config: Some(text),
+                now_ms: crate::now_ms(),
+            };
+            if let Err(e) = self.ingest.save_source_config(change).await {
+                tracing::error!(error = %e, "default alert rules not saved");
+            }
+        }
+        let mut tick = tokio::time::interval(TICK);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            let outputs = tokio::select! {
+                _ = cancel.cancelled() => break,
+                batch = committed.recv() => match batch {
+                    Ok(readings) => self.observe(&readings),
+                    Err(broadcast::error::RecvError::Lagged(n)) => {
+                        // Never silent: counted and shown on the alerts page.
+                        tracing::error!(batches = n, "alert evaluation fell behind; batches skipped");
+                        self.shown.lock().unwrap_or_else(|p| p.into_inner()).missed_batches += n;
+                        Vec::new()
+                    }
+                    Err(broadcast::error::RecvError::Closed) => break,
+                },
+                _ = tick.tick() => self.tick(crate::now_ms()),
+                Some(command) = commands.recv() => self.command(command, crate::now_ms()),
+            };
+            self.publish(outputs).await;
+        }
+        // Whatever changed since the last write (a running on-delay) is kept for the restart.
+        self.publish(Vec::new()).await;
+    }
+
+    fn device(&mut self, id: &DeviceId) -> Option<&DeviceInfo> {
+        if !self.devices.contains_key(id) {
+            let device = self.store.device(id).ok()?;
+            self.devices.insert(
+                id.clone(),
+                DeviceInfo {
+                    name: device.name,
+                    kind: device.kind,
+                },
+            );
+        }
+        self.devices.get(id)
+    }
+
+    fn observe(&mut self, readings: &[Reading]) -> Vec<Output> {
+        let mut out = Vec::new();
+        for r in readings {
+            let Some(info) = self.device(&r.device) else {
+                continue;
+            };
+            // Rules name devices as people do: by name ("Freezer"), or by id.
+            let (name, kind) = (info.name.clone(), info.kind.clone());
+            let target = Target {
+                device: if name.is_empty() {
+                    r.device.as_str()
+                } else {
+                    &name
+                },
+                kind: Some(&kind),
+                tags: &[],
+                metric: &r.metric,
+                unit: r.unit.as_deref(),
+            };
+            out.extend(self.evaluator.observe(&target, r.ts_ms, r.value));
+        }
+        out
+    }
+
+    fn tick(&mut self, now: i64) -> Vec<Output> {
+        let mut out = self.evaluator.tick(now);
+        // Devices their source declared gone (a Sparkplug death) are offline for stale rules.
+        let declared: HashSet<DeviceId> = self
+            .board
+            .snapshot()
+            .into_iter()
+            .flat_map(|s| s.offline)
+            .map(|o| o.device)
+            .collect();
+        for id in declared.difference(&self.offline.clone()) {
+            if let Some(info) = self.device(id) {
+                let name = info.name.clone();
+                out.extend(self.evaluator.offline(&name, now));
+            }
+        }
+        self.offline = declared;
+        out
+    }
+
+    fn command(&mut self, command: Command, now: i64) -> Vec<Output> {
+        let (result, reply) = match command {
+            Command::Acknowledge(key, by, reply) => {
+                (self.evaluator.acknowledge(&key, &by, now), reply)
+            }
+            Command::Shelve(key, until, by, reply) => {
+                (self.evaluator.shelve(&key, until, &by, now), reply)
+            }
+            Command::Unshelve(key, by, reply) => (self.evaluator.unshelve(&key, &by, now), reply),
+            Command::SetRules(rules, text, reply) => {
+                let out = self.evaluator.set_rules(rules, now);
+                self.shown
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .rules_text = text.clone();
+                let _ = self.save_rules.insert(text);
+                (Ok(out), reply)
+            }
+        };
+        match result {
+            Ok(out) => {
+                let _ = reply.send(Ok(()));
+                out
+            }
+            Err(e) => {
+                let _ = reply.send(Err(SourceError::Config(e.to_string())));
+                Vec::new()
+            }
+        }
+    }
+
+    /// Stores the records and the state (when changed), then notifies and updates the view.
+    async fn publish(&mut self, outputs: Vec<Output>) {
+        let now = crate::now_ms();
+        let records: Vec<AlertRecord> = outputs.iter().filter_map(record_of).collect();
+        let state = serde_json::to_string(&self.evaluator.snapshot()).unwrap_or_default();
+        let state_changed = state != self.saved_state;
+        if let Some(text) = self.save_rules.take() {
+            let change = SourceConfigChange {
+                kind: RULES_KIND.into(),
+                id: RULES_ID.into(),
+                config: Some(text),
+                now_ms: now,
+            };
+            if let Err(e) = self.ingest.save_source_config(change).await {
+                tracing::error!(error = %e, "alert rules not saved");
+            }
+        }
+        if !records.is_empty() || state_changed {
+            let write = AlertWrite {
+                transitions: records
+                    .iter()
+                    .map(|r| TransitionRow {
+                        ts_ms: r.ts_ms,
+                        device: r.id.device.clone(),
+                        record: serde_json::to_string(r).unwrap_or_default(),
+                    })
+                    .collect(),
+                states: if state_changed {
+                    vec![(STATE_KEY.to_owned(), Some(state.clone()))]
+                } else {
+                    Vec::new()
+                },
+                now_ms: now,
+            };
+            match self.ingest.save_alerts(write).await {
+                Ok(()) => self.saved_state = state,
+                Err(e) => tracing::error!(error = %e, "alert records not saved"),
+            }
+        }
+        for output in &outputs {
+            if let Output::Notification(n) = output {
+                self.notifier.notify(n);
+            }
+        }
+        if !outputs.is_empty() {
+            let mut shown = self.shown.lock().unwrap_or_else(|p| p.into_inner());
+            shown.active = self.evaluator.active();
+        }
+        for r in records {
+            let _ = self.records.send(r);
+        }
+    }
+}
+
+/// Reads recorded history back (newest first).
+pub fn history(
+    store: &Store,
+    q: &telltale_model::alert::AlertHistoryQuery,
+) -> Result<Vec<AlertRecord>> {
+    Ok(store
+        .alert_transitions(q.from_ms, q.to_ms, q.device.as_deref(), q.limit)?
+        .into_iter()
+        .filter_map(|(_, json)| serde_json::from_str(&json).ok())
+        .collect())
+}
+
+/// Rules every installation starts with: batteries running low, and devices gone quiet.
+pub const DEFAULT_RULES: &str = r#"# Alert rules (TOML). Each [[rule]] watches one metric of one device ("*" = every device),
+# or of every device of a kind (device_kind = "freezer"). Kinds: high, low, rate, stale,
+# battery_low, anomaly. Severity: info, warning, critical.
+
+[[rule]]
+id = "battery-low"
+device = "*"
+kind = "battery_low"
+severity = "warning"
+
+[[rule]]
+id = "device-silent"
+device = "*"
+kind = "stale"
+stale_after_s = 600
+severity = "warning"
+"#;
+
+/// The demo fleet's extra rules, so the demo shows alerts coming and going.
+pub const DEMO_RULES: &str = r#"
+[[rule]]
+id = "machine-vibration"
+device = "*"
+device_kind = "machine"
+metric = "vibration"
+kind = "high"
+limit = 3.2
+deadband = 0.2
+on_delay_s = 3
+severity = "warning"
+
+[[rule]]
+id = "machine-hot"
+device = "*"
+device_kind = "machine"
+metric = "temperature"
+kind = "high"
+limit = 64.5
+deadband = 1.0
+on_delay_s = 10
+severity = "critical"
+
+[[rule]]
+id = "freezer-warm"
+device = "Freezer"
+metric = "temperature"
+kind = "high"
+limit = -15.0
+deadband = 1.0
+on_delay_s = 300
+severity = "critical"
+"#;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_shipped_rules_parse() {
+        RuleSet::from_toml(DEFAULT_RULES).unwrap();
+        RuleSet::from_toml(&format!("{DEFAULT_RULES}{DEMO_RULES}")).unwrap();
+    }
+}
