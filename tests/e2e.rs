@@ -609,6 +609,72 @@ async fn demo_dashboard_device_page_layouts_and_offline_history() {
         "the lathe's reading on the dashboard, live",
     )
     .await;
+
+    // 4. An alert rule written in the app fires on the next reading, is acknowledged from the
+    //    alerts page, and both are on record.
+    click(&client, "[data-testid=nav-alerts]").await;
+    wait_until(
+        &client,
+        "const t = document.querySelector('[data-testid=rules]'); \
+         return t && t.value.includes('battery-low');",
+        Duration::from_secs(10),
+        "the rules in force in the editor",
+    )
+    .await;
+    // Appended as a person pasting would: the editor's input event carries the new text.
+    js(
+        &client,
+        "const t = document.querySelector('[data-testid=rules]'); \
+         t.value = t.value + '\\n[[rule]]\\nid = \"lathe-hot\"\\ndevice = \"lathe-07\"\\n\
+         metric = \"spindle_temp\"\\nkind = \"high\"\\nlimit = 40\\nseverity = \"critical\"\\n'; \
+         t.dispatchEvent(new Event('input', {bubbles: true})); return true;",
+    )
+    .await;
+    click(&client, "[data-testid=save-rules]").await;
+    wait_until(
+        &client,
+        "const s = document.querySelector('[data-testid=alert-status]'); \
+         return s && s.textContent.includes('Rules saved');",
+        Duration::from_secs(10),
+        "the rules saved",
+    )
+    .await;
+    publish(broker_port, "factory/lathe-07/spindle_temp", "43.0");
+    wait_until(
+        &client,
+        "return [...document.querySelectorAll('[data-testid=alert]')] \
+             .some(a => a.dataset.state === 'active_unacked' && a.textContent.includes('lathe-07'));",
+        Duration::from_secs(20),
+        "the lathe's alert, unacknowledged",
+    )
+    .await;
+    wait_until(
+        &client,
+        "const b = document.querySelector('[data-testid=alert-count]'); return b && Number(b.textContent) >= 1;",
+        Duration::from_secs(10),
+        "the alert count on the Alerts button",
+    )
+    .await;
+    assert_no_horizontal_overflow(&client, "alerts page (phone)").await;
+    screenshot(&client, &shots, "alerts-phone").await;
+    click(&client, "[data-testid=alert][data-state=active_unacked] [data-testid=ack]").await;
+    wait_until(
+        &client,
+        "return [...document.querySelectorAll('[data-testid=alert]')] \
+             .some(a => a.dataset.state === 'active_acked' && a.textContent.includes('acknowledged by'));",
+        Duration::from_secs(10),
+        "the alert acknowledged, and by whom",
+    )
+    .await;
+    wait_until(
+        &client,
+        "const r = [...document.querySelectorAll('[data-testid=alert-record]')].map(e => e.textContent); \
+         return r.some(t => t.includes('raised') && t.includes('lathe-hot')) \
+             && r.some(t => t.includes('acknowledged') && t.includes('lathe-hot'));",
+        Duration::from_secs(15),
+        "the raise and the acknowledgement in the history",
+    )
+    .await;
     let answers = js(
         &client,
         "const call = (cmd, args) => window.__TAURI__.core.invoke(cmd, args) \
@@ -624,6 +690,12 @@ async fn demo_dashboard_device_page_layouts_and_offline_history() {
            call('save_broker', {request: {config: good, password: 'p', clear_password: true}}), \
            call('save_broker', {request: {config: Object.assign({}, good, {tls: {}})}}), \
            call('delete_broker', {id: ''}), \
+           call('save_alert_rules', {rules: `[[rule]]\\nid = 'x'\\nkind = 'sideways'`}), \
+           call('acknowledge_alert', {id: {rule: '', device: 'd', metric: 'm'}}), \
+           call('acknowledge_alert', {id: {rule: 'no-such-rule', device: 'd', metric: 'm'}}), \
+           call('shelve_alert', {id: {rule: 'lathe-hot', device: 'lathe-07', metric: 'spindle_temp'}, minutes: 0}), \
+           call('alert_history', {query: {from_ms: 5, to_ms: 1, limit: 10}}), \
+           call('alert_history', {query: {from_ms: 0, to_ms: 1, limit: 0}}), \
          ]);",
     )
     .await;

@@ -2,6 +2,7 @@
 
 use crate::AppState;
 use tauri::{AppHandle, Manager, Runtime, State};
+use telltale_model::alert::{AlertHistoryQuery, AlertId, AlertRecord, AlertsOverview};
 use telltale_model::broker::{BrokerEntry, SaveBroker};
 use telltale_model::{
     ApiError, Dashboard, Device, DeviceId, ErrorCode, ExportRequest, ExportResult, History,
@@ -128,4 +129,79 @@ pub async fn delete_broker(state: State<'_, AppState>, id: String) -> Result<(),
     }
     let ingest = state.with_engine(|e| Ok(e.ingest()))?;
     Ok(telltale_sources::forget_broker(&ingest, &OsKeyring, &id).await?)
+}
+
+fn alerts_of(state: &State<'_, AppState>) -> Result<telltale_sources::alerting::Alerts, ApiError> {
+    state.with_engine(|e| {
+        e.alerts()
+            .ok_or_else(|| ApiError::new(ErrorCode::Unavailable, "the alert engine is not running"))
+    })
+}
+
+/// Who acknowledges: the signed-in user of this device (recorded with every acknowledgement).
+fn operator() -> String {
+    ["USER", "USERNAME", "LOGNAME"]
+        .iter()
+        .find_map(|v| std::env::var(v).ok().filter(|s| !s.is_empty()))
+        .unwrap_or_else(|| "operator".to_owned())
+}
+
+/// Active alerts, the rules in force, and whether evaluation kept up.
+#[tauri::command]
+pub async fn alerts(state: State<'_, AppState>) -> Result<AlertsOverview, ApiError> {
+    let alerts = alerts_of(&state)?;
+    Ok(AlertsOverview {
+        active: alerts.active(),
+        rules: alerts.rules_text(),
+        missed_batches: alerts.missed_batches(),
+    })
+}
+
+#[tauri::command]
+pub async fn alert_history(
+    state: State<'_, AppState>,
+    query: AlertHistoryQuery,
+) -> Result<Vec<AlertRecord>, ApiError> {
+    query.validate()?;
+    state.with_engine(|e| Ok(telltale_sources::alerting::history(e.store(), &query)?))
+}
+
+#[tauri::command]
+pub async fn acknowledge_alert(state: State<'_, AppState>, id: AlertId) -> Result<(), ApiError> {
+    id.validate()?;
+    let alerts = alerts_of(&state)?;
+    Ok(alerts.acknowledge(&id, &operator()).await?)
+}
+
+/// Shelves an alert for `minutes` (1 minute to 7 days): it keeps being recorded, not notified.
+#[tauri::command]
+pub async fn shelve_alert(
+    state: State<'_, AppState>,
+    id: AlertId,
+    minutes: u32,
+) -> Result<(), ApiError> {
+    id.validate()?;
+    if !(1..=7 * 24 * 60).contains(&minutes) {
+        return Err(ApiError::invalid("shelve for 1 minute to 7 days"));
+    }
+    let alerts = alerts_of(&state)?;
+    let until = now_ms() + i64::from(minutes) * 60_000;
+    Ok(alerts.shelve(&id, until, &operator()).await?)
+}
+
+#[tauri::command]
+pub async fn unshelve_alert(state: State<'_, AppState>, id: AlertId) -> Result<(), ApiError> {
+    id.validate()?;
+    let alerts = alerts_of(&state)?;
+    Ok(alerts.unshelve(&id, &operator()).await?)
+}
+
+/// Replaces the alert rules (TOML); refused with the reason when they do not validate.
+#[tauri::command]
+pub async fn save_alert_rules(state: State<'_, AppState>, rules: String) -> Result<(), ApiError> {
+    if rules.len() > 256 * 1024 {
+        return Err(ApiError::invalid("the rules must be under 256 KiB"));
+    }
+    let alerts = alerts_of(&state)?;
+    Ok(alerts.set_rules(&rules).await?)
 }

@@ -4,7 +4,7 @@
 mod commands;
 
 use std::path::PathBuf;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use tauri::{Manager, RunEvent, Runtime};
 use telltale_sources::secret::OsKeyring;
 use telltale_sources::Engine;
@@ -80,6 +80,10 @@ pub fn build<R: Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R> {
                 if demo {
                     engine.start_demo();
                 }
+                if let Err(e) = engine.start_alerts(Arc::new(DesktopNotifier(app.handle().clone())))
+                {
+                    tracing::error!(error = %e, "alert engine not started");
+                }
                 // A broker that cannot start shows as failed on the status strip; the app
                 // still opens.
                 if let Err(e) = engine.start_configured_brokers(&OsKeyring) {
@@ -91,6 +95,7 @@ pub fn build<R: Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R> {
             });
             Ok(())
         })
+        .plugin(tauri_plugin_notification::init())
         .invoke_handler(tauri::generate_handler![
             commands::dashboard,
             commands::history,
@@ -101,6 +106,12 @@ pub fn build<R: Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R> {
             commands::brokers,
             commands::save_broker,
             commands::delete_broker,
+            commands::alerts,
+            commands::alert_history,
+            commands::acknowledge_alert,
+            commands::shelve_alert,
+            commands::unshelve_alert,
+            commands::save_alert_rules,
         ])
 }
 
@@ -135,4 +146,24 @@ fn database_path<R: Runtime>(
 /// The demo fleet runs unless switched off with `TELLTALE_DEMO=0`, so a first launch shows life.
 fn demo_enabled() -> bool {
     std::env::var("TELLTALE_DEMO").map_or(true, |v| v != "0")
+}
+
+/// Alert notifications as desktop (and, on phones, system) notifications. Where the platform has
+/// no notification service (a headless test machine) the failure is logged, never fatal.
+struct DesktopNotifier<R: Runtime>(tauri::AppHandle<R>);
+
+impl<R: Runtime> telltale_sources::alerting::Notifier for DesktopNotifier<R> {
+    fn notify(&self, n: &telltale_alerts::Notification) {
+        use tauri_plugin_notification::NotificationExt;
+        if let Err(e) = self
+            .0
+            .notification()
+            .builder()
+            .title(&n.title)
+            .body(&n.body)
+            .show()
+        {
+            tracing::warn!(error = %e, alert = %n.key, "desktop notification not shown");
+        }
+    }
 }

@@ -2,6 +2,7 @@
 //! refused (`{code, message}`) or the IPC layer itself did (a bare string).
 
 use serde::{de::DeserializeOwned, Serialize};
+use telltale_model::alert::{AlertHistoryQuery, AlertId, AlertRecord, AlertsOverview};
 use telltale_model::broker::{BrokerEntry, SaveBroker};
 use telltale_model::{
     ApiError, Dashboard, DeviceId, ErrorCode, ExportRequest, ExportResult, History, HistoryQuery,
@@ -110,4 +111,49 @@ struct IdArgs<'a> {
 
 pub async fn delete_broker(id: &str) -> Result<(), ApiError> {
     call("delete_broker", &IdArgs { id }).await
+}
+
+pub async fn alerts() -> Result<AlertsOverview, ApiError> {
+    call("alerts", &NoArgs {}).await
+}
+
+#[derive(Serialize)]
+struct AlertHistoryArgs<'a> {
+    query: &'a AlertHistoryQuery,
+}
+
+pub async fn alert_history(query: &AlertHistoryQuery) -> Result<Vec<AlertRecord>, ApiError> {
+    call("alert_history", &AlertHistoryArgs { query }).await
+}
+
+#[derive(Serialize)]
+struct AlertArgs<'a> {
+    id: &'a AlertId,
+}
+
+#[derive(Serialize)]
+struct ShelveArgs<'a> {
+    id: &'a AlertId,
+    minutes: u32,
+}
+
+#[derive(Serialize)]
+struct RulesArgs<'a> {
+    rules: &'a str,
+}
+
+pub async fn acknowledge_alert(id: &AlertId) -> Result<(), ApiError> {
+    call("acknowledge_alert", &AlertArgs { id }).await
+}
+
+pub async fn shelve_alert(id: &AlertId, minutes: u32) -> Result<(), ApiError> {
+    call("shelve_alert", &ShelveArgs { id, minutes }).await
+}
+
+pub async fn unshelve_alert(id: &AlertId) -> Result<(), ApiError> {
+    call("unshelve_alert", &AlertArgs { id }).await
+}
+
+pub async fn save_alert_rules(rules: &str) -> Result<(), ApiError> {
+    call("save_alert_rules", &RulesArgs { rules }).await
 }

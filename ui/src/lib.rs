@@ -17,6 +17,7 @@ pub enum Page {
     Dashboard,
     Device(DeviceId),
     Sources,
+    Alerts,
 }
 
 #[wasm_bindgen(start)]
@@ -29,6 +30,18 @@ pub fn start() {
 fn App() -> impl IntoView {
     let page = RwSignal::new(Page::Dashboard);
     provide_context(page);
+    // Alerts waiting for someone, on every page.
+    let overview = pages::dashboard::poll(std::time::Duration::from_secs(3), api::alerts);
+    let attention = Memo::new(move |_| {
+        overview.with(|o| match o {
+            Some(Ok(o)) => o
+                .active
+                .iter()
+                .filter(|a| a.state == "active_unacked" || a.state == "cleared_unacked")
+                .count(),
+            _ => 0,
+        })
+    });
     view! {
         <header class="topbar">
             <button class="brand" on:click=move |_| page.set(Page::Dashboard)>
@@ -36,6 +49,18 @@ fn App() -> impl IntoView {
                 "Telltale"
             </button>
             <nav class="nav">
+                <button
+                    class="nav-button"
+                    data-testid="nav-alerts"
+                    class:current=move || page.get() == Page::Alerts
+                    on:click=move |_| page.set(Page::Alerts)
+                >
+                    "Alerts"
+                    {move || {
+                        let n = attention.get();
+                        (n > 0).then(|| view! { <span class="badge" data-testid="alert-count">{n}</span> })
+                    }}
+                </button>
                 <button
                     class="nav-button"
                     data-testid="nav-sources"
@@ -51,6 +76,7 @@ fn App() -> impl IntoView {
                 Page::Dashboard => view! { <pages::dashboard::Dashboard /> }.into_any(),
                 Page::Device(id) => view! { <pages::device::DevicePage id=id /> }.into_any(),
                 Page::Sources => view! { <pages::sources::SourcesPage /> }.into_any(),
+                Page::Alerts => view! { <pages::alerts::AlertsPage /> }.into_any(),
             }}
         </main>
     }

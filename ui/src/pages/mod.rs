@@ -1,3 +1,4 @@
+pub mod alerts;
 pub mod dashboard;
 pub mod device;
 pub mod sources;

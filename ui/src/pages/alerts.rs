@@ -1,0 +1,217 @@
+//! Alerts: what needs attention now (acknowledge, shelve), what happened, and the rules.
+
+use crate::pages::dashboard::{error_view, poll};
+use crate::{api, format};
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use std::time::Duration;
+use telltale_model::alert::{ActiveAlert, AlertHistoryQuery, AlertId, AlertRecord};
+
+const REFRESH: Duration = Duration::from_secs(2);
+const DAY_MS: i64 = 86_400_000;
+
+#[component]
+pub fn AlertsPage() -> impl IntoView {
+    let overview = poll(REFRESH, api::alerts);
+    let active = Memo::new(move |_| {
+        overview.with(|o| match o {
+            Some(Ok(o)) => o.active.clone(),
+            _ => Vec::new(),
+        })
+    });
+    let message = RwSignal::new(None::<(bool, String)>);
+    view! {
+        <h1 class="page-title">"Alerts"</h1>
+        {move || match overview.get() {
+            Some(Err(e)) => Some(error_view(e).into_any()),
+            Some(Ok(o)) if o.missed_batches > 0 => Some(view! {
+                <p class="error">{format!(
+                    "The alert engine fell behind and skipped {} batches of readings.",
+                    o.missed_batches
+                )}</p>
+            }.into_any()),
+            _ => None,
+        }}
+        {move || message.get().map(|(bad, m)| view! {
+            <p class:error=bad class:status=!bad role="status" data-testid="alert-status">{m}</p>
+        })}
+        <section class="panel">
+            <h2>"Needs attention"</h2>
+            <Show
+                when=move || !active.with(Vec::is_empty)
+                fallback=|| view! { <p class="placeholder" data-testid="no-alerts">"All clear."</p> }
+            >
+                <ul class="alert-list">
+                    {move || active.get().into_iter().map(|a| view! { <AlertRow alert=a message=message /> }).collect_view()}
+                </ul>
+            </Show>
+        </section>
+        <History />
+        <Rules overview_rules=Memo::new(move |_| overview.with(|o| match o {
+            Some(Ok(o)) => Some(o.rules.clone()),
+            _ => None,
+        })) message=message />
+    }
+}
+
+fn state_text(state: &str) -> &'static str {
+    match state {
+        "active_unacked" => "Active · not acknowledged",
+        "active_acked" => "Active · acknowledged",
+        "cleared_unacked" => "Cleared · not acknowledged",
+        _ => "Shelved",
+    }
+}
+
+#[component]
+fn AlertRow(alert: ActiveAlert, message: RwSignal<Option<(bool, String)>>) -> impl IntoView {
+    let id = alert.id.clone();
+    let act = move |what: &'static str, id: AlertId| {
+        spawn_local(async move {
+            let result = match what {
+                "ack" => api::acknowledge_alert(&id).await,
+                "shelve" => api::shelve_alert(&id, 60).await,
+                _ => api::unshelve_alert(&id).await,
+            };
+            let text = match result {
+                Ok(()) => (false, format!("{} on {}: done.", id.rule, id.device)),
+                Err(e) => (true, e.message),
+            };
+            let _ = message.try_set(Some(text));
+        });
+    };
+    let unacked = alert.state == "active_unacked" || alert.state == "cleared_unacked";
+    let shelved = alert.shelved_until_ms.is_some();
+    let (ack_id, shelve_id) = (id.clone(), id.clone());
+    let detail = format!(
+        "{} · since {}{}{}",
+        state_text(&alert.state),
+        format::clock(alert.since_ms),
+        alert
+            .last_value
+            .map(|v| format!(" · last {}", format::value(v)))
+            .unwrap_or_default(),
+        match (&alert.acked_by, alert.shelved_until_ms) {
+            (_, Some(t)) => format!(" · shelved until {}", format::clock(t)),
+            (Some(by), None) => format!(" · acknowledged by {by}"),
+            _ => String::new(),
+        }
+    );
+    view! {
+        <li class=format!("alert-row {}", alert.severity) data-testid="alert" data-state=alert.state.clone()>
+            <div class="alert-head">
+                <span class=format!("severity {}", alert.severity)>{alert.severity.clone()}</span>
+                <span class="alert-name">{format!("{} · {}", alert.id.device, format::metric_label(&alert.id.metric))}</span>
+            </div>
+            <div class="detail">{format!("{} ({})", detail, alert.id.rule)}</div>
+            <div class="row-actions">
+                {unacked.then(|| view! {
+                    <button class="chip-button primary" data-testid="ack"
+                        on:click=move |_| act("ack", ack_id.clone())>"Acknowledge"</button>
+                })}
+                {if shelved {
+                    view! { <button class="chip-button" on:click=move |_| act("unshelve", shelve_id.clone())>"Unshelve"</button> }.into_any()
+                } else {
+                    view! { <button class="chip-button" data-testid="shelve" on:click=move |_| act("shelve", shelve_id.clone())>"Shelve 1 h"</button> }.into_any()
+                }}
+            </div>
+        </li>
+    }
+}
+
+#[component]
+fn History() -> impl IntoView {
+    let device = RwSignal::new(String::new());
+    let records = RwSignal::new(None::<Result<Vec<AlertRecord>, telltale_model::ApiError>>);
+    let load = move || {
+        let now = js_sys::Date::now() as i64;
+        let query = AlertHistoryQuery {
+            from_ms: (now - 7 * DAY_MS).max(0),
+            to_ms: now + DAY_MS,
+            device: Some(device.get_untracked().trim().to_owned()).filter(|d| !d.is_empty()),
+            limit: 200,
+        };
+        spawn_local(async move {
+            let _ = records.try_set(Some(api::alert_history(&query).await));
+        });
+    };
+    load();
+    if let Ok(handle) = set_interval_with_handle(load, Duration::from_secs(5)) {
+        on_cleanup(move || handle.clear());
+    }
+    view! {
+        <section class="panel">
+            <h2>"History (7 days)"</h2>
+            <label class="filter">"Device "
+                <input prop:value=device placeholder="all devices" data-testid="history-device"
+                    on:change=move |e| { device.set(event_target_value(&e)); load(); } />
+            </label>
+            {move || match records.get() {
+                None => view! { <p class="placeholder">"Loading…"</p> }.into_any(),
+                Some(Err(e)) => error_view(e).into_any(),
+                Some(Ok(list)) if list.is_empty() => view! { <p class="placeholder">"Nothing recorded."</p> }.into_any(),
+                Some(Ok(list)) => view! {
+                    <ul class="history-list">
+                        {list.into_iter().map(|r| view! {
+                            <li class="history-row" data-testid="alert-record">
+                                <span class="when">{format::clock(r.ts_ms)}</span>
+                                <span class=format!("event {}", r.event)>{r.event.clone()}</span>
+                                <span class="what">{format!(
+                                    "{} · {} ({}){}{}",
+                                    r.id.device,
+                                    format::metric_label(&r.id.metric),
+                                    r.id.rule,
+                                    r.value.map(|v| format!(" = {}", format::value(v))).unwrap_or_default(),
+                                    r.by.map(|b| format!(" by {b}")).unwrap_or_default(),
+                                )}</span>
+                            </li>
+                        }).collect_view()}
+                    </ul>
+                }.into_any(),
+            }}
+        </section>
+    }
+}
+
+#[component]
+fn Rules(
+    overview_rules: Memo<Option<String>>,
+    message: RwSignal<Option<(bool, String)>>,
+) -> impl IntoView {
+    // The editor holds the user's text; it is filled from the engine once, not on every poll.
+    let text = RwSignal::new(None::<String>);
+    Effect::new(move |_| {
+        if text.get_untracked().is_none() {
+            if let Some(r) = overview_rules.get() {
+                text.set(Some(r));
+            }
+        }
+    });
+    let save = move |_| {
+        let Some(rules) = text.get_untracked() else {
+            return;
+        };
+        spawn_local(async move {
+            let result = match api::save_alert_rules(&rules).await {
+                Ok(()) => (false, "Rules saved and in force.".to_owned()),
+                Err(e) => (true, format!("Rules not saved: {}", e.message)),
+            };
+            let _ = message.try_set(Some(result));
+        });
+    };
+    view! {
+        <section class="panel">
+            <h2>"Rules"</h2>
+            <p class="detail">
+                "Each [[rule]] watches a metric of one device (or \"*\", or every device of a kind): \
+                 high, low, rate, stale, battery_low or anomaly, with deadband, on/off delays and a severity."
+            </p>
+            <textarea class="rules" spellcheck="false" data-testid="rules"
+                prop:value=move || text.get().unwrap_or_default()
+                on:input=move |e| text.set(Some(event_target_value(&e)))></textarea>
+            <div class="row-actions">
+                <button class="chip-button primary" data-testid="save-rules" on:click=save>"Save rules"</button>
+            </div>
+        </section>
+    }
+}
