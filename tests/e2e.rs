@@ -657,7 +657,11 @@ async fn demo_dashboard_device_page_layouts_and_offline_history() {
     .await;
     assert_no_horizontal_overflow(&client, "alerts page (phone)").await;
     screenshot(&client, &shots, "alerts-phone").await;
-    click(&client, "[data-testid=alert][data-state=active_unacked] [data-testid=ack]").await;
+    click(
+        &client,
+        "[data-testid=alert][data-state=active_unacked] [data-testid=ack]",
+    )
+    .await;
     wait_until(
         &client,
         "return [...document.querySelectorAll('[data-testid=alert]')] \

@@ -3,6 +3,7 @@
 
 use std::io::Read;
 use std::path::Path;
+use telltale_sources::alerting::LogNotifier;
 use telltale_sources::mqtt::secret_key;
 use telltale_sources::secret::{OsKeyring, SecretStore};
 use telltale_sources::{CollectorConfig, Engine};
@@ -13,6 +14,10 @@ pub async fn collect(db: &Path, config: &Path) -> Result<(), String> {
     let config = CollectorConfig::load(config).map_err(|e| e.to_string())?;
     let mut engine = Engine::open(db).map_err(|e| e.to_string())?;
     engine.start_maintenance();
+    // Alerts fire at the edge too: notifications go to the log.
+    engine
+        .start_alerts(std::sync::Arc::new(LogNotifier))
+        .map_err(|e| e.to_string())?;
     for broker in config.mqtt {
         let id = broker.id.clone();
         engine
