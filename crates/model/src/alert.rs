@@ -107,3 +107,20 @@ impl AlertHistoryQuery {
         Ok(())
     }
 }
+
+/// When a series is expected to reach an alert rule's limit, from its trend: the maintenance
+/// view's row. Undated rows (`eta_ms` None) say why in `basis`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MaintenanceForecast {
+    pub device: crate::DeviceId,
+    pub device_name: String,
+    pub metric: String,
+    pub unit: Option<String>,
+    pub rule: String,
+    pub threshold: f64,
+    pub eta_ms: Option<TimestampMs>,
+    pub low_ms: Option<TimestampMs>,
+    pub high_ms: Option<TimestampMs>,
+    pub basis: String,
+    pub points: usize,
+}

@@ -80,6 +80,17 @@ impl Engine {
         Ok(())
     }
 
+    /// When each series watched by a high or low alert limit will reach it, by its trend.
+    pub fn maintenance(
+        &self,
+        now_ms: i64,
+    ) -> Result<Vec<telltale_model::alert::MaintenanceForecast>> {
+        let text = self.alerts().map(|a| a.rules_text()).unwrap_or_default();
+        let rules = telltale_alerts::RuleSet::from_toml(&text)
+            .map_err(|e| SourceError::Config(e.to_string()))?;
+        crate::maintenance::forecasts(&self.store, &rules, now_ms)
+    }
+
     /// The running alert engine, for acknowledging, shelving and reading active alerts.
     pub fn alerts(&self) -> Option<Alerts> {
         self.alerter.as_ref().map(Alerter::handle)

@@ -39,6 +39,10 @@ enum Request {
     SourceConfig(SourceConfigChange, oneshot::Sender<Result<()>>),
     LastTs(SeriesKey, oneshot::Sender<Result<Option<TimestampMs>>>),
     Alerts(AlertWrite, oneshot::Sender<Result<()>>),
+    /// Sent by `Writer::close`: commit what came before, then stop, even while sources still
+    /// hold `Ingest` handles (their later writes fail with `WriterStopped`). Waiting for every
+    /// handle to be dropped instead could wait forever on a task that is itself waiting.
+    Close,
 }
 
 /// Saves (`config: Some`) or forgets (`None`) one configured source.
@@ -119,7 +123,11 @@ impl Writer {
 
     fn join(&mut self) {
         let (tx, _) = mpsc::channel(1);
-        self.ingest = Ingest { tx };
+        let ours = std::mem::replace(&mut self.ingest, Ingest { tx });
+        // A full queue means the writer is busy and will also stop once every handle is gone;
+        // the usual case queues the close behind everything already sent.
+        let _ = ours.tx.try_send(Request::Close);
+        drop(ours);
         if let Some(thread) = self.thread.take() {
             let _ = thread.join();
         }
@@ -213,12 +221,20 @@ fn run(
     announce: broadcast::Sender<Arc<[Reading]>>,
 ) {
     let mut cache = SeriesCache::default();
-    while let Some(first) = rx.blocking_recv() {
+    'serve: while let Some(first) = rx.blocking_recv() {
+        if matches!(first, Request::Close) {
+            break;
+        }
         // Take whatever else is already waiting, so a burst costs one fsync instead of many.
         let mut batch = vec![first];
         let mut readings = batch_len(&batch[0]);
+        let mut closing = false;
         while readings < MAX_BATCH_READINGS {
             match rx.try_recv() {
+                Ok(Request::Close) => {
+                    closing = true;
+                    break;
+                }
                 Ok(next) => {
                     readings += batch_len(&next);
                     batch.push(next);
@@ -227,8 +243,11 @@ fn run(
             }
         }
         commit(&mut conn, &mut cache, batch, &announce);
+        if closing {
+            break 'serve;
+        }
     }
-    tracing::debug!("store writer stopped: every ingest handle was dropped");
+    tracing::debug!("store writer stopped");
 }
 
 fn batch_len(r: &Request) -> usize {
@@ -239,7 +258,8 @@ fn batch_len(r: &Request) -> usize {
         | Request::Prune(..)
         | Request::SourceConfig(..)
         | Request::LastTs(..)
-        | Request::Alerts(..) => 1,
+        | Request::Alerts(..)
+        | Request::Close => 1,
     }
 }
 
@@ -299,6 +319,8 @@ fn commit(
                     Outcome::Done
                 }
                 Request::LastTs(key, _) => Outcome::LastTs(table::series::last_ts(&tx, key)?),
+                // Never batched: the serving loop stops at it.
+                Request::Close => Outcome::Done,
                 Request::Alerts(w, _) => {
                     table::alerts::apply(&tx, w)?;
                     Outcome::Done
@@ -431,6 +453,7 @@ fn commit(
                     Request::LastTs(_, done) => {
                         let _ = done.send(Err(fail()));
                     }
+                    Request::Close => {}
                     Request::Device(_, done)
                     | Request::Retention(_, _, done)
                     | Request::SourceConfig(_, done)

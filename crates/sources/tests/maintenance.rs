@@ -1,0 +1,79 @@
+//! Maintenance forecasts from stored history and the alert limits in force.
+
+use std::sync::Arc;
+use telltale_model::{Device, DeviceId, Quality, Reading, Transport};
+use telltale_sources::alerting::LogNotifier;
+use telltale_sources::Engine;
+
+const HOUR: i64 = 3_600_000;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rising_series_is_dated_and_a_flat_one_is_not() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut engine = Engine::open(&dir.path().join("m.db")).unwrap();
+    let now = telltale_sources::now_ms();
+    let ingest = engine.ingest();
+    for (id, name) in [("mqtt:p/pump", "pump"), ("mqtt:p/fan", "fan")] {
+        ingest
+            .register(Device {
+                id: DeviceId::new(id),
+                name: name.into(),
+                kind: "machine".into(),
+                transport: Transport::Mqtt,
+                site: "Plant".into(),
+                expected_interval_ms: HOUR,
+            })
+            .await
+            .unwrap();
+    }
+    // Twenty days of hourly vibration: the pump wears (0.05 mm/s a day), the fan does not.
+    let mut readings = Vec::new();
+    for h in 0..480 {
+        let t = now - (480 - h) * HOUR;
+        let wobble = ((h * 7919) % 13) as f64 / 100.0;
+        for (device, value) in [
+            ("mqtt:p/pump", 2.0 + 0.05 * h as f64 / 24.0 + wobble),
+            ("mqtt:p/fan", 2.0 + wobble),
+        ] {
+            readings.push(Reading {
+                device: DeviceId::new(device),
+                metric: "vibration".into(),
+                unit: Some("mm/s".into()),
+                ts_ms: t,
+                value,
+                quality: Quality::Good,
+            });
+        }
+    }
+    ingest.write(readings).await.unwrap();
+    engine.start_alerts(Arc::new(LogNotifier)).unwrap();
+    engine
+        .alerts()
+        .unwrap()
+        .set_rules(
+            "[[rule]]\nid = \"vibration-limit\"\ndevice = \"*\"\nmetric = \"vibration\"\nkind = \"high\"\nlimit = 4.0\n",
+        )
+        .await
+        .unwrap();
+    let forecasts = engine.maintenance(now).unwrap();
+    assert_eq!(forecasts.len(), 2, "{forecasts:?}");
+    let pump = &forecasts[0];
+    assert_eq!(pump.device_name, "pump", "dated forecasts come first");
+    // 2.0 + 0.05/day reaches 4.0 about 40 days after the start, i.e. ~20 days from now.
+    let eta_days = (pump.eta_ms.unwrap() - now) as f64 / (24.0 * HOUR as f64);
+    assert!(
+        (14.0..=26.0).contains(&eta_days),
+        "{eta_days} days: {}",
+        pump.basis
+    );
+    assert!(pump.low_ms.unwrap() <= pump.eta_ms.unwrap());
+    assert!(pump.eta_ms.unwrap() <= pump.high_ms.unwrap());
+    let fan = &forecasts[1];
+    assert_eq!(
+        fan.eta_ms, None,
+        "a flat series gets no date: {}",
+        fan.basis
+    );
+    assert!(!fan.basis.is_empty());
+    engine.shutdown().await;
+}
