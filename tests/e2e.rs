@@ -679,6 +679,20 @@ async fn demo_dashboard_device_page_layouts_and_offline_history() {
         "the raise and the acknowledgement in the history",
     )
     .await;
+
+    // 5. Upkeep: every series under a high/low limit is listed, dated or saying why not.
+    click(&client, "[data-testid=nav-maintenance]").await;
+    let rows = wait_until(
+        &client,
+        "const r = [...document.querySelectorAll('[data-testid=forecast]')].map(e => e.textContent); \
+         return r.length > 0 && r.some(t => t.includes('lathe-07')) ? r : null;",
+        Duration::from_secs(20),
+        "forecast rows, including the lathe under its new limit",
+    )
+    .await;
+    println!("upkeep: {rows}");
+    assert_no_horizontal_overflow(&client, "upkeep page (phone)").await;
+    screenshot(&client, &shots, "upkeep-phone").await;
     let answers = js(
         &client,
         "const call = (cmd, args) => window.__TAURI__.core.invoke(cmd, args) \

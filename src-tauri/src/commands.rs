@@ -2,7 +2,9 @@
 
 use crate::AppState;
 use tauri::{AppHandle, Manager, Runtime, State};
-use telltale_model::alert::{AlertHistoryQuery, AlertId, AlertRecord, AlertsOverview};
+use telltale_model::alert::{
+    AlertHistoryQuery, AlertId, AlertRecord, AlertsOverview, MaintenanceForecast,
+};
 use telltale_model::broker::{BrokerEntry, SaveBroker};
 use telltale_model::{
     ApiError, Dashboard, Device, DeviceId, ErrorCode, ExportRequest, ExportResult, History,
@@ -204,4 +206,10 @@ pub async fn save_alert_rules(state: State<'_, AppState>, rules: String) -> Resu
     }
     let alerts = alerts_of(&state)?;
     Ok(alerts.set_rules(&rules).await?)
+}
+
+/// When each series under a high/low alert limit will reach it, soonest first.
+#[tauri::command]
+pub async fn maintenance(state: State<'_, AppState>) -> Result<Vec<MaintenanceForecast>, ApiError> {
+    state.with_engine(|e| Ok(e.maintenance(now_ms())?))
 }

@@ -112,6 +112,7 @@ pub fn build<R: Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R> {
             commands::shelve_alert,
             commands::unshelve_alert,
             commands::save_alert_rules,
+            commands::maintenance,
         ])
 }
 

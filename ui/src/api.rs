@@ -2,7 +2,9 @@
 //! refused (`{code, message}`) or the IPC layer itself did (a bare string).
 
 use serde::{de::DeserializeOwned, Serialize};
-use telltale_model::alert::{AlertHistoryQuery, AlertId, AlertRecord, AlertsOverview};
+use telltale_model::alert::{
+    AlertHistoryQuery, AlertId, AlertRecord, AlertsOverview, MaintenanceForecast,
+};
 use telltale_model::broker::{BrokerEntry, SaveBroker};
 use telltale_model::{
     ApiError, Dashboard, DeviceId, ErrorCode, ExportRequest, ExportResult, History, HistoryQuery,
@@ -156,4 +158,8 @@ pub async fn unshelve_alert(id: &AlertId) -> Result<(), ApiError> {
 
 pub async fn save_alert_rules(rules: &str) -> Result<(), ApiError> {
     call("save_alert_rules", &RulesArgs { rules }).await
+}
+
+pub async fn maintenance() -> Result<Vec<MaintenanceForecast>, ApiError> {
+    call("maintenance", &NoArgs {}).await
 }

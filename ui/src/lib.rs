@@ -18,6 +18,7 @@ pub enum Page {
     Device(DeviceId),
     Sources,
     Alerts,
+    Maintenance,
 }
 
 #[wasm_bindgen(start)]
@@ -46,7 +47,7 @@ fn App() -> impl IntoView {
         <header class="topbar">
             <button class="brand" on:click=move |_| page.set(Page::Dashboard)>
                 <span class="logo" aria-hidden="true"></span>
-                "Telltale"
+                <span class="brand-name">"Telltale"</span>
             </button>
             <nav class="nav">
                 <button
@@ -60,6 +61,14 @@ fn App() -> impl IntoView {
                         let n = attention.get();
                         (n > 0).then(|| view! { <span class="badge" data-testid="alert-count">{n}</span> })
                     }}
+                </button>
+                <button
+                    class="nav-button"
+                    data-testid="nav-maintenance"
+                    class:current=move || page.get() == Page::Maintenance
+                    on:click=move |_| page.set(Page::Maintenance)
+                >
+                    "Upkeep"
                 </button>
                 <button
                     class="nav-button"
@@ -77,6 +86,7 @@ fn App() -> impl IntoView {
                 Page::Device(id) => view! { <pages::device::DevicePage id=id /> }.into_any(),
                 Page::Sources => view! { <pages::sources::SourcesPage /> }.into_any(),
                 Page::Alerts => view! { <pages::alerts::AlertsPage /> }.into_any(),
+                Page::Maintenance => view! { <pages::maintenance::MaintenancePage /> }.into_any(),
             }}
         </main>
     }

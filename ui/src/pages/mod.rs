@@ -1,4 +1,5 @@
 pub mod alerts;
 pub mod dashboard;
 pub mod device;
+pub mod maintenance;
 pub mod sources;
