@@ -680,6 +680,26 @@ async fn demo_dashboard_device_page_layouts_and_offline_history() {
     )
     .await;
 
+    // The lathe's chart shows its new limit (a dashed red line) and the alert's active stretch.
+    click(&client, ".brand").await;
+    click(&client, "[data-device-id='mqtt:e2e/lathe-07']").await;
+    let red = wait_until(
+        &client,
+        "const c = document.getElementById('history-chart'); \
+         if (!c || c.width === 0) return 0; \
+         const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data; \
+         let n = 0; \
+         for (let i = 0; i < d.length; i += 4) { \
+           if (Math.abs(d[i] - 185) < 30 && Math.abs(d[i+1] - 28) < 30 && Math.abs(d[i+2] - 28) < 30) n++; \
+         } \
+         return n > 50 ? n : 0;",
+        Duration::from_secs(20),
+        "the alert limit drawn on the lathe's chart",
+    )
+    .await;
+    println!("lathe chart: {red} pixels of alert limit");
+    screenshot(&client, &shots, "device-alert-limit-phone").await;
+
     // 5. Upkeep: every series under a high/low limit is listed, dated or saying why not.
     click(&client, "[data-testid=nav-maintenance]").await;
     let rows = wait_until(

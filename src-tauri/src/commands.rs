@@ -3,7 +3,7 @@
 use crate::AppState;
 use tauri::{AppHandle, Manager, Runtime, State};
 use telltale_model::alert::{
-    AlertHistoryQuery, AlertId, AlertRecord, AlertsOverview, MaintenanceForecast,
+    AlertHistoryQuery, AlertId, AlertRecord, AlertsOverview, MaintenanceForecast, SeriesAlerts,
 };
 use telltale_model::broker::{BrokerEntry, SaveBroker};
 use telltale_model::{
@@ -212,4 +212,16 @@ pub async fn save_alert_rules(state: State<'_, AppState>, rules: String) -> Resu
 #[tauri::command]
 pub async fn maintenance(state: State<'_, AppState>) -> Result<Vec<MaintenanceForecast>, ApiError> {
     state.with_engine(|e| Ok(e.maintenance(now_ms())?))
+}
+
+/// A series' alert limits and active periods over a chart's range.
+#[tauri::command]
+pub async fn series_alerts(
+    state: State<'_, AppState>,
+    query: HistoryQuery,
+) -> Result<SeriesAlerts, ApiError> {
+    query.validate()?;
+    state.with_engine(|e| {
+        Ok(e.series_alerts(&query.device, &query.metric, query.from_ms, query.to_ms)?)
+    })
 }

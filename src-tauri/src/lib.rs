@@ -113,6 +113,7 @@ pub fn build<R: Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R> {
             commands::unshelve_alert,
             commands::save_alert_rules,
             commands::maintenance,
+            commands::series_alerts,
         ])
 }
 

@@ -3,7 +3,7 @@
 
 use serde::{de::DeserializeOwned, Serialize};
 use telltale_model::alert::{
-    AlertHistoryQuery, AlertId, AlertRecord, AlertsOverview, MaintenanceForecast,
+    AlertHistoryQuery, AlertId, AlertRecord, AlertsOverview, MaintenanceForecast, SeriesAlerts,
 };
 use telltale_model::broker::{BrokerEntry, SaveBroker};
 use telltale_model::{
@@ -162,4 +162,8 @@ pub async fn save_alert_rules(rules: &str) -> Result<(), ApiError> {
 
 pub async fn maintenance() -> Result<Vec<MaintenanceForecast>, ApiError> {
     call("maintenance", &NoArgs {}).await
+}
+
+pub async fn series_alerts(query: &HistoryQuery) -> Result<SeriesAlerts, ApiError> {
+    call("series_alerts", &QueryArgs { query }).await
 }

@@ -3,11 +3,12 @@
 use plotters::prelude::IntoDrawingArea;
 use plotters_canvas::CanvasBackend;
 use telltale_chart::ChartStyle;
+use telltale_model::alert::SeriesAlerts;
 use telltale_model::History;
 use web_sys::HtmlCanvasElement;
 
 /// Sizes the canvas to its box (so phones get a phone-wide chart) and draws `h` on it.
-pub fn draw(canvas: &HtmlCanvasElement, h: &History) -> Result<(), String> {
+pub fn draw(canvas: &HtmlCanvasElement, h: &History, alerts: &SeriesAlerts) -> Result<(), String> {
     let width = canvas.client_width().max(200) as u32;
     let height = canvas.client_height().max(160) as u32;
     if canvas.width() != width || canvas.height() != height {
@@ -20,5 +21,5 @@ pub fn draw(canvas: &HtmlCanvasElement, h: &History) -> Result<(), String> {
         utc_offset_min: crate::format::utc_offset_min(),
         ..ChartStyle::default()
     };
-    telltale_chart::draw(&backend.into_drawing_area(), h, &style)
+    telltale_chart::draw_with_alerts(&backend.into_drawing_area(), h, alerts, &style)
 }

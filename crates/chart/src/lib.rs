@@ -6,6 +6,7 @@
 
 use plotters::coord::Shift;
 use plotters::prelude::*;
+use telltale_model::alert::SeriesAlerts;
 use telltale_model::{Bucket, History, TimestampMs};
 
 /// Colours and the viewer's clock, which the chart cannot know by itself.
@@ -15,6 +16,8 @@ pub struct ChartStyle {
     pub foreground: RGBColor,
     pub grid: RGBColor,
     pub line: RGBColor,
+    /// Alert limits and active periods.
+    pub alert: RGBColor,
     /// Minutes east of UTC for axis labels (the browser knows it; the chart does not).
     pub utc_offset_min: i32,
 }
@@ -26,6 +29,7 @@ impl Default for ChartStyle {
             foreground: RGBColor(40, 44, 52),
             grid: RGBColor(225, 228, 232),
             line: RGBColor(14, 116, 144),
+            alert: RGBColor(185, 28, 28),
             utc_offset_min: 0,
         }
     }
@@ -69,9 +73,20 @@ pub fn draw<DB: DrawingBackend>(
     h: &History,
     style: &ChartStyle,
 ) -> Result<(), String> {
+    draw_with_alerts(area, h, &SeriesAlerts::default(), style)
+}
+
+/// Draws `history` with its alert limits (dashed lines, always in view) and the periods its
+/// alerts were active (shaded behind the data).
+pub fn draw_with_alerts<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    h: &History,
+    alerts: &SeriesAlerts,
+    style: &ChartStyle,
+) -> Result<(), String> {
     let err = |e: DrawingAreaErrorKind<DB::ErrorType>| e.to_string();
     area.fill(&style.background).map_err(err)?;
-    let (lo, hi) = value_range(&h.buckets);
+    let (lo, hi) = value_range(&h.buckets, alerts.limits.iter().map(|l| l.value));
     let unit = h.unit.as_deref().unwrap_or("");
     let span = h.to_ms - h.from_ms;
     let offset = style.utc_offset_min;
@@ -108,6 +123,29 @@ pub fn draw<DB: DrawingBackend>(
         return Ok(());
     }
 
+    let alert = style.alert;
+    for p in &alerts.periods {
+        let (from, to) = (p.from_ms.max(h.from_ms), p.to_ms.min(h.to_ms));
+        if from < to {
+            chart
+                .draw_series(std::iter::once(Rectangle::new(
+                    [(from, lo), (to, hi)],
+                    alert.mix(0.12).filled(),
+                )))
+                .map_err(err)?;
+        }
+    }
+    for l in &alerts.limits {
+        chart
+            .draw_series(DashedLineSeries::new(
+                [(h.from_ms, l.value), (h.to_ms, l.value)],
+                8,
+                5,
+                alert.stroke_width(2),
+            ))
+            .map_err(err)?;
+    }
+
     let band = style.line.mix(0.22);
     for run in runs(&h.buckets, gap_threshold(h)) {
         if h.bucket_ms > 0 {
@@ -137,12 +175,18 @@ pub fn draw<DB: DrawingBackend>(
     area.present().map_err(err)
 }
 
-/// The value axis: the data's extent with a margin, never a zero-height range.
-fn value_range(buckets: &[Bucket]) -> (f64, f64) {
-    let lo = buckets.iter().map(|b| b.min).fold(f64::INFINITY, f64::min);
+/// The value axis: the data's extent (and the alert limits, so they are always in view) with a
+/// margin, never a zero-height range.
+fn value_range(buckets: &[Bucket], limits: impl Iterator<Item = f64> + Clone) -> (f64, f64) {
+    let lo = buckets
+        .iter()
+        .map(|b| b.min)
+        .chain(limits.clone())
+        .fold(f64::INFINITY, f64::min);
     let hi = buckets
         .iter()
         .map(|b| b.max)
+        .chain(limits)
         .fold(f64::NEG_INFINITY, f64::max);
     if !lo.is_finite() || !hi.is_finite() {
         return (0.0, 1.0);
@@ -222,6 +266,44 @@ mod tests {
             draw(&root, h, &ChartStyle::default()).unwrap();
         }
         out
+    }
+
+    #[test]
+    fn alert_limits_are_in_view_and_periods_shaded() {
+        use telltale_model::alert::{AlertLimit, AlertPeriod, SeriesAlerts};
+        let h = history(
+            (0..10)
+                .map(|i| bucket(i * 1_000, 1.0 + i as f64 * 0.1))
+                .collect(),
+            0,
+        );
+        let plain = svg(&h);
+        let alerts = SeriesAlerts {
+            limits: vec![AlertLimit {
+                rule: "hot".into(),
+                value: 5.0,
+            }],
+            periods: vec![AlertPeriod {
+                rule: "hot".into(),
+                from_ms: 3_000,
+                to_ms: 6_000,
+            }],
+        };
+        let mut drawn = String::new();
+        {
+            let root = SVGBackend::with_string(&mut drawn, (640, 320)).into_drawing_area();
+            draw_with_alerts(&root, &h, &alerts, &ChartStyle::default()).unwrap();
+        }
+        let red = "#B91C1C";
+        assert!(!plain.contains(red), "no alerts, no alert colour");
+        // Dashes of the limit line plus the shaded period.
+        assert!(
+            drawn.matches(red).count() >= 5,
+            "{}",
+            drawn.matches(red).count()
+        );
+        // The axis grew to show a limit far above the data.
+        assert!(drawn.contains("\n4.0\n") && !plain.contains("\n4.0\n"));
     }
 
     #[test]

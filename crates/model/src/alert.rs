@@ -124,3 +124,24 @@ pub struct MaintenanceForecast {
     pub basis: String,
     pub points: usize,
 }
+
+/// What a device chart shows of a series' alerts: the limits in force and when alerts were active.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct SeriesAlerts {
+    pub limits: Vec<AlertLimit>,
+    pub periods: Vec<AlertPeriod>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AlertLimit {
+    pub rule: String,
+    pub value: f64,
+}
+
+/// An alert's active stretch; one still active ends at the query's end.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AlertPeriod {
+    pub rule: String,
+    pub from_ms: TimestampMs,
+    pub to_ms: TimestampMs,
+}

@@ -579,3 +579,77 @@ mod tests {
         RuleSet::from_toml(&format!("{DEFAULT_RULES}{DEMO_RULES}")).unwrap();
     }
 }
+
+/// A series' alert limits (high/low rules in force) and the stretches its alerts were active in
+/// [from, to], for the device chart.
+pub fn series_alerts(
+    store: &Store,
+    rules: &RuleSet,
+    device: &DeviceId,
+    metric: &str,
+    from_ms: i64,
+    to_ms: i64,
+) -> Result<telltale_model::alert::SeriesAlerts> {
+    use telltale_alerts::Kind;
+    use telltale_model::alert::{AlertLimit, AlertPeriod, SeriesAlerts};
+    let d = store.device(device)?;
+    let target = Target {
+        device: &d.name,
+        kind: Some(&d.kind),
+        tags: &[],
+        metric,
+        unit: None,
+    };
+    let limits = rules
+        .rules
+        .iter()
+        .filter(|r| {
+            matches!(r.kind, Kind::High | Kind::Low | Kind::BatteryLow) && r.applies(&target)
+        })
+        .map(|r| AlertLimit {
+            rule: r.id.clone(),
+            value: r.limit,
+        })
+        .collect();
+    // Look back a week for raises that began before the range.
+    let mut records = store.alert_transitions(
+        (from_ms - 7 * 86_400_000).max(0),
+        to_ms,
+        Some(&d.name),
+        telltale_model::alert::MAX_ALERT_RECORDS,
+    )?;
+    records.reverse();
+    let mut open: HashMap<String, i64> = HashMap::new();
+    let mut periods = Vec::new();
+    for (_, json) in records {
+        let Ok(r) = serde_json::from_str::<AlertRecord>(&json) else {
+            continue;
+        };
+        if r.id.metric != metric && r.id.metric != "*" {
+            continue;
+        }
+        match r.event.as_str() {
+            "raised" => {
+                open.entry(r.id.rule.clone()).or_insert(r.ts_ms);
+            }
+            "cleared" => {
+                if let Some(start) = open.remove(&r.id.rule) {
+                    periods.push(AlertPeriod {
+                        rule: r.id.rule,
+                        from_ms: start,
+                        to_ms: r.ts_ms,
+                    });
+                }
+            }
+            _ => {}
+        }
+    }
+    periods.extend(open.into_iter().map(|(rule, start)| AlertPeriod {
+        rule,
+        from_ms: start,
+        to_ms,
+    }));
+    periods.retain(|p| p.to_ms >= from_ms && p.from_ms <= to_ms);
+    periods.sort_by_key(|p| p.from_ms);
+    Ok(SeriesAlerts { limits, periods })
+}

@@ -91,6 +91,20 @@ impl Engine {
         crate::maintenance::forecasts(&self.store, &rules, now_ms)
     }
 
+    /// A series' alert limits and active periods in [from, to], for its chart.
+    pub fn series_alerts(
+        &self,
+        device: &DeviceId,
+        metric: &str,
+        from_ms: i64,
+        to_ms: i64,
+    ) -> Result<telltale_model::alert::SeriesAlerts> {
+        let text = self.alerts().map(|a| a.rules_text()).unwrap_or_default();
+        let rules = telltale_alerts::RuleSet::from_toml(&text)
+            .map_err(|e| SourceError::Config(e.to_string()))?;
+        crate::alerting::series_alerts(&self.store, &rules, device, metric, from_ms, to_ms)
+    }
+
     /// The running alert engine, for acknowledging, shelving and reading active alerts.
     pub fn alerts(&self) -> Option<Alerts> {
         self.alerter.as_ref().map(Alerter::handle)

@@ -145,7 +145,7 @@ async fn raised_on_commit_acknowledged_and_continued_after_a_restart() {
 
     second
         .ingest()
-        .write(vec![reading(t0 + 80_000, -17.0)])
+        .write(vec![reading(t0 + 120_000, -17.0)])
         .await
         .unwrap();
     let cleared = next_record(&mut records, "cleared").await;
@@ -169,6 +169,22 @@ async fn raised_on_commit_acknowledged_and_continued_after_a_restart() {
     .unwrap();
     let events: Vec<&str> = all.iter().map(|r| r.event.as_str()).collect();
     assert_eq!(events, ["cleared", "acknowledged", "raised"]);
+    // The device chart's overlay: the limit, and the stretch the alert was active.
+    let overlay = second
+        .series_alerts(
+            &DeviceId::new("ble:FREEZER"),
+            "temperature",
+            t0,
+            t0 + 200_000,
+        )
+        .unwrap();
+    assert_eq!(overlay.limits.len(), 1);
+    assert_eq!(overlay.limits[0].value, -15.0);
+    assert_eq!(overlay.periods.len(), 1, "{:?}", overlay.periods);
+    assert_eq!(
+        (overlay.periods[0].from_ms, overlay.periods[0].to_ms),
+        (t0 + 70_000, t0 + 120_000)
+    );
     {
         let n = notes.0.lock().unwrap();
         assert_eq!(n.len(), 1, "one notification for one raise: {n:?}");

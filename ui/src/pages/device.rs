@@ -91,6 +91,7 @@ pub fn DevicePage(id: DeviceId) -> impl IntoView {
         }
     });
 
+    let overlay = RwSignal::new(telltale_model::alert::SeriesAlerts::default());
     // Re-query whenever the dashboard refreshes (every 2 s) or the selection changes.
     let query_id = id.clone();
     Effect::new(move |_| {
@@ -104,7 +105,12 @@ pub fn DevicePage(id: DeviceId) -> impl IntoView {
             points: 600.min(MAX_POINTS),
         };
         spawn_local(async move {
-            let _ = history.try_set(Some(api::history(&query).await));
+            // Limits and alert periods are drawn with the history; without them the chart
+            // still draws (an alert engine that is down must not hide the data).
+            let alerts = api::series_alerts(&query).await.unwrap_or_default();
+            let result = api::history(&query).await;
+            let _ = overlay.try_set(alerts);
+            let _ = history.try_set(Some(result));
         });
     });
 
@@ -113,7 +119,7 @@ pub fn DevicePage(id: DeviceId) -> impl IntoView {
         let Some(el) = canvas.get() else { return };
         history.with(|h| {
             if let Some(Ok(h)) = h {
-                if let Err(e) = chart::draw(&el, h) {
+                if let Err(e) = overlay.with_untracked(|a| chart::draw(&el, h, a)) {
                     leptos::logging::error!("chart: {e}");
                 }
             }
