@@ -569,17 +569,6 @@ on_delay_s = 300
 severity = "critical"
 "#;
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_shipped_rules_parse() {
-        RuleSet::from_toml(DEFAULT_RULES).unwrap();
-        RuleSet::from_toml(&format!("{DEFAULT_RULES}{DEMO_RULES}")).unwrap();
-    }
-}
-
 /// A series' alert limits (high/low rules in force) and the stretches its alerts were active in
 /// [from, to], for the device chart.
 pub fn series_alerts(
@@ -652,4 +641,15 @@ pub fn series_alerts(
     periods.retain(|p| p.to_ms >= from_ms && p.from_ms <= to_ms);
     periods.sort_by_key(|p| p.from_ms);
     Ok(SeriesAlerts { limits, periods })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_shipped_rules_parse() {
+        RuleSet::from_toml(DEFAULT_RULES).unwrap();
+        RuleSet::from_toml(&format!("{DEFAULT_RULES}{DEMO_RULES}")).unwrap();
+    }
 }
