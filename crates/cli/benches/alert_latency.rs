@@ -64,6 +64,8 @@ async fn run(crossings: usize) {
                     value_path: None,
                     unit_path: None,
                     ts_path: None,
+                    online: None,
+                    offline: None,
                     unit: None,
                 }],
             },

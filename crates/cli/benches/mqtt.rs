@@ -70,6 +70,8 @@ fn config(port: u16) -> BrokerConfig {
             value_path: None,
             unit_path: None,
             ts_path: None,
+            online: None,
+            offline: None,
             unit: None,
         }],
     }

@@ -114,6 +114,12 @@ pub struct TopicMap {
     /// A fixed unit, when the payload carries none.
     #[serde(default)]
     pub unit: Option<String>,
+    /// `availability`: the payload that means the device is up (default `online`, any case).
+    #[serde(default)]
+    pub online: Option<String>,
+    /// `availability`: the payload that means it is gone, as a last will says (default `offline`).
+    #[serde(default)]
+    pub offline: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
@@ -123,6 +129,9 @@ pub enum PayloadFormat {
     Json,
     /// Sparkplug B: device and metric come from the births, not from templates.
     Sparkplug,
+    /// A device's up/down status, typically its MQTT last will (`tele/<device>/LWT`): marks
+    /// the device offline or back online; stores no reading.
+    Availability,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -246,6 +255,17 @@ impl BrokerConfig {
                 .filter(|l| *l == "+" || *l == "#")
                 .count();
             if t.format == PayloadFormat::Sparkplug {
+                continue;
+            }
+            if t.format == PayloadFormat::Availability {
+                if t.device.is_empty() {
+                    return Err(format!(
+                        "topic filter {:?}: availability needs a device template",
+                        t.filter
+                    ));
+                }
+                let probe: Vec<&str> = vec!["x"; wildcards];
+                expand(&t.device, &probe)?;
                 continue;
             }
             if t.device.is_empty() || t.metric.is_empty() {

@@ -42,6 +42,8 @@ fn config(port: u16) -> BrokerConfig {
             value_path: None,
             unit_path: None,
             ts_path: None,
+            online: None,
+            offline: None,
             unit: None,
         }],
     }
@@ -316,4 +318,101 @@ async fn births_data_gaps_and_deaths() {
         .all(|d| d.latest.iter().all(|v| v.value.is_finite())));
     engine.shutdown().await;
     drop(broker);
+}
+
+/// A plain MQTT device's last will (`tele/<device>/LWT` = `Offline`, Tasmota style) marks it
+/// offline on the dashboard, and `Online` brings it back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_last_will_takes_a_device_offline() {
+    let broker = LocalBroker::start()
+        .await
+        .expect("mosquitto (apt install mosquitto)");
+    let dir = tempfile::tempdir().unwrap();
+    let mut engine = Engine::open(&dir.path().join("lwt.db")).unwrap();
+    let mut config = config(broker.port());
+    config.id = "home".into();
+    config.sparkplug = None;
+    config.topics = vec![
+        TopicMap {
+            filter: "tele/+/LWT".into(),
+            format: PayloadFormat::Availability,
+            device: "{1}".into(),
+            metric: String::new(),
+            value_path: None,
+            unit_path: None,
+            ts_path: None,
+            unit: None,
+            online: Some("Online".into()),
+            offline: Some("Offline".into()),
+        },
+        TopicMap {
+            filter: "tele/+/+".into(),
+            format: PayloadFormat::Number,
+            device: "{1}".into(),
+            metric: "{2}".into(),
+            value_path: None,
+            unit_path: None,
+            ts_path: None,
+            unit: None,
+            online: None,
+            offline: None,
+        },
+    ];
+    engine.start_broker(config, &OsKeyring).unwrap();
+    let (edge, _seen) = observer(broker.port()).await;
+    let plug = DeviceId::new("mqtt:home/plug");
+    let freshness = |engine: &Engine| {
+        engine.dashboard(now_ms()).ok().and_then(|d| {
+            d.devices
+                .iter()
+                .find(|s| s.device.id == plug)
+                .map(|s| s.freshness)
+        })
+    };
+    wait_for_async(
+        &engine,
+        "the plug's power stored and live",
+        |e| freshness(e) == Some(Freshness::Live),
+        || async {
+            publish(&edge, "tele/plug/power".into(), b"12.5".to_vec()).await;
+        },
+    )
+    .await;
+    publish(&edge, "tele/plug/LWT".into(), b"Offline".to_vec()).await;
+    wait_for("the plug offline", || {
+        (freshness(&engine) == Some(Freshness::Offline)).then_some(())
+    })
+    .await;
+    publish(&edge, "tele/plug/LWT".into(), b"Online".to_vec()).await;
+    wait_for("the plug back", || {
+        (freshness(&engine) == Some(Freshness::Live)).then_some(())
+    })
+    .await;
+    publish(&edge, "tele/plug/LWT".into(), b"maybe".to_vec()).await;
+    wait_for("the odd status counted", || {
+        engine.dashboard(now_ms()).ok().and_then(|d| {
+            d.sources
+                .iter()
+                .flat_map(|s| &s.rejected)
+                .find(|r| r.topic == "tele/plug/LWT")
+                .map(|_| ())
+        })
+    })
+    .await;
+    engine.shutdown().await;
+    drop(broker);
+}
+
+/// Repeats `act` until `done` holds (the subscription may not be in place at first).
+async fn wait_for_async<F, Fut>(engine: &Engine, what: &str, done: impl Fn(&Engine) -> bool, act: F)
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !done(engine) {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        act().await;
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
 }

@@ -198,6 +198,7 @@ impl TopicRow {
                     PayloadFormat::Number => "number",
                     PayloadFormat::Json => "json",
                     PayloadFormat::Sparkplug => "sparkplug",
+                    PayloadFormat::Availability => "availability",
                 }
                 .into(),
             ),
@@ -212,6 +213,7 @@ impl TopicRow {
         let format = match self.format.get_untracked().as_str() {
             "json" => PayloadFormat::Json,
             "sparkplug" => PayloadFormat::Sparkplug,
+            "availability" => PayloadFormat::Availability,
             _ => PayloadFormat::Number,
         };
         TopicMap {
@@ -222,6 +224,8 @@ impl TopicRow {
             value_path: non_empty(self.value_path.get_untracked()),
             unit_path: None,
             ts_path: None,
+            online: None,
+            offline: None,
             unit: non_empty(self.unit.get_untracked()),
         }
     }
@@ -415,6 +419,7 @@ fn BrokerForm(
                                 <option value="number">"number"</option>
                                 <option value="json">"JSON"</option>
                                 <option value="sparkplug">"Sparkplug B"</option>
+                                <option value="availability">"online/offline (last will)"</option>
                             </select>
                         </label>
                         <label>"Device ({N} = N-th wildcard)"

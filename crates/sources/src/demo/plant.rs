@@ -121,6 +121,8 @@ pub(super) fn start(ingest: Ingest, board: SourceBoard) -> TaskHandle {
                 value_path: Some("value".into()),
                 unit_path: Some("unit".into()),
                 ts_path: None,
+                online: None,
+                offline: None,
                 unit: None,
             }],
         };

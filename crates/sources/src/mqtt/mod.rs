@@ -78,6 +78,7 @@ pub fn parse_payload(map: &TopicMap, bytes: &[u8]) -> std::result::Result<Payloa
             .map_err(|e| format!("payload is not JSON: {e}"))?,
         // Sparkplug messages go to the host state machine, which needs more than one payload.
         PayloadFormat::Sparkplug => return Err("a Sparkplug payload is not a single value".into()),
+        PayloadFormat::Availability => return Err("an availability payload is not a value".into()),
     };
     let path = map.value_path.as_deref().unwrap_or("value");
     let v = lookup(&value, path)
@@ -360,7 +361,10 @@ async fn store_and_ack(
                 continue;
             }
             match reading_of(&config, &topic, m.payload(), now) {
-                Ok((mut r, stamped)) => {
+                Ok(Parsed::Availability(device, up)) => {
+                    board.set_offline(&config.id, &device, (!up).then_some(now));
+                }
+                Ok(Parsed::Reading(mut r, stamped)) => {
                     // Two messages of one series received within one millisecond are two
                     // readings. A time the payload states is kept as is: the same stated time
                     // twice is the same reading delivered twice.
@@ -594,16 +598,48 @@ async fn sparkplug_events(
     }
 }
 
+/// What one message is, by the first topic map whose filter matches it.
+enum Parsed {
+    /// A reading, and whether the payload stated its time.
+    Reading(Reading, bool),
+    /// A device declared up (`true`) or gone.
+    Availability(DeviceId, bool),
+}
+
 fn reading_of(
     config: &BrokerConfig,
     topic: &str,
     payload: &[u8],
     now_ms: i64,
-) -> std::result::Result<(Reading, bool), String> {
+) -> std::result::Result<Parsed, String> {
     for map in &config.topics {
         let Some(captures) = match_filter(&map.filter, topic) else {
             continue;
         };
+        if map.format == PayloadFormat::Availability {
+            let device = expand(&map.device, &captures)?;
+            if device.is_empty() || device.len() > 200 {
+                return Err("device name empty or too long".into());
+            }
+            let text = std::str::from_utf8(payload)
+                .map_err(|_| "payload is not UTF-8".to_owned())?
+                .trim();
+            let is = |wanted: &Option<String>, default: &str| {
+                text.eq_ignore_ascii_case(wanted.as_deref().unwrap_or(default))
+            };
+            let up = if is(&map.online, "online") {
+                true
+            } else if is(&map.offline, "offline") {
+                false
+            } else {
+                return Err(format!(
+                    "availability payload {:?} is neither online nor offline",
+                    truncate(text)
+                ));
+            };
+            let id = DeviceId::new(format!("mqtt:{}/{device}", config.id));
+            return Ok(Parsed::Availability(id, up));
+        }
         let device = expand(&map.device, &captures)?;
         let metric = expand(&map.metric, &captures)?;
         if device.is_empty() || metric.is_empty() || device.len() > 200 || metric.len() > 128 {
@@ -619,7 +655,7 @@ fn reading_of(
             value: payload.value,
             quality: Quality::Good,
         };
-        return Ok((reading, stamped));
+        return Ok(Parsed::Reading(reading, stamped));
     }
     Err("no topic mapping matches".into())
 }
@@ -696,6 +732,8 @@ mod tests {
             value_path: None,
             unit_path: Some("unit".into()),
             ts_path: None,
+            online: None,
+            offline: None,
             unit: None,
         }
     }
@@ -763,6 +801,10 @@ mod tests {
             ("client_id", |c| c.client_id = String::new()),
             ("need an mqtts://", |c| c.tls = Some(TlsSettings::default())),
             ("no [[mqtt.topics]]", |c| c.topics.clear()),
+            ("availability needs a device", |c| {
+                c.topics[0].format = PayloadFormat::Availability;
+                c.topics[0].device = String::new();
+            }),
         ];
         for (fragment, breaks) in broken {
             let mut bad = cfg.clone();
