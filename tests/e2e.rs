@@ -682,6 +682,13 @@ async fn demo_dashboard_device_page_layouts_and_offline_history() {
 
     // The lathe's chart shows its new limit (a dashed red line) and the alert's active stretch.
     click(&client, ".brand").await;
+    wait_until(
+        &client,
+        "return !!document.querySelector(\"[data-device-id='mqtt:e2e/lathe-07']\");",
+        Duration::from_secs(10),
+        "the lathe's card",
+    )
+    .await;
     click(&client, "[data-device-id='mqtt:e2e/lathe-07']").await;
     let red = wait_until(
         &client,
@@ -698,6 +705,23 @@ async fn demo_dashboard_device_page_layouts_and_offline_history() {
     )
     .await;
     println!("lathe chart: {red} pixels of alert limit");
+    type_into(&client, "[data-testid=device-tags]", "Lathe, line-2").await;
+    click(&client, "[data-testid=save-tags]").await;
+    wait_until(
+        &client,
+        "const s = document.querySelector('[data-testid=tags-status]'); \
+         return s && s.textContent.includes('Tags saved');",
+        Duration::from_secs(10),
+        "the lathe's tags saved",
+    )
+    .await;
+    let tags = js(
+        &client,
+        "return window.__TAURI__.core.invoke('dashboard').then(d => \
+             d.devices.find(x => x.device.id === 'mqtt:e2e/lathe-07').device.tags);",
+    )
+    .await;
+    assert_eq!(tags, json!(["lathe", "line-2"]), "tags are normalised and kept");
     screenshot(&client, &shots, "device-alert-limit-phone").await;
 
     // 5. Upkeep: every series under a high/low limit is listed, dated or saying why not.
@@ -734,6 +758,8 @@ async fn demo_dashboard_device_page_layouts_and_offline_history() {
            call('shelve_alert', {id: {rule: 'lathe-hot', device: 'lathe-07', metric: 'spindle_temp'}, minutes: 0}), \
            call('alert_history', {query: {from_ms: 5, to_ms: 1, limit: 10}}), \
            call('alert_history', {query: {from_ms: 0, to_ms: 1, limit: 0}}), \
+           call('set_device_tags', {device: 'mqtt:e2e/lathe-07', tags: ['two words']}), \
+           call('set_device_tags', {device: 'mqtt:e2e/lathe-07', tags: ['x'.repeat(100)]}), \
          ]);",
     )
     .await;

@@ -225,3 +225,20 @@ pub async fn series_alerts(
         Ok(e.series_alerts(&query.device, &query.metric, query.from_ms, query.to_ms)?)
     })
 }
+
+/// Replaces a device's tags ("freezer", "line-2"), which alert rules can target.
+#[tauri::command]
+pub async fn set_device_tags(
+    state: State<'_, AppState>,
+    device: DeviceId,
+    tags: Vec<String>,
+) -> Result<(), ApiError> {
+    if device.as_str().is_empty() || device.as_str().len() > 256 {
+        return Err(ApiError::invalid("device id must be 1 to 256 characters"));
+    }
+    if tags.len() > 64 {
+        return Err(ApiError::invalid("too many tags"));
+    }
+    let ingest = state.with_engine(|e| Ok(e.ingest()))?;
+    Ok(telltale_sources::set_device_tags(&ingest, device, &tags).await?)
+}

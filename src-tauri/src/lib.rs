@@ -114,6 +114,7 @@ pub fn build<R: Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R> {
             commands::save_alert_rules,
             commands::maintenance,
             commands::series_alerts,
+            commands::set_device_tags,
         ])
 }
 

@@ -167,3 +167,13 @@ pub async fn maintenance() -> Result<Vec<MaintenanceForecast>, ApiError> {
 pub async fn series_alerts(query: &HistoryQuery) -> Result<SeriesAlerts, ApiError> {
     call("series_alerts", &QueryArgs { query }).await
 }
+
+#[derive(Serialize)]
+struct TagsArgs<'a> {
+    device: &'a DeviceId,
+    tags: &'a [String],
+}
+
+pub async fn set_device_tags(device: &DeviceId, tags: &[String]) -> Result<(), ApiError> {
+    call("set_device_tags", &TagsArgs { device, tags }).await
+}

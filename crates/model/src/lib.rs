@@ -70,6 +70,40 @@ pub struct Device {
     pub site: String,
     /// How often the device is expected to report, in ms; decides when it counts as stale.
     pub expected_interval_ms: i64,
+    /// Labels people give a device (`freezer`, `line-2`); alert rules can target every device
+    /// with a tag. Kept across a source re-describing the device.
+    #[serde(default)]
+    pub tags: Vec<String>,
+}
+
+/// The most tags one device may carry.
+pub const MAX_TAGS: usize = 16;
+
+/// Normalises tags as people type them ("Freezer, kitchen ") and refuses what is not a tag.
+pub fn normalize_tags(tags: &[String]) -> Result<Vec<String>, ApiError> {
+    let mut out: Vec<String> = Vec::new();
+    for t in tags {
+        let t = t.trim().to_lowercase();
+        if t.is_empty() {
+            continue;
+        }
+        if t.len() > 32
+            || !t
+                .chars()
+                .all(|c| c.is_alphanumeric() || matches!(c, '-' | '_' | '.'))
+        {
+            return Err(ApiError::invalid(format!(
+                "tag {t:?}: up to 32 letters, digits, '-', '_' or '.'"
+            )));
+        }
+        if !out.contains(&t) {
+            out.push(t);
+        }
+    }
+    if out.len() > MAX_TAGS {
+        return Err(ApiError::invalid(format!("at most {MAX_TAGS} tags")));
+    }
+    Ok(out)
 }
 
 /// How much a reading can be trusted (Sparkplug and OPC UA carry the same three levels).
@@ -494,6 +528,7 @@ mod tests {
             transport,
             site: "Home".into(),
             expected_interval_ms: 5_000,
+            tags: vec![],
         };
         let summary = |transport, seen| DeviceSummary {
             device: device(transport),
@@ -541,6 +576,19 @@ mod tests {
             since_ms: 9_500,
         });
         assert_eq!(judged(vec![dead]), [Offline, Offline, Offline]);
+    }
+
+    #[test]
+    fn tags_are_normalised_or_refused() {
+        let tags = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert_eq!(
+            normalize_tags(&tags(&[" Freezer", "kitchen", "", "freezer"])).unwrap(),
+            ["freezer", "kitchen"]
+        );
+        assert!(normalize_tags(&tags(&["two words"])).is_err());
+        assert!(normalize_tags(&tags(&[&"x".repeat(33)])).is_err());
+        let many: Vec<String> = (0..17).map(|i| format!("t{i}")).collect();
+        assert!(normalize_tags(&many).is_err());
     }
 
     #[test]

@@ -27,6 +27,8 @@ const RULES_ID: &str = "rules";
 /// The evaluator's whole state is one row.
 const STATE_KEY: &str = "evaluator";
 const TICK: Duration = Duration::from_secs(1);
+/// Ticks between re-reads of device names, kinds and tags.
+const DEVICE_REFRESH_TICKS: u64 = 15;
 
 /// Tells a person about an alert. Implementations must not block for long.
 pub trait Notifier: Send + Sync + 'static {
@@ -132,6 +134,7 @@ impl Alerter {
             shown,
             records,
             devices: HashMap::new(),
+            ticks: 0,
             offline: HashSet::new(),
             saved_state: String::new(),
             save_rules: first_run.then_some(rules_text),
@@ -299,6 +302,7 @@ pub fn record_of(output: &Output) -> Option<AlertRecord> {
 struct DeviceInfo {
     name: String,
     kind: String,
+    tags: Vec<String>,
 }
 
 struct Worker {
@@ -310,6 +314,7 @@ struct Worker {
     shown: Arc<Mutex<Shown>>,
     records: broadcast::Sender<AlertRecord>,
     devices: HashMap<DeviceId, DeviceInfo>,
+    ticks: u64,
     /// Devices already reported offline to the evaluator.
     offline: HashSet<DeviceId>,
     /// The last state written, to skip identical writes.
@@ -368,6 +373,7 @@ impl Worker {
                 DeviceInfo {
                     name: device.name,
                     kind: device.kind,
+                    tags: device.tags,
                 },
             );
         }
@@ -377,19 +383,20 @@ impl Worker {
     fn observe(&mut self, readings: &[Reading]) -> Vec<Output> {
         let mut out = Vec::new();
         for r in readings {
-            let Some(info) = self.device(&r.device) else {
+            if self.device(&r.device).is_none() {
                 continue;
-            };
+            }
+            // Disjoint fields: the cache is read while the evaluator is updated, no copies.
+            let info = &self.devices[&r.device];
             // Rules name devices as people do: by name ("Freezer"), or by id.
-            let (name, kind) = (info.name.clone(), info.kind.clone());
             let target = Target {
-                device: if name.is_empty() {
+                device: if info.name.is_empty() {
                     r.device.as_str()
                 } else {
-                    &name
+                    &info.name
                 },
-                kind: Some(&kind),
-                tags: &[],
+                kind: Some(&info.kind),
+                tags: &info.tags,
                 metric: &r.metric,
                 unit: r.unit.as_deref(),
             };
@@ -399,6 +406,11 @@ impl Worker {
     }
 
     fn tick(&mut self, now: i64) -> Vec<Output> {
+        // Re-read device descriptions now and then: people rename and tag devices.
+        self.ticks = self.ticks.wrapping_add(1);
+        if self.ticks % DEVICE_REFRESH_TICKS == 0 {
+            self.devices.clear();
+        }
         let mut out = self.evaluator.tick(now);
         // Devices their source declared gone (a Sparkplug death) are offline for stale rules.
         let declared: HashSet<DeviceId> = self
@@ -560,7 +572,8 @@ severity = "critical"
 
 [[rule]]
 id = "freezer-warm"
-device = "Freezer"
+device = "*"
+tags = ["freezer"]                    # every device tagged "freezer"
 metric = "temperature"
 kind = "high"
 limit = -15.0
@@ -585,7 +598,7 @@ pub fn series_alerts(
     let target = Target {
         device: &d.name,
         kind: Some(&d.kind),
-        tags: &[],
+        tags: &d.tags,
         metric,
         unit: None,
     };

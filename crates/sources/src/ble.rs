@@ -63,6 +63,7 @@ pub struct KnownDevice {
     pub kind: String,
     pub site: String,
     pub expected_interval_ms: i64,
+    pub tags: Vec<String>,
 }
 
 /// Decodes one event into readings stamped `now_ms`. Unknown formats and malformed payloads are
@@ -177,6 +178,7 @@ pub fn start(
                 transport: Transport::Ble,
                 site: k.site.clone(),
                 expected_interval_ms: k.expected_interval_ms,
+                tags: k.tags.clone(),
             };
             if let Err(e) = ingest.register(device).await {
                 board.set(&id, Transport::Ble, SourceState::Failed, e.to_string());

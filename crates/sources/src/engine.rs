@@ -380,3 +380,9 @@ pub enum PasswordChange {
     Set(String),
     Clear,
 }
+
+/// Replaces a device's tags (normalised: trimmed, lower case, no duplicates).
+pub async fn set_device_tags(ingest: &Ingest, device: DeviceId, tags: &[String]) -> Result<()> {
+    let tags = telltale_model::normalize_tags(tags).map_err(|e| SourceError::Config(e.message))?;
+    Ok(ingest.set_tags(device, tags).await?)
+}

@@ -20,7 +20,9 @@ mod task;
 
 pub use board::SourceBoard;
 pub use config::CollectorConfig;
-pub use engine::{forget_broker, save_broker, set_retention, Engine, PasswordChange};
+pub use engine::{
+    forget_broker, save_broker, set_device_tags, set_retention, Engine, PasswordChange,
+};
 pub use error::{Result, SourceError};
 pub use task::TaskHandle;
 

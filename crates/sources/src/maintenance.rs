@@ -21,7 +21,7 @@ pub fn forecasts(store: &Store, rules: &RuleSet, now_ms: i64) -> Result<Vec<Main
             let target = Target {
                 device: &device.name,
                 kind: Some(&device.kind),
-                tags: &[],
+                tags: &device.tags,
                 metric: &latest.metric,
                 unit: latest.unit.as_deref(),
             };

@@ -63,6 +63,7 @@ async fn engine(db: &std::path::Path, notes: Arc<Collected>) -> Engine {
             transport: Transport::Ble,
             site: "Home".into(),
             expected_interval_ms: 60_000,
+            tags: vec![],
         })
         .await
         .unwrap();
@@ -191,4 +192,77 @@ async fn raised_on_commit_acknowledged_and_continued_after_a_restart() {
         assert!(n[0].body.contains("Freezer"), "{}", n[0].body);
     }
     second.shutdown().await;
+}
+
+/// "Every freezer": a rule aimed at a tag watches the devices people tagged, and no others.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rule_aimed_at_a_tag_watches_the_tagged_devices() {
+    let dir = tempfile::tempdir().unwrap();
+    let notes = Arc::new(Collected::default());
+    let engine = engine(&dir.path().join("tags.db"), notes).await;
+    let ingest = engine.ingest();
+    ingest
+        .register(Device {
+            id: DeviceId::new("ble:FRIDGE"),
+            name: "Fridge".into(),
+            kind: "thermometer".into(),
+            transport: Transport::Ble,
+            site: "Home".into(),
+            expected_interval_ms: 60_000,
+            tags: vec![],
+        })
+        .await
+        .unwrap();
+    telltale_sources::set_device_tags(&ingest, DeviceId::new("ble:FREEZER"), &[" Freezer ".into()])
+        .await
+        .unwrap();
+    assert!(telltale_sources::set_device_tags(
+        &ingest,
+        DeviceId::new("ble:FREEZER"),
+        &["two words".into()]
+    )
+    .await
+    .is_err());
+    assert!(
+        telltale_sources::set_device_tags(&ingest, DeviceId::new("ble:NOPE"), &["x".into()])
+            .await
+            .is_err(),
+        "an unknown device is an error"
+    );
+    assert_eq!(
+        engine
+            .store()
+            .device(&DeviceId::new("ble:FREEZER"))
+            .unwrap()
+            .tags,
+        ["freezer"]
+    );
+    let alerts = engine.alerts().unwrap();
+    alerts
+        .set_rules("[[rule]]\nid = \"any-freezer-warm\"\ndevice = \"*\"\ntags = [\"freezer\"]\nmetric = \"temperature\"\nkind = \"high\"\nlimit = -15.0\n")
+        .await
+        .unwrap();
+    let mut records = alerts.subscribe();
+    let now = telltale_sources::now_ms();
+    let warm = |device: &str| Reading {
+        device: DeviceId::new(device),
+        metric: "temperature".into(),
+        unit: Some("°C".into()),
+        ts_ms: now,
+        value: -5.0,
+        quality: Quality::Good,
+    };
+    ingest
+        .write(vec![warm("ble:FRIDGE"), warm("ble:FREEZER")])
+        .await
+        .unwrap();
+    let raised = next_record(&mut records, "raised").await;
+    assert_eq!(
+        raised.id.device, "Freezer",
+        "only the tagged device: {raised:?}"
+    );
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(alerts.active().len(), 1);
+    drop(ingest);
+    engine.shutdown().await;
 }

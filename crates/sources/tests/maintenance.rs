@@ -22,6 +22,7 @@ async fn a_rising_series_is_dated_and_a_flat_one_is_not() {
                 transport: Transport::Mqtt,
                 site: "Plant".into(),
                 expected_interval_ms: HOUR,
+                tags: vec![],
             })
             .await
             .unwrap();

@@ -122,6 +122,7 @@ async fn devices_are_described_and_survive_reopening() {
                 transport: Transport::Ble,
                 site: "Home".into(),
                 expected_interval_ms: 10_000,
+                tags: vec![],
             })
             .await
             .unwrap();

@@ -39,6 +39,7 @@ enum Request {
     SourceConfig(SourceConfigChange, oneshot::Sender<Result<()>>),
     LastTs(SeriesKey, oneshot::Sender<Result<Option<TimestampMs>>>),
     Alerts(AlertWrite, oneshot::Sender<Result<()>>),
+    Tags(DeviceId, Vec<String>, oneshot::Sender<Result<()>>),
     /// Sent by `Writer::close`: commit what came before, then stop, even while sources still
     /// hold `Ingest` handles (their later writes fail with `WriterStopped`). Waiting for every
     /// handle to be dropped instead could wait forever on a task that is itself waiting.
@@ -177,6 +178,11 @@ impl Ingest {
         self.ask(|done| Request::LastTs(key, done)).await
     }
 
+    /// Replaces a device's tags (already normalised by the caller).
+    pub async fn set_tags(&self, device: DeviceId, tags: Vec<String>) -> Result<()> {
+        self.ask(|done| Request::Tags(device, tags, done)).await
+    }
+
     /// Records alert transitions and saves alert states, in one transaction.
     pub async fn save_alerts(&self, write: AlertWrite) -> Result<()> {
         self.ask(|done| Request::Alerts(write, done)).await
@@ -259,6 +265,7 @@ fn batch_len(r: &Request) -> usize {
         | Request::SourceConfig(..)
         | Request::LastTs(..)
         | Request::Alerts(..)
+        | Request::Tags(..)
         | Request::Close => 1,
     }
 }
@@ -321,6 +328,10 @@ fn commit(
                 Request::LastTs(key, _) => Outcome::LastTs(table::series::last_ts(&tx, key)?),
                 // Never batched: the serving loop stops at it.
                 Request::Close => Outcome::Done,
+                Request::Tags(id, tags, _) => match table::devices::set_tags(&tx, id, tags)? {
+                    true => Outcome::Done,
+                    false => Outcome::NotFound(format!("no device {id}")),
+                },
                 Request::Alerts(w, _) => {
                     table::alerts::apply(&tx, w)?;
                     Outcome::Done
@@ -420,13 +431,15 @@ fn commit(
                     (Request::LastTs(_, done), Outcome::LastTs(t)) => {
                         let _ = done.send(Ok(t));
                     }
-                    (Request::Retention(_, _, done), Outcome::NotFound(msg)) => {
+                    (Request::Retention(_, _, done), Outcome::NotFound(msg))
+                    | (Request::Tags(_, _, done), Outcome::NotFound(msg)) => {
                         let _ = done.send(Err(StoreError::NotFound(msg)));
                     }
                     (Request::Device(_, done), _)
                     | (Request::Retention(_, _, done), _)
                     | (Request::SourceConfig(_, done), _)
-                    | (Request::Alerts(_, done), _) => {
+                    | (Request::Alerts(_, done), _)
+                    | (Request::Tags(_, _, done), _) => {
                         let _ = done.send(Ok(()));
                     }
                     _ => unreachable!("outcomes are pushed in request order"),
@@ -457,7 +470,8 @@ fn commit(
                     Request::Device(_, done)
                     | Request::Retention(_, _, done)
                     | Request::SourceConfig(_, done)
-                    | Request::Alerts(_, done) => {
+                    | Request::Alerts(_, done)
+                    | Request::Tags(_, _, done) => {
                         let _ = done.send(Err(fail()));
                     }
                 }

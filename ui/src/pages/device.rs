@@ -140,7 +140,8 @@ pub fn DevicePage(id: DeviceId) -> impl IntoView {
             Some(Err(e)) => Some(error_view(e)),
             _ => None,
         }}
-        <SeriesTools id=id metric=metric range=range now=now />
+        <SeriesTools id=id.clone() metric=metric range=range now=now />
+        <DeviceTags id=id summary=summary />
     }
 }
 
@@ -405,5 +406,54 @@ fn MetricChip(
             <span class="metric">{label}</span>
             <span class="value">{value}</span>
         </button>
+    }
+}
+
+/// The device's tags, which alert rules can aim at ("every device tagged freezer").
+#[component]
+fn DeviceTags(id: DeviceId, summary: Memo<Option<DeviceSummary>>) -> impl IntoView {
+    // The field holds what the person types; it is filled from the device once.
+    let text = RwSignal::new(None::<String>);
+    Effect::new(move |_| {
+        if text.get_untracked().is_none() {
+            if let Some(tags) = summary.with(|s| s.as_ref().map(|s| s.device.tags.join(", "))) {
+                text.set(Some(tags));
+            }
+        }
+    });
+    let status = RwSignal::new(None::<(bool, String)>);
+    let save = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let tags: Vec<String> = text
+            .get_untracked()
+            .unwrap_or_default()
+            .split(',')
+            .map(str::to_owned)
+            .collect();
+        let id = id.clone();
+        spawn_local(async move {
+            let result = match api::set_device_tags(&id, &tags).await {
+                Ok(()) => (false, "Tags saved.".to_owned()),
+                Err(e) => (true, e.message),
+            };
+            let _ = status.try_set(Some(result));
+        });
+    };
+    view! {
+        <form class="device-tags" on:submit=save>
+            <label>
+                "Tags (comma-separated; alert rules can target them)"
+                <input
+                    data-testid="device-tags"
+                    prop:value=move || text.get().unwrap_or_default()
+                    on:input=move |e| text.set(Some(event_target_value(&e)))
+                    placeholder="freezer, kitchen"
+                />
+            </label>
+            <button type="submit" class="chip-button" data-testid="save-tags">"Save tags"</button>
+            {move || status.get().map(|(bad, m)| view! {
+                <p class:error=bad class:status=!bad data-testid="tags-status">{m}</p>
+            })}
+        </form>
     }
 }

@@ -31,6 +31,12 @@ pub fn home_devices() -> Vec<DemoDevice> {
             kind: kind.into(),
             site: "Home".into(),
             expected_interval_ms: interval_ms,
+            // The demo freezer shows off rules aimed at every device tagged "freezer".
+            tags: if name == "Freezer" {
+                vec!["freezer".into()]
+            } else {
+                vec![]
+            },
         },
         payload,
         seed,

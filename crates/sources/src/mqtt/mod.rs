@@ -487,6 +487,7 @@ async fn register(
         transport: Transport::Mqtt,
         site,
         expected_interval_ms: config.expected_interval_ms,
+        tags: vec![],
     };
     if let Err(e) = ingest.register(device).await {
         tracing::error!(error = %e, "device registration failed");

@@ -3,9 +3,10 @@ use crate::migrate::Migration;
 use rusqlite::{params, Connection, OptionalExtension, Row};
 use telltale_model::{Device, DeviceId, Transport};
 
-pub static MIGRATIONS: &[Migration] = &[Migration::sql(
-    1,
-    "CREATE TABLE devices (
+pub static MIGRATIONS: &[Migration] = &[
+    Migration::sql(
+        1,
+        "CREATE TABLE devices (
         id TEXT PRIMARY KEY NOT NULL,
         name TEXT NOT NULL,
         kind TEXT NOT NULL,
@@ -13,9 +14,15 @@ pub static MIGRATIONS: &[Migration] = &[Migration::sql(
         site TEXT NOT NULL,
         expected_interval_ms INTEGER NOT NULL
     ) WITHOUT ROWID;",
-)];
+    ),
+    // People's labels, comma-separated (tags never contain commas).
+    Migration::sql(
+        10,
+        "ALTER TABLE devices ADD COLUMN tags TEXT NOT NULL DEFAULT '';",
+    ),
+];
 
-const COLUMNS: &str = "id, name, kind, transport, site, expected_interval_ms";
+const COLUMNS: &str = "id, name, kind, transport, site, expected_interval_ms, tags";
 
 fn from_row(row: &Row<'_>) -> rusqlite::Result<Device> {
     let transport: String = row.get(3)?;
@@ -27,6 +34,12 @@ fn from_row(row: &Row<'_>) -> rusqlite::Result<Device> {
         transport: Transport::parse(&transport).unwrap_or(Transport::Mqtt),
         site: row.get(4)?,
         expected_interval_ms: row.get(5)?,
+        tags: row
+            .get::<_, String>(6)?
+            .split(',')
+            .filter(|t| !t.is_empty())
+            .map(str::to_owned)
+            .collect(),
     })
 }
 
@@ -34,8 +47,8 @@ fn from_row(row: &Row<'_>) -> rusqlite::Result<Device> {
 /// start; the newest description wins.
 pub fn upsert(conn: &Connection, d: &Device) -> Result<()> {
     conn.prepare_cached(
-        "INSERT INTO devices (id, name, kind, transport, site, expected_interval_ms)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+        "INSERT INTO devices (id, name, kind, transport, site, expected_interval_ms, tags)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
          ON CONFLICT(id) DO UPDATE SET name = excluded.name, kind = excluded.kind,
             transport = excluded.transport, site = excluded.site,
             expected_interval_ms = excluded.expected_interval_ms",
@@ -46,7 +59,8 @@ pub fn upsert(conn: &Connection, d: &Device) -> Result<()> {
         d.kind,
         d.transport.as_str(),
         d.site,
-        d.expected_interval_ms
+        d.expected_interval_ms,
+        d.tags.join(",")
     ])?;
     Ok(())
 }
@@ -60,6 +74,14 @@ pub fn ensure(conn: &Connection, id: &DeviceId, transport: Transport) -> Result<
     )?
     .execute(params![id.0, transport.as_str()])?;
     Ok(())
+}
+
+/// Replaces a device's tags; returns whether the device exists.
+pub fn set_tags(conn: &Connection, id: &DeviceId, tags: &[String]) -> Result<bool> {
+    let n = conn
+        .prepare_cached("UPDATE devices SET tags = ?2 WHERE id = ?1")?
+        .execute(params![id.0, tags.join(",")])?;
+    Ok(n > 0)
 }
 
 pub fn all(conn: &Connection) -> Result<Vec<Device>> {
