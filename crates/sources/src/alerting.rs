@@ -408,7 +408,7 @@ impl Worker {
     fn tick(&mut self, now: i64) -> Vec<Output> {
         // Re-read device descriptions now and then: people rename and tag devices.
         self.ticks = self.ticks.wrapping_add(1);
-        if self.ticks % DEVICE_REFRESH_TICKS == 0 {
+        if self.ticks.is_multiple_of(DEVICE_REFRESH_TICKS) {
             self.devices.clear();
         }
         let mut out = self.evaluator.tick(now);
