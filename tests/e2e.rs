@@ -721,7 +721,11 @@ async fn demo_dashboard_device_page_layouts_and_offline_history() {
              d.devices.find(x => x.device.id === 'mqtt:e2e/lathe-07').device.tags);",
     )
     .await;
-    assert_eq!(tags, json!(["lathe", "line-2"]), "tags are normalised and kept");
+    assert_eq!(
+        tags,
+        json!(["lathe", "line-2"]),
+        "tags are normalised and kept"
+    );
     screenshot(&client, &shots, "device-alert-limit-phone").await;
 
     // 5. Upkeep: every series under a high/low limit is listed, dated or saying why not.
