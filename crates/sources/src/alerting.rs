@@ -55,6 +55,8 @@ enum Command {
 #[derive(Default)]
 struct Shown {
     active: Vec<AlertView>,
+    /// The rules in force, parsed, for readers (charts, forecasts) that must not re-parse.
+    rules: RuleSet,
     rules_text: String,
     missed_batches: u64,
 }
@@ -115,6 +117,7 @@ impl Alerter {
         let evaluator = Evaluator::restore(rules, snapshot);
         let shown = Arc::new(Mutex::new(Shown {
             active: evaluator.active(),
+            rules: evaluator.rules().clone(),
             rules_text: rules_text.clone(),
             missed_batches: 0,
         }));
@@ -196,6 +199,12 @@ impl Alerts {
     pub fn active(&self) -> Vec<ActiveAlert> {
         let shown = self.shown.lock().unwrap_or_else(|p| p.into_inner());
         shown.active.iter().map(active_of).collect()
+    }
+
+    /// The rules in force.
+    pub fn rules(&self) -> RuleSet {
+        let shown = self.shown.lock().unwrap_or_else(|p| p.into_inner());
+        shown.rules.clone()
     }
 
     pub fn rules_text(&self) -> String {
@@ -330,17 +339,7 @@ impl Worker {
         mut commands: mpsc::Receiver<Command>,
         cancel: tokio_util::sync::CancellationToken,
     ) {
-        if let Some(text) = self.save_rules.take() {
-            let change = SourceConfigChange {
-                kind: RULES_KIND.into(),
-                id: RULES_ID.into(),
-                config: Some(text),
-                now_ms: crate::now_ms(),
-            };
-            if let Err(e) = self.ingest.save_source_config(change).await {
-                tracing::error!(error = %e, "default alert rules not saved");
-            }
-        }
+        // The first tick fires at once, so default rules of a first run are saved right away.
         let mut tick = tokio::time::interval(TICK);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
@@ -420,13 +419,14 @@ impl Worker {
             .flat_map(|s| s.offline)
             .map(|o| o.device)
             .collect();
-        for id in declared.difference(&self.offline.clone()) {
-            if let Some(info) = self.device(id) {
-                let name = info.name.clone();
-                out.extend(self.evaluator.offline(&name, now));
+        let newly: Vec<DeviceId> = declared.difference(&self.offline).cloned().collect();
+        self.offline = declared;
+        for id in newly {
+            if self.device(&id).is_some() {
+                // Disjoint fields: the cache is read while the evaluator is updated.
+                out.extend(self.evaluator.offline(&self.devices[&id].name, now));
             }
         }
-        self.offline = declared;
         out
     }
 
@@ -440,11 +440,11 @@ impl Worker {
             }
             Command::Unshelve(key, by, reply) => (self.evaluator.unshelve(&key, &by, now), reply),
             Command::SetRules(rules, text, reply) => {
-                let out = self.evaluator.set_rules(rules, now);
-                self.shown
-                    .lock()
-                    .unwrap_or_else(|p| p.into_inner())
-                    .rules_text = text.clone();
+                let out = self.evaluator.set_rules(rules.clone(), now);
+                let mut shown = self.shown.lock().unwrap_or_else(|p| p.into_inner());
+                shown.rules = rules;
+                shown.rules_text = text.clone();
+                drop(shown);
                 let _ = self.save_rules.insert(text);
                 (Ok(out), reply)
             }

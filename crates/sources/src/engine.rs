@@ -85,9 +85,7 @@ impl Engine {
         &self,
         now_ms: i64,
     ) -> Result<Vec<telltale_model::alert::MaintenanceForecast>> {
-        let text = self.alerts().map(|a| a.rules_text()).unwrap_or_default();
-        let rules = telltale_alerts::RuleSet::from_toml(&text)
-            .map_err(|e| SourceError::Config(e.to_string()))?;
+        let rules = self.alerts().map(|a| a.rules()).unwrap_or_default();
         crate::maintenance::forecasts(&self.store, &rules, now_ms)
     }
 
@@ -99,9 +97,7 @@ impl Engine {
         from_ms: i64,
         to_ms: i64,
     ) -> Result<telltale_model::alert::SeriesAlerts> {
-        let text = self.alerts().map(|a| a.rules_text()).unwrap_or_default();
-        let rules = telltale_alerts::RuleSet::from_toml(&text)
-            .map_err(|e| SourceError::Config(e.to_string()))?;
+        let rules = self.alerts().map(|a| a.rules()).unwrap_or_default();
         crate::alerting::series_alerts(&self.store, &rules, device, metric, from_ms, to_ms)
     }
 
