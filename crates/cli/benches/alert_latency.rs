@@ -45,29 +45,19 @@ async fn run(crossings: usize) {
     engine
         .start_broker(
             BrokerConfig {
-                id: "bench".into(),
-                url: format!("mqtt://127.0.0.1:{}", broker.port()),
-                client_id: "telltale-latency".into(),
+                // A new broker every run: nothing to resume.
                 persistent_session: false,
-                protocol: Default::default(),
-                username: None,
-                tls: None,
-                site: String::new(),
-                device_kind: "machine".into(),
-                expected_interval_ms: 60_000,
-                sparkplug: None,
-                topics: vec![TopicMap {
-                    filter: "bench/+/+".into(),
-                    format: PayloadFormat::Number,
-                    device: "{1}".into(),
-                    metric: "{2}".into(),
-                    value_path: None,
-                    unit_path: None,
-                    ts_path: None,
-                    online: None,
-                    offline: None,
-                    unit: None,
-                }],
+                ..BrokerConfig::new(
+                    "bench",
+                    &format!("mqtt://127.0.0.1:{}", broker.port()),
+                    "telltale-latency",
+                    vec![TopicMap::new(
+                        "bench/+/+",
+                        PayloadFormat::Number,
+                        "{1}",
+                        "{2}",
+                    )],
+                )
             },
             &OsKeyring,
         )

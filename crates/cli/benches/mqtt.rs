@@ -50,31 +50,17 @@ impl Drop for Killed {
 }
 
 fn config(port: u16) -> BrokerConfig {
-    BrokerConfig {
-        id: "bench".into(),
-        url: format!("mqtt://127.0.0.1:{port}"),
-        client_id: "telltale-bench".into(),
-        persistent_session: true,
-        protocol: Default::default(),
-        username: None,
-        tls: None,
-        site: String::new(),
-        device_kind: "machine".into(),
-        expected_interval_ms: 60_000,
-        sparkplug: None,
-        topics: vec![TopicMap {
-            filter: "bench/+/+".into(),
-            format: PayloadFormat::Number,
-            device: "{1}".into(),
-            metric: "{2}".into(),
-            value_path: None,
-            unit_path: None,
-            ts_path: None,
-            online: None,
-            offline: None,
-            unit: None,
-        }],
-    }
+    BrokerConfig::new(
+        "bench",
+        &format!("mqtt://127.0.0.1:{port}"),
+        "telltale-bench",
+        vec![TopicMap::new(
+            "bench/+/+",
+            PayloadFormat::Number,
+            "{1}",
+            "{2}",
+        )],
+    )
 }
 
 /// Readings stored so far, summed over every series.

@@ -43,6 +43,24 @@ pub struct BrokerConfig {
     pub topics: Vec<TopicMap>,
 }
 
+impl TopicMap {
+    /// A mapping with templates and no payload paths, units or availability words.
+    pub fn new(filter: &str, format: PayloadFormat, device: &str, metric: &str) -> Self {
+        Self {
+            filter: filter.to_owned(),
+            format,
+            device: device.to_owned(),
+            metric: metric.to_owned(),
+            value_path: None,
+            unit_path: None,
+            ts_path: None,
+            unit: None,
+            online: None,
+            offline: None,
+        }
+    }
+}
+
 /// How Telltale acts as a Sparkplug B host application on one broker.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
@@ -61,6 +79,25 @@ fn two_seconds() -> u64 {
 }
 
 impl BrokerConfig {
+    /// A broker with every optional setting at its default (as a TOML file that names only
+    /// these would give): persistent session, MQTT 3.1.1, no credentials, no TLS.
+    pub fn new(id: &str, url: &str, client_id: &str, topics: Vec<TopicMap>) -> Self {
+        Self {
+            id: id.to_owned(),
+            url: url.to_owned(),
+            client_id: client_id.to_owned(),
+            persistent_session: yes(),
+            protocol: Protocol::default(),
+            username: None,
+            tls: None,
+            site: String::new(),
+            device_kind: machine(),
+            expected_interval_ms: a_minute(),
+            sparkplug: None,
+            topics,
+        }
+    }
+
     /// True when some topic is read as Sparkplug B: then this connection is a Sparkplug host
     /// application, with a STATE birth and will.
     pub fn is_sparkplug_host(&self) -> bool {

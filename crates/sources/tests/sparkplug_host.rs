@@ -20,32 +20,22 @@ const HOST_ID: &str = "telltale-test-host";
 
 fn config(port: u16) -> BrokerConfig {
     BrokerConfig {
-        id: "sp".into(),
-        url: format!("mqtt://127.0.0.1:{port}"),
-        client_id: "telltale-sparkplug-test".into(),
         persistent_session: false,
-        protocol: Default::default(),
-        username: None,
-        tls: None,
-        site: String::new(),
-        device_kind: "machine".into(),
-        expected_interval_ms: 60_000,
         sparkplug: Some(SparkplugSettings {
             host_id: Some(HOST_ID.into()),
             reorder_timeout_ms: 300,
         }),
-        topics: vec![TopicMap {
-            filter: format!("{NAMESPACE}/{GROUP}/#"),
-            format: PayloadFormat::Sparkplug,
-            device: String::new(),
-            metric: String::new(),
-            value_path: None,
-            unit_path: None,
-            ts_path: None,
-            online: None,
-            offline: None,
-            unit: None,
-        }],
+        ..BrokerConfig::new(
+            "sp",
+            &format!("mqtt://127.0.0.1:{port}"),
+            "telltale-sparkplug-test",
+            vec![TopicMap::new(
+                &format!("{NAMESPACE}/{GROUP}/#"),
+                PayloadFormat::Sparkplug,
+                "",
+                "",
+            )],
+        )
     }
 }
 
@@ -334,29 +324,11 @@ async fn a_last_will_takes_a_device_offline() {
     config.sparkplug = None;
     config.topics = vec![
         TopicMap {
-            filter: "tele/+/LWT".into(),
-            format: PayloadFormat::Availability,
-            device: "{1}".into(),
-            metric: String::new(),
-            value_path: None,
-            unit_path: None,
-            ts_path: None,
-            unit: None,
             online: Some("Online".into()),
             offline: Some("Offline".into()),
+            ..TopicMap::new("tele/+/LWT", PayloadFormat::Availability, "{1}", "")
         },
-        TopicMap {
-            filter: "tele/+/+".into(),
-            format: PayloadFormat::Number,
-            device: "{1}".into(),
-            metric: "{2}".into(),
-            value_path: None,
-            unit_path: None,
-            ts_path: None,
-            unit: None,
-            online: None,
-            offline: None,
-        },
+        TopicMap::new("tele/+/+", PayloadFormat::Number, "{1}", "{2}"),
     ];
     engine.start_broker(config, &OsKeyring).unwrap();
     let (edge, _seen) = observer(broker.port()).await;

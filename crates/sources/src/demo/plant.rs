@@ -101,30 +101,20 @@ pub(super) fn start(ingest: Ingest, board: SourceBoard) -> TaskHandle {
             }
         };
         let config = BrokerConfig {
-            id: SOURCE_ID.into(),
-            url: format!("mqtt://127.0.0.1:{}", broker.port),
-            client_id: "telltale-demo-subscriber".into(),
             // The broker is new on every run: nothing to resume.
             persistent_session: false,
-            protocol: Default::default(),
-            username: None,
-            tls: None,
-            sparkplug: None,
             site: "Plant".into(),
-            device_kind: "machine".into(),
             expected_interval_ms: 1_000,
-            topics: vec![TopicMap {
-                filter: "plant/+/+".into(),
-                format: PayloadFormat::Json,
-                device: "{1}".into(),
-                metric: "{2}".into(),
-                value_path: Some("value".into()),
-                unit_path: Some("unit".into()),
-                ts_path: None,
-                online: None,
-                offline: None,
-                unit: None,
-            }],
+            ..BrokerConfig::new(
+                SOURCE_ID,
+                &format!("mqtt://127.0.0.1:{}", broker.port),
+                "telltale-demo-subscriber",
+                vec![TopicMap {
+                    value_path: Some("value".into()),
+                    unit_path: Some("unit".into()),
+                    ..TopicMap::new("plant/+/+", PayloadFormat::Json, "{1}", "{2}")
+                }],
+            )
         };
         let subscriber = match mqtt::start(config, None, ingest, board.clone()) {
             Ok(s) => s,

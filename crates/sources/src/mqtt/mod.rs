@@ -726,16 +726,8 @@ mod tests {
 
     fn map(format: PayloadFormat) -> TopicMap {
         TopicMap {
-            filter: "p/+/+".into(),
-            format,
-            device: "{1}".into(),
-            metric: "{2}".into(),
-            value_path: None,
             unit_path: Some("unit".into()),
-            ts_path: None,
-            online: None,
-            offline: None,
-            unit: None,
+            ..TopicMap::new("p/+/+", format, "{1}", "{2}")
         }
     }
 
