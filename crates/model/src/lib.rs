@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use std::fmt;
 
 pub mod alert;
+pub mod ble;
 pub mod broker;
 
 /// Milliseconds since the Unix epoch, UTC. Every timestamp in Telltale is one of these.

@@ -1,6 +1,7 @@
 //! The engine: the store, the sources feeding it, and the queries the UI and CLI ask.
 
 use crate::alerting::{Alerter, Alerts, Notifier, DEFAULT_RULES, DEMO_RULES};
+use crate::ble::{BleFleet, BleSource, Bindkey, BtleplugRadio, KnownDevice};
 use crate::board::SourceBoard;
 use crate::demo::DemoFleet;
 use crate::error::{Result, SourceError};
@@ -11,6 +12,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
+use telltale_model::ble::{parse_bindkey, BleDeviceConfig, BleDeviceStatus, NearbyDevice};
 use telltale_model::{
     Dashboard, DeviceId, ExportRequest, ExportResult, History, HistoryQuery, Reading,
     RetentionSetting, SourceState, Transport,
@@ -30,10 +32,17 @@ pub struct Engine {
     maintenance: Option<TaskHandle>,
     brokers: BTreeMap<String, TaskHandle>,
     alerter: Option<Alerter>,
+    bluetooth: Option<BleSource>,
 }
 
 /// The store's name for configured MQTT brokers.
 const MQTT_KIND: &str = "mqtt";
+/// The store's name for the user's BLE devices.
+const BLE_KIND: &str = "ble_device";
+/// The status strip's name for the real Bluetooth adapter.
+pub const BLUETOOTH_SOURCE: &str = "bluetooth";
+/// What a BLE device is expected to do before its own interval is learned.
+const BLE_DEFAULT_INTERVAL_MS: i64 = 10_000;
 
 impl Engine {
     /// Opens the database; starts nothing yet.
@@ -47,7 +56,134 @@ impl Engine {
             maintenance: None,
             brokers: BTreeMap::new(),
             alerter: None,
+            bluetooth: None,
         })
+    }
+
+    /// Starts scanning with the first Bluetooth adapter (retrying while there is none) for the
+    /// user's devices, with their bindkeys from `secrets`. Must be called inside a tokio runtime.
+    pub fn start_bluetooth(&mut self, secrets: &dyn SecretStore) -> Result<()> {
+        if self.bluetooth.is_some() {
+            return Ok(());
+        }
+        let fleet = self.ble_fleet(secrets)?;
+        self.bluetooth = Some(crate::ble::start(
+            BLUETOOTH_SOURCE,
+            Box::new(BtleplugRadio),
+            fleet.clone(),
+            self.writer.ingest(),
+            self.board.clone(),
+        ));
+        if let Some(demo) = &self.demo {
+            demo.home().set_fleet(DemoFleet::home_fleet(fleet));
+        }
+        Ok(())
+    }
+
+    /// The user's BLE devices as sources follow them: settings from the store, bindkeys from
+    /// the keyring. A key the keyring cannot give is logged and left out (the device's
+    /// encrypted advertisements are then refused, not misread).
+    pub fn ble_fleet(&self, secrets: &dyn SecretStore) -> Result<BleFleet> {
+        let mut devices = Vec::new();
+        for config in self.ble_device_configs()? {
+            let bindkey = match secrets.get(&bindkey_name(&config.address)) {
+                Ok(Some(hex)) => match parse_bindkey(&hex) {
+                    Ok(key) => Some(Bindkey(key)),
+                    Err(e) => {
+                        tracing::error!(address = %config.address, error = %e.message, "unreadable bindkey in the keyring");
+                        None
+                    }
+                },
+                Ok(None) => None,
+                Err(e) => {
+                    tracing::error!(address = %config.address, error = %e, "bindkey not available");
+                    None
+                }
+            };
+            devices.push(KnownDevice {
+                address: config.address,
+                name: config.name,
+                kind: config.kind,
+                site: "Home".into(),
+                expected_interval_ms: BLE_DEFAULT_INTERVAL_MS,
+                tags: Vec::new(),
+                connect: config.connect,
+                bindkey,
+            });
+        }
+        Ok(BleFleet { devices })
+    }
+
+    /// Hands the saved BLE devices to the running sources (after an add, rename or removal).
+    pub fn reload_ble_fleet(&self, secrets: &dyn SecretStore) -> Result<()> {
+        let fleet = self.ble_fleet(secrets)?;
+        if let Some(demo) = &self.demo {
+            demo.home().set_fleet(DemoFleet::home_fleet(fleet.clone()));
+        }
+        if let Some(bluetooth) = &self.bluetooth {
+            bluetooth.set_fleet(fleet);
+        }
+        Ok(())
+    }
+
+    /// The user's BLE devices as saved.
+    pub fn ble_device_configs(&self) -> Result<Vec<BleDeviceConfig>> {
+        let mut out = Vec::new();
+        for (id, json) in self.store.source_configs(BLE_KIND)? {
+            match serde_json::from_str::<BleDeviceConfig>(&json) {
+                Ok(config) => out.push(config),
+                Err(e) => tracing::error!(address = %id, error = %e, "unreadable BLE device settings"),
+            }
+        }
+        Ok(out)
+    }
+
+    /// Everything the scanners heard recently (the real adapter's and the demo home's).
+    pub fn nearby(&self, now_ms: i64) -> Vec<NearbyDevice> {
+        let mut out: Vec<NearbyDevice> = Vec::new();
+        for source in self.ble_sources() {
+            for d in source.nearby(now_ms) {
+                if !out.iter().any(|o| o.address == d.address) {
+                    out.push(d);
+                }
+            }
+        }
+        out.sort_by(|a, b| b.rssi.cmp(&a.rssi).then_with(|| a.address.cmp(&b.address)));
+        out
+    }
+
+    /// The user's BLE devices with their live health.
+    pub fn ble_devices(&self, secrets: &dyn SecretStore) -> Result<Vec<BleDeviceStatus>> {
+        let mut out = Vec::new();
+        for config in self.ble_device_configs()? {
+            let health = self
+                .ble_sources()
+                .map(|s| s.health(&config.address))
+                .max_by_key(|h| h.last_seen_ms)
+                .unwrap_or_default();
+            let has_bindkey = secrets
+                .get(&bindkey_name(&config.address))
+                .map(|k| k.is_some())
+                .unwrap_or(false);
+            out.push(BleDeviceStatus {
+                config,
+                has_bindkey,
+                rssi: health.rssi,
+                last_seen_ms: health.last_seen_ms,
+                learned_interval_ms: health.learned_interval_ms,
+                link: health.link,
+                stale: health.stale,
+            });
+        }
+        Ok(out)
+    }
+
+    fn ble_sources(&self) -> impl Iterator<Item = &BleSource> {
+        self.demo
+            .as_ref()
+            .map(DemoFleet::home)
+            .into_iter()
+            .chain(self.bluetooth.as_ref())
     }
 
     /// Starts the built-in demo fleet. Must be called inside a tokio runtime.
@@ -283,6 +419,9 @@ impl Engine {
         if let Some(demo) = self.demo {
             demo.stop().await;
         }
+        if let Some(bluetooth) = self.bluetooth {
+            bluetooth.stop().await;
+        }
         for (_, broker) in self.brokers {
             broker.stop().await;
         }
@@ -381,4 +520,80 @@ pub enum PasswordChange {
 pub async fn set_device_tags(ingest: &Ingest, device: DeviceId, tags: &[String]) -> Result<()> {
     let tags = telltale_model::normalize_tags(tags).map_err(|e| SourceError::Config(e.message))?;
     Ok(ingest.set_tags(device, tags).await?)
+}
+
+/// The keyring entry holding a BLE device's bindkey.
+fn bindkey_name(address: &str) -> String {
+    format!("ble:{address}:bindkey")
+}
+
+/// What to do with a BLE device's bindkey when its settings are saved.
+#[derive(Clone, PartialEq, Eq)]
+pub enum BindkeyChange {
+    Keep,
+    /// 32 hex digits as typed; checked before anything is saved.
+    Set(String),
+    Clear,
+}
+
+/// Adds or updates one of the user's BLE devices: its settings in the store, its bindkey in the
+/// keyring and nowhere else. Free of the engine so the caller need not hold it across the
+/// awaits; hand the result to the sources with [`Engine::reload_ble_fleet`].
+pub async fn save_ble_device(
+    ingest: &Ingest,
+    secrets: &dyn SecretStore,
+    config: BleDeviceConfig,
+    bindkey: BindkeyChange,
+) -> Result<BleDeviceConfig> {
+    let config = config
+        .normalized()
+        .map_err(|e| SourceError::Config(e.message))?;
+    match bindkey {
+        BindkeyChange::Keep => {}
+        BindkeyChange::Set(text) => {
+            let key = parse_bindkey(&text).map_err(|e| SourceError::Config(e.message))?;
+            let hex: String = key.iter().map(|b| format!("{b:02x}")).collect();
+            secrets.set(&bindkey_name(&config.address), &hex)?;
+        }
+        BindkeyChange::Clear => secrets.delete(&bindkey_name(&config.address))?,
+    }
+    let json = serde_json::to_string(&config)
+        .map_err(|e| SourceError::Config(format!("cannot encode the settings: {e}")))?;
+    ingest
+        .save_source_config(SourceConfigChange {
+            kind: BLE_KIND.into(),
+            id: config.address.clone(),
+            config: Some(json),
+            now_ms: crate::now_ms(),
+        })
+        .await?;
+    Ok(config)
+}
+
+/// Removes one of the user's BLE devices: its settings and bindkey, and with `delete_history`
+/// every reading it ever sent.
+pub async fn remove_ble_device(
+    ingest: &Ingest,
+    secrets: &dyn SecretStore,
+    address: &str,
+    delete_history: bool,
+) -> Result<()> {
+    let address =
+        telltale_model::ble::normalize_address(address).map_err(|e| SourceError::Config(e.message))?;
+    secrets.delete(&bindkey_name(&address))?;
+    ingest
+        .save_source_config(SourceConfigChange {
+            kind: BLE_KIND.into(),
+            id: address.clone(),
+            config: None,
+            now_ms: crate::now_ms(),
+        })
+        .await?;
+    if delete_history {
+        match ingest.forget_device(crate::ble::device_id(&address)).await {
+            Ok(()) | Err(telltale_store::StoreError::NotFound(_)) => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok(())
 }

@@ -504,3 +504,47 @@ async fn alert_states_and_transitions_are_kept_across_a_reopen() {
     assert_eq!(of_a, [(10, "{\"to\":\"active\"}".to_owned())]);
     assert_eq!(store.alert_transitions(0, 100, None, 1).unwrap().len(), 1);
 }
+
+#[tokio::test]
+async fn a_forgotten_device_takes_its_history_and_spares_the_others() {
+    let dir = tempfile::tempdir().unwrap();
+    let (store, writer) = open(&dir.path().join("t.db")).unwrap();
+    let ingest = writer.ingest();
+    ingest
+        .write(vec![
+            reading("ble:A", "temperature", 1_000, 21.0),
+            reading("ble:A", "humidity", 1_000, 40.0),
+            reading("ble:B", "temperature", 1_000, 5.0),
+        ])
+        .await
+        .unwrap();
+    ingest.forget_device(DeviceId::new("ble:A")).await.unwrap();
+    let ids: Vec<String> = store
+        .device_summaries()
+        .unwrap()
+        .into_iter()
+        .map(|s| s.device.id.0)
+        .collect();
+    assert_eq!(ids, ["ble:B"]);
+    let gone = store
+        .history(&query("ble:A", "temperature", 0, 10_000, 100))
+        .map(|h| h.buckets.len())
+        .unwrap_or(0);
+    assert_eq!(gone, 0);
+    assert!(matches!(
+        ingest.forget_device(DeviceId::new("ble:A")).await,
+        Err(StoreError::NotFound(_))
+    ));
+    // A reading after the forget starts the device afresh (the writer's series cache was
+    // dropped with it, so this must not point at a deleted series).
+    let again = ingest
+        .write(vec![reading("ble:A", "temperature", 2_000, 22.0)])
+        .await
+        .unwrap();
+    assert_eq!(again.stored, 1);
+    let h = store
+        .history(&query("ble:A", "temperature", 0, 10_000, 100))
+        .unwrap();
+    assert_eq!(h.buckets.len(), 1);
+    writer.close();
+}

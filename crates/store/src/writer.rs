@@ -40,6 +40,7 @@ enum Request {
     LastTs(SeriesKey, oneshot::Sender<Result<Option<TimestampMs>>>),
     Alerts(AlertWrite, oneshot::Sender<Result<()>>),
     Tags(DeviceId, Vec<String>, oneshot::Sender<Result<()>>),
+    ForgetDevice(DeviceId, oneshot::Sender<Result<()>>),
     /// Sent by `Writer::close`: commit what came before, then stop, even while sources still
     /// hold `Ingest` handles (their later writes fail with `WriterStopped`). Waiting for every
     /// handle to be dropped instead could wait forever on a task that is itself waiting.
@@ -183,6 +184,12 @@ impl Ingest {
         self.ask(|done| Request::Tags(device, tags, done)).await
     }
 
+    /// Deletes a device with every series, reading and rollup it has (the user removed it).
+    /// Readings for it that arrive later start a new device, as for any unknown device.
+    pub async fn forget_device(&self, device: DeviceId) -> Result<()> {
+        self.ask(|done| Request::ForgetDevice(device, done)).await
+    }
+
     /// Records alert transitions and saves alert states, in one transaction.
     pub async fn save_alerts(&self, write: AlertWrite) -> Result<()> {
         self.ask(|done| Request::Alerts(write, done)).await
@@ -266,6 +273,7 @@ fn batch_len(r: &Request) -> usize {
         | Request::LastTs(..)
         | Request::Alerts(..)
         | Request::Tags(..)
+        | Request::ForgetDevice(..)
         | Request::Close => 1,
     }
 }
@@ -332,6 +340,19 @@ fn commit(
                     true => Outcome::Done,
                     false => Outcome::NotFound(format!("no device {id}")),
                 },
+                Request::ForgetDevice(id, _) => {
+                    // Samples of this device queued earlier in the batch would be written into
+                    // deleted series after the loop: drop them with the cache entries.
+                    if let Some(series) = cache.ids.remove(id.as_str()) {
+                        for (series_id, _) in series.values() {
+                            by_series.remove(series_id);
+                        }
+                    }
+                    match table::devices::delete(&tx, id)? {
+                        true => Outcome::Done,
+                        false => Outcome::NotFound(format!("no device {id}")),
+                    }
+                }
                 Request::Alerts(w, _) => {
                     table::alerts::apply(&tx, w)?;
                     Outcome::Done
@@ -432,14 +453,16 @@ fn commit(
                         let _ = done.send(Ok(t));
                     }
                     (Request::Retention(_, _, done), Outcome::NotFound(msg))
-                    | (Request::Tags(_, _, done), Outcome::NotFound(msg)) => {
+                    | (Request::Tags(_, _, done), Outcome::NotFound(msg))
+                    | (Request::ForgetDevice(_, done), Outcome::NotFound(msg)) => {
                         let _ = done.send(Err(StoreError::NotFound(msg)));
                     }
                     (Request::Device(_, done), _)
                     | (Request::Retention(_, _, done), _)
                     | (Request::SourceConfig(_, done), _)
                     | (Request::Alerts(_, done), _)
-                    | (Request::Tags(_, _, done), _) => {
+                    | (Request::Tags(_, _, done), _)
+                    | (Request::ForgetDevice(_, done), _) => {
                         let _ = done.send(Ok(()));
                     }
                     _ => unreachable!("outcomes are pushed in request order"),
@@ -471,7 +494,8 @@ fn commit(
                     | Request::Retention(_, _, done)
                     | Request::SourceConfig(_, done)
                     | Request::Alerts(_, done)
-                    | Request::Tags(_, _, done) => {
+                    | Request::Tags(_, _, done)
+                    | Request::ForgetDevice(_, done) => {
                         let _ = done.send(Err(fail()));
                     }
                 }

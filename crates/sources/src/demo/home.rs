@@ -1,9 +1,10 @@
 //! The simulated home: BLE devices that advertise real payload bytes.
 
 use super::signal::wave;
-use crate::ble::{BleEvent, KnownDevice, Radio, RadioFuture, RadioState};
+use crate::ble::{BleEvent, BleFleet, KnownDevice, Radio, RadioFuture, RadioState};
+use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
 use tokio_util::sync::CancellationToken;
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -14,6 +15,8 @@ pub enum Payload {
     Ruuvi,
     /// Heart Rate Measurement notifications from a chest strap.
     HeartRate,
+    /// A LYWSD03MMC thermometer on pvvx custom firmware (service data 0x181A).
+    Pvvx,
 }
 
 #[derive(Debug, Clone)]
@@ -21,6 +24,9 @@ pub struct DemoDevice {
     pub known: KnownDevice,
     pub payload: Payload,
     pub seed: u64,
+    /// False for the neighbour's thermometer: heard by the scanner, stored only once the user
+    /// adds it.
+    pub in_fleet: bool,
 }
 
 pub fn home_devices() -> Vec<DemoDevice> {
@@ -37,9 +43,12 @@ pub fn home_devices() -> Vec<DemoDevice> {
             } else {
                 vec![]
             },
+            connect: payload == Payload::HeartRate,
+            bindkey: None,
         },
         payload,
         seed,
+        in_fleet: true,
     };
     vec![
         device(
@@ -74,6 +83,17 @@ pub fn home_devices() -> Vec<DemoDevice> {
             Payload::HeartRate,
             14,
         ),
+        DemoDevice {
+            in_fleet: false,
+            ..device(
+                "A4:C1:38:55:66:77",
+                "Neighbour's thermometer",
+                "thermometer",
+                3_000,
+                Payload::Pvvx,
+                15,
+            )
+        },
     ]
 }
 
@@ -91,6 +111,7 @@ impl DemoRadio {
 impl Radio for DemoRadio {
     fn listen(
         self: Box<Self>,
+        _fleet: watch::Receiver<Arc<BleFleet>>,
         events: mpsc::Sender<BleEvent>,
         state: mpsc::Sender<RadioState>,
         cancel: CancellationToken,
@@ -131,6 +152,7 @@ pub fn event(d: &DemoDevice, t_ms: i64) -> BleEvent {
     match d.payload {
         Payload::BtHome { mean_c } => BleEvent::Advertisement {
             address,
+            name: Some("ATC_102001".into()),
             rssi,
             service_data: vec![(
                 0xFCD2,
@@ -142,9 +164,11 @@ pub fn event(d: &DemoDevice, t_ms: i64) -> BleEvent {
                 ),
             )],
             manufacturer_data: vec![],
+            services: vec![],
         },
         Payload::Ruuvi => BleEvent::Advertisement {
             address: address.clone(),
+            name: Some("Ruuvi 2233".into()),
             rssi,
             service_data: vec![],
             manufacturer_data: vec![(
@@ -158,6 +182,23 @@ pub fn event(d: &DemoDevice, t_ms: i64) -> BleEvent {
                     &address,
                 ),
             )],
+            services: vec![],
+        },
+        Payload::Pvvx => BleEvent::Advertisement {
+            address: address.clone(),
+            name: Some("ATC_556677".into()),
+            rssi: rssi.map(|r| r - 20),
+            service_data: vec![(
+                0x181A,
+                pvvx(
+                    &address,
+                    wave(d.seed, t_ms, 19.0, 1.5, 1_500.0, 0.05),
+                    wave(d.seed + 2, t_ms, 55.0, 5.0, 2_000.0, 0.3),
+                    (t_ms / 3_000) as u8,
+                ),
+            )],
+            manufacturer_data: vec![],
+            services: vec![],
         },
         Payload::HeartRate => {
             let bpm = wave(d.seed, t_ms, 74.0, 12.0, 300.0, 2.0).round();
@@ -169,6 +210,24 @@ pub fn event(d: &DemoDevice, t_ms: i64) -> BleEvent {
             }
         }
     }
+}
+
+/// pvvx custom format (15 bytes, little-endian): MAC reversed, temperature (0.01 °C), humidity
+/// (0.01 %), battery mV, battery %, measurement counter, flags.
+pub fn pvvx(address: &str, temperature_c: f64, humidity: f64, counter: u8) -> Vec<u8> {
+    let mut b: Vec<u8> = address
+        .split(':')
+        .map(|h| u8::from_str_radix(h, 16).unwrap_or(0))
+        .rev()
+        .collect();
+    b.resize(6, 0);
+    b.extend_from_slice(&((temperature_c * 100.0).round() as i16).to_le_bytes());
+    b.extend_from_slice(&((humidity * 100.0).round().clamp(0.0, 10_000.0) as u16).to_le_bytes());
+    b.extend_from_slice(&2_950u16.to_le_bytes());
+    b.push(87);
+    b.push(counter);
+    b.push(0x04);
+    b
 }
 
 /// BTHome v2, unencrypted: packet id, battery, temperature (0.01 °C), humidity (0.01 %), in the
@@ -252,7 +311,23 @@ mod tests {
                     assert!((value(&readings, "temperature") - want).abs() <= 0.0025 + 1e-9);
                     assert!((value(&readings, "voltage") - 2.95).abs() < 1e-9);
                 }
-                Payload::HeartRate => {
+                Payload::Pvvx => BleEvent::Advertisement {
+            address: address.clone(),
+            name: Some("ATC_556677".into()),
+            rssi: rssi.map(|r| r - 20),
+            service_data: vec![(
+                0x181A,
+                pvvx(
+                    &address,
+                    wave(d.seed, t_ms, 19.0, 1.5, 1_500.0, 0.05),
+                    wave(d.seed + 2, t_ms, 55.0, 5.0, 2_000.0, 0.3),
+                    (t_ms / 3_000) as u8,
+                ),
+            )],
+            manufacturer_data: vec![],
+            services: vec![],
+        },
+        Payload::HeartRate => {
                     let bpm = value(&readings, "heart_rate");
                     assert!((50.0..=100.0).contains(&bpm), "{bpm}");
                     let rr = value(&readings, "rr_interval");

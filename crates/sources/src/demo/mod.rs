@@ -13,13 +13,15 @@ mod signal;
 pub use home::{home_devices, DemoRadio};
 pub use plant::{find_mosquitto, plant_machines, LocalBroker, Machine};
 
+use crate::ble::{BleFleet, BleSource};
 use crate::board::SourceBoard;
 use crate::task::TaskHandle;
 use telltale_store::Ingest;
 
 /// The running demo: dropping it stops every part of it.
 pub struct DemoFleet {
-    tasks: Vec<TaskHandle>,
+    home: BleSource,
+    plant: TaskHandle,
 }
 
 impl DemoFleet {
@@ -27,20 +29,35 @@ impl DemoFleet {
         let home = crate::ble::start(
             "demo-home",
             Box::new(DemoRadio::new(home_devices())),
-            home_devices().into_iter().map(|d| d.known).collect(),
+            Self::home_fleet(BleFleet::default()),
             ingest.clone(),
             board.clone(),
         );
         let plant = plant::start(ingest, board);
-        Self {
-            tasks: vec![home, plant],
-        }
+        Self { home, plant }
+    }
+
+    /// The simulated home's radio, with its scanner list.
+    pub fn home(&self) -> &BleSource {
+        &self.home
+    }
+
+    /// The home's own devices plus the user's: a neighbour's device the user adds from the
+    /// scanner is then stored like any other, and a home device the user renamed keeps the new
+    /// name.
+    pub fn home_fleet(user: BleFleet) -> BleFleet {
+        let mut devices: Vec<_> = home_devices()
+            .into_iter()
+            .filter(|d| d.in_fleet && user.get(&d.known.address).is_none())
+            .map(|d| d.known)
+            .collect();
+        devices.extend(user.devices);
+        BleFleet { devices }
     }
 
     /// Stops the fleet and waits until its last readings are handed to the store.
     pub async fn stop(self) {
-        for t in self.tasks {
-            t.stop().await;
-        }
+        self.home.stop().await;
+        self.plant.stop().await;
     }
 }

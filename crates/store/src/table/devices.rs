@@ -84,6 +84,15 @@ pub fn set_tags(conn: &Connection, id: &DeviceId, tags: &[String]) -> Result<boo
     Ok(n > 0)
 }
 
+/// Deletes a device; its series, chunks, readings and rollups go with it (ON DELETE CASCADE).
+/// Returns whether the device existed.
+pub fn delete(conn: &Connection, id: &DeviceId) -> Result<bool> {
+    let n = conn
+        .prepare_cached("DELETE FROM devices WHERE id = ?1")?
+        .execute([&id.0])?;
+    Ok(n > 0)
+}
+
 pub fn all(conn: &Connection) -> Result<Vec<Device>> {
     let mut stmt = conn.prepare_cached(&format!(
         "SELECT {COLUMNS} FROM devices ORDER BY site, name, id"
