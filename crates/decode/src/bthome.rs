@@ -1,11 +1,8 @@
 //! BTHome v2 (<https://bthome.io/format/>): service data of UUID 0xFCD2, a device-information
 //! byte followed by objects, each an id byte and a value whose size the id alone determines.
 
+use crate::crypt::{self, MIC_LEN};
 use crate::{DecodeError, Decoded, DecodedReading, Format, Result};
-use aes::Aes128;
-use ccm::aead::{Aead, KeyInit, Payload};
-use ccm::consts::{U13, U4};
-use ccm::Ccm;
 
 const WHAT: &str = "BTHome v2";
 const ENCRYPTED_FLAG: u8 = 0x01;
@@ -21,7 +18,7 @@ const MAC_LEN: usize = 6;
 pub fn bthome_v2(service_data: &[u8]) -> Result<Decoded> {
     let frame = Frame::parse(service_data)?;
     if frame.encrypted {
-        return Err(DecodeError::Encrypted);
+        return Err(DecodeError::Encrypted(WHAT));
     }
     decode_objects(frame.body)
 }
@@ -34,8 +31,8 @@ pub fn bthome_v2(service_data: &[u8]) -> Result<Decoded> {
 /// anyone can send plaintext in a device's name. Without one, encrypted payloads give
 /// [`DecodeError::Encrypted`].
 ///
-/// No replay protection: that needs the encryption counter and history across calls, and
-/// [`Decoded`] does not carry the counter yet.
+/// Replay protection needs history across calls, so it is the caller's: encrypted payloads
+/// report their encryption counter in [`Decoded::replay_counter`].
 pub fn bthome_v2_with_key(
     service_data: &[u8],
     mac: [u8; MAC_LEN],
@@ -44,33 +41,39 @@ pub fn bthome_v2_with_key(
     let frame = Frame::parse(service_data)?;
     match (frame.encrypted, key) {
         (false, None) => decode_objects(frame.body),
-        (false, Some(_)) => Err(DecodeError::NotEncrypted),
-        (true, None) => Err(DecodeError::Encrypted),
+        (false, Some(_)) => Err(DecodeError::NotEncrypted(WHAT)),
+        (true, None) => Err(DecodeError::Encrypted(WHAT)),
         (true, Some(key)) => {
-            let plaintext = decrypt(&frame, frame.embedded_mac.unwrap_or(mac), key)?;
-            decode_objects(&plaintext)
+            let (plaintext, counter) = decrypt(&frame, frame.embedded_mac.unwrap_or(mac), key)?;
+            let mut decoded = decode_objects(&plaintext)?;
+            decoded.replay_counter = Some(counter);
+            Ok(decoded)
         }
     }
 }
 
 const COUNTER_LEN: usize = 4;
-const MIC_LEN: usize = 4;
 
 /// AES-128-CCM with a 4-byte MIC and no associated data. The body is ciphertext, a 4-byte
 /// counter and the MIC; the nonce is MAC, UUID 0xFCD2 little-endian, the device-information
-/// byte and the counter.
-fn decrypt(frame: &Frame<'_>, mac: [u8; MAC_LEN], key: &[u8; 16]) -> Result<Vec<u8>> {
+/// byte and the counter. Returns the plaintext objects and the counter.
+fn decrypt(frame: &Frame<'_>, mac: [u8; MAC_LEN], key: &[u8; 16]) -> Result<(Vec<u8>, u32)> {
     let body = frame.body;
     let needed = 1 + COUNTER_LEN + MIC_LEN;
+    let truncated = DecodeError::Truncated {
+        what: "BTHome v2 encrypted payload",
+        needed,
+        got: body.len(),
+    };
     if body.len() < needed {
-        return Err(DecodeError::Truncated {
-            what: "BTHome v2 encrypted payload",
-            needed,
-            got: body.len(),
-        });
+        return Err(truncated);
     }
-    let (ciphertext, counter_and_mic) = body.split_at(body.len() - COUNTER_LEN - MIC_LEN);
-    let (counter, mic) = counter_and_mic.split_at(COUNTER_LEN);
+    let Some((rest, mic)) = body.split_last_chunk::<MIC_LEN>() else {
+        return Err(truncated);
+    };
+    let Some((ciphertext, counter)) = rest.split_last_chunk::<COUNTER_LEN>() else {
+        return Err(truncated);
+    };
 
     let mut nonce = [0u8; 13];
     nonce[..6].copy_from_slice(&mac);
@@ -78,19 +81,9 @@ fn decrypt(frame: &Frame<'_>, mac: [u8; MAC_LEN], key: &[u8; 16]) -> Result<Vec<
     nonce[8] = frame.adv_info;
     nonce[9..].copy_from_slice(counter);
 
-    let mut sealed = Vec::with_capacity(ciphertext.len() + MIC_LEN);
-    sealed.extend_from_slice(ciphertext);
-    sealed.extend_from_slice(mic);
-
-    Ccm::<Aes128, U4, U13>::new(key.into())
-        .decrypt(
-            (&nonce).into(),
-            Payload {
-                msg: &sealed,
-                aad: &[],
-            },
-        )
-        .map_err(|_| DecodeError::DecryptionFailed)
+    let plaintext = crypt::open(key, (&nonce).into(), &[], ciphertext, mic)
+        .ok_or(DecodeError::DecryptionFailed(WHAT))?;
+    Ok((plaintext, u32::from_le_bytes(*counter)))
 }
 
 /// The parts of the service data around the objects.

@@ -8,6 +8,17 @@ pub struct Decoded {
     /// BTHome's packet id (object 0x00), for dropping repeats of one advertisement; `None` for
     /// every other format and for BTHome payloads without one.
     pub packet_id: Option<u8>,
+    /// The counter an *encrypted* payload was sealed with: BTHome's 4-byte encryption counter,
+    /// the pvvx/atc1441 counter byte, MiBeacon's frame counter with its 3-byte extension
+    /// (`ext << 8 | frame_counter`, as the nonce uses it). `None` for plaintext formats.
+    ///
+    /// Decryption proves who sealed a payload, not when: anyone can re-send a captured frame.
+    /// A stateful caller (the BLE source) keeps the last counter per device and drops frames
+    /// whose counter does not advance. The decoders themselves stay pure and keep no history.
+    /// The 1-byte ATC counters wrap every 256 frames, so there "advance" must allow wrapping.
+    /// Not serialized: it is bookkeeping, not something the payload measured.
+    #[serde(skip)]
+    pub replay_counter: Option<u32>,
     pub readings: Vec<DecodedReading>,
 }
 
@@ -16,6 +27,7 @@ impl Decoded {
         Decoded {
             format,
             packet_id: None,
+            replay_counter: None,
             readings: Vec::new(),
         }
     }
@@ -51,10 +63,25 @@ pub enum Format {
     /// GATT Temperature Measurement (Health Thermometer), 0x2A1C.
     #[serde(rename = "gatt_temperature_measurement")]
     GattTemperatureMeasurement,
+    /// pvvx custom firmware "custom" format, 15 bytes of service data on UUID 0x181A.
+    #[serde(rename = "xiaomi_pvvx")]
+    XiaomiPvvx,
+    /// pvvx custom format, AES-CCM encrypted, 11 bytes on UUID 0x181A.
+    #[serde(rename = "xiaomi_pvvx_encrypted")]
+    XiaomiPvvxEncrypted,
+    /// atc1441 custom firmware format, 13 bytes on UUID 0x181A.
+    #[serde(rename = "xiaomi_atc1441")]
+    XiaomiAtc1441,
+    /// atc1441 format, AES-CCM encrypted, 8 bytes on UUID 0x181A.
+    #[serde(rename = "xiaomi_atc1441_encrypted")]
+    XiaomiAtc1441Encrypted,
+    /// Xiaomi's stock MiBeacon (v2 to v5, plaintext or v4/v5 encrypted) on UUID 0xFE95.
+    #[serde(rename = "xiaomi_mibeacon")]
+    XiaomiMiBeacon,
 }
 
 impl Format {
-    pub const ALL: [Format; 9] = [
+    pub const ALL: [Format; 14] = [
         Format::BtHomeV2,
         Format::RuuviRawV2,
         Format::RuuviRawV1,
@@ -64,6 +91,11 @@ impl Format {
         Format::GattHumidity,
         Format::GattPressure,
         Format::GattTemperatureMeasurement,
+        Format::XiaomiPvvx,
+        Format::XiaomiPvvxEncrypted,
+        Format::XiaomiAtc1441,
+        Format::XiaomiAtc1441Encrypted,
+        Format::XiaomiMiBeacon,
     ];
 
     /// The same name serde writes.
@@ -78,6 +110,11 @@ impl Format {
             Format::GattHumidity => "gatt_humidity",
             Format::GattPressure => "gatt_pressure",
             Format::GattTemperatureMeasurement => "gatt_temperature_measurement",
+            Format::XiaomiPvvx => "xiaomi_pvvx",
+            Format::XiaomiPvvxEncrypted => "xiaomi_pvvx_encrypted",
+            Format::XiaomiAtc1441 => "xiaomi_atc1441",
+            Format::XiaomiAtc1441Encrypted => "xiaomi_atc1441_encrypted",
+            Format::XiaomiMiBeacon => "xiaomi_mibeacon",
         }
     }
 }

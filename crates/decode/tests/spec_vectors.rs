@@ -143,7 +143,7 @@ fn each_malformed_input_names_its_problem() {
         (
             "encrypted without key",
             bthome_v2(&hex("41a47266c95f730011223378237214")),
-            DecodeError::Encrypted,
+            DecodeError::Encrypted("BTHome v2"),
         ),
         (
             "embedded MAC cut short",
@@ -294,10 +294,10 @@ fn bthome_encrypted_frames_decrypt_with_the_bindkey() {
             ("humidity", Value::Number(50.55))
         ]
     );
-    assert_eq!(bthome_v2(&frame), Err(DecodeError::Encrypted));
+    assert_eq!(bthome_v2(&frame), Err(DecodeError::Encrypted("BTHome v2")));
     assert_eq!(
         bthome_v2_with_key(&frame, MAC, None),
-        Err(DecodeError::Encrypted)
+        Err(DecodeError::Encrypted("BTHome v2"))
     );
 }
 
@@ -320,9 +320,9 @@ fn bthome_rejects_tampering_wrong_keys_and_downgrades() {
         let result = bthome_v2_with_key(&tampered, MAC, Some(&KEY));
         // Flipping bit 0 of the device-information byte turns the frame into plaintext.
         let expected = if at == 0 {
-            DecodeError::NotEncrypted
+            DecodeError::NotEncrypted("BTHome v2")
         } else {
-            DecodeError::DecryptionFailed
+            DecodeError::DecryptionFailed("BTHome v2")
         };
         assert_eq!(result, Err(expected), "byte {at}");
     }
@@ -330,17 +330,17 @@ fn bthome_rejects_tampering_wrong_keys_and_downgrades() {
     wrong_key[15] ^= 0x80;
     assert_eq!(
         bthome_v2_with_key(&frame, MAC, Some(&wrong_key)),
-        Err(DecodeError::DecryptionFailed)
+        Err(DecodeError::DecryptionFailed("BTHome v2"))
     );
     let mut wrong_mac = MAC;
     wrong_mac[0] ^= 0x02;
     assert_eq!(
         bthome_v2_with_key(&frame, wrong_mac, Some(&KEY)),
-        Err(DecodeError::DecryptionFailed)
+        Err(DecodeError::DecryptionFailed("BTHome v2"))
     );
     assert_eq!(
         bthome_v2_with_key(&hex("4002ca09"), MAC, Some(&KEY)),
-        Err(DecodeError::NotEncrypted)
+        Err(DecodeError::NotEncrypted("BTHome v2"))
     );
     assert!(matches!(
         bthome_v2_with_key(&hex("4100112233aabbccdd"), MAC, Some(&KEY)),
