@@ -1,0 +1,64 @@
+//! Shared by the test binaries: one private bus per process (libdbus reads
+//! `DBUS_SYSTEM_BUS_ADDRESS` once per process), and a timeout on every await so a broken fake
+//! fails the test instead of hanging CI.
+
+#![allow(dead_code)] // Each test binary uses a different subset.
+
+use std::future::Future;
+use std::time::Duration;
+
+use btleplug::api::{Central, CentralEvent, Manager as _};
+use btleplug::platform::{Adapter, Manager};
+use futures::{Stream, StreamExt};
+use telltale_fake_bluez::{FakeBluez, PrivateBus};
+
+pub const TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Awaits `future` for at most [`TIMEOUT`].
+pub async fn within<F: Future>(what: &str, future: F) -> F::Output {
+    match tokio::time::timeout(TIMEOUT, future).await {
+        Ok(output) => output,
+        Err(_) => panic!("timed out after {TIMEOUT:?}: {what}"),
+    }
+}
+
+/// The private bus, the fake on it, and btleplug's first adapter (which must be the fake's).
+pub async fn start() -> (PrivateBus, FakeBluez, Adapter) {
+    let bus = PrivateBus::start().expect("start dbus-daemon");
+    // Before btleplug's first call, and the only bus this process will ever use.
+    std::env::set_var("DBUS_SYSTEM_BUS_ADDRESS", bus.address());
+    let bluez = within("fake start", FakeBluez::start(bus.address()))
+        .await
+        .expect("start fake bluez");
+    let manager = within("Manager::new", Manager::new())
+        .await
+        .expect("btleplug manager");
+    let adapter = within("adapters", manager.adapters())
+        .await
+        .expect("adapters")
+        .into_iter()
+        .next()
+        .expect("btleplug sees the fake adapter");
+    let info = within("adapter_info", adapter.adapter_info())
+        .await
+        .expect("adapter info");
+    assert!(info.contains("hci0"), "{info}");
+    (bus, bluez, adapter)
+}
+
+/// The first event for which `pick` returns `Some`, skipping the others.
+pub async fn next_matching<T>(
+    what: &str,
+    events: &mut (impl Stream<Item = CentralEvent> + Unpin),
+    mut pick: impl FnMut(CentralEvent) -> Option<T>,
+) -> T {
+    within(what, async {
+        while let Some(event) = events.next().await {
+            if let Some(found) = pick(event) {
+                return found;
+            }
+        }
+        panic!("event stream ended while waiting for {what}");
+    })
+    .await
+}
