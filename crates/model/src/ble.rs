@@ -132,13 +132,24 @@ mod tests {
             normalize_address(" a4-c1-38-0a-0b-0c ").unwrap(),
             "A4:C1:38:0A:0B:0C"
         );
-        for bad in ["", "A4:C1:38:0A:0B", "A4:C1:38:0A:0B:0C:0D", "zz:c1:38:0a:0b:0c", "A4C1380A0B0C"] {
+        for bad in [
+            "",
+            "A4:C1:38:0A:0B",
+            "A4:C1:38:0A:0B:0C:0D",
+            "zz:c1:38:0a:0b:0c",
+            "A4C1380A0B0C",
+        ] {
             assert!(normalize_address(bad).is_err(), "{bad}");
         }
         let key = parse_bindkey("231d39c1 d7cc1ab1-aee224cd096db932").unwrap();
         assert_eq!(key[0], 0x23);
         assert_eq!(key[15], 0x32);
-        for bad in ["", "231d39c1d7cc1ab1aee224cd096db93", "231d39c1d7cc1ab1aee224cd096db93g", "é1d39c1d7cc1ab1aee224cd096db932"] {
+        for bad in [
+            "",
+            "231d39c1d7cc1ab1aee224cd096db93",
+            "231d39c1d7cc1ab1aee224cd096db93g",
+            "é1d39c1d7cc1ab1aee224cd096db932",
+        ] {
             assert!(parse_bindkey(bad).is_err(), "{bad}");
         }
     }
@@ -152,7 +163,10 @@ mod tests {
             connect: false,
         };
         let ok = config(" Freezer ", "Thermometer").normalized().unwrap();
-        assert_eq!((ok.name.as_str(), ok.kind.as_str()), ("Freezer", "thermometer"));
+        assert_eq!(
+            (ok.name.as_str(), ok.kind.as_str()),
+            ("Freezer", "thermometer")
+        );
         assert_eq!(config("x", "").normalized().unwrap().kind, "sensor");
         assert!(config("", "t").normalized().is_err());
         assert!(config(&"n".repeat(65), "t").normalized().is_err());

@@ -1,7 +1,7 @@
 //! The engine: the store, the sources feeding it, and the queries the UI and CLI ask.
 
 use crate::alerting::{Alerter, Alerts, Notifier, DEFAULT_RULES, DEMO_RULES};
-use crate::ble::{BleFleet, BleSource, Bindkey, BtleplugRadio, KnownDevice};
+use crate::ble::{Bindkey, BleFleet, BleSource, BtleplugRadio, KnownDevice};
 use crate::board::SourceBoard;
 use crate::demo::DemoFleet;
 use crate::error::{Result, SourceError};
@@ -132,7 +132,9 @@ impl Engine {
         for (id, json) in self.store.source_configs(BLE_KIND)? {
             match serde_json::from_str::<BleDeviceConfig>(&json) {
                 Ok(config) => out.push(config),
-                Err(e) => tracing::error!(address = %id, error = %e, "unreadable BLE device settings"),
+                Err(e) => {
+                    tracing::error!(address = %id, error = %e, "unreadable BLE device settings")
+                }
             }
         }
         Ok(out)
@@ -578,8 +580,8 @@ pub async fn remove_ble_device(
     address: &str,
     delete_history: bool,
 ) -> Result<()> {
-    let address =
-        telltale_model::ble::normalize_address(address).map_err(|e| SourceError::Config(e.message))?;
+    let address = telltale_model::ble::normalize_address(address)
+        .map_err(|e| SourceError::Config(e.message))?;
     secrets.delete(&bindkey_name(&address))?;
     ingest
         .save_source_config(SourceConfigChange {

@@ -21,8 +21,8 @@ mod task;
 pub use board::SourceBoard;
 pub use config::CollectorConfig;
 pub use engine::{
-    forget_broker, remove_ble_device, save_ble_device, save_broker, set_device_tags,
-    set_retention, BindkeyChange, Engine, PasswordChange, BLUETOOTH_SOURCE,
+    forget_broker, remove_ble_device, save_ble_device, save_broker, set_device_tags, set_retention,
+    BindkeyChange, Engine, PasswordChange, BLUETOOTH_SOURCE,
 };
 pub use error::{Result, SourceError};
 pub use task::TaskHandle;

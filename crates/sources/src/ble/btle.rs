@@ -7,8 +7,7 @@
 
 use super::{short_uuid, BleEvent, BleFleet, Link, Radio, RadioFuture, RadioState};
 use btleplug::api::{
-    Central, CentralEvent, CharPropFlags, Characteristic, Manager as _, Peripheral as _,
-    ScanFilter,
+    Central, CentralEvent, CharPropFlags, Characteristic, Manager as _, Peripheral as _, ScanFilter,
 };
 use btleplug::platform::{Adapter, Manager, Peripheral, PeripheralId};
 use std::collections::HashMap;
@@ -386,9 +385,11 @@ async fn session(
         })
         .collect();
     if wanted.is_empty() {
-        return Err("no supported GATT characteristic (Heart Rate, Health Thermometer, \
+        return Err(
+            "no supported GATT characteristic (Heart Rate, Health Thermometer, \
                     Environmental Sensing, Battery)"
-            .into());
+                .into(),
+        );
     }
     // Subscribe before the first read, so nothing pushed in between is lost.
     let mut values = peripheral

@@ -70,14 +70,28 @@ mod tests {
         let cases: &[(&str, Vec<i64>, Option<i64>)] = &[
             ("too few to say", vec![0, 1_000, 2_000, 3_000], None),
             ("steady", (0..10).map(|i| i * 1_000).collect(), Some(1_000)),
-            ("a lost packet counts", vec![0, 1_000, 2_000, 4_000, 5_000, 6_000], Some(2_000)),
-            ("duplicates of one packet are ignored", vec![0, 10, 1_000, 1_020, 2_000, 3_000, 4_000], Some(1_000)),
             (
-                "only the last 16 gaps matter",
-                std::iter::once(0).chain((0..17).map(|i| 60_000 + i * 1_000)).collect(),
+                "a lost packet counts",
+                vec![0, 1_000, 2_000, 4_000, 5_000, 6_000],
+                Some(2_000),
+            ),
+            (
+                "duplicates of one packet are ignored",
+                vec![0, 10, 1_000, 1_020, 2_000, 3_000, 4_000],
                 Some(1_000),
             ),
-            ("a clock step back restarts", vec![0, 5_000, 10_000, 15_000, 20_000, 1_000, 2_000], None),
+            (
+                "only the last 16 gaps matter",
+                std::iter::once(0)
+                    .chain((0..17).map(|i| 60_000 + i * 1_000))
+                    .collect(),
+                Some(1_000),
+            ),
+            (
+                "a clock step back restarts",
+                vec![0, 5_000, 10_000, 15_000, 20_000, 1_000, 2_000],
+                None,
+            ),
         ];
         for (what, times, want) in cases {
             assert_eq!(learned(times), *want, "{what}");

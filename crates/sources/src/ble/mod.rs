@@ -67,7 +67,10 @@ pub enum Link {
     Connecting,
     Connected,
     /// Lost or failed; the next attempt is due after the backoff.
-    Waiting { retry_in: Duration, reason: String },
+    Waiting {
+        retry_in: Duration,
+        reason: String,
+    },
 }
 
 impl fmt::Display for Link {
@@ -362,13 +365,14 @@ impl Tracked {
         }
     }
 
-    /// Silence longer than this makes the device stale.
+    /// Silence longer than this makes the device stale: a few of its own intervals, and never
+    /// under a second (a scheduler hiccup is not a dead sensor).
     fn allowed_silence_ms(&self) -> i64 {
         let interval = self
             .interval
             .interval_ms()
             .unwrap_or(self.device.expected_interval_ms);
-        interval.max(1_000) * STALE_AFTER_INTERVALS
+        (interval * STALE_AFTER_INTERVALS).max(MIN_SILENCE_MS)
     }
 
     fn health(&self) -> DeviceHealth {
@@ -394,7 +398,9 @@ impl Tracked {
     }
 }
 
-/// How often silences are judged: a fraction of the shortest allowed silence (3 s).
+/// The shortest silence that makes a device stale, however fast it advertises.
+const MIN_SILENCE_MS: i64 = 1_000;
+/// How often silences are judged: a fraction of the shortest allowed silence.
 const JUDGE_EVERY: Duration = Duration::from_millis(250);
 /// A learned interval this much off the stored one is written to the device row.
 const INTERVAL_CHANGE: f64 = 0.25;
@@ -450,8 +456,12 @@ impl Run {
         mut fleet: watch::Receiver<Arc<BleFleet>>,
         cancel: CancellationToken,
     ) {
-        self.board
-            .set(&self.id, Transport::Ble, SourceState::Starting, "starting radio");
+        self.board.set(
+            &self.id,
+            Transport::Ble,
+            SourceState::Starting,
+            "starting radio",
+        );
         let first = fleet.borrow_and_update().clone();
         if let Err(e) = self.apply_fleet(&first).await {
             self.board
@@ -460,12 +470,8 @@ impl Run {
         }
         let (events_tx, mut events) = mpsc::channel(256);
         let (state_tx, mut states) = mpsc::channel(8);
-        let radio_task = tokio::spawn(radio.listen(
-            fleet.clone(),
-            events_tx,
-            state_tx,
-            cancel.clone(),
-        ));
+        let radio_task =
+            tokio::spawn(radio.listen(fleet.clone(), events_tx, state_tx, cancel.clone()));
         let mut judge = tokio::time::interval(JUDGE_EVERY);
         judge.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
@@ -510,8 +516,7 @@ impl Run {
         self.tracked.retain(|address, t| {
             let keep = fleet.get(address).is_some();
             if !keep && t.offline {
-                self.board
-                    .set_offline(&self.id, &device_id(address), None);
+                self.board.set_offline(&self.id, &device_id(address), None);
             }
             keep
         });

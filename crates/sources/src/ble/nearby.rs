@@ -141,7 +141,10 @@ mod tests {
         }
         let list = nearby.snapshot(MAX_NEARBY as i64 + 10);
         assert_eq!(list.len(), MAX_NEARBY);
-        assert!(!list.iter().any(|d| d.address == "addr-0"), "oldest made room");
+        assert!(
+            !list.iter().any(|d| d.address == "addr-0"),
+            "oldest made room"
+        );
         assert!(nearby.snapshot(FORGET_AFTER_MS + 10_000).is_empty());
     }
 }

@@ -311,23 +311,12 @@ mod tests {
                     assert!((value(&readings, "temperature") - want).abs() <= 0.0025 + 1e-9);
                     assert!((value(&readings, "voltage") - 2.95).abs() < 1e-9);
                 }
-                Payload::Pvvx => BleEvent::Advertisement {
-            address: address.clone(),
-            name: Some("ATC_556677".into()),
-            rssi: rssi.map(|r| r - 20),
-            service_data: vec![(
-                0x181A,
-                pvvx(
-                    &address,
-                    wave(d.seed, t_ms, 19.0, 1.5, 1_500.0, 0.05),
-                    wave(d.seed + 2, t_ms, 55.0, 5.0, 2_000.0, 0.3),
-                    (t_ms / 3_000) as u8,
-                ),
-            )],
-            manufacturer_data: vec![],
-            services: vec![],
-        },
-        Payload::HeartRate => {
+                Payload::Pvvx => {
+                    let want = wave(d.seed, t, 19.0, 1.5, 1_500.0, 0.05);
+                    assert!((value(&readings, "temperature") - want).abs() <= 0.005 + 1e-9);
+                    assert_eq!(value(&readings, "battery"), 87.0);
+                }
+                Payload::HeartRate => {
                     let bpm = value(&readings, "heart_rate");
                     assert!((50.0..=100.0).contains(&bpm), "{bpm}");
                     let rr = value(&readings, "rr_interval");

@@ -10,7 +10,7 @@ mod home;
 mod plant;
 mod signal;
 
-pub use home::{home_devices, DemoRadio};
+pub use home::{bthome_v2, heart_rate_measurement, home_devices, pvvx, ruuvi_rawv2, DemoRadio};
 pub use plant::{find_mosquitto, plant_machines, LocalBroker, Machine};
 
 use crate::ble::{BleFleet, BleSource};

@@ -1,0 +1,474 @@
+//! The Bluetooth source end to end through btleplug's real Linux code path (btleplug ->
+//! bluez-async -> libdbus), talking to a fake BlueZ on a private D-Bus bus, into a real SQLite
+//! file: discovery, passive advertisements of every format decoded and stored, encrypted ones
+//! with a bindkey and a replay check, a Heart Rate strap connected with its notifications
+//! stored, a dropped link reconnected, and devices going stale at their own learned intervals.
+//!
+//! libdbus reads `DBUS_SYSTEM_BUS_ADDRESS` once per process, so this binary holds exactly one
+//! scenario, run as steps in order.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+use telltale_fake_bluez::{CharacteristicSpec, DeviceSpec, FakeBluez, PrivateBus, ServiceSpec};
+use telltale_model::ble::BleDeviceConfig;
+use telltale_model::{DeviceId, HistoryQuery, SourceState};
+use telltale_sources::demo::{heart_rate_measurement, pvvx, ruuvi_rawv2};
+use telltale_sources::secret::SecretStore;
+use telltale_sources::{BindkeyChange, Engine, BLUETOOTH_SOURCE};
+
+/// Stands in for the OS keyring, which other tests exercise for real: this test is about radios.
+#[derive(Default)]
+struct Secrets(Mutex<HashMap<String, String>>);
+
+impl SecretStore for Secrets {
+    fn get(&self, name: &str) -> telltale_sources::Result<Option<String>> {
+        Ok(self.0.lock().unwrap().get(name).cloned())
+    }
+    fn set(&self, name: &str, secret: &str) -> telltale_sources::Result<()> {
+        self.0.lock().unwrap().insert(name.into(), secret.into());
+        Ok(())
+    }
+    fn delete(&self, name: &str) -> telltale_sources::Result<()> {
+        self.0.lock().unwrap().remove(name);
+        Ok(())
+    }
+}
+
+const THERMO: &str = "A4:C1:38:10:20:01"; // BTHome v2, plain
+const SEALED: &str = "54:48:E6:8F:80:A5"; // BTHome v2, encrypted (bthome-ble's test key and frames)
+const RUUVI: &str = "C7:3A:6B:11:22:33";
+const PVVX: &str = "A4:C1:38:55:66:77";
+const STRAP: &str = "E0:7D:EA:44:55:66"; // Heart Rate over GATT
+const STRANGER: &str = "DE:AD:BE:EF:00:01"; // heard, never added
+
+const SEALED_KEY: &str = "231d39c1d7cc1ab1aee224cd096db932";
+/// Encryption counter 0x00112233, then 0x00112232 (older: a replay), from bthome-ble's tests.
+const SEALED_FRAME: &str = "41e445f3c9962b332211006c7c4519";
+const SEALED_OLDER: &str = "41723d3035fb88322211009e7414c0";
+
+fn hex(s: &str) -> Vec<u8> {
+    (0..s.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
+        .collect()
+}
+
+fn bthome(packet_id: u8, temperature_c: f64) -> Vec<u8> {
+    telltale_sources::demo::bthome_v2(packet_id, temperature_c, 45.0, 88)
+}
+
+async fn within<F: Future>(what: &str, limit: Duration, f: F) -> F::Output {
+    tokio::time::timeout(limit, f)
+        .await
+        .unwrap_or_else(|_| panic!("timed out after {limit:?}: {what}"))
+}
+
+/// Polls `check` until it returns Some, or fails the test after `limit`.
+async fn eventually<T>(what: &str, limit: Duration, mut check: impl FnMut() -> Option<T>) -> T {
+    let start = Instant::now();
+    loop {
+        if let Some(v) = check() {
+            return v;
+        }
+        assert!(start.elapsed() < limit, "timed out after {limit:?}: {what}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+fn values(engine: &Engine, address: &str, metric: &str) -> Vec<f64> {
+    let history = engine.history(&HistoryQuery {
+        device: DeviceId::new(format!("ble:{address}")),
+        metric: metric.into(),
+        from_ms: telltale_sources::now_ms() - 600_000,
+        to_ms: telltale_sources::now_ms() + 600_000,
+        points: 10_000,
+    });
+    match history {
+        Ok(h) => h.buckets.iter().map(|b| b.mean).collect(),
+        Err(telltale_sources::SourceError::Store(telltale_store::StoreError::NotFound(_))) => {
+            Vec::new()
+        }
+        Err(e) => panic!("history of {address} {metric}: {e}"),
+    }
+}
+
+fn config(address: &str, name: &str, kind: &str, connect: bool) -> BleDeviceConfig {
+    BleDeviceConfig {
+        address: address.to_lowercase(),
+        name: name.into(),
+        kind: kind.into(),
+        connect,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bluetooth_devices_through_btleplug_and_a_fake_bluez() {
+    let limit = Duration::from_secs(15);
+    let bus = PrivateBus::start().expect("dbus-daemon (Debian package dbus) starts");
+    // Before btleplug's first call; the only system bus this process will use.
+    std::env::set_var("DBUS_SYSTEM_BUS_ADDRESS", bus.address());
+    let bluez = within("fake BlueZ", limit, FakeBluez::start(bus.address()))
+        .await
+        .expect("fake BlueZ starts");
+
+    let dir = tempfile::tempdir().unwrap();
+    let secrets = Secrets::default();
+    let mut engine = Engine::open(&dir.path().join("ble.db")).unwrap();
+    let ingest = engine.ingest();
+
+    // The user's devices; the strap is connected to, the others are only listened to.
+    for (c, key) in [
+        (
+            config(THERMO, "Living room", "thermometer", false),
+            BindkeyChange::Keep,
+        ),
+        (
+            config(SEALED, "Garage", "thermometer", false),
+            BindkeyChange::Set(SEALED_KEY.to_uppercase()),
+        ),
+        (
+            config(RUUVI, "Balcony", "environment_sensor", false),
+            BindkeyChange::Keep,
+        ),
+        (
+            config(PVVX, "Bedroom", "thermometer", false),
+            BindkeyChange::Keep,
+        ),
+        (
+            config(STRAP, "Chest strap", "heart_rate_strap", true),
+            BindkeyChange::Keep,
+        ),
+    ] {
+        telltale_sources::save_ble_device(&ingest, &secrets, c, key)
+            .await
+            .expect("device saved");
+    }
+    // A wrong bindkey is refused before anything is saved.
+    let refused = telltale_sources::save_ble_device(
+        &ingest,
+        &secrets,
+        config(THERMO, "Living room", "thermometer", false),
+        BindkeyChange::Set("not a key".into()),
+    )
+    .await;
+    assert!(refused.is_err());
+    assert!(secrets
+        .get("ble:A4:C1:38:10:20:01:bindkey")
+        .unwrap()
+        .is_none());
+
+    // Devices the fake knows before the scan starts (bluetoothd's cache) and one added later.
+    let strap_services = vec![
+        ServiceSpec {
+            uuid: "180d".into(),
+            characteristics: vec![CharacteristicSpec::new("2a37", &["notify"], vec![])],
+        },
+        ServiceSpec {
+            uuid: "180f".into(),
+            characteristics: vec![CharacteristicSpec::new("2a19", &["read"], vec![77])],
+        },
+    ];
+    for spec in [
+        DeviceSpec {
+            name: Some("ATC_102001".into()),
+            rssi: Some(-60),
+            service_data: vec![("fcd2".into(), bthome(1, 21.5))],
+            ..DeviceSpec::new(THERMO)
+        },
+        DeviceSpec {
+            name: Some("Polar H10".into()),
+            rssi: Some(-70),
+            services: strap_services,
+            ..DeviceSpec::new(STRAP)
+        },
+    ] {
+        bluez.add_device(spec).await.expect("device added");
+    }
+
+    engine.start_bluetooth(&secrets).expect("bluetooth starts");
+    let status = |engine: &Engine| {
+        engine
+            .dashboard(0)
+            .ok()?
+            .sources
+            .into_iter()
+            .find(|s| s.id == BLUETOOTH_SOURCE)
+    };
+    eventually("scanning starts", limit, || {
+        status(&engine).filter(|s| s.state == SourceState::Connected)
+    })
+    .await;
+    assert!(bluez.is_discovering(), "the adapter was asked to discover");
+
+    // Discovery: a device known before the scan is decoded from its cached advertisement.
+    eventually("the cached thermometer is stored", limit, || {
+        let v = values(&engine, THERMO, "temperature");
+        (v == [21.5]).then_some(())
+    })
+    .await;
+
+    // Passive advertisements of each format, from devices that appear while scanning.
+    for spec in [
+        DeviceSpec {
+            rssi: Some(-75),
+            service_data: vec![("fcd2".into(), hex(SEALED_FRAME))],
+            ..DeviceSpec::new(SEALED)
+        },
+        DeviceSpec {
+            rssi: Some(-65),
+            manufacturer_data: vec![(0x0499, ruuvi_rawv2(8.5, 71.0, 101_325.0, 2.95, 7, RUUVI))],
+            ..DeviceSpec::new(RUUVI)
+        },
+        DeviceSpec {
+            name: Some("ATC_556677".into()),
+            rssi: Some(-80),
+            service_data: vec![("181a".into(), pvvx(PVVX, 19.25, 55.5, 1))],
+            ..DeviceSpec::new(PVVX)
+        },
+        DeviceSpec {
+            name: Some("Someone's tag".into()),
+            rssi: Some(-90),
+            service_data: vec![("fcd2".into(), bthome(9, 30.0))],
+            ..DeviceSpec::new(STRANGER)
+        },
+    ] {
+        bluez.add_device(spec).await.expect("device added");
+    }
+    eventually("every format is decoded and stored", limit, || {
+        let ok = values(&engine, SEALED, "temperature") == [25.06]
+            && values(&engine, SEALED, "humidity") == [50.55]
+            && values(&engine, RUUVI, "temperature") == [8.5]
+            && values(&engine, RUUVI, "movement_counter").len() == 1
+            && values(&engine, PVVX, "temperature") == [19.25]
+            && values(&engine, PVVX, "humidity") == [55.5];
+        ok.then_some(())
+    })
+    .await;
+    let rssi = values(&engine, RUUVI, "rssi");
+    assert_eq!(rssi, [-65.0], "signal strength is stored with the values");
+
+    // The scanner lists the stranger with a preview, not added, and stores nothing of it.
+    let stranger = eventually("the stranger is listed", limit, || {
+        engine
+            .nearby(telltale_sources::now_ms())
+            .into_iter()
+            .find(|d| d.address == STRANGER)
+    })
+    .await;
+    assert!(!stranger.added);
+    assert_eq!(stranger.format.as_deref(), Some("bthome_v2"));
+    assert!(
+        stranger.preview.iter().any(|p| p == "temperature 30 °C"),
+        "{:?}",
+        stranger.preview
+    );
+    assert!(values(&engine, STRANGER, "temperature").is_empty());
+
+    // Replays of an encrypted advertisement (the same counter, or an older one) are refused;
+    // a tampered one fails its MIC. Nothing already stored is lost.
+    bluez
+        .advertise(
+            SEALED,
+            -74,
+            vec![],
+            vec![("fcd2".into(), hex(SEALED_OLDER))],
+        )
+        .await
+        .unwrap();
+    bluez
+        .advertise(
+            SEALED,
+            -74,
+            vec![],
+            vec![("fcd2".into(), hex(SEALED_FRAME))],
+        )
+        .await
+        .unwrap();
+    let mut tampered = hex(SEALED_FRAME);
+    tampered[3] ^= 0x40;
+    bluez
+        .advertise(SEALED, -74, vec![], vec![("fcd2".into(), tampered)])
+        .await
+        .unwrap();
+    let rejected = eventually("three refusals are counted", limit, || {
+        let s = status(&engine)?;
+        let r = s.rejected.iter().find(|r| r.topic == SEALED)?;
+        (r.count >= 3).then(|| r.clone())
+    })
+    .await;
+    assert!(
+        rejected.last_reason.contains("decryption failed"),
+        "{}",
+        rejected.last_reason
+    );
+    assert_eq!(values(&engine, SEALED, "temperature"), [25.06]);
+
+    // GATT: the strap is connected to, its battery read, its notifications stored in order.
+    eventually("the strap is connected", limit, || {
+        bluez.is_notifying(STRAP, "2a37").then_some(())
+    })
+    .await;
+    for (bpm, rr) in [(61u8, 0.98), (62, 0.97), (63, 0.95)] {
+        bluez
+            .notify(STRAP, "2a37", heart_rate_measurement(bpm, &[rr]))
+            .await
+            .unwrap();
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    eventually("heart rate and battery are stored", limit, || {
+        let ok = values(&engine, STRAP, "heart_rate") == [61.0, 62.0, 63.0]
+            && values(&engine, STRAP, "rr_interval").len() == 3
+            && values(&engine, STRAP, "battery") == [77.0];
+        ok.then_some(())
+    })
+    .await;
+    let strap = engine
+        .ble_devices(&secrets)
+        .unwrap()
+        .into_iter()
+        .find(|d| d.config.address == STRAP)
+        .unwrap();
+    assert_eq!(strap.link.as_deref(), Some("connected"));
+
+    // The strap drops the link: the source reconnects by itself (first retry after ~1 s).
+    let calls = bluez.connect_calls(STRAP);
+    bluez.drop_connection(STRAP).await.unwrap();
+    eventually("the strap is connected again", limit, || {
+        (bluez.connect_calls(STRAP) > calls && bluez.is_notifying(STRAP, "2a37")).then_some(())
+    })
+    .await;
+    bluez
+        .notify(STRAP, "2a37", heart_rate_measurement(70, &[0.86]))
+        .await
+        .unwrap();
+    eventually("notifications flow again", limit, || {
+        (values(&engine, STRAP, "heart_rate").last() == Some(&70.0)).then_some(())
+    })
+    .await;
+
+    // Health: the thermometer advertises every 250 ms, the Xiaomi every 1.2 s. Each learns its
+    // own interval and goes stale after three of its own intervals of silence (1 s at least):
+    // the thermometer after about a second, the Xiaomi after about four.
+    let stop = Instant::now() + Duration::from_millis(6_000);
+    let mut next_pvvx = Instant::now();
+    let mut packet = 10u8;
+    while Instant::now() < stop {
+        packet = packet.wrapping_add(1);
+        bluez
+            .advertise(
+                THERMO,
+                -58,
+                vec![],
+                vec![("fcd2".into(), bthome(packet, 21.0))],
+            )
+            .await
+            .unwrap();
+        if Instant::now() >= next_pvvx {
+            bluez
+                .advertise(
+                    PVVX,
+                    -79,
+                    vec![],
+                    vec![("181a".into(), pvvx(PVVX, 19.5, 55.0, packet))],
+                )
+                .await
+                .unwrap();
+            next_pvvx += Duration::from_millis(1_200);
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    let silent_since = Instant::now();
+    let health = |address: &str| {
+        engine
+            .ble_devices(&secrets)
+            .unwrap()
+            .into_iter()
+            .find(|d| d.config.address == address)
+            .unwrap()
+    };
+    let thermo = health(THERMO);
+    let learned = thermo.learned_interval_ms.expect("learned");
+    assert!(
+        (200..=700).contains(&learned),
+        "thermometer learned {learned} ms"
+    );
+    let xiaomi = health(PVVX);
+    let learned_x = xiaomi.learned_interval_ms.expect("learned");
+    assert!(
+        (1_000..=1_700).contains(&learned_x),
+        "Xiaomi learned {learned_x} ms"
+    );
+    assert!(!thermo.stale && !xiaomi.stale);
+
+    eventually("the thermometer goes stale", limit, || {
+        health(THERMO).stale.then_some(())
+    })
+    .await;
+    let thermo_after = silent_since.elapsed();
+    assert!(
+        !health(PVVX).stale,
+        "the Xiaomi's own interval is longer: not stale yet after {thermo_after:?}"
+    );
+    eventually("the Xiaomi goes stale", limit, || {
+        health(PVVX).stale.then_some(())
+    })
+    .await;
+    let xiaomi_after = silent_since.elapsed();
+    // Not before three of its own intervals of silence (its last advertisement came up to one
+    // period before the loop ended).
+    let ms = |d: Duration| d.as_millis() as i64;
+    assert!(
+        ms(thermo_after) + 250 >= (3 * learned).max(1_000),
+        "{thermo_after:?}"
+    );
+    assert!(
+        ms(xiaomi_after) + 1_200 >= 3 * learned_x,
+        "{xiaomi_after:?}"
+    );
+    eprintln!(
+        "learned {learned} ms and {learned_x} ms; stale after {thermo_after:?} and {xiaomi_after:?} of silence"
+    );
+    let dashboard = engine.dashboard(telltale_sources::now_ms()).unwrap();
+    let offline = &status(&engine).unwrap().offline;
+    assert!(offline
+        .iter()
+        .any(|o| o.device.as_str() == format!("ble:{THERMO}")));
+    assert!(!dashboard.devices.is_empty());
+
+    // Heard again: no longer stale.
+    bluez
+        .advertise(
+            THERMO,
+            -58,
+            vec![],
+            vec![("fcd2".into(), bthome(200, 22.0))],
+        )
+        .await
+        .unwrap();
+    eventually("the thermometer is back", limit, || {
+        (!health(THERMO).stale).then_some(())
+    })
+    .await;
+
+    // Removing a device with its history: gone from the list, the store and the keyring.
+    telltale_sources::remove_ble_device(&ingest, &secrets, SEALED, true)
+        .await
+        .unwrap();
+    engine.reload_ble_fleet(&secrets).unwrap();
+    assert!(values(&engine, SEALED, "temperature").is_empty());
+    assert!(secrets
+        .get(&format!("ble:{SEALED}:bindkey"))
+        .unwrap()
+        .is_none());
+    assert!(!engine
+        .ble_devices(&secrets)
+        .unwrap()
+        .iter()
+        .any(|d| d.config.address == SEALED));
+
+    within("shutdown", limit, engine.shutdown()).await;
+    drop(bluez);
+    drop(bus);
+}
