@@ -13,7 +13,7 @@
 //! let bus = PrivateBus::start()?;
 //! // libdbus reads this once per process, so set it before btleplug's first call and keep
 //! // one scenario per test process.
-//! // SAFETY (edition 2024): set before any other thread reads the environment.
+//! // (`unsafe` from edition 2024 on: call it before other threads start.)
 //! std::env::set_var("DBUS_SYSTEM_BUS_ADDRESS", bus.address());
 //! let bluez = FakeBluez::start(bus.address()).await?;
 //! bluez
@@ -83,8 +83,8 @@ use state::{lock, Device, Shared, State, ADAPTER_PATH};
 pub enum Error {
     #[error("could not start dbus-daemon (Debian package `dbus`): {0}")]
     SpawnBus(#[source] std::io::Error),
-    #[error("dbus-daemon exited without printing its address")]
-    BusAddress,
+    #[error("dbus-daemon exited without printing its address: {0}")]
+    BusAddress(String),
     #[error("I/O error preparing the private bus: {0}")]
     Io(#[source] std::io::Error),
     #[error("D-Bus: {0}")]

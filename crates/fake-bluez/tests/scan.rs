@@ -3,7 +3,7 @@
 
 mod common;
 
-use btleplug::api::{bleuuid::uuid_from_u16, Central, CentralEvent, Peripheral as _, ScanFilter};
+use btleplug::api::{bleuuid::uuid_from_u16, Central, CentralEvent, Peripheral as _};
 use telltale_fake_bluez::DeviceSpec;
 
 use common::{next_matching, within};
@@ -13,30 +13,15 @@ const ADDRESS: &str = "C4:7C:8D:6A:3E:01";
 #[tokio::test]
 async fn scan_discovers_device_and_advertisements() {
     let (_bus, bluez, adapter) = common::start().await;
-    let mut events = within("events", adapter.events()).await.expect("events");
-
-    within("start_scan", adapter.start_scan(ScanFilter::default()))
-        .await
-        .expect("start_scan");
-    assert!(bluez.is_discovering());
-
-    bluez
-        .add_device(DeviceSpec {
-            address: ADDRESS.to_lowercase(),
-            name: Some("Thermo".into()),
-            rssi: Some(-67),
-            manufacturer_data: vec![(0x0499, vec![0x05, 0x12, 0x34])],
-            service_data: vec![("181a".into(), vec![0xaa, 0xbb])],
-            services: Vec::new(),
-        })
-        .await
-        .expect("add device");
-
-    let id = next_matching("DeviceDiscovered", &mut events, |event| match event {
-        CentralEvent::DeviceDiscovered(id) => Some(id),
-        _ => None,
-    })
-    .await;
+    let device = DeviceSpec {
+        address: ADDRESS.to_lowercase(),
+        name: Some("Thermo".into()),
+        rssi: Some(-67),
+        manufacturer_data: vec![(0x0499, vec![0x05, 0x12, 0x34])],
+        service_data: vec![("181a".into(), vec![0xaa, 0xbb])],
+        services: Vec::new(),
+    };
+    let (mut events, id) = common::scan_and_discover(&bluez, &adapter, device).await;
     let peripheral = within("peripheral", adapter.peripheral(&id))
         .await
         .expect("peripheral");
