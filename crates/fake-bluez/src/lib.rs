@@ -58,8 +58,22 @@
 //!   signals, so every call produces btleplug events.
 //! - Lenient where bluetoothd would reject a harmless repeat: `Connect` on a connected device,
 //!   `StartDiscovery` while discovering and a second `StartNotify` succeed.
+//! - Powering the adapter off ([`FakeBluez::set_powered`] or `Properties.Set`) ends discovery
+//!   and every link first, then `Powered` changes.
 //! - UUIDs may be given as 16-bit (`"180d"`, `"0x180D"`), 32-bit or 128-bit strings; the bus
 //!   always carries BlueZ's lower-case 128-bit form. Addresses are case-insensitive.
+//!
+//! # What btleplug 0.13 does with it (learned from these tests)
+//! - `start_scan` sets `Powered = true` before `SetDiscoveryFilter` and `StartDiscovery`, so a
+//!   scan switches a powered-off adapter back on.
+//! - `connect` returns once `ServicesResolved` is true (here about 25 ms); it calls `Connect`
+//!   only, so a failed `Connect` is an `Err` and nothing else changes.
+//! - A dropped link surfaces as `CentralEvent::DeviceDisconnected` (from `Connected = false`);
+//!   a stream from `Peripheral::notifications` survives it and delivers again after reconnect
+//!   and a new `subscribe`.
+//! - `ServiceData` keys arrive as full 128-bit `Uuid`s (`uuid_from_u16(0x181a)`); each
+//!   `advertise` yields `RssiUpdate`, `ManufacturerDataAdvertisement` and
+//!   `ServiceDataAdvertisement` events, in that order.
 
 mod bus;
 mod objects;
@@ -243,6 +257,15 @@ impl FakeBluez {
         } else {
             Err(Error::NotConnected(address))
         }
+    }
+
+    /// Switches the adapter on or off, as `rfkill` or a user would. Off ends discovery and every
+    /// link first (their signals as in [`FakeBluez::drop_connection`]), then `Powered` changes
+    /// (btleplug: `StateUpdate`); an unpowered adapter refuses `StartDiscovery`.
+    pub async fn set_powered(&self, powered: bool) -> Result<()> {
+        objects::power(&self.shared, &self.conn, powered).await?;
+        objects::emit_adapter_changed(&self.conn, "Powered", powered).await?;
+        Ok(())
     }
 
     /// Makes the next `n` `Connect` calls to this device fail with `org.bluez.Error.Failed`

@@ -77,6 +77,21 @@ pub(crate) async fn emit_changed(
     .await
 }
 
+/// `PropertiesChanged` for one boolean of `Adapter1` (`Powered`, `Discovering`).
+pub(crate) async fn emit_adapter_changed(
+    conn: &Connection,
+    property: &'static str,
+    value: bool,
+) -> zbus::Result<()> {
+    emit_changed(
+        conn,
+        &ObjectPath::from_static_str_unchecked(ADAPTER_PATH),
+        ADAPTER1,
+        vec![(property, Value::from(value))],
+    )
+    .await
+}
+
 /// `a{qv}`: company id -> variant holding `ay`.
 pub(crate) fn manufacturer_data_value(
     data: &BTreeMap<u16, Vec<u8>>,
@@ -135,13 +150,7 @@ impl Adapter {
             }
             state.discovering = true;
         }
-        emit_changed(
-            conn,
-            &ObjectPath::from_static_str_unchecked(ADAPTER_PATH),
-            ADAPTER1,
-            vec![("Discovering", Value::from(true))],
-        )
-        .await?;
+        emit_adapter_changed(conn, "Discovering", true).await?;
         Ok(())
     }
 
@@ -156,13 +165,7 @@ impl Adapter {
             }
             state.discovering = false;
         }
-        emit_changed(
-            conn,
-            &ObjectPath::from_static_str_unchecked(ADAPTER_PATH),
-            ADAPTER1,
-            vec![("Discovering", Value::from(false))],
-        )
-        .await?;
+        emit_adapter_changed(conn, "Discovering", false).await?;
         Ok(())
     }
 
@@ -214,9 +217,16 @@ impl Adapter {
         lock(&self.shared).powered
     }
 
+    /// zbus announces `Powered` itself after this returns.
     #[zbus(property)]
-    fn set_powered(&self, powered: bool) {
-        lock(&self.shared).powered = powered;
+    async fn set_powered(
+        &self,
+        powered: bool,
+        #[zbus(connection)] conn: &Connection,
+    ) -> fdo::Result<()> {
+        power(&self.shared, conn, powered)
+            .await
+            .map_err(|e| fdo::Error::Failed(e.to_string()))
     }
 
     #[zbus(property)]
@@ -249,6 +259,34 @@ impl Adapter {
     fn roles(&self) -> Vec<String> {
         vec!["central".to_owned(), "peripheral".to_owned()]
     }
+}
+
+/// Switches the adapter on or off. Off, like bluetoothd, ends discovery and every link first.
+/// The caller announces `Powered` (zbus does it for `Properties.Set`).
+pub(crate) async fn power(shared: &Shared, conn: &Connection, powered: bool) -> crate::Result<()> {
+    let (stopped_discovery, connected) = {
+        let mut state = lock(shared);
+        state.powered = powered;
+        let stopped_discovery = !powered && std::mem::take(&mut state.discovering);
+        let connected: Vec<String> = if powered {
+            Vec::new()
+        } else {
+            state
+                .devices
+                .values()
+                .filter(|d| d.connected)
+                .map(|d| d.address.clone())
+                .collect()
+        };
+        (stopped_discovery, connected)
+    };
+    for address in connected {
+        disconnect(shared, conn, &address).await?;
+    }
+    if stopped_discovery {
+        emit_adapter_changed(conn, "Discovering", false).await?;
+    }
+    Ok(())
 }
 
 /// `org.bluez.Device1` at `/org/bluez/hci0/dev_AA_BB_CC_DD_EE_FF`.

@@ -1,9 +1,12 @@
 //! Scanning through btleplug's real BlueZ path: discovery of a device the fake adds, with its
-//! advertised data, then a later advertisement as btleplug events. One scenario per binary.
+//! advertised data, then a later advertisement as btleplug events, then the radio switched off
+//! (and back on by btleplug's own start_scan). One scenario per binary.
 
 mod common;
 
-use btleplug::api::{bleuuid::uuid_from_u16, Central, CentralEvent, Peripheral as _};
+use btleplug::api::{
+    bleuuid::uuid_from_u16, Central, CentralEvent, CentralState, Peripheral as _, ScanFilter,
+};
 use telltale_fake_bluez::DeviceSpec;
 
 use common::{next_matching, within};
@@ -93,4 +96,33 @@ async fn scan_discovers_device_and_advertisements() {
         .await
         .expect("stop_scan");
     assert!(!bluez.is_discovering());
+
+    // The radio goes off: btleplug reports the state. Its start_scan first sets Powered = true
+    // (bluez-async does), so scanning switches the adapter back on.
+    bluez.set_powered(false).await.expect("power off");
+    let state = next_matching("StateUpdate off", &mut events, |event| match event {
+        CentralEvent::StateUpdate(state) => Some(state),
+        _ => None,
+    })
+    .await;
+    assert_eq!(state, CentralState::PoweredOff);
+    within(
+        "start_scan while off",
+        adapter.start_scan(ScanFilter::default()),
+    )
+    .await
+    .expect("start_scan powers on");
+    let state = next_matching("StateUpdate on", &mut events, |event| match event {
+        CentralEvent::StateUpdate(state) => Some(state),
+        _ => None,
+    })
+    .await;
+    assert_eq!(state, CentralState::PoweredOn);
+    assert!(bluez.is_discovering());
+    assert_eq!(
+        within("adapter_state", adapter.adapter_state())
+            .await
+            .expect("adapter_state"),
+        CentralState::PoweredOn
+    );
 }

@@ -287,7 +287,9 @@ async fn wire_types_introspection_and_errors() {
     .await;
     assert_eq!(error_name(twice), "org.bluez.Error.Failed");
 
-    // Powered is writable through Properties.Set; an unpowered adapter cannot discover.
+    // Powered is writable through Properties.Set; off ends links; an unpowered adapter cannot
+    // discover.
+    assert!(bluez.is_connected("11:22:33:44:55:66"));
     let adapter = properties(&conn, "/org/bluez/hci0").await;
     let adapter1 = InterfaceName::from_static_str_unchecked("org.bluez.Adapter1");
     within(
@@ -300,6 +302,7 @@ async fn wire_types_introspection_and_errors() {
         .await
         .expect("Get Powered");
     assert_eq!(bool::try_from(powered).ok(), Some(false));
+    assert!(!bluez.is_connected("11:22:33:44:55:66"));
     let refused = call(
         &conn,
         "/org/bluez/hci0",
