@@ -173,6 +173,14 @@ impl FakeBluez {
         Ok(())
     }
 
+    /// Forgets a device, as bluetoothd does some time after it stops advertising: the link
+    /// drops (if any), then its objects go with `InterfacesRemoved`. btleplug emits no event for
+    /// this; the device just leaves `Central::peripherals`. It may be added again.
+    pub async fn remove_device(&self, address: &str) -> Result<()> {
+        let address = normalize_address(address)?;
+        objects::remove(&self.shared, &self.conn, &address).await
+    }
+
     /// A new advertisement from a known device: one `PropertiesChanged` on `Device1` with `RSSI`
     /// and, when given, `ManufacturerData` / `ServiceData` (merged into what the device already
     /// advertised, by company id / UUID, as BlueZ does; the whole merged map is signalled).

@@ -450,7 +450,10 @@ async fn resolve_services(
 ) -> crate::Result<()> {
     let to_export = {
         let mut state = lock(shared);
-        let device = state.device_mut(address)?;
+        // Removed meanwhile: nothing left to resolve.
+        let Ok(device) = state.device_mut(address) else {
+            return Ok(());
+        };
         if device.link != link || !device.connected {
             return Ok(());
         }
@@ -470,7 +473,9 @@ async fn resolve_services(
     }
     let path = {
         let mut state = lock(shared);
-        let device = state.device_mut(address)?;
+        let Ok(device) = state.device_mut(address) else {
+            return Ok(());
+        };
         if device.link != link || !device.connected {
             return Ok(());
         }
@@ -588,6 +593,48 @@ pub(crate) async fn disconnect(
     )
     .await?;
     Ok(true)
+}
+
+/// Forgets a device as bluetoothd does when it leaves range: the link drops first, then its
+/// objects go, children before parents, each with `InterfacesRemoved`.
+pub(crate) async fn remove(shared: &Shared, conn: &Connection, address: &str) -> crate::Result<()> {
+    disconnect(shared, conn, address).await?;
+    let (device_path, gatt_paths) = {
+        let state = lock(shared);
+        let device = state.device(address)?;
+        let mut gatt_paths = Vec::new();
+        if device.gatt_exported {
+            for service in &device.services {
+                for characteristic in &service.characteristics {
+                    if let Some((path, _)) = &characteristic.cccd {
+                        gatt_paths.push(GattPath::Descriptor(path.clone()));
+                    }
+                    gatt_paths.push(GattPath::Characteristic(characteristic.path.clone()));
+                }
+                gatt_paths.push(GattPath::Service(service.path.clone()));
+            }
+        }
+        (device.path.clone(), gatt_paths)
+    };
+    let server = conn.object_server();
+    for path in gatt_paths {
+        match path {
+            GattPath::Descriptor(path) => server.remove::<DescriptorObject, _>(path).await?,
+            GattPath::Characteristic(path) => {
+                server.remove::<CharacteristicObject, _>(path).await?
+            }
+            GattPath::Service(path) => server.remove::<ServiceObject, _>(path).await?,
+        };
+    }
+    server.remove::<DeviceObject, _>(device_path).await?;
+    lock(shared).devices.remove(address);
+    Ok(())
+}
+
+enum GattPath {
+    Service(OwnedObjectPath),
+    Characteristic(OwnedObjectPath),
+    Descriptor(OwnedObjectPath),
 }
 
 /// Where a GATT object's state lives: device, service index, characteristic index.

@@ -1,6 +1,7 @@
 //! Scanning through btleplug's real BlueZ path: discovery of a device the fake adds, with its
-//! advertised data, then a later advertisement as btleplug events, then the radio switched off
-//! (and back on by btleplug's own start_scan). One scenario per binary.
+//! advertised data; a later advertisement as btleplug events; the device forgotten and found
+//! again; the radio switched off (and back on by btleplug's own start_scan). One scenario per
+//! binary.
 
 mod common;
 
@@ -97,27 +98,36 @@ async fn scan_discovers_device_and_advertisements() {
         .expect("stop_scan");
     assert!(!bluez.is_discovering());
 
+    // bluetoothd forgets the device: btleplug has no event for it, the peripheral just goes.
+    // Heard again, it is discovered again.
+    bluez.remove_device(ADDRESS).await.expect("remove device");
+    let known = within("peripherals", adapter.peripherals())
+        .await
+        .expect("peripherals");
+    assert!(known.iter().all(|p| p.id() != id));
+    bluez
+        .add_device(DeviceSpec::new(ADDRESS))
+        .await
+        .expect("add again");
+    assert_eq!(common::next_discovered(&mut events).await, id);
+
     // The radio goes off: btleplug reports the state. Its start_scan first sets Powered = true
     // (bluez-async does), so scanning switches the adapter back on.
     bluez.set_powered(false).await.expect("power off");
-    let state = next_matching("StateUpdate off", &mut events, |event| match event {
-        CentralEvent::StateUpdate(state) => Some(state),
-        _ => None,
-    })
-    .await;
-    assert_eq!(state, CentralState::PoweredOff);
+    assert_eq!(
+        common::next_state(&mut events).await,
+        CentralState::PoweredOff
+    );
     within(
         "start_scan while off",
         adapter.start_scan(ScanFilter::default()),
     )
     .await
     .expect("start_scan powers on");
-    let state = next_matching("StateUpdate on", &mut events, |event| match event {
-        CentralEvent::StateUpdate(state) => Some(state),
-        _ => None,
-    })
-    .await;
-    assert_eq!(state, CentralState::PoweredOn);
+    assert_eq!(
+        common::next_state(&mut events).await,
+        CentralState::PoweredOn
+    );
     assert!(bluez.is_discovering());
     assert_eq!(
         within("adapter_state", adapter.adapter_state())

@@ -1,13 +1,13 @@
 //! The fake as seen on the bus by a plain zbus client: the exact D-Bus types btleplug would
 //! silently drop if wrong, optional properties left out, introspection order, the GATT tree
-//! appearing on connect, `Powered` writable, BlueZ error names.
+//! appearing on connect, `Powered` writable, BlueZ error names, a removed device's tree gone.
 
 mod common;
 
 use std::collections::HashMap;
 
 use telltale_fake_bluez::{CharacteristicSpec, DeviceSpec, FakeBluez, PrivateBus, ServiceSpec};
-use zbus::fdo::{IntrospectableProxy, PropertiesProxy};
+use zbus::fdo::{IntrospectableProxy, ObjectManagerProxy, PropertiesProxy};
 use zbus::names::InterfaceName;
 use zbus::zvariant::{OwnedValue, Value};
 use zbus::Connection;
@@ -324,4 +324,27 @@ async fn wire_types_introspection_and_errors() {
     ] {
         assert!(adapter_props.contains_key(required), "{required}");
     }
+
+    // Removing a device takes its whole tree off the bus.
+    bluez
+        .remove_device("11:22:33:44:55:66")
+        .await
+        .expect("remove device");
+    let manager: ObjectManagerProxy<'static> = proxy(&conn, "/").await;
+    let objects = within("GetManagedObjects", manager.get_managed_objects())
+        .await
+        .expect("GetManagedObjects");
+    assert!(
+        objects
+            .keys()
+            .all(|path| !path.as_str().starts_with(DEVICE)),
+        "{objects:?}"
+    );
+    assert!(objects
+        .keys()
+        .any(|path| path.as_str() == "/org/bluez/hci0/dev_66_55_44_33_22_11"));
+    assert!(!introspect(&conn, "/org/bluez/hci0")
+        .await
+        .contains("dev_11_22_33_44_55_66"));
+    assert!(bluez.remove_device("11:22:33:44:55:66").await.is_err());
 }

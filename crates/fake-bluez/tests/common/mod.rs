@@ -8,7 +8,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::time::Duration;
 
-use btleplug::api::{Central, CentralEvent, Manager as _, ScanFilter};
+use btleplug::api::{Central, CentralEvent, CentralState, Manager as _, ScanFilter};
 use btleplug::platform::{Adapter, Manager, PeripheralId};
 use futures::{Stream, StreamExt};
 use telltale_fake_bluez::{DeviceSpec, FakeBluez, PrivateBus};
@@ -80,10 +80,24 @@ pub async fn scan_and_discover(
         .expect("start_scan");
     assert!(bluez.is_discovering());
     bluez.add_device(device).await.expect("add device");
-    let id = next_matching("DeviceDiscovered", &mut events, |event| match event {
+    let id = next_discovered(&mut events).await;
+    (events, id)
+}
+
+/// The next `DeviceDiscovered`.
+pub async fn next_discovered(events: &mut Events) -> PeripheralId {
+    next_matching("DeviceDiscovered", events, |event| match event {
         CentralEvent::DeviceDiscovered(id) => Some(id),
         _ => None,
     })
-    .await;
-    (events, id)
+    .await
+}
+
+/// The next `StateUpdate` (the adapter's `Powered`).
+pub async fn next_state(events: &mut Events) -> CentralState {
+    next_matching("StateUpdate", events, |event| match event {
+        CentralEvent::StateUpdate(state) => Some(state),
+        _ => None,
+    })
+    .await
 }
