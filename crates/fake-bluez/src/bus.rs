@@ -49,12 +49,17 @@ impl PrivateBus {
         std::fs::File::create(&config_path)
             .and_then(|mut file| file.write_all(config.as_bytes()))
             .map_err(Error::Io)?;
+        // The daemon's stderr goes to a file: it warns on every start when it may not raise its
+        // fd limit (unprivileged users), which would only clutter test output, and the file
+        // explains a failed start.
+        let log_path = dir.path().join("dbus-daemon.log");
+        let log = std::fs::File::create(&log_path).map_err(Error::Io)?;
         let mut child = Command::new("dbus-daemon")
             .arg(format!("--config-file={}", config_path.display()))
             .args(["--nofork", "--nopidfile", "--print-address=1"])
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
+            .stderr(log)
             .spawn()
             .map_err(Error::SpawnBus)?;
 
@@ -70,7 +75,8 @@ impl PrivateBus {
             // Best effort: the daemon may already be gone.
             let _ = child.kill();
             let _ = child.wait();
-            return Err(Error::BusAddress);
+            let log = std::fs::read_to_string(&log_path).unwrap_or_default();
+            return Err(Error::BusAddress(log.trim().to_owned()));
         }
         tracing::debug!(%address, "private dbus-daemon started");
         Ok(Self {

@@ -13,7 +13,7 @@
 //! let bus = PrivateBus::start()?;
 //! // libdbus reads this once per process, so set it before btleplug's first call and keep
 //! // one scenario per test process.
-//! // SAFETY (edition 2024): set before any other thread reads the environment.
+//! // (`unsafe` from edition 2024 on: call it before other threads start.)
 //! std::env::set_var("DBUS_SYSTEM_BUS_ADDRESS", bus.address());
 //! let bluez = FakeBluez::start(bus.address()).await?;
 //! bluez
@@ -58,8 +58,22 @@
 //!   signals, so every call produces btleplug events.
 //! - Lenient where bluetoothd would reject a harmless repeat: `Connect` on a connected device,
 //!   `StartDiscovery` while discovering and a second `StartNotify` succeed.
+//! - Powering the adapter off ([`FakeBluez::set_powered`] or `Properties.Set`) ends discovery
+//!   and every link first, then `Powered` changes.
 //! - UUIDs may be given as 16-bit (`"180d"`, `"0x180D"`), 32-bit or 128-bit strings; the bus
 //!   always carries BlueZ's lower-case 128-bit form. Addresses are case-insensitive.
+//!
+//! # What btleplug 0.13 does with it (learned from these tests)
+//! - `start_scan` sets `Powered = true` before `SetDiscoveryFilter` and `StartDiscovery`, so a
+//!   scan switches a powered-off adapter back on.
+//! - `connect` returns once `ServicesResolved` is true (here about 25 ms); it calls `Connect`
+//!   only, so a failed `Connect` is an `Err` and nothing else changes.
+//! - A dropped link surfaces as `CentralEvent::DeviceDisconnected` (from `Connected = false`);
+//!   a stream from `Peripheral::notifications` survives it and delivers again after reconnect
+//!   and a new `subscribe`.
+//! - `ServiceData` keys arrive as full 128-bit `Uuid`s (`uuid_from_u16(0x181a)`); each
+//!   `advertise` yields `RssiUpdate`, `ManufacturerDataAdvertisement` and
+//!   `ServiceDataAdvertisement` events, in that order.
 
 mod bus;
 mod objects;
@@ -83,8 +97,8 @@ use state::{lock, Device, Shared, State, ADAPTER_PATH};
 pub enum Error {
     #[error("could not start dbus-daemon (Debian package `dbus`): {0}")]
     SpawnBus(#[source] std::io::Error),
-    #[error("dbus-daemon exited without printing its address")]
-    BusAddress,
+    #[error("dbus-daemon exited without printing its address: {0}")]
+    BusAddress(String),
     #[error("I/O error preparing the private bus: {0}")]
     Io(#[source] std::io::Error),
     #[error("D-Bus: {0}")]
@@ -157,6 +171,14 @@ impl FakeBluez {
         };
         self.conn.object_server().at(path, object).await?;
         Ok(())
+    }
+
+    /// Forgets a device, as bluetoothd does some time after it stops advertising: the link
+    /// drops (if any), then its objects go with `InterfacesRemoved`. btleplug emits no event for
+    /// this; the device just leaves `Central::peripherals`. It may be added again.
+    pub async fn remove_device(&self, address: &str) -> Result<()> {
+        let address = normalize_address(address)?;
+        objects::remove(&self.shared, &self.conn, &address).await
     }
 
     /// A new advertisement from a known device: one `PropertiesChanged` on `Device1` with `RSSI`
@@ -243,6 +265,15 @@ impl FakeBluez {
         } else {
             Err(Error::NotConnected(address))
         }
+    }
+
+    /// Switches the adapter on or off, as `rfkill` or a user would. Off ends discovery and every
+    /// link first (their signals as in [`FakeBluez::drop_connection`]), then `Powered` changes
+    /// (btleplug: `StateUpdate`); an unpowered adapter refuses `StartDiscovery`.
+    pub async fn set_powered(&self, powered: bool) -> Result<()> {
+        objects::power(&self.shared, &self.conn, powered).await?;
+        objects::emit_adapter_changed(&self.conn, "Powered", powered).await?;
+        Ok(())
     }
 
     /// Makes the next `n` `Connect` calls to this device fail with `org.bluez.Error.Failed`

@@ -77,6 +77,21 @@ pub(crate) async fn emit_changed(
     .await
 }
 
+/// `PropertiesChanged` for one boolean of `Adapter1` (`Powered`, `Discovering`).
+pub(crate) async fn emit_adapter_changed(
+    conn: &Connection,
+    property: &'static str,
+    value: bool,
+) -> zbus::Result<()> {
+    emit_changed(
+        conn,
+        &ObjectPath::from_static_str_unchecked(ADAPTER_PATH),
+        ADAPTER1,
+        vec![(property, Value::from(value))],
+    )
+    .await
+}
+
 /// `a{qv}`: company id -> variant holding `ay`.
 pub(crate) fn manufacturer_data_value(
     data: &BTreeMap<u16, Vec<u8>>,
@@ -135,13 +150,7 @@ impl Adapter {
             }
             state.discovering = true;
         }
-        emit_changed(
-            conn,
-            &ObjectPath::from_static_str_unchecked(ADAPTER_PATH),
-            ADAPTER1,
-            vec![("Discovering", Value::from(true))],
-        )
-        .await?;
+        emit_adapter_changed(conn, "Discovering", true).await?;
         Ok(())
     }
 
@@ -156,13 +165,7 @@ impl Adapter {
             }
             state.discovering = false;
         }
-        emit_changed(
-            conn,
-            &ObjectPath::from_static_str_unchecked(ADAPTER_PATH),
-            ADAPTER1,
-            vec![("Discovering", Value::from(false))],
-        )
-        .await?;
+        emit_adapter_changed(conn, "Discovering", false).await?;
         Ok(())
     }
 
@@ -214,9 +217,16 @@ impl Adapter {
         lock(&self.shared).powered
     }
 
+    /// zbus announces `Powered` itself after this returns.
     #[zbus(property)]
-    fn set_powered(&self, powered: bool) {
-        lock(&self.shared).powered = powered;
+    async fn set_powered(
+        &self,
+        powered: bool,
+        #[zbus(connection)] conn: &Connection,
+    ) -> fdo::Result<()> {
+        power(&self.shared, conn, powered)
+            .await
+            .map_err(|e| fdo::Error::Failed(e.to_string()))
     }
 
     #[zbus(property)]
@@ -249,6 +259,34 @@ impl Adapter {
     fn roles(&self) -> Vec<String> {
         vec!["central".to_owned(), "peripheral".to_owned()]
     }
+}
+
+/// Switches the adapter on or off. Off, like bluetoothd, ends discovery and every link first.
+/// The caller announces `Powered` (zbus does it for `Properties.Set`).
+pub(crate) async fn power(shared: &Shared, conn: &Connection, powered: bool) -> crate::Result<()> {
+    let (stopped_discovery, connected) = {
+        let mut state = lock(shared);
+        state.powered = powered;
+        let stopped_discovery = !powered && std::mem::take(&mut state.discovering);
+        let connected: Vec<String> = if powered {
+            Vec::new()
+        } else {
+            state
+                .devices
+                .values()
+                .filter(|d| d.connected)
+                .map(|d| d.address.clone())
+                .collect()
+        };
+        (stopped_discovery, connected)
+    };
+    for address in connected {
+        disconnect(shared, conn, &address).await?;
+    }
+    if stopped_discovery {
+        emit_adapter_changed(conn, "Discovering", false).await?;
+    }
+    Ok(())
 }
 
 /// `org.bluez.Device1` at `/org/bluez/hci0/dev_AA_BB_CC_DD_EE_FF`.
@@ -412,7 +450,10 @@ async fn resolve_services(
 ) -> crate::Result<()> {
     let to_export = {
         let mut state = lock(shared);
-        let device = state.device_mut(address)?;
+        // Removed meanwhile: nothing left to resolve.
+        let Ok(device) = state.device_mut(address) else {
+            return Ok(());
+        };
         if device.link != link || !device.connected {
             return Ok(());
         }
@@ -432,7 +473,9 @@ async fn resolve_services(
     }
     let path = {
         let mut state = lock(shared);
-        let device = state.device_mut(address)?;
+        let Ok(device) = state.device_mut(address) else {
+            return Ok(());
+        };
         if device.link != link || !device.connected {
             return Ok(());
         }
@@ -550,6 +593,48 @@ pub(crate) async fn disconnect(
     )
     .await?;
     Ok(true)
+}
+
+/// Forgets a device as bluetoothd does when it leaves range: the link drops first, then its
+/// objects go, children before parents, each with `InterfacesRemoved`.
+pub(crate) async fn remove(shared: &Shared, conn: &Connection, address: &str) -> crate::Result<()> {
+    disconnect(shared, conn, address).await?;
+    let (device_path, gatt_paths) = {
+        let state = lock(shared);
+        let device = state.device(address)?;
+        let mut gatt_paths = Vec::new();
+        if device.gatt_exported {
+            for service in &device.services {
+                for characteristic in &service.characteristics {
+                    if let Some((path, _)) = &characteristic.cccd {
+                        gatt_paths.push(GattPath::Descriptor(path.clone()));
+                    }
+                    gatt_paths.push(GattPath::Characteristic(characteristic.path.clone()));
+                }
+                gatt_paths.push(GattPath::Service(service.path.clone()));
+            }
+        }
+        (device.path.clone(), gatt_paths)
+    };
+    let server = conn.object_server();
+    for path in gatt_paths {
+        match path {
+            GattPath::Descriptor(path) => server.remove::<DescriptorObject, _>(path).await?,
+            GattPath::Characteristic(path) => {
+                server.remove::<CharacteristicObject, _>(path).await?
+            }
+            GattPath::Service(path) => server.remove::<ServiceObject, _>(path).await?,
+        };
+    }
+    server.remove::<DeviceObject, _>(device_path).await?;
+    lock(shared).devices.remove(address);
+    Ok(())
+}
+
+enum GattPath {
+    Service(OwnedObjectPath),
+    Characteristic(OwnedObjectPath),
+    Descriptor(OwnedObjectPath),
 }
 
 /// Where a GATT object's state lives: device, service index, characteristic index.

@@ -8,8 +8,7 @@ use std::time::Instant;
 
 use btleplug::api::Central as _;
 use btleplug::api::{
-    bleuuid::uuid_from_u16, CentralEvent, CharPropFlags, Characteristic, Peripheral as _,
-    ScanFilter, WriteType,
+    bleuuid::uuid_from_u16, CentralEvent, CharPropFlags, Characteristic, Peripheral as _, WriteType,
 };
 use btleplug::platform::Peripheral;
 use futures::StreamExt;
@@ -53,19 +52,7 @@ fn characteristic(peripheral: &Peripheral, uuid: u16) -> Characteristic {
 #[tokio::test]
 async fn connect_discover_read_subscribe_notify_drop_reconnect() {
     let (_bus, bluez, adapter) = common::start().await;
-    let mut events = within("events", adapter.events()).await.expect("events");
-    within("start_scan", adapter.start_scan(ScanFilter::default()))
-        .await
-        .expect("start_scan");
-    bluez
-        .add_device(heart_rate_monitor())
-        .await
-        .expect("add device");
-    let id = next_matching("DeviceDiscovered", &mut events, |event| match event {
-        CentralEvent::DeviceDiscovered(id) => Some(id),
-        _ => None,
-    })
-    .await;
+    let (mut events, id) = common::scan_and_discover(&bluez, &adapter, heart_rate_monitor()).await;
     within("stop_scan", adapter.stop_scan())
         .await
         .expect("stop_scan");

@@ -1,9 +1,13 @@
 //! Scanning through btleplug's real BlueZ path: discovery of a device the fake adds, with its
-//! advertised data, then a later advertisement as btleplug events. One scenario per binary.
+//! advertised data; a later advertisement as btleplug events; the device forgotten and found
+//! again; the radio switched off (and back on by btleplug's own start_scan). One scenario per
+//! binary.
 
 mod common;
 
-use btleplug::api::{bleuuid::uuid_from_u16, Central, CentralEvent, Peripheral as _, ScanFilter};
+use btleplug::api::{
+    bleuuid::uuid_from_u16, Central, CentralEvent, CentralState, Peripheral as _, ScanFilter,
+};
 use telltale_fake_bluez::DeviceSpec;
 
 use common::{next_matching, within};
@@ -13,30 +17,15 @@ const ADDRESS: &str = "C4:7C:8D:6A:3E:01";
 #[tokio::test]
 async fn scan_discovers_device_and_advertisements() {
     let (_bus, bluez, adapter) = common::start().await;
-    let mut events = within("events", adapter.events()).await.expect("events");
-
-    within("start_scan", adapter.start_scan(ScanFilter::default()))
-        .await
-        .expect("start_scan");
-    assert!(bluez.is_discovering());
-
-    bluez
-        .add_device(DeviceSpec {
-            address: ADDRESS.to_lowercase(),
-            name: Some("Thermo".into()),
-            rssi: Some(-67),
-            manufacturer_data: vec![(0x0499, vec![0x05, 0x12, 0x34])],
-            service_data: vec![("181a".into(), vec![0xaa, 0xbb])],
-            services: Vec::new(),
-        })
-        .await
-        .expect("add device");
-
-    let id = next_matching("DeviceDiscovered", &mut events, |event| match event {
-        CentralEvent::DeviceDiscovered(id) => Some(id),
-        _ => None,
-    })
-    .await;
+    let device = DeviceSpec {
+        address: ADDRESS.to_lowercase(),
+        name: Some("Thermo".into()),
+        rssi: Some(-67),
+        manufacturer_data: vec![(0x0499, vec![0x05, 0x12, 0x34])],
+        service_data: vec![("181a".into(), vec![0xaa, 0xbb])],
+        services: Vec::new(),
+    };
+    let (mut events, id) = common::scan_and_discover(&bluez, &adapter, device).await;
     let peripheral = within("peripheral", adapter.peripheral(&id))
         .await
         .expect("peripheral");
@@ -108,4 +97,42 @@ async fn scan_discovers_device_and_advertisements() {
         .await
         .expect("stop_scan");
     assert!(!bluez.is_discovering());
+
+    // bluetoothd forgets the device: btleplug has no event for it, the peripheral just goes.
+    // Heard again, it is discovered again.
+    bluez.remove_device(ADDRESS).await.expect("remove device");
+    let known = within("peripherals", adapter.peripherals())
+        .await
+        .expect("peripherals");
+    assert!(known.iter().all(|p| p.id() != id));
+    bluez
+        .add_device(DeviceSpec::new(ADDRESS))
+        .await
+        .expect("add again");
+    assert_eq!(common::next_discovered(&mut events).await, id);
+
+    // The radio goes off: btleplug reports the state. Its start_scan first sets Powered = true
+    // (bluez-async does), so scanning switches the adapter back on.
+    bluez.set_powered(false).await.expect("power off");
+    assert_eq!(
+        common::next_state(&mut events).await,
+        CentralState::PoweredOff
+    );
+    within(
+        "start_scan while off",
+        adapter.start_scan(ScanFilter::default()),
+    )
+    .await
+    .expect("start_scan powers on");
+    assert_eq!(
+        common::next_state(&mut events).await,
+        CentralState::PoweredOn
+    );
+    assert!(bluez.is_discovering());
+    assert_eq!(
+        within("adapter_state", adapter.adapter_state())
+            .await
+            .expect("adapter_state"),
+        CentralState::PoweredOn
+    );
 }

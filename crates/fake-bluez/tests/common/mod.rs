@@ -5,14 +5,18 @@
 #![allow(dead_code)] // Each test binary uses a different subset.
 
 use std::future::Future;
+use std::pin::Pin;
 use std::time::Duration;
 
-use btleplug::api::{Central, CentralEvent, Manager as _};
-use btleplug::platform::{Adapter, Manager};
+use btleplug::api::{Central, CentralEvent, CentralState, Manager as _, ScanFilter};
+use btleplug::platform::{Adapter, Manager, PeripheralId};
 use futures::{Stream, StreamExt};
-use telltale_fake_bluez::{FakeBluez, PrivateBus};
+use telltale_fake_bluez::{DeviceSpec, FakeBluez, PrivateBus};
 
 pub const TIMEOUT: Duration = Duration::from_secs(10);
+
+/// What `Central::events` returns.
+pub type Events = Pin<Box<dyn Stream<Item = CentralEvent> + Send>>;
 
 /// Awaits `future` for at most [`TIMEOUT`].
 pub async fn within<F: Future>(what: &str, future: F) -> F::Output {
@@ -59,6 +63,41 @@ pub async fn next_matching<T>(
             }
         }
         panic!("event stream ended while waiting for {what}");
+    })
+    .await
+}
+
+/// Subscribes to adapter events, starts a scan, lets the fake add `device` and waits for
+/// btleplug's `DeviceDiscovered`. The scan keeps running.
+pub async fn scan_and_discover(
+    bluez: &FakeBluez,
+    adapter: &Adapter,
+    device: DeviceSpec,
+) -> (Events, PeripheralId) {
+    let mut events = within("events", adapter.events()).await.expect("events");
+    within("start_scan", adapter.start_scan(ScanFilter::default()))
+        .await
+        .expect("start_scan");
+    assert!(bluez.is_discovering());
+    bluez.add_device(device).await.expect("add device");
+    let id = next_discovered(&mut events).await;
+    (events, id)
+}
+
+/// The next `DeviceDiscovered`.
+pub async fn next_discovered(events: &mut Events) -> PeripheralId {
+    next_matching("DeviceDiscovered", events, |event| match event {
+        CentralEvent::DeviceDiscovered(id) => Some(id),
+        _ => None,
+    })
+    .await
+}
+
+/// The next `StateUpdate` (the adapter's `Powered`).
+pub async fn next_state(events: &mut Events) -> CentralState {
+    next_matching("StateUpdate", events, |event| match event {
+        CentralEvent::StateUpdate(state) => Some(state),
+        _ => None,
     })
     .await
 }
