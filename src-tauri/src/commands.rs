@@ -5,13 +5,14 @@ use tauri::{AppHandle, Manager, Runtime, State};
 use telltale_model::alert::{
     AlertHistoryQuery, AlertId, AlertRecord, AlertsOverview, MaintenanceForecast, SeriesAlerts,
 };
+use telltale_model::ble::{BleDeviceStatus, NearbyDevice, SaveBleDevice};
 use telltale_model::broker::{BrokerEntry, SaveBroker};
 use telltale_model::{
     ApiError, Dashboard, Device, DeviceId, ErrorCode, ExportRequest, ExportResult, History,
     HistoryQuery, RetentionSetting,
 };
 use telltale_sources::secret::{OsKeyring, SecretStore};
-use telltale_sources::{now_ms, PasswordChange};
+use telltale_sources::{now_ms, BindkeyChange, PasswordChange};
 
 #[tauri::command]
 pub async fn dashboard(state: State<'_, AppState>) -> Result<Dashboard, ApiError> {
@@ -131,6 +132,51 @@ pub async fn delete_broker(state: State<'_, AppState>, id: String) -> Result<(),
     }
     let ingest = state.with_engine(|e| Ok(e.ingest()))?;
     Ok(telltale_sources::forget_broker(&ingest, &OsKeyring, &id).await?)
+}
+
+/// What the Bluetooth scanners heard recently, added or not.
+#[tauri::command]
+pub async fn ble_nearby(state: State<'_, AppState>) -> Result<Vec<NearbyDevice>, ApiError> {
+    state.with_engine(|e| Ok(e.nearby(now_ms())))
+}
+
+/// The user's BLE devices with their health (never their bindkeys).
+#[tauri::command]
+pub async fn ble_devices(state: State<'_, AppState>) -> Result<Vec<BleDeviceStatus>, ApiError> {
+    state.with_engine(|e| Ok(e.ble_devices(&OsKeyring)?))
+}
+
+/// Adds, renames or re-keys a BLE device; the bindkey goes to the OS keyring only.
+#[tauri::command]
+pub async fn save_ble_device(
+    state: State<'_, AppState>,
+    request: SaveBleDevice,
+) -> Result<(), ApiError> {
+    let bindkey = match (request.bindkey, request.clear_bindkey) {
+        (Some(_), true) => {
+            return Err(ApiError::invalid(
+                "give a new bindkey or clear it, not both",
+            ))
+        }
+        (Some(k), false) if !k.trim().is_empty() => BindkeyChange::Set(k),
+        (_, true) => BindkeyChange::Clear,
+        _ => BindkeyChange::Keep,
+    };
+    let ingest = state.with_engine(|e| Ok(e.ingest()))?;
+    telltale_sources::save_ble_device(&ingest, &OsKeyring, request.config, bindkey).await?;
+    state.with_engine(|e| Ok(e.reload_ble_fleet(&OsKeyring)?))
+}
+
+/// Removes a BLE device (its settings and bindkey; its history too when asked).
+#[tauri::command]
+pub async fn remove_ble_device(
+    state: State<'_, AppState>,
+    address: String,
+    delete_history: bool,
+) -> Result<(), ApiError> {
+    let ingest = state.with_engine(|e| Ok(e.ingest()))?;
+    telltale_sources::remove_ble_device(&ingest, &OsKeyring, &address, delete_history).await?;
+    state.with_engine(|e| Ok(e.reload_ble_fleet(&OsKeyring)?))
 }
 
 fn alerts_of(state: &State<'_, AppState>) -> Result<telltale_sources::alerting::Alerts, ApiError> {

@@ -89,6 +89,9 @@ pub fn build<R: Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R> {
                 if let Err(e) = engine.start_configured_brokers(&OsKeyring) {
                     tracing::error!(error = %e, "configured brokers not started");
                 }
+                if let Err(e) = engine.start_bluetooth(&OsKeyring) {
+                    tracing::error!(error = %e, "Bluetooth not started");
+                }
             });
             app.manage(AppState {
                 engine: Mutex::new(Some(engine)),
@@ -98,6 +101,10 @@ pub fn build<R: Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R> {
         .plugin(tauri_plugin_notification::init())
         .invoke_handler(tauri::generate_handler![
             commands::dashboard,
+            commands::ble_nearby,
+            commands::ble_devices,
+            commands::save_ble_device,
+            commands::remove_ble_device,
             commands::history,
             commands::device,
             commands::export_csv,

@@ -5,6 +5,7 @@ use serde::{de::DeserializeOwned, Serialize};
 use telltale_model::alert::{
     AlertHistoryQuery, AlertId, AlertRecord, AlertsOverview, MaintenanceForecast, SeriesAlerts,
 };
+use telltale_model::ble::{BleDeviceStatus, NearbyDevice, SaveBleDevice};
 use telltale_model::broker::{BrokerEntry, SaveBroker};
 use telltale_model::{
     ApiError, Dashboard, DeviceId, ErrorCode, ExportRequest, ExportResult, History, HistoryQuery,
@@ -176,4 +177,39 @@ struct TagsArgs<'a> {
 
 pub async fn set_device_tags(device: &DeviceId, tags: &[String]) -> Result<(), ApiError> {
     call("set_device_tags", &TagsArgs { device, tags }).await
+}
+
+pub async fn ble_nearby() -> Result<Vec<NearbyDevice>, ApiError> {
+    call("ble_nearby", &NoArgs {}).await
+}
+
+pub async fn ble_devices() -> Result<Vec<BleDeviceStatus>, ApiError> {
+    call("ble_devices", &NoArgs {}).await
+}
+
+#[derive(Serialize)]
+struct SaveBleArgs<'a> {
+    request: &'a SaveBleDevice,
+}
+
+pub async fn save_ble_device(request: &SaveBleDevice) -> Result<(), ApiError> {
+    call("save_ble_device", &SaveBleArgs { request }).await
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct RemoveBleArgs<'a> {
+    address: &'a str,
+    delete_history: bool,
+}
+
+pub async fn remove_ble_device(address: &str, delete_history: bool) -> Result<(), ApiError> {
+    call(
+        "remove_ble_device",
+        &RemoveBleArgs {
+            address,
+            delete_history,
+        },
+    )
+    .await
 }

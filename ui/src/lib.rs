@@ -19,6 +19,7 @@ pub enum Page {
     Sources,
     Alerts,
     Maintenance,
+    Bluetooth,
 }
 
 #[wasm_bindgen(start)]
@@ -45,7 +46,7 @@ fn App() -> impl IntoView {
     });
     view! {
         <header class="topbar">
-            <button class="brand" on:click=move |_| page.set(Page::Dashboard)>
+            <button class="brand" data-testid="nav-dashboard" on:click=move |_| page.set(Page::Dashboard)>
                 <span class="logo" aria-hidden="true"></span>
                 <span class="brand-name">"Telltale"</span>
             </button>
@@ -72,6 +73,14 @@ fn App() -> impl IntoView {
                 </button>
                 <button
                     class="nav-button"
+                    data-testid="nav-bluetooth"
+                    class:current=move || page.get() == Page::Bluetooth
+                    on:click=move |_| page.set(Page::Bluetooth)
+                >
+                    "Bluetooth"
+                </button>
+                <button
+                    class="nav-button"
                     data-testid="nav-sources"
                     class:current=move || page.get() == Page::Sources
                     on:click=move |_| page.set(Page::Sources)
@@ -87,6 +96,7 @@ fn App() -> impl IntoView {
                 Page::Sources => view! { <pages::sources::SourcesPage /> }.into_any(),
                 Page::Alerts => view! { <pages::alerts::AlertsPage /> }.into_any(),
                 Page::Maintenance => view! { <pages::maintenance::MaintenancePage /> }.into_any(),
+                Page::Bluetooth => view! { <pages::bluetooth::BluetoothPage /> }.into_any(),
             }}
         </main>
     }

@@ -1,4 +1,5 @@
 pub mod alerts;
+pub mod bluetooth;
 pub mod dashboard;
 pub mod device;
 pub mod maintenance;

@@ -1,0 +1,299 @@
+//! Bluetooth: the user's BLE devices with their health, and a scanner listing what is nearby,
+//! with a decoded preview and "Add".
+//!
+//! Bindkeys go from the form straight into the OS keyring through the engine; this page only
+//! ever learns whether a device has one.
+
+use crate::api;
+use crate::format;
+use crate::pages::dashboard::{error_view, poll};
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use std::time::Duration;
+use telltale_model::ble::{BleDeviceConfig, BleDeviceStatus, NearbyDevice, SaveBleDevice};
+
+const REFRESH: Duration = Duration::from_secs(2);
+
+/// What the form edits: a device being added (from the scanner) or changed.
+#[derive(Debug, Clone, PartialEq)]
+struct Draft {
+    config: BleDeviceConfig,
+    is_new: bool,
+    has_bindkey: bool,
+}
+
+#[component]
+pub fn BluetoothPage() -> impl IntoView {
+    let devices = poll(REFRESH, api::ble_devices);
+    let nearby = poll(REFRESH, api::ble_nearby);
+    let editing = RwSignal::new(None::<Draft>);
+    view! {
+        <h1 class="page-title">"Bluetooth"</h1>
+        {move || editing.get().map(|draft| view! { <DeviceForm draft=draft editing=editing /> })}
+        <section class="panel">
+            <h2>"Your devices"</h2>
+            {move || match devices.get() {
+                None => view! { <p class="placeholder">"Loading…"</p> }.into_any(),
+                Some(Err(e)) => error_view(e).into_any(),
+                Some(Ok(list)) if list.is_empty() => view! {
+                    <p class="placeholder">"None yet: add one from the list of nearby devices below."</p>
+                }
+                .into_any(),
+                Some(Ok(list)) => view! {
+                    <ul class="ble-list">
+                        {list
+                            .into_iter()
+                            .map(|d| view! { <MyDevice status=d editing=editing /> })
+                            .collect_view()}
+                    </ul>
+                }
+                .into_any(),
+            }}
+        </section>
+        <section class="panel">
+            <h2>"Nearby"</h2>
+            <p class="detail">
+                "Everything the radio hears, strongest first. Sensors are read from their \
+                 advertisements without connecting; straps and thermometers that offer Heart Rate, \
+                 Health Thermometer or Environmental Sensing are connected to."
+            </p>
+            {move || match nearby.get() {
+                None => view! { <p class="placeholder">"Scanning…"</p> }.into_any(),
+                Some(Err(e)) => error_view(e).into_any(),
+                Some(Ok(list)) if list.is_empty() => view! {
+                    <p class="placeholder">"Nothing heard yet. Is Bluetooth on? (See Sources for the adapter's state.)"</p>
+                }
+                .into_any(),
+                Some(Ok(list)) => view! {
+                    <ul class="ble-list">
+                        {list
+                            .into_iter()
+                            .map(|d| view! { <NearbyRow device=d editing=editing /> })
+                            .collect_view()}
+                    </ul>
+                }
+                .into_any(),
+            }}
+        </section>
+    }
+}
+
+fn rssi_text(rssi: Option<i16>) -> String {
+    rssi.map_or("no signal".into(), |r| format!("{r} dBm"))
+}
+
+#[component]
+fn MyDevice(status: BleDeviceStatus, editing: RwSignal<Option<Draft>>) -> impl IntoView {
+    let now = js_sys::Date::now() as i64;
+    let c = status.config.clone();
+    let health = [
+        Some(rssi_text(status.rssi)),
+        status
+            .last_seen_ms
+            .map(|t| format!("heard {}", format::ago(t, now))),
+        status
+            .learned_interval_ms
+            .map(|i| format!("every {:.1} s (learned)", i as f64 / 1000.0)),
+        status.link.clone(),
+        status.has_bindkey.then(|| "bindkey in keyring".to_owned()),
+    ]
+    .into_iter()
+    .flatten()
+    .collect::<Vec<_>>()
+    .join(" · ");
+    let draft = Draft {
+        config: c.clone(),
+        is_new: false,
+        has_bindkey: status.has_bindkey,
+    };
+    let address = c.address.clone();
+    let confirming = RwSignal::new(false);
+    let delete_history = RwSignal::new(false);
+    let error = RwSignal::new(None::<String>);
+    let remove = move |_| {
+        let address = address.clone();
+        let delete = delete_history.get_untracked();
+        spawn_local(async move {
+            if let Err(e) = api::remove_ble_device(&address, delete).await {
+                let _ = error.try_set(Some(e.message));
+            }
+        });
+    };
+    view! {
+        <li class="ble-row" data-testid="ble-device">
+            <div class="ble-name">
+                {c.name.clone()}
+                {status.stale.then(|| view! { <span class="chip bad">"stale"</span> })}
+            </div>
+            <div class="detail">{format!("{} · {}", c.address, c.kind)}</div>
+            <div class="detail" data-testid="ble-health">{health}</div>
+            <div class="row-actions">
+                <button class="chip-button" on:click=move |_| editing.set(Some(draft.clone()))>
+                    "Edit"
+                </button>
+                <button class="chip-button danger" data-testid="remove-ble"
+                    on:click=move |_| confirming.set(true)>
+                    "Remove"
+                </button>
+            </div>
+            <Show when=move || confirming.get()>
+                <div class="confirm">
+                    <label class="check">
+                        <input type="checkbox" prop:checked=delete_history
+                            on:change=move |e| delete_history.set(event_target_checked(&e)) />
+                        "Also delete its history"
+                    </label>
+                    <button class="chip-button danger" data-testid="confirm-remove-ble" on:click=remove.clone()>
+                        "Remove it"
+                    </button>
+                    <button class="chip-button" on:click=move |_| confirming.set(false)>"Keep it"</button>
+                </div>
+            </Show>
+            {move || error.get().map(|m| view! { <p class="error">{m}</p> })}
+        </li>
+    }
+}
+
+/// A kind to start the form with, from what the device says about itself.
+fn guess_kind(d: &NearbyDevice) -> &'static str {
+    if d.profiles.iter().any(|p| p == "heart_rate") {
+        "heart_rate_strap"
+    } else if d.profiles.iter().any(|p| p == "health_thermometer") {
+        "body_thermometer"
+    } else if d.format.as_deref().is_some_and(|f| f.starts_with("ruuvi")) {
+        "environment_sensor"
+    } else {
+        "thermometer"
+    }
+}
+
+#[component]
+fn NearbyRow(device: NearbyDevice, editing: RwSignal<Option<Draft>>) -> impl IntoView {
+    let title = device
+        .name
+        .clone()
+        .unwrap_or_else(|| device.address.clone());
+    let mut facts = vec![device.address.clone(), rssi_text(device.rssi)];
+    if let Some(f) = &device.format {
+        facts.push(f.clone());
+    }
+    if !device.profiles.is_empty() {
+        facts.push(format!("GATT: {}", device.profiles.join(", ")));
+    }
+    let draft = Draft {
+        config: BleDeviceConfig {
+            address: device.address.clone(),
+            name: title.clone(),
+            kind: guess_kind(&device).into(),
+            // Devices whose advertisements carry no data can only be read over a connection.
+            connect: device.format.is_none() && !device.profiles.is_empty(),
+        },
+        is_new: true,
+        has_bindkey: false,
+    };
+    let added = device.added;
+    view! {
+        <li class="ble-row" data-testid="nearby-device" data-address=device.address.clone()>
+            <div class="ble-name">{title}</div>
+            <div class="detail">{facts.join(" · ")}</div>
+            {(!device.preview.is_empty()).then(|| view! {
+                <div class="preview" data-testid="nearby-preview">{device.preview.join(" · ")}</div>
+            })}
+            {device.problem.clone().map(|p| view! { <div class="warning">{p}</div> })}
+            <div class="row-actions">
+                {if added {
+                    view! { <span class="chip ok">"added"</span> }.into_any()
+                } else {
+                    view! {
+                        <button class="chip-button primary" data-testid="add-ble"
+                            on:click=move |_| editing.set(Some(draft.clone()))>
+                            "Add"
+                        </button>
+                    }
+                    .into_any()
+                }}
+            </div>
+        </li>
+    }
+}
+
+#[component]
+fn DeviceForm(draft: Draft, editing: RwSignal<Option<Draft>>) -> impl IntoView {
+    let c = draft.config.clone();
+    let address = c.address.clone();
+    let name = RwSignal::new(c.name.clone());
+    let kind = RwSignal::new(c.kind.clone());
+    let connect = RwSignal::new(c.connect);
+    let bindkey = RwSignal::new(String::new());
+    let clear_bindkey = RwSignal::new(false);
+    let status = RwSignal::new(None::<(bool, String)>);
+    let has_bindkey = draft.has_bindkey;
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let key = bindkey.get_untracked();
+        let request = SaveBleDevice {
+            config: BleDeviceConfig {
+                address: address.clone(),
+                name: name.get_untracked(),
+                kind: kind.get_untracked(),
+                connect: connect.get_untracked(),
+            },
+            bindkey: (!key.trim().is_empty()).then_some(key),
+            clear_bindkey: clear_bindkey.get_untracked(),
+        };
+        status.set(Some((false, "Saving…".into())));
+        spawn_local(async move {
+            match api::save_ble_device(&request).await {
+                Ok(()) => {
+                    let _ = editing.try_set(None);
+                }
+                Err(e) => {
+                    let _ = status.try_set(Some((true, e.message)));
+                }
+            }
+        });
+    };
+    view! {
+        <section class="panel">
+            <form class="ble-form" data-testid="ble-form" on:submit=submit>
+                <h3>{if draft.is_new { "Add device" } else { "Edit device" }}</h3>
+                <p class="detail">{c.address.clone()}</p>
+                <div class="fields">
+                    <label>"Name"
+                        <input required maxlength="64" prop:value=name data-testid="ble-name"
+                            on:input=move |e| name.set(event_target_value(&e)) />
+                    </label>
+                    <label>"Kind (for rules aimed at a kind)"
+                        <input prop:value=kind on:input=move |e| kind.set(event_target_value(&e)) />
+                    </label>
+                    <label>"Bindkey (32 hex digits, only for encrypted devices; kept in the OS keyring)"
+                        <input type="password" autocomplete="off" data-testid="ble-bindkey"
+                            placeholder=if has_bindkey { "unchanged" } else { "" }
+                            prop:value=bindkey on:input=move |e| bindkey.set(event_target_value(&e)) />
+                    </label>
+                    <Show when=move || has_bindkey>
+                        <label class="check">
+                            <input type="checkbox" prop:checked=clear_bindkey
+                                on:change=move |e| clear_bindkey.set(event_target_checked(&e)) />
+                            "Remove the stored bindkey"
+                        </label>
+                    </Show>
+                    <label class="check">
+                        <input type="checkbox" prop:checked=connect
+                            on:change=move |e| connect.set(event_target_checked(&e)) />
+                        "Connect (GATT: heart rate, body temperature, environmental sensing, battery)"
+                    </label>
+                </div>
+                <div class="row-actions">
+                    <button type="submit" class="chip-button primary" data-testid="save-ble">
+                        {if draft.is_new { "Add" } else { "Save" }}
+                    </button>
+                    <button type="button" class="chip-button" on:click=move |_| editing.set(None)>"Cancel"</button>
+                </div>
+                {move || status.get().map(|(bad, m)| view! {
+                    <p class:error=bad class:status=!bad role="status" data-testid="ble-status">{m}</p>
+                })}
+            </form>
+        </section>
+    }
+}
