@@ -144,6 +144,9 @@ impl Evaluator {
         for &a in &series.alerts {
             let alert = &mut alerts[a as usize];
             let rule = &rules.rules[alert.rule];
+            if !rule.kind.judges_readings() {
+                continue;
+            }
             let step = alert.detector.observe(rule, ts_ms, value);
             alert.last_value = Some(value);
             if step.measure.is_some() {
@@ -159,6 +162,46 @@ impl Evaluator {
                     series.unit.as_deref(),
                     &mut out,
                 );
+            }
+        }
+        out
+    }
+
+    /// A maintenance measure for one series at `now_ms`: the seconds left until its trend reaches
+    /// a limit (`Kind::Forecast`) or a service plan on it comes due (`Kind::ServiceDue`);
+    /// `f64::INFINITY` when there is no date, which clears. Only rules of `kind` judge it.
+    pub fn judge(
+        &mut self,
+        target: &Target<'_>,
+        kind: Kind,
+        now_ms: i64,
+        seconds_left: f64,
+    ) -> Vec<Output> {
+        let mut out = Vec::new();
+        if seconds_left.is_nan() {
+            return out;
+        }
+        let s = self.series_for(target, now_ms, &mut out);
+        let Evaluator {
+            rules,
+            series,
+            alerts,
+            ..
+        } = self;
+        let series = &series[s];
+        for &a in &series.alerts {
+            let alert = &mut alerts[a as usize];
+            let rule = &rules.rules[alert.rule];
+            if rule.kind != kind {
+                continue;
+            }
+            let step = alert.detector.observe(rule, now_ms, seconds_left);
+            // Infinity ("no date") is not a value people can be shown.
+            let shown = seconds_left.is_finite().then_some(seconds_left);
+            alert.last_value = shown;
+            alert.measure = shown;
+            if let Some(event) = step.event {
+                record(alert, rule, event, now_ms, shown, Some("s"), &mut out);
             }
         }
         out
@@ -438,7 +481,8 @@ impl Evaluator {
             if !rule.applies(&series.target()) {
                 continue;
             }
-            let metric = if rule.metric == "*" {
+            // A device-wide stale rule is one alert per device; other `*` rules one per series.
+            let metric = if rule.metric == "*" && rule.kind == Kind::Stale {
                 "*"
             } else {
                 &series.metric
@@ -567,8 +611,10 @@ fn duration(ms: i64) -> String {
         format!("{s} s")
     } else if s < 2 * 3600 {
         format!("{} min", s / 60)
-    } else {
+    } else if s < 3 * 86_400 {
         format!("{} h", s / 3600)
+    } else {
+        format!("{} days", s / 86_400)
     }
 }
 
@@ -607,6 +653,29 @@ fn describe(rule: &Rule, alert: &Alert, unit: Option<&str>, now: i64) -> (String
             format!(
                 "{device} {metric} {v}{u} is unusual for it (z = {}, limit {limit}) ({id})",
                 num(alert.measure.unwrap_or(f64::NAN))
+            ),
+        ),
+        Kind::Forecast => (
+            format!("{device} {metric} maintenance"),
+            format!(
+                "{device} {metric} reaches its limit in {} by its trend ({id})",
+                alert
+                    .measure
+                    .map_or_else(|| "?".to_owned(), |s| duration((s * 1000.0) as i64))
+            ),
+        ),
+        Kind::ServiceDue => (
+            format!("{device} service due"),
+            format!(
+                "{device} ({metric}) service due {} ({id})",
+                alert.measure.map_or_else(
+                    || "soon".to_owned(),
+                    |s| if s <= 0.0 {
+                        "now".to_owned()
+                    } else {
+                        format!("in {}", duration((s * 1000.0) as i64))
+                    }
+                )
             ),
         ),
         Kind::Stale => match alert.detector.silence() {
