@@ -8,11 +8,19 @@ use telltale_alerts::{replay, AlertState, Evaluator, Kind, Target};
 
 const DAY: f64 = 86_400.0;
 
+/// (what, rule body, script, edges expected).
+type Case = (
+    &'static str,
+    &'static str,
+    Vec<Step>,
+    Vec<(i64, &'static str)>,
+);
+
 #[test]
 fn maintenance_kinds_judge_time_left() {
     let inf = f64::INFINITY;
     #[rustfmt::skip]
-    let cases: &[(&str, &str, Vec<Step>, Vec<(i64, &str)>)] = &[
+    let cases: &[Case] = &[
         ("a date moving inside the horizon raises; one moving out clears",
          "kind = \"forecast\"\nhorizon_s = 604800",
          vec![Eta(0, 20.0 * DAY), Eta(1, 9.0 * DAY), Eta(2, 6.5 * DAY), Eta(3, 8.0 * DAY)],
