@@ -129,42 +129,10 @@ impl Evaluator {
     /// Feeds one committed reading. Non-finite values are ignored, like absent rows. Allocates
     /// nothing unless the series is new or something happens.
     pub fn observe(&mut self, target: &Target<'_>, ts_ms: i64, value: f64) -> Vec<Output> {
-        let mut out = Vec::new();
         if !value.is_finite() {
-            return out;
+            return Vec::new();
         }
-        let s = self.series_for(target, ts_ms, &mut out);
-        let Evaluator {
-            rules,
-            series,
-            alerts,
-            ..
-        } = self;
-        let series = &series[s];
-        for &a in &series.alerts {
-            let alert = &mut alerts[a as usize];
-            let rule = &rules.rules[alert.rule];
-            if !rule.kind.judges_readings() {
-                continue;
-            }
-            let step = alert.detector.observe(rule, ts_ms, value);
-            alert.last_value = Some(value);
-            if step.measure.is_some() {
-                alert.measure = step.measure;
-            }
-            if let Some(event) = step.event {
-                record(
-                    alert,
-                    rule,
-                    event,
-                    ts_ms,
-                    Some(value),
-                    series.unit.as_deref(),
-                    &mut out,
-                );
-            }
-        }
-        out
+        self.feed(target, None, ts_ms, value)
     }
 
     /// A maintenance measure for one series at `now_ms`: the seconds left until its trend reaches
@@ -177,11 +145,23 @@ impl Evaluator {
         now_ms: i64,
         seconds_left: f64,
     ) -> Vec<Output> {
-        let mut out = Vec::new();
         if seconds_left.is_nan() {
-            return out;
+            return Vec::new();
         }
-        let s = self.series_for(target, now_ms, &mut out);
+        self.feed(target, Some(kind), now_ms, seconds_left)
+    }
+
+    /// Feeds `value` to the alerts of the series that judge it: readings (`maintenance` None)
+    /// or the time left of one maintenance kind.
+    fn feed(
+        &mut self,
+        target: &Target<'_>,
+        maintenance: Option<Kind>,
+        ts_ms: i64,
+        value: f64,
+    ) -> Vec<Output> {
+        let mut out = Vec::new();
+        let s = self.series_for(target, ts_ms, &mut out);
         let Evaluator {
             rules,
             series,
@@ -189,19 +169,31 @@ impl Evaluator {
             ..
         } = self;
         let series = &series[s];
+        // Infinity ("no date") is not a value people can be shown.
+        let shown = value.is_finite().then_some(value);
+        let unit = match maintenance {
+            None => series.unit.as_deref(),
+            Some(_) => Some("s"),
+        };
         for &a in &series.alerts {
             let alert = &mut alerts[a as usize];
             let rule = &rules.rules[alert.rule];
-            if rule.kind != kind {
+            let judges = match maintenance {
+                None => rule.kind.judges_readings(),
+                Some(kind) => rule.kind == kind,
+            };
+            if !judges {
                 continue;
             }
-            let step = alert.detector.observe(rule, now_ms, seconds_left);
-            // Infinity ("no date") is not a value people can be shown.
-            let shown = seconds_left.is_finite().then_some(seconds_left);
+            let step = alert.detector.observe(rule, ts_ms, value);
             alert.last_value = shown;
-            alert.measure = shown;
+            if maintenance.is_some() {
+                alert.measure = shown;
+            } else if step.measure.is_some() {
+                alert.measure = step.measure;
+            }
             if let Some(event) = step.event {
-                record(alert, rule, event, now_ms, shown, Some("s"), &mut out);
+                record(alert, rule, event, ts_ms, shown, unit, &mut out);
             }
         }
         out
