@@ -42,7 +42,7 @@ impl Usage {
 pub fn count_usage(points: &[(i64, f64)], on_above: f64, max_gap_ms: i64, until_ms: i64) -> Usage {
     let mut usage = Usage::default();
     let mut previous: Option<(i64, bool)> = None;
-    let mut hold = |usage: &mut Usage, from: i64, to: i64, on: bool| {
+    let hold = |usage: &mut Usage, from: i64, to: i64, on: bool| {
         let step = to.saturating_sub(from);
         if step > 0 && step <= max_gap_ms {
             usage.observed_ms += step;
@@ -186,6 +186,9 @@ mod tests {
 
     const MIN: i64 = 60_000;
 
+    /// (what, points, until, expected (operating minutes, starts, observed minutes)).
+    type Case = (&'static str, Vec<(i64, f64)>, i64, (i64, u64, i64));
+
     /// Readings every minute from t = 0 with the given values.
     fn every_min(values: &[f64]) -> Vec<(i64, f64)> {
         values
@@ -198,9 +201,8 @@ mod tests {
     #[test]
     fn counting() {
         let nan = f64::NAN;
-        // (what, points, until, expected (operating min, starts, observed min))
         #[rustfmt::skip]
-        let cases: Vec<(&str, Vec<(i64, f64)>, i64, (i64, u64, i64))> = vec![
+        let cases: Vec<Case> = vec![
             ("nothing", vec![], 10 * MIN, (0, 0, 0)),
             ("off all along", every_min(&[0.0, 0.0, 0.0]), 3 * MIN, (0, 0, 3)),
             ("running from the first reading is no start", every_min(&[5.0, 5.0, 5.0]), 3 * MIN, (3, 0, 3)),
