@@ -288,6 +288,7 @@ mod tests {
                 from_ms: 3_000,
                 to_ms: 6_000,
             }],
+            forecasts: Vec::new(),
         };
         let mut drawn = String::new();
         {

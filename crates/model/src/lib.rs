@@ -9,6 +9,7 @@ use std::fmt;
 
 pub mod alert;
 pub mod broker;
+pub mod upkeep;
 
 /// Milliseconds since the Unix epoch, UTC. Every timestamp in Telltale is one of these.
 pub type TimestampMs = i64;

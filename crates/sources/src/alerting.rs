@@ -653,7 +653,11 @@ pub fn series_alerts(
     }));
     periods.retain(|p| p.to_ms >= from_ms && p.from_ms <= to_ms);
     periods.sort_by_key(|p| p.from_ms);
-    Ok(SeriesAlerts { limits, periods })
+    Ok(SeriesAlerts {
+        limits,
+        periods,
+        forecasts: Vec::new(),
+    })
 }
 
 #[cfg(test)]

@@ -504,3 +504,76 @@ async fn alert_states_and_transitions_are_kept_across_a_reopen() {
     assert_eq!(of_a, [(10, "{\"to\":\"active\"}".to_owned())]);
     assert_eq!(store.alert_transitions(0, 100, None, 1).unwrap().len(), 1);
 }
+
+#[tokio::test]
+async fn service_plans_keep_their_count_start_and_history() {
+    use telltale_model::upkeep::{ServicePlan, ServiceRecord};
+    let dir = tempfile::tempdir().unwrap();
+    let (store, writer) = open(&dir.path().join("t.db")).unwrap();
+    let ingest = writer.ingest();
+    let plan = ServicePlan {
+        id: "seal".into(),
+        device: DeviceId::new("mqtt:plant/pump-02"),
+        metric: "current".into(),
+        on_above: 2.0,
+        every_hours: Some(500.0),
+        every_cycles: Some(2_000),
+    };
+    ingest
+        .save_service(ServiceChange::Save(plan.clone(), 1_000))
+        .await
+        .unwrap();
+    // Changing a plan keeps where its count started.
+    let changed = ServicePlan {
+        every_hours: None,
+        ..plan.clone()
+    };
+    ingest
+        .save_service(ServiceChange::Save(changed.clone(), 9_000))
+        .await
+        .unwrap();
+    let rows = store.service_plans().unwrap();
+    assert_eq!(rows.len(), 1);
+    assert_eq!((rows[0].plan.clone(), rows[0].created_ms), (changed, 1_000));
+    for ts in [5_000, 7_000] {
+        let record = ServiceRecord {
+            plan: "seal".into(),
+            ts_ms: ts,
+            by: "ana".into(),
+            hours: 1.5,
+            cycles: 3,
+        };
+        ingest
+            .save_service(ServiceChange::Serviced(record))
+            .await
+            .unwrap();
+    }
+    let history = store.services("seal", 10).unwrap();
+    assert_eq!(
+        history.iter().map(|r| r.ts_ms).collect::<Vec<_>>(),
+        [7_000, 5_000]
+    );
+    let unknown = ServiceRecord {
+        plan: "nope".into(),
+        ..history[0].clone()
+    };
+    assert!(matches!(
+        ingest.save_service(ServiceChange::Serviced(unknown)).await,
+        Err(StoreError::NotFound(_))
+    ));
+    ingest
+        .save_service(ServiceChange::Remove("seal".into()))
+        .await
+        .unwrap();
+    assert!(store.service_plans().unwrap().is_empty());
+    assert!(
+        store.services("seal", 10).unwrap().is_empty(),
+        "history goes with its plan"
+    );
+    assert!(matches!(
+        ingest
+            .save_service(ServiceChange::Remove("seal".into()))
+            .await,
+        Err(StoreError::NotFound(_))
+    ));
+}

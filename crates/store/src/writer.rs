@@ -6,6 +6,7 @@ use crate::error::{Result, StoreError};
 use crate::ingest::store_series;
 use crate::table;
 use crate::table::alerts::AlertWrite;
+use crate::table::service_plans::ServiceChange;
 use rusqlite::Connection;
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -40,6 +41,7 @@ enum Request {
     LastTs(SeriesKey, oneshot::Sender<Result<Option<TimestampMs>>>),
     Alerts(AlertWrite, oneshot::Sender<Result<()>>),
     Tags(DeviceId, Vec<String>, oneshot::Sender<Result<()>>),
+    Service(ServiceChange, oneshot::Sender<Result<()>>),
     /// Sent by `Writer::close`: commit what came before, then stop, even while sources still
     /// hold `Ingest` handles (their later writes fail with `WriterStopped`). Waiting for every
     /// handle to be dropped instead could wait forever on a task that is itself waiting.
@@ -188,6 +190,11 @@ impl Ingest {
         self.ask(|done| Request::Alerts(write, done)).await
     }
 
+    /// Adds, changes or removes a service plan, or records a service done on one.
+    pub async fn save_service(&self, change: ServiceChange) -> Result<()> {
+        self.ask(|done| Request::Service(change, done)).await
+    }
+
     /// Saves or forgets a configured source (see [`SourceConfigChange`]).
     pub async fn save_source_config(&self, change: SourceConfigChange) -> Result<()> {
         self.ask(|done| Request::SourceConfig(change, done)).await
@@ -266,6 +273,7 @@ fn batch_len(r: &Request) -> usize {
         | Request::LastTs(..)
         | Request::Alerts(..)
         | Request::Tags(..)
+        | Request::Service(..)
         | Request::Close => 1,
     }
 }
@@ -336,6 +344,10 @@ fn commit(
                     table::alerts::apply(&tx, w)?;
                     Outcome::Done
                 }
+                Request::Service(change, _) => match table::service_plans::apply(&tx, change)? {
+                    true => Outcome::Done,
+                    false => Outcome::NotFound("no such service plan".into()),
+                },
                 Request::SourceConfig(c, _) => {
                     match &c.config {
                         Some(json) => {
@@ -432,13 +444,15 @@ fn commit(
                         let _ = done.send(Ok(t));
                     }
                     (Request::Retention(_, _, done), Outcome::NotFound(msg))
-                    | (Request::Tags(_, _, done), Outcome::NotFound(msg)) => {
+                    | (Request::Tags(_, _, done), Outcome::NotFound(msg))
+                    | (Request::Service(_, done), Outcome::NotFound(msg)) => {
                         let _ = done.send(Err(StoreError::NotFound(msg)));
                     }
                     (Request::Device(_, done), _)
                     | (Request::Retention(_, _, done), _)
                     | (Request::SourceConfig(_, done), _)
                     | (Request::Alerts(_, done), _)
+                    | (Request::Service(_, done), _)
                     | (Request::Tags(_, _, done), _) => {
                         let _ = done.send(Ok(()));
                     }
@@ -471,6 +485,7 @@ fn commit(
                     | Request::Retention(_, _, done)
                     | Request::SourceConfig(_, done)
                     | Request::Alerts(_, done)
+                    | Request::Service(_, done)
                     | Request::Tags(_, _, done) => {
                         let _ = done.send(Err(fail()));
                     }
