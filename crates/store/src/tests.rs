@@ -523,6 +523,16 @@ async fn service_plans_keep_their_count_start_and_history() {
         .save_service(ServiceChange::Save(plan.clone(), 1_000))
         .await
         .unwrap();
+    // Seeding leaves an existing plan alone.
+    let seeded = ServicePlan {
+        on_above: 99.0,
+        ..plan.clone()
+    };
+    ingest
+        .save_service(ServiceChange::Seed(seeded, 2_000))
+        .await
+        .unwrap();
+    assert_eq!(store.service_plans().unwrap()[0].plan, plan);
     // Changing a plan keeps where its count started.
     let changed = ServicePlan {
         every_hours: None,

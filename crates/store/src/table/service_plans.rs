@@ -42,6 +42,8 @@ pub struct PlanRow {
 pub enum ServiceChange {
     /// Adds a plan, or changes one keeping its count (`now_ms` is its creation time if new).
     Save(ServicePlan, TimestampMs),
+    /// Adds a plan unless one with its id exists (the demo's plans, on every start).
+    Seed(ServicePlan, TimestampMs),
     Remove(String),
     /// A service done: the plan's count restarts at its `ts_ms`.
     Serviced(ServiceRecord),
@@ -50,15 +52,20 @@ pub enum ServiceChange {
 /// Applies one change; returns false when it names no plan.
 pub fn apply(conn: &Connection, change: &ServiceChange) -> Result<bool> {
     Ok(match change {
-        ServiceChange::Save(p, now_ms) => {
-            conn.prepare_cached(
+        ServiceChange::Save(p, now_ms) | ServiceChange::Seed(p, now_ms) => {
+            let on_conflict = match change {
+                ServiceChange::Seed(..) => "DO NOTHING",
+                _ => {
+                    "DO UPDATE SET device = excluded.device, metric = excluded.metric,
+                    on_above = excluded.on_above, every_hours = excluded.every_hours,
+                    every_cycles = excluded.every_cycles"
+                }
+            };
+            conn.prepare_cached(&format!(
                 "INSERT INTO service_plans
                     (id, device, metric, on_above, every_hours, every_cycles, created_ms)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
-                 ON CONFLICT(id) DO UPDATE SET device = excluded.device,
-                    metric = excluded.metric, on_above = excluded.on_above,
-                    every_hours = excluded.every_hours, every_cycles = excluded.every_cycles",
-            )?
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT(id) {on_conflict}"
+            ))?
             .execute(params![
                 p.id,
                 p.device.as_str(),
