@@ -6,6 +6,7 @@ use telltale_model::alert::{
     AlertHistoryQuery, AlertId, AlertRecord, AlertsOverview, MaintenanceForecast, SeriesAlerts,
 };
 use telltale_model::broker::{BrokerEntry, SaveBroker};
+use telltale_model::upkeep::{ServicePlan, ServiceStatus};
 use telltale_model::{
     ApiError, Dashboard, DeviceId, ErrorCode, ExportRequest, ExportResult, History, HistoryQuery,
     RetentionSetting,
@@ -176,4 +177,30 @@ struct TagsArgs<'a> {
 
 pub async fn set_device_tags(device: &DeviceId, tags: &[String]) -> Result<(), ApiError> {
     call("set_device_tags", &TagsArgs { device, tags }).await
+}
+
+pub async fn service_plans() -> Result<Vec<ServiceStatus>, ApiError> {
+    call("service_plans", &NoArgs {}).await
+}
+
+#[derive(Serialize)]
+struct PlanArgs<'a> {
+    plan: &'a ServicePlan,
+}
+
+#[derive(Serialize)]
+struct PlanIdArgs<'a> {
+    id: &'a str,
+}
+
+pub async fn save_service_plan(plan: &ServicePlan) -> Result<(), ApiError> {
+    call("save_service_plan", &PlanArgs { plan }).await
+}
+
+pub async fn delete_service_plan(id: &str) -> Result<(), ApiError> {
+    call("delete_service_plan", &PlanIdArgs { id }).await
+}
+
+pub async fn mark_serviced(id: &str) -> Result<(), ApiError> {
+    call("mark_serviced", &PlanIdArgs { id }).await
 }

@@ -692,6 +692,17 @@ on_delay_s = 300
 severity = "critical"
 "#;
 
+/// A stored device's series as rules see it (by the device's name, kind and tags).
+pub(crate) fn device_target<'a>(d: &'a telltale_model::Device, metric: &'a str) -> Target<'a> {
+    Target {
+        device: &d.name,
+        kind: Some(&d.kind),
+        tags: &d.tags,
+        metric,
+        unit: None,
+    }
+}
+
 /// A series' alert limits (high/low rules in force) and the stretches its alerts were active in
 /// [from, to], for the device chart.
 pub fn series_alerts(
@@ -705,13 +716,7 @@ pub fn series_alerts(
     use telltale_alerts::Kind;
     use telltale_model::alert::{AlertLimit, AlertPeriod, SeriesAlerts};
     let d = store.device(device)?;
-    let target = Target {
-        device: &d.name,
-        kind: Some(&d.kind),
-        tags: &d.tags,
-        metric,
-        unit: None,
-    };
+    let target = device_target(&d, metric);
     let limits = rules
         .rules
         .iter()

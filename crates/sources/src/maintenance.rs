@@ -113,13 +113,7 @@ pub fn chart_forecasts(
     now_ms: i64,
 ) -> Result<Vec<ChartForecast>> {
     let d = store.device(device)?;
-    let target = Target {
-        device: &d.name,
-        kind: Some(&d.kind),
-        tags: &d.tags,
-        metric,
-        unit: None,
-    };
+    let target = crate::alerting::device_target(&d, metric);
     let mut out = Vec::new();
     for rule in rules.rules.iter().filter(|r| r.applies(&target)) {
         let Some(direction) = watched_direction(rule.kind) else {
