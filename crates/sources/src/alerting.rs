@@ -76,6 +76,8 @@ pub struct Alerts {
     commands: mpsc::Sender<Command>,
     shown: Arc<Mutex<Shown>>,
     records: broadcast::Sender<AlertRecord>,
+    /// Wakes the maintenance pass early: new rules are judged at once, not a minute later.
+    upkeep_now: Arc<tokio::sync::Notify>,
 }
 
 /// Owns the alert task; dropping it stops evaluation.
@@ -137,6 +139,7 @@ impl Alerter {
             commands,
             shown: shown.clone(),
             records: records.clone(),
+            upkeep_now: Arc::new(tokio::sync::Notify::new()),
         };
         let upkeep = upkeep_task(store.clone(), alerts.clone());
         let worker = Worker {
@@ -209,7 +212,9 @@ impl Alerts {
     pub async fn set_rules(&self, text: &str) -> Result<()> {
         let rules = RuleSet::from_toml(text).map_err(|e| SourceError::Config(e.to_string()))?;
         let text = text.to_owned();
-        self.ask(|r| Command::SetRules(rules, text, r)).await
+        self.ask(|r| Command::SetRules(rules, text, r)).await?;
+        self.upkeep_now.notify_one();
+        Ok(())
     }
 
     pub fn active(&self) -> Vec<ActiveAlert> {
@@ -566,6 +571,7 @@ fn upkeep_task(store: Arc<Store>, alerts: Alerts) -> TaskHandle {
             tokio::select! {
                 _ = cancel.cancelled() => return,
                 _ = tick.tick() => {}
+                _ = alerts.upkeep_now.notified() => {}
             }
             let rules = alerts.rules();
             let wants = |kind: Kind| rules.rules.iter().any(|r| r.kind == kind);

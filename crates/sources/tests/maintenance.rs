@@ -76,5 +76,34 @@ async fn a_rising_series_is_dated_and_a_flat_one_is_not() {
         fan.basis
     );
     assert!(!fan.basis.is_empty());
+
+    // A maintenance rule: the pump's date is inside 30 days, the fan has none.
+    let alerts = engine.alerts().unwrap();
+    alerts
+        .set_rules(
+            "[[rule]]\nid = \"vibration-limit\"\ndevice = \"*\"\nmetric = \"vibration\"\nkind = \"high\"\nlimit = 4.0\n\
+             [[rule]]\nid = \"wear\"\ndevice = \"*\"\nkind = \"forecast\"\nhorizon_s = 2592000\n",
+        )
+        .await
+        .unwrap();
+    let mut raised = Vec::new();
+    for _ in 0..100 {
+        raised = alerts.active();
+        if !raised.is_empty() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let raised: Vec<(&str, &str, &str)> = raised
+        .iter()
+        .map(|a| {
+            (
+                a.id.rule.as_str(),
+                a.id.device.as_str(),
+                a.id.metric.as_str(),
+            )
+        })
+        .collect();
+    assert_eq!(raised, [("wear", "pump", "vibration")]);
     engine.shutdown().await;
 }
