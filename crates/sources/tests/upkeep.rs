@@ -68,7 +68,7 @@ async fn a_plan_counts_hours_and_starts_and_restarts_when_serviced() {
         if (4..6).contains(&hour) {
             continue;
         }
-        let running = m % 60 >= 30 || hour == 6 && m % 60 < 30;
+        let running = m % 60 >= 30 || hour == 6;
         readings.push(reading(
             "mqtt:p/pump",
             "current",
