@@ -98,7 +98,7 @@ pub fn draw_with_alerts<DB: DrawingBackend>(
             .limits
             .iter()
             .map(|l| l.value)
-            .chain(alerts.forecasts.iter().map(|f| f.threshold)),
+            .chain(shown(h, &alerts.forecasts).map(|f| f.threshold)),
     );
     let unit = h.unit.as_deref().unwrap_or("");
     let span = h.to_ms - h.from_ms;
@@ -160,7 +160,7 @@ pub fn draw_with_alerts<DB: DrawingBackend>(
             .map_err(err)?;
     }
 
-    for f in &alerts.forecasts {
+    for f in shown(h, &alerts.forecasts) {
         let fan = clip_right(&fan(f), x_end);
         if fan.len() >= 3 {
             chart
@@ -231,10 +231,20 @@ pub fn draw_with_alerts<DB: DrawingBackend>(
 /// but never more than the shown span further (a date years ahead would squash the data).
 pub fn time_axis_end(h: &History, forecasts: &[ChartForecast]) -> TimestampMs {
     let span = (h.to_ms - h.from_ms).max(1);
-    forecasts
-        .iter()
+    shown(h, forecasts)
         .map(|f| f.high_ms.min(h.to_ms.saturating_add(span)))
         .fold(h.to_ms, TimestampMs::max)
+}
+
+/// The forecasts that start inside the shown range: a chart of last year shows no projection
+/// from today.
+fn shown<'a>(
+    h: &'a History,
+    forecasts: &'a [ChartForecast],
+) -> impl Iterator<Item = &'a ChartForecast> + Clone + 'a {
+    forecasts
+        .iter()
+        .filter(|f| (h.from_ms..=h.to_ms).contains(&f.from_ms))
 }
 
 /// The fan of trends a forecast allows: from the last point to the limit, reached between the
@@ -473,6 +483,12 @@ mod tests {
         // The axis reaches past the data to show the band, at most one span further.
         assert_eq!(time_axis_end(&h, &alerts.forecasts), 200_000);
         assert_eq!(time_axis_end(&h, &[]), 100_000);
+        let from_elsewhere = [forecast(500_000, 600_000, 700_000, 800_000)];
+        assert_eq!(
+            time_axis_end(&h, &from_elsewhere),
+            100_000,
+            "not in range, not shown"
+        );
         let mut drawn = String::new();
         {
             let root = SVGBackend::with_string(&mut drawn, (640, 320)).into_drawing_area();

@@ -103,7 +103,7 @@ fn series_eta(
     Ok((eta, points.last().copied()))
 }
 
-/// The dated forecasts of one series, for its chart: from the last point of the data to each
+/// The dated forecasts of one series, for its chart: from its newest reading to each
 /// high/low limit its trend reaches. None when no trend is dated.
 pub fn chart_forecasts(
     store: &Store,
@@ -114,17 +114,25 @@ pub fn chart_forecasts(
 ) -> Result<Vec<ChartForecast>> {
     let d = store.device(device)?;
     let target = crate::alerting::device_target(&d, metric);
+    let newest = store
+        .device_summaries()?
+        .into_iter()
+        .find(|s| &s.device.id == device)
+        .and_then(|s| s.latest.into_iter().find(|l| l.metric == metric))
+        .map(|l| l.ts_ms);
     let mut out = Vec::new();
     for rule in rules.rules.iter().filter(|r| r.applies(&target)) {
         let Some(direction) = watched_direction(rule.kind) else {
             continue;
         };
         let (eta, last) = series_eta(store, device, metric, rule.limit, direction, now_ms)?;
-        if let (Eta::Forecast(f), Some((from_ms, from_value))) = (eta, last) {
+        if let (Eta::Forecast(f), Some((bucket_ms, from_value))) = (eta, last) {
             out.push(ChartForecast {
                 rule: rule.id.clone(),
                 threshold: rule.limit,
-                from_ms,
+                // The trend's level now (the last hourly mean, steadier than one reading), from
+                // the newest reading on, so the projection joins the line where it ends.
+                from_ms: newest.unwrap_or(bucket_ms).max(bucket_ms),
                 from_value,
                 eta_ms: f.eta_ms,
                 low_ms: f.low_ms,

@@ -77,6 +77,18 @@ async fn a_rising_series_is_dated_and_a_flat_one_is_not() {
     );
     assert!(!fan.basis.is_empty());
 
+    // The device chart's projection starts at the newest reading and reaches the limit.
+    let pump_id = DeviceId::new("mqtt:p/pump");
+    let drawn = engine.chart_forecasts(&pump_id, "vibration", now).unwrap();
+    assert_eq!(drawn.len(), 1, "{drawn:?}");
+    assert_eq!((drawn[0].from_ms, drawn[0].threshold), (now - HOUR, 4.0));
+    assert_eq!(drawn[0].eta_ms, pump.eta_ms.unwrap());
+    let fan_id = DeviceId::new("mqtt:p/fan");
+    assert!(engine
+        .chart_forecasts(&fan_id, "vibration", now)
+        .unwrap()
+        .is_empty());
+
     // A maintenance rule: the pump's date is inside 30 days, the fan has none.
     let alerts = engine.alerts().unwrap();
     alerts
