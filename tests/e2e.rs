@@ -752,7 +752,18 @@ async fn demo_dashboard_device_page_layouts_and_offline_history() {
     )
     .await;
     println!("service plans: {plans}");
-    click(&client, "[data-testid=service-plan] [data-testid=mark-serviced]").await;
+    js(
+        &client,
+        "document.querySelector('[data-testid=service-plans]').scrollIntoView(); return true;",
+    )
+    .await;
+    assert_no_horizontal_overflow(&client, "service plans and their form (phone)").await;
+    screenshot(&client, &shots, "service-plans-phone").await;
+    click(
+        &client,
+        "[data-testid=service-plan] [data-testid=mark-serviced]",
+    )
+    .await;
     wait_until(
         &client,
         "return window.__TAURI__.core.invoke('service_plans') \
