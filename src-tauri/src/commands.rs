@@ -245,7 +245,16 @@ pub async fn save_service_plan(
 ) -> Result<(), ApiError> {
     plan.validate()?;
     let ingest = state.with_engine(|e| Ok(e.ingest()))?;
-    Ok(upkeep::save_plan(&ingest, plan, now_ms()).await?)
+    upkeep::save_plan(&ingest, plan, now_ms()).await?;
+    recheck_maintenance(&state);
+    Ok(())
+}
+
+/// Plans changed: service_due alerts follow now, not at the next minute's pass.
+fn recheck_maintenance(state: &State<'_, AppState>) {
+    if let Ok(alerts) = alerts_of(state) {
+        alerts.recheck_maintenance();
+    }
 }
 
 /// Removes a service plan with its service history.
@@ -255,7 +264,9 @@ pub async fn delete_service_plan(state: State<'_, AppState>, id: String) -> Resu
         return Err(ApiError::invalid("a plan id is 1 to 64 characters"));
     }
     let ingest = state.with_engine(|e| Ok(e.ingest()))?;
-    Ok(upkeep::remove_plan(&ingest, &id).await?)
+    upkeep::remove_plan(&ingest, &id).await?;
+    recheck_maintenance(&state);
+    Ok(())
 }
 
 /// Records a service done now by the signed-in user: the plan's count starts again.
@@ -265,7 +276,9 @@ pub async fn mark_serviced(state: State<'_, AppState>, id: String) -> Result<(),
         return Err(ApiError::invalid("a plan id is 1 to 64 characters"));
     }
     let (store, ingest) = state.with_engine(|e| Ok((e.store().clone(), e.ingest())))?;
-    Ok(upkeep::mark_serviced(&store, &ingest, &id, &operator(), now_ms()).await?)
+    upkeep::mark_serviced(&store, &ingest, &id, &operator(), now_ms()).await?;
+    recheck_maintenance(&state);
+    Ok(())
 }
 
 /// Replaces a device's tags ("freezer", "line-2"), which alert rules can target.

@@ -155,6 +155,7 @@ impl Alerter {
             offline: HashSet::new(),
             saved_state: String::new(),
             save_rules: first_run.then_some(rules_text),
+            judged: None,
         };
         let task = TaskHandle::spawn("alerts", move |cancel| async move {
             worker.run(committed, command_rx, cancel).await
@@ -215,6 +216,12 @@ impl Alerts {
         self.ask(|r| Command::SetRules(rules, text, r)).await?;
         self.upkeep_now.notify_one();
         Ok(())
+    }
+
+    /// Recomputes what maintenance rules judge now rather than at the next pass: a service plan
+    /// was added, changed, serviced or removed.
+    pub fn recheck_maintenance(&self) {
+        self.upkeep_now.notify_one();
     }
 
     pub fn active(&self) -> Vec<ActiveAlert> {
@@ -351,6 +358,10 @@ struct Worker {
     saved_state: String,
     /// The default rules to save on the first run.
     save_rules: Option<String>,
+    /// The series given a maintenance measure by the last pass (None before the first): one
+    /// missing from the next (its plan or limit was removed) is told it has no date, so its
+    /// alert clears instead of staying raised forever.
+    judged: Option<HashSet<(DeviceId, String, Kind)>>,
 }
 
 impl Worker {
@@ -451,10 +462,29 @@ impl Worker {
         out
     }
 
-    /// Hands each series' time left to the maintenance rules, under the device's name.
+    /// Hands each series' time left to the maintenance rules, under the device's name; series
+    /// judged before and missing now get "no date".
     fn judge(&mut self, measures: &[Measure], now: i64) -> Vec<Output> {
+        let before = match self.judged.take() {
+            Some(judged) => judged,
+            None => self.maintenance_alerts_in_force(),
+        };
+        let current: HashSet<(DeviceId, String, Kind)> = measures
+            .iter()
+            .map(|m| (m.device.clone(), m.metric.clone(), m.kind))
+            .collect();
+        let gone: Vec<Measure> = before
+            .difference(&current)
+            .map(|(device, metric, kind)| Measure {
+                device: device.clone(),
+                metric: metric.clone(),
+                kind: *kind,
+                seconds_left: f64::INFINITY,
+            })
+            .collect();
+        self.judged = Some(current);
         let mut out = Vec::new();
-        for m in measures {
+        for m in measures.iter().chain(&gone) {
             if self.device(&m.device).is_none() {
                 continue;
             }
@@ -471,6 +501,31 @@ impl Worker {
                 unit: None,
             };
             out.extend(self.evaluator.judge(&target, m.kind, now, m.seconds_left));
+        }
+        out
+    }
+
+    /// The series of maintenance alerts not inactive (restored from before a restart), by
+    /// device id: the first pass clears those it no longer has a date for.
+    fn maintenance_alerts_in_force(&self) -> HashSet<(DeviceId, String, Kind)> {
+        let alerts: Vec<AlertView> = self
+            .evaluator
+            .active()
+            .into_iter()
+            .filter(|a| !a.kind.judges_readings())
+            .collect();
+        if alerts.is_empty() {
+            return HashSet::new();
+        }
+        let devices = self.store.device_summaries().unwrap_or_default();
+        let mut out = HashSet::new();
+        for a in alerts {
+            let named = |d: &&telltale_model::DeviceSummary| {
+                d.device.name == a.key.device || d.device.id.as_str() == a.key.device
+            };
+            if let Some(d) = devices.iter().find(named) {
+                out.insert((d.device.id.clone(), a.key.metric.clone(), a.kind));
+            }
         }
         out
     }

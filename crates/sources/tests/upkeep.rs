@@ -129,5 +129,20 @@ async fn a_plan_counts_hours_and_starts_and_restarts_when_serviced() {
     assert!(upkeep::service_statuses(engine.store(), now)
         .unwrap()
         .is_empty());
+    // Its alert does not outlive the plan.
+    alerts.recheck_maintenance();
+    let mut left = alerts.active();
+    for _ in 0..100 {
+        if left.iter().all(|a| a.state != "active_unacked") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        left = alerts.active();
+    }
+    assert_eq!(left.len(), 1);
+    assert_eq!(
+        left[0].state, "cleared_unacked",
+        "cleared, waiting for an acknowledgement"
+    );
     engine.shutdown().await;
 }
