@@ -64,8 +64,9 @@ pub fn service_statuses(store: &Store, now_ms: i64) -> Result<Vec<ServiceStatus>
 }
 
 /// A series' values in [from, to], in time order: the raw readings where they are kept, and
-/// before the oldest kept raw reading (retention pruned it) the hourly means, so an old plan's
-/// count still covers its whole stretch, at an hour's resolution there.
+/// before the oldest kept raw reading (retention pruned it) the means of the finest rollups that
+/// fit a chart's budget (minutes or hours), so an old plan's count still covers its whole
+/// stretch, at that resolution there.
 fn series_points(
     store: &Store,
     device: &DeviceId,
@@ -158,7 +159,7 @@ pub fn measures(
     plans: &[ServiceStatus],
     now_ms: i64,
 ) -> Vec<Measure> {
-    let mut earliest: BTreeMap<(DeviceId, String, u8), (Kind, f64)> = BTreeMap::new();
+    let mut earliest: BTreeMap<(DeviceId, String, &'static str), (Kind, f64)> = BTreeMap::new();
     let left = |t: Option<i64>| t.map_or(f64::INFINITY, |t| (t - now_ms) as f64 / 1000.0);
     let dates = forecasts
         .iter()
@@ -173,7 +174,7 @@ pub fn measures(
         }));
     for (device, metric, kind, seconds) in dates {
         let slot = earliest
-            .entry((device.clone(), metric.clone(), kind as u8))
+            .entry((device.clone(), metric.clone(), kind.as_str()))
             .or_insert((kind, f64::INFINITY));
         slot.1 = slot.1.min(seconds);
     }
