@@ -146,3 +146,54 @@ async fn a_plan_counts_hours_and_starts_and_restarts_when_serviced() {
     );
     engine.shutdown().await;
 }
+
+/// Raw readings past their retention are gone; the count still covers them from the rollups.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_plan_older_than_the_raw_readings_counts_from_rollups() {
+    let dir = tempfile::tempdir().unwrap();
+    let engine = Engine::open(&dir.path().join("r.db")).unwrap();
+    let now = telltale_sources::now_ms();
+    register(&engine, "mqtt:p/fan", "fan").await;
+    let ingest = engine.ingest();
+    let start = now - 48 * HOUR;
+    let plan = ServicePlan {
+        id: "belt".into(),
+        device: DeviceId::new("mqtt:p/fan"),
+        metric: "running".into(),
+        on_above: 0.5,
+        every_hours: Some(100.0),
+        every_cycles: None,
+    };
+    upkeep::save_plan(&ingest, plan, start).await.unwrap();
+    // Four hours of running, two days ago, a reading a minute.
+    let readings = (0..240)
+        .map(|m| reading("mqtt:p/fan", "running", start + m * MIN, 1.0))
+        .collect();
+    ingest.write(readings).await.unwrap();
+    let before = &upkeep::service_statuses(engine.store(), now).unwrap()[0];
+    ingest
+        .set_retention(
+            telltale_store::SeriesKey {
+                device: DeviceId::new("mqtt:p/fan"),
+                metric: "running".into(),
+            },
+            telltale_store::Retention {
+                raw_ms: Some(24 * HOUR),
+                minute_ms: None,
+            },
+        )
+        .await
+        .unwrap();
+    while ingest.prune_step(now).await.unwrap() > 0 {}
+    let after = &upkeep::service_statuses(engine.store(), now).unwrap()[0];
+    // Raw: 239 one-minute steps, nothing held across the silence since. Rollups: the same
+    // stretch at the minute grid's resolution (its edges fall between readings).
+    assert_eq!(before.hours * 60.0, 239.0, "{before:?}");
+    assert!(
+        (after.hours - before.hours).abs() * 60.0 <= 5.0,
+        "{after:?}"
+    );
+    // The pace is judged over the time the data covers: four hours, all running.
+    assert_eq!(after.due_ms.is_some(), before.due_ms.is_some());
+    engine.shutdown().await;
+}
