@@ -832,6 +832,37 @@ async fn demo_dashboard_device_page_layouts_and_offline_history() {
     println!("upkeep: {rows}");
     assert_no_horizontal_overflow(&client, "upkeep page (phone)").await;
     screenshot(&client, &shots, "upkeep-phone").await;
+    // Service plans: the demo's plans count the machines' running, and "mark serviced" records
+    // a service that restarts the count.
+    let plans = wait_until(
+        &client,
+        "const r = [...document.querySelectorAll('[data-testid=service-plan]')].map(e => e.textContent); \
+         return r.some(t => t.includes('pump-02-seal')) ? r : null;",
+        Duration::from_secs(20),
+        "the demo's service plans",
+    )
+    .await;
+    println!("service plans: {plans}");
+    js(
+        &client,
+        "document.querySelector('[data-testid=service-plans]').scrollIntoView(); return true;",
+    )
+    .await;
+    assert_no_horizontal_overflow(&client, "service plans and their form (phone)").await;
+    screenshot(&client, &shots, "service-plans-phone").await;
+    click(
+        &client,
+        "[data-testid=service-plan] [data-testid=mark-serviced]",
+    )
+    .await;
+    wait_until(
+        &client,
+        "return window.__TAURI__.core.invoke('service_plans') \
+             .then(p => p.some(s => s.history.length > 0) ? true : null);",
+        Duration::from_secs(10),
+        "a service recorded by the button",
+    )
+    .await;
     let answers = js(
         &client,
         "const call = (cmd, args) => window.__TAURI__.core.invoke(cmd, args) \
@@ -855,6 +886,10 @@ async fn demo_dashboard_device_page_layouts_and_offline_history() {
            call('alert_history', {query: {from_ms: 0, to_ms: 1, limit: 0}}), \
            call('set_device_tags', {device: 'mqtt:e2e/lathe-07', tags: ['two words']}), \
            call('set_device_tags', {device: 'mqtt:e2e/lathe-07', tags: ['x'.repeat(100)]}), \
+           call('save_service_plan', {plan: {id: 'two words', device: 'd', metric: 'm', on_above: 1, every_hours: 5}}), \
+           call('save_service_plan', {plan: {id: 'p', device: 'd', metric: 'm', on_above: 1}}), \
+           call('delete_service_plan', {id: ''}), \
+           call('mark_serviced', {id: 'x'.repeat(100)}), \
          ]);",
     )
     .await;

@@ -7,12 +7,13 @@ use telltale_model::alert::{
 };
 use telltale_model::ble::{BleDeviceStatus, NearbyDevice, SaveBleDevice};
 use telltale_model::broker::{BrokerEntry, SaveBroker};
+use telltale_model::upkeep::{ServicePlan, ServiceStatus};
 use telltale_model::{
     ApiError, Dashboard, Device, DeviceId, ErrorCode, ExportRequest, ExportResult, History,
     HistoryQuery, RetentionSetting,
 };
 use telltale_sources::secret::{OsKeyring, SecretStore};
-use telltale_sources::{now_ms, BindkeyChange, PasswordChange};
+use telltale_sources::{now_ms, upkeep, BindkeyChange, PasswordChange};
 
 #[tauri::command]
 pub async fn dashboard(state: State<'_, AppState>) -> Result<Dashboard, ApiError> {
@@ -268,8 +269,62 @@ pub async fn series_alerts(
 ) -> Result<SeriesAlerts, ApiError> {
     query.validate()?;
     state.with_engine(|e| {
-        Ok(e.series_alerts(&query.device, &query.metric, query.from_ms, query.to_ms)?)
+        let mut alerts =
+            e.series_alerts(&query.device, &query.metric, query.from_ms, query.to_ms)?;
+        alerts.forecasts = e.chart_forecasts(&query.device, &query.metric, now_ms())?;
+        Ok(alerts)
     })
+}
+
+/// Where each service plan stands: counted since its last service, due when at the recent pace.
+#[tauri::command]
+pub async fn service_plans(state: State<'_, AppState>) -> Result<Vec<ServiceStatus>, ApiError> {
+    let store = state.with_engine(|e| Ok(e.store().clone()))?;
+    Ok(upkeep::service_statuses(&store, now_ms())?)
+}
+
+/// Adds a service plan, or changes one (its count goes on).
+#[tauri::command]
+pub async fn save_service_plan(
+    state: State<'_, AppState>,
+    plan: ServicePlan,
+) -> Result<(), ApiError> {
+    plan.validate()?;
+    let ingest = state.with_engine(|e| Ok(e.ingest()))?;
+    upkeep::save_plan(&ingest, plan, now_ms()).await?;
+    recheck_maintenance(&state);
+    Ok(())
+}
+
+/// Plans changed: service_due alerts follow now, not at the next minute's pass.
+fn recheck_maintenance(state: &State<'_, AppState>) {
+    if let Ok(alerts) = alerts_of(state) {
+        alerts.recheck_maintenance();
+    }
+}
+
+/// Removes a service plan with its service history.
+#[tauri::command]
+pub async fn delete_service_plan(state: State<'_, AppState>, id: String) -> Result<(), ApiError> {
+    if id.is_empty() || id.len() > 64 {
+        return Err(ApiError::invalid("a plan id is 1 to 64 characters"));
+    }
+    let ingest = state.with_engine(|e| Ok(e.ingest()))?;
+    upkeep::remove_plan(&ingest, &id).await?;
+    recheck_maintenance(&state);
+    Ok(())
+}
+
+/// Records a service done now by the signed-in user: the plan's count starts again.
+#[tauri::command]
+pub async fn mark_serviced(state: State<'_, AppState>, id: String) -> Result<(), ApiError> {
+    if id.is_empty() || id.len() > 64 {
+        return Err(ApiError::invalid("a plan id is 1 to 64 characters"));
+    }
+    let (store, ingest) = state.with_engine(|e| Ok((e.store().clone(), e.ingest())))?;
+    upkeep::mark_serviced(&store, &ingest, &id, &operator(), now_ms()).await?;
+    recheck_maintenance(&state);
+    Ok(())
 }
 
 /// Replaces a device's tags ("freezer", "line-2"), which alert rules can target.

@@ -122,6 +122,10 @@ pub fn build<R: Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R> {
             commands::maintenance,
             commands::series_alerts,
             commands::set_device_tags,
+            commands::service_plans,
+            commands::save_service_plan,
+            commands::delete_service_plan,
+            commands::mark_serviced,
         ])
 }
 

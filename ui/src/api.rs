@@ -7,6 +7,7 @@ use telltale_model::alert::{
 };
 use telltale_model::ble::{BleDeviceStatus, NearbyDevice, SaveBleDevice};
 use telltale_model::broker::{BrokerEntry, SaveBroker};
+use telltale_model::upkeep::{ServicePlan, ServiceStatus};
 use telltale_model::{
     ApiError, Dashboard, DeviceId, ErrorCode, ExportRequest, ExportResult, History, HistoryQuery,
     RetentionSetting,
@@ -212,4 +213,30 @@ pub async fn remove_ble_device(address: &str, delete_history: bool) -> Result<()
         },
     )
     .await
+}
+
+pub async fn service_plans() -> Result<Vec<ServiceStatus>, ApiError> {
+    call("service_plans", &NoArgs {}).await
+}
+
+#[derive(Serialize)]
+struct PlanArgs<'a> {
+    plan: &'a ServicePlan,
+}
+
+#[derive(Serialize)]
+struct PlanIdArgs<'a> {
+    id: &'a str,
+}
+
+pub async fn save_service_plan(plan: &ServicePlan) -> Result<(), ApiError> {
+    call("save_service_plan", &PlanArgs { plan }).await
+}
+
+pub async fn delete_service_plan(id: &str) -> Result<(), ApiError> {
+    call("delete_service_plan", &PlanIdArgs { id }).await
+}
+
+pub async fn mark_serviced(id: &str) -> Result<(), ApiError> {
+    call("mark_serviced", &PlanIdArgs { id }).await
 }

@@ -37,7 +37,9 @@ pub(crate) enum Detector {
 impl Detector {
     pub fn new(kind: Kind) -> Self {
         match kind {
-            Kind::High | Kind::Low | Kind::BatteryLow => Detector::Limit(LimitState::default()),
+            Kind::High | Kind::Low | Kind::BatteryLow | Kind::Forecast | Kind::ServiceDue => {
+                Detector::Limit(LimitState::default())
+            }
             Kind::Rate => Detector::Rate {
                 state: LimitState::default(),
                 window: Box::default(),
@@ -137,7 +139,7 @@ impl Detector {
             (self, kind),
             (
                 Detector::Limit(_),
-                Kind::High | Kind::Low | Kind::BatteryLow
+                Kind::High | Kind::Low | Kind::BatteryLow | Kind::Forecast | Kind::ServiceDue
             ) | (Detector::Rate { .. }, Kind::Rate)
                 | (Detector::Stale { .. }, Kind::Stale)
                 | (Detector::Anomaly { .. }, Kind::Anomaly)

@@ -129,10 +129,38 @@ impl Evaluator {
     /// Feeds one committed reading. Non-finite values are ignored, like absent rows. Allocates
     /// nothing unless the series is new or something happens.
     pub fn observe(&mut self, target: &Target<'_>, ts_ms: i64, value: f64) -> Vec<Output> {
-        let mut out = Vec::new();
         if !value.is_finite() {
-            return out;
+            return Vec::new();
         }
+        self.feed(target, None, ts_ms, value)
+    }
+
+    /// A maintenance measure for one series at `now_ms`: the seconds left until its trend reaches
+    /// a limit (`Kind::Forecast`) or a service plan on it comes due (`Kind::ServiceDue`);
+    /// `f64::INFINITY` when there is no date, which clears. Only rules of `kind` judge it.
+    pub fn judge(
+        &mut self,
+        target: &Target<'_>,
+        kind: Kind,
+        now_ms: i64,
+        seconds_left: f64,
+    ) -> Vec<Output> {
+        if seconds_left.is_nan() {
+            return Vec::new();
+        }
+        self.feed(target, Some(kind), now_ms, seconds_left)
+    }
+
+    /// Feeds `value` to the alerts of the series that judge it: readings (`maintenance` None)
+    /// or the time left of one maintenance kind.
+    fn feed(
+        &mut self,
+        target: &Target<'_>,
+        maintenance: Option<Kind>,
+        ts_ms: i64,
+        value: f64,
+    ) -> Vec<Output> {
+        let mut out = Vec::new();
         let s = self.series_for(target, ts_ms, &mut out);
         let Evaluator {
             rules,
@@ -141,24 +169,31 @@ impl Evaluator {
             ..
         } = self;
         let series = &series[s];
+        // Infinity ("no date") is not a value people can be shown.
+        let shown = value.is_finite().then_some(value);
+        let unit = match maintenance {
+            None => series.unit.as_deref(),
+            Some(_) => Some("s"),
+        };
         for &a in &series.alerts {
             let alert = &mut alerts[a as usize];
             let rule = &rules.rules[alert.rule];
+            let judges = match maintenance {
+                None => rule.kind.judges_readings(),
+                Some(kind) => rule.kind == kind,
+            };
+            if !judges {
+                continue;
+            }
             let step = alert.detector.observe(rule, ts_ms, value);
-            alert.last_value = Some(value);
-            if step.measure.is_some() {
+            alert.last_value = shown;
+            if maintenance.is_some() {
+                alert.measure = shown;
+            } else if step.measure.is_some() {
                 alert.measure = step.measure;
             }
             if let Some(event) = step.event {
-                record(
-                    alert,
-                    rule,
-                    event,
-                    ts_ms,
-                    Some(value),
-                    series.unit.as_deref(),
-                    &mut out,
-                );
+                record(alert, rule, event, ts_ms, shown, unit, &mut out);
             }
         }
         out
@@ -438,7 +473,8 @@ impl Evaluator {
             if !rule.applies(&series.target()) {
                 continue;
             }
-            let metric = if rule.metric == "*" {
+            // A device-wide stale rule is one alert per device; other `*` rules one per series.
+            let metric = if rule.metric == "*" && rule.kind == Kind::Stale {
                 "*"
             } else {
                 &series.metric
@@ -567,8 +603,10 @@ fn duration(ms: i64) -> String {
         format!("{s} s")
     } else if s < 2 * 3600 {
         format!("{} min", s / 60)
-    } else {
+    } else if s < 3 * 86_400 {
         format!("{} h", s / 3600)
+    } else {
+        format!("{} days", s / 86_400)
     }
 }
 
@@ -607,6 +645,29 @@ fn describe(rule: &Rule, alert: &Alert, unit: Option<&str>, now: i64) -> (String
             format!(
                 "{device} {metric} {v}{u} is unusual for it (z = {}, limit {limit}) ({id})",
                 num(alert.measure.unwrap_or(f64::NAN))
+            ),
+        ),
+        Kind::Forecast => (
+            format!("{device} {metric} maintenance"),
+            format!(
+                "{device} {metric} reaches its limit in {} by its trend ({id})",
+                alert
+                    .measure
+                    .map_or_else(|| "?".to_owned(), |s| duration((s * 1000.0) as i64))
+            ),
+        ),
+        Kind::ServiceDue => (
+            format!("{device} service due"),
+            format!(
+                "{device} ({metric}) service due {} ({id})",
+                alert.measure.map_or_else(
+                    || "soon".to_owned(),
+                    |s| if s <= 0.0 {
+                        "now".to_owned()
+                    } else {
+                        format!("in {}", duration((s * 1000.0) as i64))
+                    }
+                )
             ),
         ),
         Kind::Stale => match alert.detector.silence() {

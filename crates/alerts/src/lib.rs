@@ -44,6 +44,12 @@
 //!   which raises at once); a reading ends it (after `off_delay_s` of readings, if set). Ticks
 //!   drive it, so it is raised at the first tick past the limit, with that tick's time and no
 //!   value. `on_delay_s` and `deadband` do not apply (`stale_after_s` is the delay).
+//! - `forecast` / `service_due` (maintenance): measure = the time left, in seconds, until a
+//!   series' trend reaches one of its high/low limits, or until a service plan on it comes due;
+//!   ON `time left < horizon_s`, OFF `>= horizon_s + deadband`. Readings never feed them: the
+//!   caller computes forecasts and plan states periodically and hands each series' time left to
+//!   [`Evaluator::judge`] (infinity when there is no date, which clears). `metric` defaults to
+//!   `*` (every series of the device that has a date), each series its own alert.
 //!
 //! The lifecycle (acknowledge, shelve, notifications) is in [`Lifecycle`] and [`Evaluator`].
 //!
@@ -75,7 +81,11 @@ pub fn replay<'a>(
     metric: &'a str,
     readings: impl IntoIterator<Item = (i64, f64)>,
 ) -> Vec<Event> {
-    let matching: Vec<&Rule> = rules.matching(device, metric).collect();
+    // Maintenance kinds judge forecasts, not readings: a replay has none to give them.
+    let matching: Vec<&Rule> = rules
+        .matching(device, metric)
+        .filter(|r| r.kind.judges_readings())
+        .collect();
     let mut states: Vec<Detector> = matching.iter().map(|r| Detector::new(r.kind)).collect();
     let mut events = Vec::new();
     let mut previous: Option<(i64, f64)> = None;

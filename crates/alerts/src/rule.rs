@@ -20,6 +20,13 @@ pub enum Kind {
     /// ON when the robust z-score of a reading against the series' own recent past exceeds
     /// `limit` (default 4) after a warm-up.
     Anomaly,
+    /// ON when the series' trend reaches one of its high/low limits within `horizon_s` (a
+    /// maintenance forecast). Judged on forecasts the engine computes periodically, never on
+    /// readings; the measure is the time left, in seconds.
+    Forecast,
+    /// ON when a service plan on the series comes due within `horizon_s` (or is overdue), by its
+    /// runtime counter and recent usage. Judged like `forecast`.
+    ServiceDue,
 }
 
 impl Kind {
@@ -31,7 +38,15 @@ impl Kind {
             Kind::Stale => "stale",
             Kind::BatteryLow => "battery_low",
             Kind::Anomaly => "anomaly",
+            Kind::Forecast => "forecast",
+            Kind::ServiceDue => "service_due",
         }
+    }
+
+    /// Whether readings feed the rule. Maintenance kinds are fed time left by
+    /// [`crate::Evaluator::judge`] instead: a reading's value is not a time.
+    pub fn judges_readings(self) -> bool {
+        !matches!(self, Kind::Forecast | Kind::ServiceDue)
     }
 }
 
@@ -119,7 +134,8 @@ pub struct Rule {
     pub device_kind: Option<String>,
     /// Only devices carrying every one of these tags.
     pub tags: Vec<String>,
-    /// The metric watched; `*` (stale rules only, the default there) = any metric of the device.
+    /// The metric watched; `*` = any metric of the device (stale, forecast and service_due only;
+    /// their default).
     pub metric: String,
     pub kind: Kind,
     /// high/low/battery_low: the value; rate: units per minute; anomaly: the |z| threshold.
@@ -135,6 +151,8 @@ pub struct Rule {
     pub warmup: u32,
     /// anomaly: the weight of a new reading in the running mean and spread (0 < alpha <= 1).
     pub alpha: f64,
+    /// forecast, service_due: raise when the date is less than this far ahead.
+    pub horizon_s: f64,
     pub severity: Severity,
     /// Repeat the notification this often while the alert is active and unacknowledged; 0 = never.
     pub renotify_s: f64,
@@ -171,6 +189,8 @@ struct RawRule {
     warmup: Option<u32>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     alpha: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    horizon_s: Option<f64>,
     #[serde(default)]
     severity: Severity,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -195,6 +215,9 @@ fn accepts(kind: Kind) -> &'static [&'static str] {
             "warmup",
             "alpha",
         ],
+        Kind::Forecast | Kind::ServiceDue => {
+            &["horizon_s", "deadband", "on_delay_s", "off_delay_s"]
+        }
     }
 }
 
@@ -216,6 +239,7 @@ impl TryFrom<RawRule> for Rule {
             ("stale_after_s", raw.stale_after_s.is_some()),
             ("warmup", raw.warmup.is_some()),
             ("alpha", raw.alpha.is_some()),
+            ("horizon_s", raw.horizon_s.is_some()),
         ];
         if let Some((name, _)) = given
             .iter()
@@ -228,14 +252,18 @@ impl TryFrom<RawRule> for Rule {
         let metric = match (raw.metric, kind) {
             (Some(m), _) => m,
             (None, Kind::BatteryLow) => BATTERY_METRIC.to_owned(),
-            (None, Kind::Stale) => "*".to_owned(),
+            (None, Kind::Stale | Kind::Forecast | Kind::ServiceDue) => "*".to_owned(),
             (None, _) => return Err(bad(format!("kind {kind} needs metric"))),
         };
         let limit = match kind {
             Kind::High | Kind::Low | Kind::Rate => needs("limit", raw.limit)?,
             Kind::BatteryLow => raw.limit.unwrap_or(BATTERY_LIMIT),
             Kind::Anomaly => raw.limit.unwrap_or(ANOMALY_LIMIT),
-            Kind::Stale => 0.0,
+            Kind::Stale | Kind::Forecast | Kind::ServiceDue => 0.0,
+        };
+        let horizon_s = match kind {
+            Kind::Forecast | Kind::ServiceDue => needs("horizon_s", raw.horizon_s)?,
+            _ => 0.0,
         };
         let default_deadband = if kind == Kind::BatteryLow {
             BATTERY_DEADBAND
@@ -269,6 +297,7 @@ impl TryFrom<RawRule> for Rule {
             stale_after_s,
             warmup,
             alpha,
+            horizon_s,
             severity: raw.severity,
             renotify_s: raw.renotify_s.unwrap_or(0.0),
             min_notify_interval_s: raw.min_notify_interval_s.unwrap_or(MIN_NOTIFY_INTERVAL_S),
@@ -289,6 +318,7 @@ impl From<Rule> for RawRule {
             stale_after_s: opt("stale_after_s", r.stale_after_s),
             warmup: takes("warmup").then_some(r.warmup),
             alpha: opt("alpha", r.alpha),
+            horizon_s: opt("horizon_s", r.horizon_s),
             renotify_s: Some(r.renotify_s),
             min_notify_interval_s: Some(r.min_notify_interval_s),
             severity: r.severity,
@@ -327,6 +357,7 @@ impl Rule {
             Kind::High | Kind::Rate | Kind::Anomaly => measure > self.limit,
             Kind::Low | Kind::BatteryLow => measure < self.limit,
             Kind::Stale => measure >= self.stale_after_s * 1000.0,
+            Kind::Forecast | Kind::ServiceDue => measure < self.horizon_s,
         }
     }
 
@@ -336,6 +367,7 @@ impl Rule {
             Kind::High | Kind::Rate | Kind::Anomaly => measure <= self.limit - self.deadband,
             Kind::Low | Kind::BatteryLow => measure >= self.limit + self.deadband,
             Kind::Stale => measure < self.stale_after_s * 1000.0,
+            Kind::Forecast | Kind::ServiceDue => measure >= self.horizon_s + self.deadband,
         }
     }
 
@@ -352,9 +384,9 @@ impl Rule {
         if self.device.is_empty() || self.metric.is_empty() {
             return bad("device and metric must not be empty".into());
         }
-        if self.metric == "*" && self.kind != Kind::Stale {
+        if self.metric == "*" && self.kind.judges_readings() && self.kind != Kind::Stale {
             return bad(format!(
-                "metric \"*\" is only for kind stale, not {}",
+                "metric \"*\" is only for kinds stale, forecast and service_due, not {}",
                 self.kind
             ));
         }
@@ -372,6 +404,7 @@ impl Rule {
             ("window_s", self.window_s),
             ("stale_after_s", self.stale_after_s),
             ("alpha", self.alpha),
+            ("horizon_s", self.horizon_s),
             ("renotify_s", self.renotify_s),
             ("min_notify_interval_s", self.min_notify_interval_s),
         ] {
@@ -400,6 +433,14 @@ impl Rule {
                     return bad(format!(
                         "deadband must be smaller than the limit, got {} >= {}",
                         self.deadband, self.limit
+                    ));
+                }
+            }
+            Kind::Forecast | Kind::ServiceDue => {
+                if self.horizon_s <= 0.0 {
+                    return bad(format!(
+                        "horizon_s must be positive, got {}",
+                        self.horizon_s
                     ));
                 }
             }

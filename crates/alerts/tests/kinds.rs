@@ -420,7 +420,7 @@ fn bad_rules_are_errors_on_one_line() {
         ("metric = \"t\"\nkind = \"anomaly\"\nwarmup = -3", "line 6:"),
         ("metric = \"t\"\nkind = \"anomaly\"\nwarmup = 2.5", "line 6:"),
         ("metric = \"t\"\nkind = \"high\"\nlimit = 1\nseverity = \"urgent\"", "unknown variant `urgent`"),
-        ("metric = \"*\"\nkind = \"high\"\nlimit = 1", "metric \"*\" is only for kind stale"),
+        ("metric = \"*\"\nkind = \"high\"\nlimit = 1", "metric \"*\" is only for kinds stale, forecast"),
         ("metric = \"t\"\nkind = \"high\"\nlimt = 1", "unknown field `limt`"),
         ("metric = \"t\"\nkind = \"high\"\nlimit = \"ten\"", "line 6:"),
         ("metric = \"t\"\nkind = \"high\"\nlimit = inf", "limit must be a finite number"),

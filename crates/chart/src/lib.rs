@@ -2,11 +2,14 @@
 //! `<canvas>`, tests and exports draw the same chart into SVG.
 //!
 //! What the chart promises: the mean as a line, the min–max spread as a band when readings were
-//! aggregated, and gaps as gaps — a line never bridges a stretch with no data.
+//! aggregated, and gaps as gaps — a line never bridges a stretch with no data. A dated
+//! maintenance forecast is drawn ahead of the data: the fan of trends from the last point to
+//! the limit, reached between the interval's ends, labelled with when.
 
 use plotters::coord::Shift;
 use plotters::prelude::*;
-use telltale_model::alert::SeriesAlerts;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
+use telltale_model::alert::{ChartForecast, SeriesAlerts};
 use telltale_model::{Bucket, History, TimestampMs};
 
 /// Colours and the viewer's clock, which the chart cannot know by itself.
@@ -18,6 +21,8 @@ pub struct ChartStyle {
     pub line: RGBColor,
     /// Alert limits and active periods.
     pub alert: RGBColor,
+    /// Projected trends to a limit.
+    pub forecast: RGBColor,
     /// Minutes east of UTC for axis labels (the browser knows it; the chart does not).
     pub utc_offset_min: i32,
 }
@@ -30,6 +35,7 @@ impl Default for ChartStyle {
             grid: RGBColor(225, 228, 232),
             line: RGBColor(14, 116, 144),
             alert: RGBColor(185, 28, 28),
+            forecast: RGBColor(180, 83, 9),
             utc_offset_min: 0,
         }
     }
@@ -86,16 +92,24 @@ pub fn draw_with_alerts<DB: DrawingBackend>(
 ) -> Result<(), String> {
     let err = |e: DrawingAreaErrorKind<DB::ErrorType>| e.to_string();
     area.fill(&style.background).map_err(err)?;
-    let (lo, hi) = value_range(&h.buckets, alerts.limits.iter().map(|l| l.value));
+    let (lo, hi) = value_range(
+        &h.buckets,
+        alerts
+            .limits
+            .iter()
+            .map(|l| l.value)
+            .chain(shown(h, &alerts.forecasts).map(|f| f.threshold)),
+    );
     let unit = h.unit.as_deref().unwrap_or("");
     let span = h.to_ms - h.from_ms;
+    let x_end = time_axis_end(h, &alerts.forecasts);
     let offset = style.utc_offset_min;
     let decimals = label_decimals(hi - lo);
     let mut chart = ChartBuilder::on(area)
         .margin(8)
         .x_label_area_size(28)
         .y_label_area_size(52)
-        .build_cartesian_2d(h.from_ms..h.to_ms, lo..hi)
+        .build_cartesian_2d(h.from_ms..x_end, lo..hi)
         .map_err(err)?;
     chart
         .configure_mesh()
@@ -138,11 +152,49 @@ pub fn draw_with_alerts<DB: DrawingBackend>(
     for l in &alerts.limits {
         chart
             .draw_series(DashedLineSeries::new(
-                [(h.from_ms, l.value), (h.to_ms, l.value)],
+                [(h.from_ms, l.value), (x_end, l.value)],
                 8,
                 5,
                 alert.stroke_width(2),
             ))
+            .map_err(err)?;
+    }
+
+    for f in shown(h, &alerts.forecasts) {
+        let fan = clip_right(&fan(f), x_end);
+        if fan.len() >= 3 {
+            chart
+                .draw_series(std::iter::once(Polygon::new(
+                    fan,
+                    style.forecast.mix(0.2).filled(),
+                )))
+                .map_err(err)?;
+        }
+        let eta = f.eta_ms.min(x_end);
+        let at_eta = if f.eta_ms > f.from_ms {
+            f.from_value
+                + (f.threshold - f.from_value) * (eta - f.from_ms) as f64
+                    / (f.eta_ms - f.from_ms) as f64
+        } else {
+            f.threshold
+        };
+        chart
+            .draw_series(DashedLineSeries::new(
+                [(f.from_ms, f.from_value), (eta, at_eta)],
+                6,
+                4,
+                style.forecast.stroke_width(2),
+            ))
+            .map_err(err)?;
+        chart
+            .draw_series(std::iter::once(Text::new(
+                eta_label(f),
+                (eta, f.threshold),
+                ("sans-serif", 13)
+                    .into_font()
+                    .color(&style.forecast)
+                    .pos(Pos::new(HPos::Right, VPos::Bottom)),
+            )))
             .map_err(err)?;
     }
 
@@ -173,6 +225,74 @@ pub fn draw_with_alerts<DB: DrawingBackend>(
         }
     }
     area.present().map_err(err)
+}
+
+/// Where the time axis ends: the query's end, or further to show a forecast reaching its limit,
+/// but never more than the shown span further (a date years ahead would squash the data).
+pub fn time_axis_end(h: &History, forecasts: &[ChartForecast]) -> TimestampMs {
+    let span = (h.to_ms - h.from_ms).max(1);
+    shown(h, forecasts)
+        .map(|f| f.high_ms.min(h.to_ms.saturating_add(span)))
+        .fold(h.to_ms, TimestampMs::max)
+}
+
+/// The forecasts that start inside the shown range: a chart of last year shows no projection
+/// from today.
+fn shown<'a>(
+    h: &'a History,
+    forecasts: &'a [ChartForecast],
+) -> impl Iterator<Item = &'a ChartForecast> + Clone + 'a {
+    forecasts
+        .iter()
+        .filter(|f| (h.from_ms..=h.to_ms).contains(&f.from_ms))
+}
+
+/// The fan of trends a forecast allows: from the last point to the limit, reached between the
+/// interval's ends.
+pub fn fan(f: &ChartForecast) -> Vec<(TimestampMs, f64)> {
+    vec![
+        (f.from_ms, f.from_value),
+        (f.low_ms, f.threshold),
+        (f.high_ms, f.threshold),
+    ]
+}
+
+/// `polygon` cut at `x = x_max`: the part at or left of it (Sutherland–Hodgman on one edge).
+pub fn clip_right(polygon: &[(TimestampMs, f64)], x_max: TimestampMs) -> Vec<(TimestampMs, f64)> {
+    let mut out = Vec::with_capacity(polygon.len() + 2);
+    for (i, &a) in polygon.iter().enumerate() {
+        let b = polygon[(i + 1) % polygon.len()];
+        let (a_in, b_in) = (a.0 <= x_max, b.0 <= x_max);
+        if a_in {
+            out.push(a);
+        }
+        if a_in != b_in {
+            let t = (x_max - a.0) as f64 / (b.0 - a.0) as f64;
+            out.push((x_max, a.1 + (b.1 - a.1) * t));
+        }
+    }
+    out
+}
+
+/// "limit in 12–19 h": the forecast's interval, counted from its last point.
+pub fn eta_label(f: &ChartForecast) -> String {
+    let (low, high) = (f.low_ms - f.from_ms, f.high_ms - f.from_ms);
+    if f.high_ms <= f.from_ms {
+        return "at the limit".to_owned();
+    }
+    let (unit, per) = if high >= 2 * 86_400_000 {
+        ("days", 86_400_000.0)
+    } else if high >= 2 * 3_600_000 {
+        ("h", 3_600_000.0)
+    } else {
+        ("min", 60_000.0)
+    };
+    let n = |ms: i64| (ms.max(0) as f64 / per).round();
+    if n(low) == n(high) {
+        format!("limit in {} {unit}", n(high))
+    } else {
+        format!("limit in {}–{} {unit}", n(low), n(high))
+    }
 }
 
 /// The value axis: the data's extent (and the alert limits, so they are always in view) with a
@@ -235,6 +355,7 @@ pub fn civil_from_days(z: i64) -> (i64, u32, u32) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use telltale_model::alert::ChartForecast;
     use telltale_model::DeviceId;
 
     fn bucket(t: i64, v: f64) -> Bucket {
@@ -288,6 +409,7 @@ mod tests {
                 from_ms: 3_000,
                 to_ms: 6_000,
             }],
+            forecasts: Vec::new(),
         };
         let mut drawn = String::new();
         {
@@ -304,6 +426,78 @@ mod tests {
         );
         // The axis grew to show a limit far above the data.
         assert!(drawn.contains("\n4.0\n") && !plain.contains("\n4.0\n"));
+    }
+
+    fn forecast(from_ms: i64, low_ms: i64, eta_ms: i64, high_ms: i64) -> ChartForecast {
+        ChartForecast {
+            rule: "wear".into(),
+            threshold: 5.0,
+            from_ms,
+            from_value: 2.0,
+            eta_ms,
+            low_ms,
+            high_ms,
+        }
+    }
+
+    #[test]
+    fn forecast_fan_clipping_and_labels() {
+        let h = 3_600_000;
+        let f = forecast(0, 12 * h, 15 * h, 19 * h);
+        assert_eq!(fan(&f), vec![(0, 2.0), (12 * h, 5.0), (19 * h, 5.0)]);
+        #[rustfmt::skip]
+        let clips: &[(i64, Vec<(i64, f64)>)] = &[
+            (20 * h, vec![(0, 2.0), (12 * h, 5.0), (19 * h, 5.0)]),
+            // Cut between the interval's ends: the limit line stops at the edge.
+            (16 * h, vec![(0, 2.0), (12 * h, 5.0), (16 * h, 5.0), (16 * h, 2.0 + 3.0 * 16.0 / 19.0)]),
+            // Cut before either end: a sliver of the fan.
+            (6 * h, vec![(0, 2.0), (6 * h, 3.5), (6 * h, 2.0 + 3.0 * 6.0 / 19.0)]),
+        ];
+        for (x_max, want) in clips {
+            let got = clip_right(&fan(&f), *x_max);
+            assert_eq!(got.len(), want.len(), "{x_max}: {got:?}");
+            for (g, w) in got.iter().zip(want) {
+                assert!(g.0 == w.0 && (g.1 - w.1).abs() < 1e-9, "{x_max}: {got:?}");
+            }
+        }
+        #[rustfmt::skip]
+        let labels = [
+            (forecast(0, 12 * h, 15 * h, 19 * h), "limit in 12–19 h"),
+            (forecast(0, 3 * 86_400_000, 4 * 86_400_000, 6 * 86_400_000), "limit in 3–6 days"),
+            (forecast(0, 20 * 60_000, 30 * 60_000, 40 * 60_000), "limit in 20–40 min"),
+            (forecast(0, 0, 0, 0), "at the limit"),
+        ];
+        for (f, want) in labels {
+            assert_eq!(eta_label(&f), want);
+        }
+    }
+
+    #[test]
+    fn forecast_band_is_drawn_ahead_of_the_data_and_only_when_dated() {
+        let h = history((0..10).map(|i| bucket(i * 10_000, 1.0)).collect(), 0);
+        let plain = svg(&h);
+        let alerts = SeriesAlerts {
+            forecasts: vec![forecast(90_000, 120_000, 150_000, 400_000)],
+            ..SeriesAlerts::default()
+        };
+        // The axis reaches past the data to show the band, at most one span further.
+        assert_eq!(time_axis_end(&h, &alerts.forecasts), 200_000);
+        assert_eq!(time_axis_end(&h, &[]), 100_000);
+        let from_elsewhere = [forecast(500_000, 600_000, 700_000, 800_000)];
+        assert_eq!(
+            time_axis_end(&h, &from_elsewhere),
+            100_000,
+            "not in range, not shown"
+        );
+        let mut drawn = String::new();
+        {
+            let root = SVGBackend::with_string(&mut drawn, (640, 320)).into_drawing_area();
+            draw_with_alerts(&root, &h, &alerts, &ChartStyle::default()).unwrap();
+        }
+        let amber = "#B45309";
+        assert!(!plain.contains(amber), "no forecast, nothing drawn");
+        assert!(drawn.contains(amber) && drawn.contains("<polygon"));
+        assert!(drawn.contains("limit in"), "labelled");
     }
 
     #[test]

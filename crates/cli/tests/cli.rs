@@ -69,12 +69,12 @@ fn demo_fills_a_database_from_home_and_plant() {
         assert_eq!(s["state"], "connected", "{s}");
     }
     assert_eq!(sources.len(), 2, "{summary}");
-    // 4 home devices + 3 machines, every machine with its 3 metrics.
+    // 4 home devices + 3 machines, every machine with its 4 metrics.
     assert_eq!(summary["devices"], 7, "{summary}");
     // Living room and freezer: 4 series each (battery, temperature, humidity, rssi); the strap 3 at
-    // least; the Ruuvi 10 or more; the machines 9.
+    // least; the Ruuvi 10 or more; the machines 12 (vibration, temperature, pressure, current).
     assert!(
-        summary["series"].as_u64().unwrap() >= 4 + 4 + 3 + 10 + 9,
+        summary["series"].as_u64().unwrap() >= 4 + 4 + 3 + 10 + 12,
         "{summary}"
     );
     assert!(db.exists());

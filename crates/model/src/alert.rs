@@ -130,6 +130,22 @@ pub struct MaintenanceForecast {
 pub struct SeriesAlerts {
     pub limits: Vec<AlertLimit>,
     pub periods: Vec<AlertPeriod>,
+    /// Dated maintenance forecasts of the series, drawn as a projected band to their limit.
+    #[serde(default)]
+    pub forecasts: Vec<ChartForecast>,
+}
+
+/// A trend projected from the series' last point to a limit: the chart draws the fan between
+/// (`from_ms`, `from_value`) and the limit reached at `low_ms`..`high_ms`, through `eta_ms`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ChartForecast {
+    pub rule: String,
+    pub threshold: f64,
+    pub from_ms: TimestampMs,
+    pub from_value: f64,
+    pub eta_ms: TimestampMs,
+    pub low_ms: TimestampMs,
+    pub high_ms: TimestampMs,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -10,6 +10,7 @@ use std::fmt;
 pub mod alert;
 pub mod ble;
 pub mod broker;
+pub mod upkeep;
 
 /// Milliseconds since the Unix epoch, UTC. Every timestamp in Telltale is one of these.
 pub type TimestampMs = i64;

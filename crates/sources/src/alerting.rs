@@ -6,15 +6,20 @@
 //! tick drives stale rules, shelf expiry and re-notification; people's acknowledgements and
 //! shelvings arrive as commands. Notifications go to a [`Notifier`] (desktop notifications in
 //! the app, the log in the collector).
+//!
+//! Maintenance rules (`forecast`, `service_due`) are judged on dates, not readings: a second
+//! task computes the forecasts and service plans every [`UPKEEP_EVERY`] off the async workers
+//! and hands each series' time left to the evaluator as a command.
 
 use crate::board::SourceBoard;
 use crate::error::{Result, SourceError};
 use crate::task::TaskHandle;
+use crate::upkeep::Measure;
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use telltale_alerts::{
-    AlertKey, AlertView, Evaluator, Notification, Output, RuleSet, Snapshot, Target,
+    AlertKey, AlertView, Evaluator, Kind, Notification, Output, RuleSet, Snapshot, Target,
 };
 use telltale_model::alert::{ActiveAlert, AlertId, AlertRecord};
 use telltale_model::{DeviceId, Reading};
@@ -27,6 +32,8 @@ const RULES_ID: &str = "rules";
 /// The evaluator's whole state is one row.
 const STATE_KEY: &str = "evaluator";
 const TICK: Duration = Duration::from_secs(1);
+/// How often maintenance forecasts and service plans are recomputed for maintenance rules.
+pub const UPKEEP_EVERY: Duration = Duration::from_secs(60);
 /// Ticks between re-reads of device names, kinds and tags.
 const DEVICE_REFRESH_TICKS: u64 = 15;
 
@@ -49,6 +56,8 @@ enum Command {
     Shelve(AlertKey, i64, String, oneshot::Sender<Result<()>>),
     Unshelve(AlertKey, String, oneshot::Sender<Result<()>>),
     SetRules(RuleSet, String, oneshot::Sender<Result<()>>),
+    /// Maintenance measures computed at a time: judged by forecast and service_due rules.
+    Judge(Vec<Measure>, i64),
 }
 
 /// What the alerts page reads without waiting for the task.
@@ -67,12 +76,15 @@ pub struct Alerts {
     commands: mpsc::Sender<Command>,
     shown: Arc<Mutex<Shown>>,
     records: broadcast::Sender<AlertRecord>,
+    /// Wakes the maintenance pass early: new rules are judged at once, not a minute later.
+    upkeep_now: Arc<tokio::sync::Notify>,
 }
 
 /// Owns the alert task; dropping it stops evaluation.
 pub struct Alerter {
     alerts: Alerts,
     task: TaskHandle,
+    upkeep: TaskHandle,
 }
 
 impl Alerter {
@@ -127,7 +139,9 @@ impl Alerter {
             commands,
             shown: shown.clone(),
             records: records.clone(),
+            upkeep_now: Arc::new(tokio::sync::Notify::new()),
         };
+        let upkeep = upkeep_task(store.clone(), alerts.clone());
         let worker = Worker {
             store,
             ingest,
@@ -141,11 +155,16 @@ impl Alerter {
             offline: HashSet::new(),
             saved_state: String::new(),
             save_rules: first_run.then_some(rules_text),
+            judged: None,
         };
         let task = TaskHandle::spawn("alerts", move |cancel| async move {
             worker.run(committed, command_rx, cancel).await
         });
-        Ok(Self { alerts, task })
+        Ok(Self {
+            alerts,
+            task,
+            upkeep,
+        })
     }
 
     pub fn handle(&self) -> Alerts {
@@ -153,6 +172,7 @@ impl Alerter {
     }
 
     pub async fn stop(self) {
+        self.upkeep.stop().await;
         self.task.stop().await;
     }
 }
@@ -193,7 +213,15 @@ impl Alerts {
     pub async fn set_rules(&self, text: &str) -> Result<()> {
         let rules = RuleSet::from_toml(text).map_err(|e| SourceError::Config(e.to_string()))?;
         let text = text.to_owned();
-        self.ask(|r| Command::SetRules(rules, text, r)).await
+        self.ask(|r| Command::SetRules(rules, text, r)).await?;
+        self.upkeep_now.notify_one();
+        Ok(())
+    }
+
+    /// Recomputes what maintenance rules judge now rather than at the next pass: a service plan
+    /// was added, changed, serviced or removed.
+    pub fn recheck_maintenance(&self) {
+        self.upkeep_now.notify_one();
     }
 
     pub fn active(&self) -> Vec<ActiveAlert> {
@@ -330,6 +358,10 @@ struct Worker {
     saved_state: String,
     /// The default rules to save on the first run.
     save_rules: Option<String>,
+    /// The series given a maintenance measure by the last pass (None before the first): one
+    /// missing from the next (its plan or limit was removed) is told it has no date, so its
+    /// alert clears instead of staying raised forever.
+    judged: Option<HashSet<(DeviceId, String, Kind)>>,
 }
 
 impl Worker {
@@ -430,8 +462,77 @@ impl Worker {
         out
     }
 
+    /// Hands each series' time left to the maintenance rules, under the device's name; series
+    /// judged before and missing now get "no date".
+    fn judge(&mut self, measures: &[Measure], now: i64) -> Vec<Output> {
+        let before = match self.judged.take() {
+            Some(judged) => judged,
+            None => self.maintenance_alerts_in_force(),
+        };
+        let current: HashSet<(DeviceId, String, Kind)> = measures
+            .iter()
+            .map(|m| (m.device.clone(), m.metric.clone(), m.kind))
+            .collect();
+        let gone: Vec<Measure> = before
+            .difference(&current)
+            .map(|(device, metric, kind)| Measure {
+                device: device.clone(),
+                metric: metric.clone(),
+                kind: *kind,
+                seconds_left: f64::INFINITY,
+            })
+            .collect();
+        self.judged = Some(current);
+        let mut out = Vec::new();
+        for m in measures.iter().chain(&gone) {
+            if self.device(&m.device).is_none() {
+                continue;
+            }
+            let info = &self.devices[&m.device];
+            let target = Target {
+                device: if info.name.is_empty() {
+                    m.device.as_str()
+                } else {
+                    &info.name
+                },
+                kind: Some(&info.kind),
+                tags: &info.tags,
+                metric: &m.metric,
+                unit: None,
+            };
+            out.extend(self.evaluator.judge(&target, m.kind, now, m.seconds_left));
+        }
+        out
+    }
+
+    /// The series of maintenance alerts not inactive (restored from before a restart), by
+    /// device id: the first pass clears those it no longer has a date for.
+    fn maintenance_alerts_in_force(&self) -> HashSet<(DeviceId, String, Kind)> {
+        let alerts: Vec<AlertView> = self
+            .evaluator
+            .active()
+            .into_iter()
+            .filter(|a| !a.kind.judges_readings())
+            .collect();
+        if alerts.is_empty() {
+            return HashSet::new();
+        }
+        let devices = self.store.device_summaries().unwrap_or_default();
+        let mut out = HashSet::new();
+        for a in alerts {
+            let named = |d: &&telltale_model::DeviceSummary| {
+                d.device.name == a.key.device || d.device.id.as_str() == a.key.device
+            };
+            if let Some(d) = devices.iter().find(named) {
+                out.insert((d.device.id.clone(), a.key.metric.clone(), a.kind));
+            }
+        }
+        out
+    }
+
     fn command(&mut self, command: Command, now: i64) -> Vec<Output> {
         let (result, reply) = match command {
+            Command::Judge(measures, at) => return self.judge(&measures, at),
             Command::Acknowledge(key, by, reply) => {
                 (self.evaluator.acknowledge(&key, &by, now), reply)
             }
@@ -515,6 +616,58 @@ impl Worker {
     }
 }
 
+/// Every [`UPKEEP_EVERY`], computes what maintenance rules judge (only the kinds some rule in
+/// force needs) on a blocking thread, and hands it to the alert task.
+fn upkeep_task(store: Arc<Store>, alerts: Alerts) -> TaskHandle {
+    TaskHandle::spawn("alerts-upkeep", move |cancel| async move {
+        let mut tick = tokio::time::interval(UPKEEP_EVERY);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                _ = cancel.cancelled() => return,
+                _ = tick.tick() => {}
+                _ = alerts.upkeep_now.notified() => {}
+            }
+            let rules = alerts.rules();
+            let wants = |kind: Kind| rules.rules.iter().any(|r| r.kind == kind);
+            let (forecasts, plans) = (wants(Kind::Forecast), wants(Kind::ServiceDue));
+            if !forecasts && !plans {
+                continue;
+            }
+            let store = store.clone();
+            let computed = tokio::task::spawn_blocking(move || -> Result<(Vec<Measure>, i64)> {
+                let now = crate::now_ms();
+                let f = if forecasts {
+                    crate::maintenance::forecasts(&store, &rules, now)?
+                } else {
+                    Vec::new()
+                };
+                let p = if plans {
+                    crate::upkeep::service_statuses(&store, now)?
+                } else {
+                    Vec::new()
+                };
+                Ok((crate::upkeep::measures(&f, &p, now), now))
+            })
+            .await;
+            match computed {
+                Ok(Ok((measures, now))) => {
+                    if alerts
+                        .commands
+                        .send(Command::Judge(measures, now))
+                        .await
+                        .is_err()
+                    {
+                        return;
+                    }
+                }
+                Ok(Err(e)) => tracing::error!(error = %e, "maintenance measures not computed"),
+                Err(e) => tracing::error!(error = %e, "maintenance measures task failed"),
+            }
+        }
+    })
+}
+
 /// Reads recorded history back (newest first).
 pub fn history(
     store: &Store,
@@ -530,7 +683,9 @@ pub fn history(
 /// Rules every installation starts with: batteries running low, and devices gone quiet.
 pub const DEFAULT_RULES: &str = r#"# Alert rules (TOML). Each [[rule]] watches one metric of one device ("*" = every device),
 # or of every device of a kind (device_kind = "freezer"). Kinds: high, low, rate, stale,
-# battery_low, anomaly. Severity: info, warning, critical.
+# battery_low, anomaly; and for maintenance: forecast (a trend reaches a high/low limit within
+# horizon_s) and service_due (a service plan on the Upkeep page comes due within horizon_s).
+# Severity: info, warning, critical.
 
 [[rule]]
 id = "battery-low"
@@ -544,10 +699,26 @@ device = "*"
 kind = "stale"
 stale_after_s = 600
 severity = "warning"
+
+[[rule]]
+id = "service-due"
+device = "*"
+kind = "service_due"
+horizon_s = 259200                    # three days ahead, at the recent pace
+severity = "info"
 "#;
 
 /// The demo fleet's extra rules, so the demo shows alerts coming and going.
 pub const DEMO_RULES: &str = r#"
+[[rule]]
+id = "machine-wear"
+device = "*"
+device_kind = "machine"
+kind = "forecast"                     # a machine's trend reaches one of its limits
+horizon_s = 604800                    # within a week
+off_delay_s = 3600
+severity = "warning"
+
 [[rule]]
 id = "machine-vibration"
 device = "*"
@@ -582,6 +753,17 @@ on_delay_s = 300
 severity = "critical"
 "#;
 
+/// A stored device's series as rules see it (by the device's name, kind and tags).
+pub(crate) fn device_target<'a>(d: &'a telltale_model::Device, metric: &'a str) -> Target<'a> {
+    Target {
+        device: &d.name,
+        kind: Some(&d.kind),
+        tags: &d.tags,
+        metric,
+        unit: None,
+    }
+}
+
 /// A series' alert limits (high/low rules in force) and the stretches its alerts were active in
 /// [from, to], for the device chart.
 pub fn series_alerts(
@@ -595,13 +777,7 @@ pub fn series_alerts(
     use telltale_alerts::Kind;
     use telltale_model::alert::{AlertLimit, AlertPeriod, SeriesAlerts};
     let d = store.device(device)?;
-    let target = Target {
-        device: &d.name,
-        kind: Some(&d.kind),
-        tags: &d.tags,
-        metric,
-        unit: None,
-    };
+    let target = device_target(&d, metric);
     let limits = rules
         .rules
         .iter()
@@ -653,7 +829,11 @@ pub fn series_alerts(
     }));
     periods.retain(|p| p.to_ms >= from_ms && p.from_ms <= to_ms);
     periods.sort_by_key(|p| p.from_ms);
-    Ok(SeriesAlerts { limits, periods })
+    Ok(SeriesAlerts {
+        limits,
+        periods,
+        forecasts: Vec::new(),
+    })
 }
 
 #[cfg(test)]

@@ -239,6 +239,17 @@ impl Engine {
         crate::alerting::series_alerts(&self.store, &rules, device, metric, from_ms, to_ms)
     }
 
+    /// A series' dated forecasts, projected from its last point to the limits in force.
+    pub fn chart_forecasts(
+        &self,
+        device: &DeviceId,
+        metric: &str,
+        now_ms: i64,
+    ) -> Result<Vec<telltale_model::alert::ChartForecast>> {
+        let rules = self.alerts().map(|a| a.rules()).unwrap_or_default();
+        crate::maintenance::chart_forecasts(&self.store, &rules, device, metric, now_ms)
+    }
+
     /// The running alert engine, for acknowledging, shelving and reading active alerts.
     pub fn alerts(&self) -> Option<Alerts> {
         self.alerter.as_ref().map(Alerter::handle)

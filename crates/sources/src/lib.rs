@@ -17,6 +17,7 @@ pub mod maintenance;
 pub mod mqtt;
 pub mod secret;
 mod task;
+pub mod upkeep;
 
 pub use board::SourceBoard;
 pub use config::CollectorConfig;

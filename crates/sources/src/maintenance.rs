@@ -4,8 +4,8 @@
 use crate::error::Result;
 use telltale_alerts::{Kind, RuleSet, Target};
 use telltale_forecast::{time_to_threshold, Direction, Eta, TrendConfig};
-use telltale_model::alert::MaintenanceForecast;
-use telltale_model::HistoryQuery;
+use telltale_model::alert::{ChartForecast, MaintenanceForecast};
+use telltale_model::{DeviceId, HistoryQuery};
 use telltale_store::Store;
 
 /// The history a forecast rests on: 30 days, in about hourly buckets.
@@ -26,27 +26,17 @@ pub fn forecasts(store: &Store, rules: &RuleSet, now_ms: i64) -> Result<Vec<Main
                 unit: latest.unit.as_deref(),
             };
             for rule in rules.rules.iter().filter(|r| r.applies(&target)) {
-                let direction = match rule.kind {
-                    Kind::High => Direction::Rising,
-                    Kind::Low | Kind::BatteryLow => Direction::Falling,
-                    _ => continue,
+                let Some(direction) = watched_direction(rule.kind) else {
+                    continue;
                 };
-                let history = store.history(&HistoryQuery {
-                    device: device.id.clone(),
-                    metric: latest.metric.clone(),
-                    from_ms: (now_ms - WINDOW_MS).max(0),
-                    to_ms: now_ms.max(1),
-                    points: POINTS,
-                })?;
-                let points: Vec<(i64, f64)> =
-                    history.buckets.iter().map(|b| (b.t, b.mean)).collect();
-                let eta = time_to_threshold(
-                    &points,
+                let (eta, _) = series_eta(
+                    store,
+                    &device.id,
+                    &latest.metric,
                     rule.limit,
-                    Some(direction),
+                    direction,
                     now_ms,
-                    &TrendConfig::default(),
-                );
+                )?;
                 let (eta_ms, low_ms, high_ms, basis, points) = match eta {
                     Eta::Forecast(f) => (
                         Some(f.eta_ms),
@@ -74,5 +64,81 @@ pub fn forecasts(store: &Store, rules: &RuleSet, now_ms: i64) -> Result<Vec<Main
         }
     }
     out.sort_by_key(|f| (f.eta_ms.is_none(), f.eta_ms, f.device_name.clone()));
+    Ok(out)
+}
+
+/// Which crossing a limit rule waits for; None for rules that set no limit to forecast.
+fn watched_direction(kind: Kind) -> Option<Direction> {
+    match kind {
+        Kind::High => Some(Direction::Rising),
+        Kind::Low | Kind::BatteryLow => Some(Direction::Falling),
+        _ => None,
+    }
+}
+
+/// When one series' trend reaches `limit`, and the last point of the data it rests on.
+fn series_eta(
+    store: &Store,
+    device: &DeviceId,
+    metric: &str,
+    limit: f64,
+    direction: Direction,
+    now_ms: i64,
+) -> Result<(Eta, Option<(i64, f64)>)> {
+    let history = store.history(&HistoryQuery {
+        device: device.clone(),
+        metric: metric.to_owned(),
+        from_ms: (now_ms - WINDOW_MS).max(0),
+        to_ms: now_ms.max(1),
+        points: POINTS,
+    })?;
+    let points: Vec<(i64, f64)> = history.buckets.iter().map(|b| (b.t, b.mean)).collect();
+    let eta = time_to_threshold(
+        &points,
+        limit,
+        Some(direction),
+        now_ms,
+        &TrendConfig::default(),
+    );
+    Ok((eta, points.last().copied()))
+}
+
+/// The dated forecasts of one series, for its chart: from its newest reading to each
+/// high/low limit its trend reaches. None when no trend is dated.
+pub fn chart_forecasts(
+    store: &Store,
+    rules: &RuleSet,
+    device: &DeviceId,
+    metric: &str,
+    now_ms: i64,
+) -> Result<Vec<ChartForecast>> {
+    let d = store.device(device)?;
+    let target = crate::alerting::device_target(&d, metric);
+    let newest = store
+        .device_summaries()?
+        .into_iter()
+        .find(|s| &s.device.id == device)
+        .and_then(|s| s.latest.into_iter().find(|l| l.metric == metric))
+        .map(|l| l.ts_ms);
+    let mut out = Vec::new();
+    for rule in rules.rules.iter().filter(|r| r.applies(&target)) {
+        let Some(direction) = watched_direction(rule.kind) else {
+            continue;
+        };
+        let (eta, last) = series_eta(store, device, metric, rule.limit, direction, now_ms)?;
+        if let (Eta::Forecast(f), Some((bucket_ms, from_value))) = (eta, last) {
+            out.push(ChartForecast {
+                rule: rule.id.clone(),
+                threshold: rule.limit,
+                // The trend's level now (the last hourly mean, steadier than one reading), from
+                // the newest reading on, so the projection joins the line where it ends.
+                from_ms: newest.unwrap_or(bucket_ms).max(bucket_ms),
+                from_value,
+                eta_ms: f.eta_ms,
+                low_ms: f.low_ms,
+                high_ms: f.high_ms,
+            });
+        }
+    }
     Ok(out)
 }

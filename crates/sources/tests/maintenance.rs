@@ -76,5 +76,46 @@ async fn a_rising_series_is_dated_and_a_flat_one_is_not() {
         fan.basis
     );
     assert!(!fan.basis.is_empty());
+
+    // The device chart's projection starts at the newest reading and reaches the limit.
+    let pump_id = DeviceId::new("mqtt:p/pump");
+    let drawn = engine.chart_forecasts(&pump_id, "vibration", now).unwrap();
+    assert_eq!(drawn.len(), 1, "{drawn:?}");
+    assert_eq!((drawn[0].from_ms, drawn[0].threshold), (now - HOUR, 4.0));
+    assert_eq!(drawn[0].eta_ms, pump.eta_ms.unwrap());
+    let fan_id = DeviceId::new("mqtt:p/fan");
+    assert!(engine
+        .chart_forecasts(&fan_id, "vibration", now)
+        .unwrap()
+        .is_empty());
+
+    // A maintenance rule: the pump's date is inside 30 days, the fan has none.
+    let alerts = engine.alerts().unwrap();
+    alerts
+        .set_rules(
+            "[[rule]]\nid = \"vibration-limit\"\ndevice = \"*\"\nmetric = \"vibration\"\nkind = \"high\"\nlimit = 4.0\n\
+             [[rule]]\nid = \"wear\"\ndevice = \"*\"\nkind = \"forecast\"\nhorizon_s = 2592000\n",
+        )
+        .await
+        .unwrap();
+    let mut raised = Vec::new();
+    for _ in 0..100 {
+        raised = alerts.active();
+        if !raised.is_empty() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let raised: Vec<(&str, &str, &str)> = raised
+        .iter()
+        .map(|a| {
+            (
+                a.id.rule.as_str(),
+                a.id.device.as_str(),
+                a.id.metric.as_str(),
+            )
+        })
+        .collect();
+    assert_eq!(raised, [("wear", "pump", "vibration")]);
     engine.shutdown().await;
 }

@@ -18,6 +18,7 @@ pub use error::{Result, StoreError};
 pub use migrate::supported_version as schema_version;
 pub use rollup::LEVELS as ROLLUP_LEVELS;
 pub use table::alerts::{AlertWrite, TransitionRow};
+pub use table::service_plans::{PlanRow, ServiceChange};
 pub use writer::{
     Committed, Ingest, PendingCommit, Retention, SeriesKey, SourceConfigChange, Writer,
     DEFAULT_MINUTE_KEEP_MS, DEFAULT_RAW_KEEP_MS,
@@ -111,6 +112,20 @@ impl Store {
         limit: u32,
     ) -> Result<Vec<(i64, String)>> {
         self.with_reader(|conn| table::alerts::transitions(conn, from_ms, to_ms, device, limit))
+    }
+
+    /// Every service plan, by id, with when it was created.
+    pub fn service_plans(&self) -> Result<Vec<PlanRow>> {
+        self.with_reader(table::service_plans::all)
+    }
+
+    /// A plan's services, newest first, at most `limit`.
+    pub fn services(
+        &self,
+        plan: &str,
+        limit: u32,
+    ) -> Result<Vec<telltale_model::upkeep::ServiceRecord>> {
+        self.with_reader(|conn| table::service_plans::services(conn, plan, limit))
     }
 
     /// (id, config JSON) of every configured source of one kind.

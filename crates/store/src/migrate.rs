@@ -48,6 +48,7 @@ fn all() -> Vec<&'static Migration> {
         .chain(table::rollups::MIGRATIONS)
         .chain(table::source_configs::MIGRATIONS)
         .chain(table::alerts::MIGRATIONS)
+        .chain(table::service_plans::MIGRATIONS)
         .collect();
     steps.sort_by_key(|m| m.version);
     steps

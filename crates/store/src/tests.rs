@@ -548,3 +548,86 @@ async fn a_forgotten_device_takes_its_history_and_spares_the_others() {
     assert_eq!(h.buckets.len(), 1);
     writer.close();
 }
+
+#[tokio::test]
+async fn service_plans_keep_their_count_start_and_history() {
+    use telltale_model::upkeep::{ServicePlan, ServiceRecord};
+    let dir = tempfile::tempdir().unwrap();
+    let (store, writer) = open(&dir.path().join("t.db")).unwrap();
+    let ingest = writer.ingest();
+    let plan = ServicePlan {
+        id: "seal".into(),
+        device: DeviceId::new("mqtt:plant/pump-02"),
+        metric: "current".into(),
+        on_above: 2.0,
+        every_hours: Some(500.0),
+        every_cycles: Some(2_000),
+    };
+    ingest
+        .save_service(ServiceChange::Save(plan.clone(), 1_000))
+        .await
+        .unwrap();
+    // Seeding leaves an existing plan alone.
+    let seeded = ServicePlan {
+        on_above: 99.0,
+        ..plan.clone()
+    };
+    ingest
+        .save_service(ServiceChange::Seed(seeded, 2_000))
+        .await
+        .unwrap();
+    assert_eq!(store.service_plans().unwrap()[0].plan, plan);
+    // Changing a plan keeps where its count started.
+    let changed = ServicePlan {
+        every_hours: None,
+        ..plan.clone()
+    };
+    ingest
+        .save_service(ServiceChange::Save(changed.clone(), 9_000))
+        .await
+        .unwrap();
+    let rows = store.service_plans().unwrap();
+    assert_eq!(rows.len(), 1);
+    assert_eq!((rows[0].plan.clone(), rows[0].created_ms), (changed, 1_000));
+    for ts in [5_000, 7_000] {
+        let record = ServiceRecord {
+            plan: "seal".into(),
+            ts_ms: ts,
+            by: "ana".into(),
+            hours: 1.5,
+            cycles: 3,
+        };
+        ingest
+            .save_service(ServiceChange::Serviced(record))
+            .await
+            .unwrap();
+    }
+    let history = store.services("seal", 10).unwrap();
+    assert_eq!(
+        history.iter().map(|r| r.ts_ms).collect::<Vec<_>>(),
+        [7_000, 5_000]
+    );
+    let unknown = ServiceRecord {
+        plan: "nope".into(),
+        ..history[0].clone()
+    };
+    assert!(matches!(
+        ingest.save_service(ServiceChange::Serviced(unknown)).await,
+        Err(StoreError::NotFound(_))
+    ));
+    ingest
+        .save_service(ServiceChange::Remove("seal".into()))
+        .await
+        .unwrap();
+    assert!(store.service_plans().unwrap().is_empty());
+    assert!(
+        store.services("seal", 10).unwrap().is_empty(),
+        "history goes with its plan"
+    );
+    assert!(matches!(
+        ingest
+            .save_service(ServiceChange::Remove("seal".into()))
+            .await,
+        Err(StoreError::NotFound(_))
+    ));
+}

@@ -6,6 +6,7 @@ use crate::error::{Result, StoreError};
 use crate::ingest::store_series;
 use crate::table;
 use crate::table::alerts::AlertWrite;
+use crate::table::service_plans::ServiceChange;
 use rusqlite::Connection;
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -41,6 +42,7 @@ enum Request {
     Alerts(AlertWrite, oneshot::Sender<Result<()>>),
     Tags(DeviceId, Vec<String>, oneshot::Sender<Result<()>>),
     ForgetDevice(DeviceId, oneshot::Sender<Result<()>>),
+    Service(ServiceChange, oneshot::Sender<Result<()>>),
     /// Sent by `Writer::close`: commit what came before, then stop, even while sources still
     /// hold `Ingest` handles (their later writes fail with `WriterStopped`). Waiting for every
     /// handle to be dropped instead could wait forever on a task that is itself waiting.
@@ -195,6 +197,11 @@ impl Ingest {
         self.ask(|done| Request::Alerts(write, done)).await
     }
 
+    /// Adds, changes or removes a service plan, or records a service done on one.
+    pub async fn save_service(&self, change: ServiceChange) -> Result<()> {
+        self.ask(|done| Request::Service(change, done)).await
+    }
+
     /// Saves or forgets a configured source (see [`SourceConfigChange`]).
     pub async fn save_source_config(&self, change: SourceConfigChange) -> Result<()> {
         self.ask(|done| Request::SourceConfig(change, done)).await
@@ -274,6 +281,7 @@ fn batch_len(r: &Request) -> usize {
         | Request::Alerts(..)
         | Request::Tags(..)
         | Request::ForgetDevice(..)
+        | Request::Service(..)
         | Request::Close => 1,
     }
 }
@@ -357,6 +365,10 @@ fn commit(
                     table::alerts::apply(&tx, w)?;
                     Outcome::Done
                 }
+                Request::Service(change, _) => match table::service_plans::apply(&tx, change)? {
+                    true => Outcome::Done,
+                    false => Outcome::NotFound("no such service plan".into()),
+                },
                 Request::SourceConfig(c, _) => {
                     match &c.config {
                         Some(json) => {
@@ -454,7 +466,8 @@ fn commit(
                     }
                     (Request::Retention(_, _, done), Outcome::NotFound(msg))
                     | (Request::Tags(_, _, done), Outcome::NotFound(msg))
-                    | (Request::ForgetDevice(_, done), Outcome::NotFound(msg)) => {
+                    | (Request::ForgetDevice(_, done), Outcome::NotFound(msg))
+                    | (Request::Service(_, done), Outcome::NotFound(msg)) => {
                         let _ = done.send(Err(StoreError::NotFound(msg)));
                     }
                     (Request::Device(_, done), _)
@@ -462,6 +475,7 @@ fn commit(
                     | (Request::SourceConfig(_, done), _)
                     | (Request::Alerts(_, done), _)
                     | (Request::Tags(_, _, done), _)
+                    | (Request::Service(_, done), _)
                     | (Request::ForgetDevice(_, done), _) => {
                         let _ = done.send(Ok(()));
                     }
@@ -495,6 +509,7 @@ fn commit(
                     | Request::SourceConfig(_, done)
                     | Request::Alerts(_, done)
                     | Request::Tags(_, _, done)
+                    | Request::Service(_, done)
                     | Request::ForgetDevice(_, done) => {
                         let _ = done.send(Err(fail()));
                     }

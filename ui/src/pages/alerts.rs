@@ -54,6 +54,17 @@ pub fn AlertsPage() -> impl IntoView {
     }
 }
 
+/// "3.5 days", "7 h", "12 min".
+fn time_left(seconds: f64) -> String {
+    if seconds >= 2.0 * 86_400.0 {
+        format!("{:.1} days", seconds / 86_400.0)
+    } else if seconds >= 2.0 * 3_600.0 {
+        format!("{:.0} h", seconds / 3_600.0)
+    } else {
+        format!("{:.0} min", (seconds / 60.0).ceil())
+    }
+}
+
 fn state_text(state: &str) -> &'static str {
     match state {
         "active_unacked" => "Active · not acknowledged",
@@ -87,10 +98,13 @@ fn AlertRow(alert: ActiveAlert, message: RwSignal<Option<(bool, String)>>) -> im
         "{} · since {}{}{}",
         state_text(&alert.state),
         format::clock(alert.since_ms),
-        alert
-            .last_value
-            .map(|v| format!(" · last {}", format::value(v)))
-            .unwrap_or_default(),
+        match (alert.kind.as_str(), alert.last_value) {
+            // Maintenance alerts carry the time left, in seconds.
+            ("forecast" | "service_due", Some(s)) if s <= 0.0 => " · due now".to_owned(),
+            ("forecast" | "service_due", Some(s)) => format!(" · due in {}", time_left(s)),
+            (_, Some(v)) => format!(" · last {}", format::value(v)),
+            (_, None) => String::new(),
+        },
         match (&alert.acked_by, alert.shelved_until_ms) {
             (_, Some(t)) => format!(" · shelved until {}", format::clock(t)),
             (Some(by), None) => format!(" · acknowledged by {by}"),

@@ -1,11 +1,16 @@
 //! Upkeep: when each watched series is expected to reach its alert limit, soonest first, with
 //! the interval and what the date rests on. Series with no trend say so instead of a date.
+//! Below, the service plans: runtime counters counted from the data, "mark serviced", and a
+//! form to add one.
 
 use crate::pages::dashboard::{error_view, poll};
 use crate::{api, format, Page};
 use leptos::prelude::*;
+use leptos::task::spawn_local;
 use std::time::Duration;
 use telltale_model::alert::MaintenanceForecast;
+use telltale_model::upkeep::{ServicePlan, ServiceStatus};
+use telltale_model::DeviceId;
 
 const REFRESH: Duration = Duration::from_secs(30);
 const DAY_MS: f64 = 86_400_000.0;
@@ -41,6 +46,212 @@ pub fn MaintenancePage() -> impl IntoView {
                 </ul>
             }.into_any(),
         }}
+        <ServicePlans />
+    }
+}
+
+/// "2.4 h", "-0.5 h" (overdue).
+fn hours(h: f64) -> String {
+    format!("{h:.1} h")
+}
+
+#[component]
+fn ServicePlans() -> impl IntoView {
+    let reload = RwSignal::new(0u32);
+    let plans = poll(REFRESH, api::service_plans);
+    let message = RwSignal::new(None::<(bool, String)>);
+    // After a change, fetch again at once rather than at the next poll.
+    Effect::new(move |first: Option<()>| {
+        reload.track();
+        if first.is_some() {
+            spawn_local(async move {
+                let _ = plans.try_set(Some(api::service_plans().await));
+            });
+        }
+    });
+    view! {
+        <section class="panel" data-testid="service-plans">
+            <h2>"Service plans"</h2>
+            <p class="detail">
+                "Operating hours and starts counted from the readings since the last service; gaps in the data never count as running."
+            </p>
+            {move || message.get().map(|(bad, m)| view! {
+                <p class:error=bad class:status=!bad role="status">{m}</p>
+            })}
+            {move || match plans.get() {
+                None => view! { <p class="placeholder">"Counting…"</p> }.into_any(),
+                Some(Err(e)) => error_view(e).into_any(),
+                Some(Ok(list)) if list.is_empty() => view! {
+                    <p class="placeholder">"No service plans yet."</p>
+                }.into_any(),
+                Some(Ok(list)) => view! {
+                    <ul class="forecast-list">
+                        {list.into_iter().map(|s| view! { <PlanRow s=s reload=reload message=message /> }).collect_view()}
+                    </ul>
+                }.into_any(),
+            }}
+            <PlanForm reload=reload message=message />
+        </section>
+    }
+}
+
+#[component]
+fn PlanRow(
+    s: ServiceStatus,
+    reload: RwSignal<u32>,
+    message: RwSignal<Option<(bool, String)>>,
+) -> impl IntoView {
+    let now = js_sys::Date::now() as i64;
+    let left = [
+        s.hours_left.map(|h| {
+            if h <= 0.0 {
+                format!("{} overdue", hours(-h))
+            } else {
+                format!("due in {}", hours(h))
+            }
+        }),
+        s.cycles_left.map(|c| {
+            if c <= 0 {
+                format!("{} starts overdue", -c)
+            } else {
+                format!("due in {c} starts")
+            }
+        }),
+    ]
+    .into_iter()
+    .flatten()
+    .collect::<Vec<_>>()
+    .join(" or ");
+    let when = match s.due_ms {
+        Some(t) if t <= now => "due now".to_owned(),
+        Some(t) => format!("around {}", format::clock(t)),
+        None => "no date".to_owned(),
+    };
+    let last = s
+        .history
+        .first()
+        .map(|r| format!(" · last serviced {} by {}", format::clock(r.ts_ms), r.by))
+        .unwrap_or_default();
+    let act = move |what: &'static str, id: String| {
+        spawn_local(async move {
+            let result = match what {
+                "serviced" => api::mark_serviced(&id).await,
+                _ => api::delete_service_plan(&id).await,
+            };
+            let text = match result {
+                Ok(()) => (false, format!("{id}: {what}.")),
+                Err(e) => (true, e.message),
+            };
+            let _ = message.try_set(Some(text));
+            let _ = reload.try_update(|n| *n += 1);
+        });
+    };
+    let (id_a, id_b) = (s.plan.id.clone(), s.plan.id.clone());
+    view! {
+        <li class="forecast-row" class:undated=s.due_ms.is_none() data-testid="service-plan">
+            <div class="alert-head">
+                <span class="alert-name">{format!("{} · {} ({})", s.device_name, s.plan.id, format::metric_label(&s.plan.metric))}</span>
+                <span class="when">{when}</span>
+            </div>
+            <div class="detail">{format!(
+                "{} · {} and {} starts since {}{} · {}",
+                left,
+                hours(s.hours),
+                s.cycles,
+                format::clock(s.since_ms),
+                last,
+                s.basis
+            )}</div>
+            <div class="row-actions">
+                <button class="chip-button primary" data-testid="mark-serviced"
+                    on:click=move |_| act("serviced", id_a.clone())>"Mark serviced"</button>
+                <button class="chip-button" on:click=move |_| act("removed", id_b.clone())>"Remove"</button>
+            </div>
+        </li>
+    }
+}
+
+#[component]
+fn PlanForm(reload: RwSignal<u32>, message: RwSignal<Option<(bool, String)>>) -> impl IntoView {
+    let devices = poll(Duration::from_secs(60), api::dashboard);
+    let id = RwSignal::new(String::new());
+    let device = RwSignal::new(String::new());
+    let metric = RwSignal::new(String::new());
+    let on_above = RwSignal::new("0.5".to_owned());
+    let every_hours = RwSignal::new(String::new());
+    let every_cycles = RwSignal::new(String::new());
+    let number = |text: String| -> Result<Option<f64>, String> {
+        let t = text.trim();
+        if t.is_empty() {
+            return Ok(None);
+        }
+        t.parse::<f64>()
+            .map(Some)
+            .map_err(|_| format!("\"{t}\" is not a number"))
+    };
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let plan = (|| -> Result<ServicePlan, String> {
+            Ok(ServicePlan {
+                id: id.get_untracked().trim().to_owned(),
+                device: DeviceId::new(device.get_untracked()),
+                metric: metric.get_untracked().trim().to_owned(),
+                on_above: number(on_above.get_untracked())?.unwrap_or(0.0),
+                every_hours: number(every_hours.get_untracked())?,
+                every_cycles: match number(every_cycles.get_untracked())? {
+                    Some(c) if c >= 0.0 && c.fract() == 0.0 => Some(c as u64),
+                    Some(_) => return Err("starts must be a whole number".into()),
+                    None => None,
+                },
+            })
+        })();
+        spawn_local(async move {
+            let result = match plan {
+                Ok(plan) => api::save_service_plan(&plan).await.map_err(|e| e.message),
+                Err(e) => Err(e),
+            };
+            let text = match result {
+                Ok(()) => (false, "Plan saved.".to_owned()),
+                Err(e) => (true, e),
+            };
+            let _ = message.try_set(Some(text));
+            let _ = reload.try_update(|n| *n += 1);
+        });
+    };
+    view! {
+        <form class="broker-form" data-testid="plan-form" on:submit=submit>
+            <h3>"Add or change a plan"</h3>
+            <div class="fields">
+                <label>"Name (id)"
+                    <input required prop:value=id on:input=move |e| id.set(event_target_value(&e)) />
+                </label>
+                <label>"Device"
+                    <select required prop:value=device on:change=move |e| device.set(event_target_value(&e))>
+                        <option value="">"choose…"</option>
+                        {move || devices.get().and_then(Result::ok).map(|d| d.devices.into_iter().map(|s| {
+                            let value = s.device.id.as_str().to_owned();
+                            let label = if s.device.name.is_empty() { value.clone() } else { s.device.name.clone() };
+                            view! { <option value=value>{label}</option> }
+                        }).collect_view())}
+                    </select>
+                </label>
+                <label>"Metric (e.g. current, running)"
+                    <input required prop:value=metric on:input=move |e| metric.set(event_target_value(&e)) />
+                </label>
+                <label>"Operating while above"
+                    <input inputmode="decimal" prop:value=on_above on:input=move |e| on_above.set(event_target_value(&e)) />
+                </label>
+                <label>"Service every … operating hours"
+                    <input inputmode="decimal" prop:value=every_hours on:input=move |e| every_hours.set(event_target_value(&e)) />
+                </label>
+                <label>"… or every … starts"
+                    <input inputmode="numeric" prop:value=every_cycles on:input=move |e| every_cycles.set(event_target_value(&e)) />
+                </label>
+            </div>
+            <div class="row-actions">
+                <button class="chip-button primary" type="submit">"Save plan"</button>
+            </div>
+        </form>
     }
 }
 

@@ -2,7 +2,7 @@
 //! declarations, and the events or outputs it produced, written compactly.
 #![allow(dead_code)]
 
-use telltale_alerts::{Evaluator, Output, RuleSet, Target};
+use telltale_alerts::{Evaluator, Kind, Output, RuleSet, Target};
 
 pub fn rules(text: &str) -> RuleSet {
     RuleSet::from_toml(text).unwrap_or_else(|e| panic!("{e}\n{text}"))
@@ -22,6 +22,10 @@ pub enum Step {
     M(&'static str, i64, f64),
     Tick(i64),
     Offline(i64),
+    /// A maintenance forecast for `d`/`t` at ts: seconds until its trend reaches a limit.
+    Eta(i64, f64),
+    /// A service plan on `d`/`t` at ts: seconds until it comes due.
+    Due(i64, f64),
 }
 
 pub fn apply(ev: &mut Evaluator, step: Step) -> Vec<Output> {
@@ -30,6 +34,8 @@ pub fn apply(ev: &mut Evaluator, step: Step) -> Vec<Output> {
         Step::M(metric, ts, v) => ev.observe(&Target::new("d", metric), ts, v),
         Step::Tick(now) => ev.tick(now),
         Step::Offline(now) => ev.offline("d", now),
+        Step::Eta(now, left) => ev.judge(&Target::new("d", "t"), Kind::Forecast, now, left),
+        Step::Due(now, left) => ev.judge(&Target::new("d", "t"), Kind::ServiceDue, now, left),
     }
 }
 

@@ -21,6 +21,9 @@ pub struct Machine {
     pub seed: u64,
     /// mm/s of slow vibration growth per hour: a bearing wearing out, for forecasts to find.
     pub wear_per_hour: f64,
+    /// Seconds running then seconds stopped, over and over: the motor current shows it, for
+    /// runtime counters to count.
+    pub duty_s: (i64, i64),
 }
 
 pub fn plant_machines() -> [Machine; 3] {
@@ -29,16 +32,19 @@ pub fn plant_machines() -> [Machine; 3] {
             name: "press-01",
             seed: 21,
             wear_per_hour: 0.0,
+            duty_s: (20, 10),
         },
         Machine {
             name: "pump-02",
             seed: 22,
             wear_per_hour: 0.6,
+            duty_s: (90, 30),
         },
         Machine {
             name: "compressor-03",
             seed: 23,
             wear_per_hour: 0.1,
+            duty_s: (300, 120),
         },
     ]
 }
@@ -48,8 +54,15 @@ pub fn machine_values(
     m: &Machine,
     t_ms: i64,
     started_ms: i64,
-) -> [(&'static str, f64, &'static str); 3] {
+) -> [(&'static str, f64, &'static str); 4] {
     let hours = (t_ms - started_ms).max(0) as f64 / 3_600_000.0;
+    let (on_s, off_s) = m.duty_s;
+    let running = (t_ms / 1000 + m.seed as i64 * 7).rem_euclid(on_s + off_s) < on_s;
+    let current = if running {
+        wave(m.seed + 3, t_ms, 8.0, 0.4, 60.0, 0.2)
+    } else {
+        wave(m.seed + 3, t_ms, 0.15, 0.0, 60.0, 0.05)
+    };
     [
         (
             "vibration",
@@ -73,6 +86,7 @@ pub fn machine_values(
             wave(m.seed + 2, t_ms, 6.2, 0.3, 300.0, 0.05),
             "bar",
         ),
+        ("current", current, "A"),
     ]
 }
 
@@ -116,6 +130,7 @@ pub(super) fn start(ingest: Ingest, board: SourceBoard) -> TaskHandle {
                 }],
             )
         };
+        let ingest_plans = ingest.clone();
         let subscriber = match mqtt::start(config, None, ingest, board.clone()) {
             Ok(s) => s,
             Err(e) => {
@@ -128,6 +143,13 @@ pub(super) fn start(ingest: Ingest, board: SourceBoard) -> TaskHandle {
                 return;
             }
         };
+        // The demo's service plans, so the Upkeep page counts something (kept if edited).
+        for plan in crate::upkeep::demo_plans(SOURCE_ID) {
+            let seed = telltale_store::ServiceChange::Seed(plan, crate::now_ms());
+            if let Err(e) = ingest_plans.save_service(seed).await {
+                tracing::error!(error = %e, "demo service plan not saved");
+            }
+        }
         publish_until_cancelled(broker.port, &cancel).await;
         subscriber.stop().await;
         drop(broker);

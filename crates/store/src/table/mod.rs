@@ -6,4 +6,5 @@ pub mod devices;
 pub mod readings;
 pub mod rollups;
 pub mod series;
+pub mod service_plans;
 pub mod source_configs;
