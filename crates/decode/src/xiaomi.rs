@@ -210,7 +210,8 @@ const OBJECT_HEADER_LEN: usize = 3;
 /// not supported. With a key, plaintext frames are refused ([`DecodeError::NotEncrypted`]).
 ///
 /// Objects this decoder does not know are skipped (their length is known); an object cut
-/// short ends the frame, keeping the readings before it.
+/// short ends the frame, keeping the readings before it. A frame that gives no reading at all
+/// is an error.
 pub fn xiaomi_mibeacon(
     service_data: &[u8],
     mac: [u8; MAC_LEN],
@@ -336,6 +337,15 @@ fn decode_objects(mut objects: &[u8], product_id: u16, out: &mut Decoded) -> Res
         decode_object(id, value, product_id, &mut out.readings);
         objects = after;
         first = false;
+    }
+    // Like a BTHome frame of "none" events: xiaomi-ble reports no value for a frame of
+    // objects it does not turn into sensors (locks, fingerprints, unknown ids), and neither do
+    // we; a caller learns why rather than getting an empty success.
+    if out.readings.is_empty() {
+        return Err(DecodeError::Invalid {
+            what: MIBEACON_WHAT,
+            detail: "no object in the frame is one this decoder reads as a value".to_owned(),
+        });
     }
     Ok(())
 }
