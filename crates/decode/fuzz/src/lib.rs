@@ -54,7 +54,10 @@ pub fn check(result: &Result<Decoded>) {
         }
         Err(error) => {
             let message = error.to_string();
-            assert!(!message.is_empty() && !message.contains('\n'), "{message:?}");
+            assert!(
+                !message.is_empty() && !message.contains('\n'),
+                "{message:?}"
+            );
         }
     }
 }
@@ -77,12 +80,21 @@ pub fn same_readings(plain: &Result<Decoded>, sealed: &Result<Decoded>) {
 pub fn seal(key: &[u8; 16], nonce: &[u8], aad: &[u8], plaintext: &[u8]) -> (Vec<u8>, [u8; 4]) {
     let mut buffer = plaintext.to_vec();
     let tag = match nonce.len() {
-        11 => Ccm::<Aes128, U4, U11>::new(key.into())
-            .encrypt_in_place_detached(nonce.into(), aad, &mut buffer),
-        12 => Ccm::<Aes128, U4, U12>::new(key.into())
-            .encrypt_in_place_detached(nonce.into(), aad, &mut buffer),
-        13 => Ccm::<Aes128, U4, U13>::new(key.into())
-            .encrypt_in_place_detached(nonce.into(), aad, &mut buffer),
+        11 => Ccm::<Aes128, U4, U11>::new(key.into()).encrypt_in_place_detached(
+            nonce.into(),
+            aad,
+            &mut buffer,
+        ),
+        12 => Ccm::<Aes128, U4, U12>::new(key.into()).encrypt_in_place_detached(
+            nonce.into(),
+            aad,
+            &mut buffer,
+        ),
+        13 => Ccm::<Aes128, U4, U13>::new(key.into()).encrypt_in_place_detached(
+            nonce.into(),
+            aad,
+            &mut buffer,
+        ),
         other => panic!("no format uses a {other}-byte nonce"),
     }
     .expect("short messages always seal");
