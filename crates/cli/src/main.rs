@@ -114,7 +114,10 @@ enum AlertsCommand {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(error) => return arguments_error(error),
+    };
     // A collector's log is its user interface: connection states are info lines.
     let default_filter = match cli.command {
         Command::Collect { .. } => "info",
@@ -155,6 +158,35 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// `telltale decode` promises exit 1 and a one-line reason for anything it cannot decode, its
+/// arguments included (a checker or a script reads stderr as one line). Every other command,
+/// and help or version output, keeps clap's behaviour (exit 2 and the usage).
+fn arguments_error(error: clap::Error) -> ExitCode {
+    use clap::error::ErrorKind;
+    let decoding = std::env::args().nth(1).as_deref() == Some("decode");
+    let informational = matches!(
+        error.kind(),
+        ErrorKind::DisplayHelp
+            | ErrorKind::DisplayVersion
+            | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+    );
+    if !decoding || informational {
+        error.exit();
+    }
+    // clap's message: "error: ..." and details on following lines, then a blank line and the
+    // usage; keep the message and its details, on one line.
+    let rendered = error.render().to_string();
+    let message: Vec<&str> = rendered
+        .lines()
+        .map(str::trim)
+        .take_while(|line| !line.is_empty() && !line.starts_with("Usage:"))
+        .collect();
+    let message = message.join(" ");
+    let message = message.strip_prefix("error: ").unwrap_or(&message);
+    eprintln!("telltale: {message}");
+    ExitCode::FAILURE
 }
 
 fn with_runtime<F: std::future::Future<Output = Result<(), String>>>(

@@ -144,17 +144,28 @@ pub(crate) fn decode_objects(objects: &[u8]) -> Result<Decoded> {
     let mut decoded = Decoded::new(Format::BtHomeV2);
     let mut rest = objects;
     let mut read_any = false;
+    let mut device_info = false;
     while let Some((&id, after_id)) = rest.split_first() {
         match decode_object(id, after_id, &mut decoded) {
             Ok(after_object) => {
                 rest = after_object;
                 read_any = true;
+                device_info |= matches!(object(id), Some(Object::DeviceInfo(_)));
             }
             // Receivers are told to stop at the first object they cannot read and keep the
             // rest, so a sensor that adds a newer object at the end still works.
             Err(_) if read_any => break,
             Err(error) => return Err(error),
         }
+    }
+    // Only "none" events, unknown event codes or empty text: well framed but saying nothing,
+    // which the reference reports as no value at all. A packet id or device information alone
+    // is something (a keep-alive, an identification), so that stays a success.
+    if decoded.readings.is_empty() && decoded.packet_id.is_none() && !device_info {
+        return Err(DecodeError::Invalid {
+            what: WHAT,
+            detail: "the objects carry no value (only empty or \"none\" events or text)".to_owned(),
+        });
     }
     Ok(decoded)
 }

@@ -55,7 +55,7 @@ pub fn xiaomi_atc(
 fn pvvx(data: &[u8], advertiser: [u8; MAC_LEN]) -> Result<Decoded> {
     let [m0, m1, m2, m3, m4, m5, t0, t1, h0, h1, v0, v1, battery, _counter, _flags] =
         fixed::<15>(data)?;
-    check_mac([m5, m4, m3, m2, m1, m0], advertiser)?;
+    check_mac(CUSTOM_WHAT, [m5, m4, m3, m2, m1, m0], advertiser)?;
     Ok(climate(
         Format::XiaomiPvvx,
         f64::from(i16::from_le_bytes([t0, t1])) / 100.0,
@@ -69,7 +69,7 @@ fn pvvx(data: &[u8], advertiser: [u8; MAC_LEN]) -> Result<Decoded> {
 /// mV, counter; big-endian.
 fn atc1441(data: &[u8], advertiser: [u8; MAC_LEN]) -> Result<Decoded> {
     let [m0, m1, m2, m3, m4, m5, t0, t1, humidity, battery, v0, v1, _counter] = fixed::<13>(data)?;
-    check_mac([m0, m1, m2, m3, m4, m5], advertiser)?;
+    check_mac(CUSTOM_WHAT, [m0, m1, m2, m3, m4, m5], advertiser)?;
     Ok(climate(
         Format::XiaomiAtc1441,
         f64::from(i16::from_be_bytes([t0, t1])) / 10.0,
@@ -154,15 +154,7 @@ fn fixed<const N: usize>(data: &[u8]) -> Result<[u8; N]> {
     })
 }
 
-fn check_mac(embedded: [u8; MAC_LEN], advertiser: [u8; MAC_LEN]) -> Result<()> {
-    check_mac_of(CUSTOM_WHAT, embedded, advertiser)
-}
-
-fn check_mac_of(
-    what: &'static str,
-    embedded: [u8; MAC_LEN],
-    advertiser: [u8; MAC_LEN],
-) -> Result<()> {
+fn check_mac(what: &'static str, embedded: [u8; MAC_LEN], advertiser: [u8; MAC_LEN]) -> Result<()> {
     if embedded == advertiser {
         Ok(())
     } else {
@@ -210,7 +202,8 @@ const OBJECT_HEADER_LEN: usize = 3;
 /// not supported. With a key, plaintext frames are refused ([`DecodeError::NotEncrypted`]).
 ///
 /// Objects this decoder does not know are skipped (their length is known); an object cut
-/// short ends the frame, keeping the readings before it.
+/// short ends the frame, keeping the readings before it. A frame that gives no reading at all
+/// is an error.
 pub fn xiaomi_mibeacon(
     service_data: &[u8],
     mac: [u8; MAC_LEN],
@@ -240,14 +233,13 @@ pub fn xiaomi_mibeacon(
         got: service_data.len(),
     };
 
-    let mut nonce_mac = mac;
+    // An embedded MAC must be the advertiser's, so `mac` is the nonce's MAC either way.
     if frame_control & MAC_INCLUDED != 0 {
         let (embedded, after) = rest
             .split_first_chunk::<MAC_LEN>()
             .ok_or_else(|| truncated(service_data.len() - rest.len() + MAC_LEN))?;
         let embedded = reversed(*embedded);
-        check_mac_of(MIBEACON_WHAT, embedded, mac)?;
-        nonce_mac = embedded;
+        check_mac(MIBEACON_WHAT, embedded, mac)?;
         rest = after;
     }
     if frame_control & CAPABILITY_INCLUDED != 0 {
@@ -290,7 +282,7 @@ pub fn xiaomi_mibeacon(
             if ciphertext.len() < OBJECT_HEADER_LEN {
                 return Err(truncated(needed));
             }
-            let [m0, m1, m2, m3, m4, m5] = reversed(nonce_mac);
+            let [m0, m1, m2, m3, m4, m5] = reversed(mac);
             let [e0, e1, e2] = *ext;
             let nonce = [m0, m1, m2, m3, m4, m5, p0, p1, frame_counter, e0, e1, e2];
             plaintext = crypt::open(key, (&nonce).into(), &AAD, ciphertext, mic)
@@ -336,6 +328,15 @@ fn decode_objects(mut objects: &[u8], product_id: u16, out: &mut Decoded) -> Res
         decode_object(id, value, product_id, &mut out.readings);
         objects = after;
         first = false;
+    }
+    // Like a BTHome frame of "none" events: xiaomi-ble reports no value for a frame of
+    // objects it does not turn into sensors (locks, fingerprints, unknown ids), and neither do
+    // we; a caller learns why rather than getting an empty success.
+    if out.readings.is_empty() {
+        return Err(DecodeError::Invalid {
+            what: MIBEACON_WHAT,
+            detail: "no object in the frame is one this decoder reads as a value".to_owned(),
+        });
     }
     Ok(())
 }

@@ -7,7 +7,8 @@ mod common;
 use common::cases::{BTHOME, GATT, RUUVI};
 use common::{hex, load, prefixes, XorShift};
 use telltale_decode::{
-    bthome_v2, bthome_v2_with_key, gatt, ruuvi, DecodeError, Decoded, Result, Value,
+    advertisement, bthome_v2, bthome_v2_with_key, gatt, ruuvi, xiaomi_atc, xiaomi_mibeacon,
+    Advertisement, DecodeError, Decoded, Result, Value,
 };
 
 const CHARACTERISTICS: [u16; 6] = [0x2a37, 0x2a1c, 0x2a19, 0x2a6e, 0x2a6f, 0x2a6d];
@@ -155,6 +156,44 @@ fn random_garbage_never_panics() {
 }
 
 #[test]
+fn random_xiaomi_frames_and_advertisements_never_panic() {
+    let mut random = XorShift(0x5851_f42d_4c95_7f2d);
+    for _ in 0..50_000 {
+        let len = random.below(40) as usize;
+        let mut bytes = random.bytes(len);
+        let key = (random.below(2) == 0).then_some(&KEY);
+        well_formed(&xiaomi_atc(&bytes, MAC, key));
+        well_formed(&xiaomi_mibeacon(&bytes, MAC, key));
+
+        // Plausible MiBeacon frame controls (v2..v5, MAC, capability, objects, encryption) and
+        // the right embedded MAC push the garbage through to the objects and the cipher.
+        if bytes.len() >= 11 {
+            let frame_control = 0x0040
+                | (random.below(4) as u16 + 2) << 12
+                | [0x00, 0x08, 0x10, 0x18, 0x20, 0x38][random.below(6) as usize];
+            bytes[..2].copy_from_slice(&frame_control.to_le_bytes());
+            if frame_control & 0x10 != 0 {
+                let mut reversed = MAC;
+                reversed.reverse();
+                bytes[5..11].copy_from_slice(&reversed);
+            }
+        }
+        well_formed(&xiaomi_mibeacon(&bytes, MAC, key));
+
+        let uuid = [0xfcd2, 0x181a, 0xfe95, 0x180f][random.below(4) as usize];
+        let service = [(uuid, bytes.clone())];
+        let maker = [([0x0499, 0x004c][random.below(2) as usize], bytes)];
+        well_formed(&advertisement(&Advertisement {
+            address: MAC,
+            local_name: None,
+            service_data: &service,
+            manufacturer_data: &maker,
+            bindkey: key,
+        }));
+    }
+}
+
+#[test]
 fn huge_payloads_decode_or_fail_cleanly() {
     let mut random = XorShift(42);
     let mut huge = vec![0x40];
@@ -164,6 +203,8 @@ fn huge_payloads_decode_or_fail_cleanly() {
     for uuid in CHARACTERISTICS {
         well_formed(&gatt(uuid, &huge));
     }
+    well_formed(&xiaomi_atc(&huge, MAC, Some(&KEY)));
+    well_formed(&xiaomi_mibeacon(&huge, MAC, None));
 
     // A megabyte of battery objects is valid, just long.
     let mut batteries = vec![0x40];

@@ -146,6 +146,16 @@ fn each_malformed_input_names_its_problem() {
             DecodeError::Encrypted("BTHome v2"),
         ),
         (
+            // bthome-ble reports no value for it either (golden synthetic:dimmer_event_0x00).
+            "BTHome frame that says nothing",
+            bthome_v2(&hex("403c0000")),
+            DecodeError::Invalid {
+                what: "BTHome v2",
+                detail: "the objects carry no value (only empty or \"none\" events or text)"
+                    .to_owned(),
+            },
+        ),
+        (
             "embedded MAC cut short",
             bthome_v2(&hex("42b2188d")),
             DecodeError::Truncated {

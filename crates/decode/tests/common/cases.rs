@@ -363,7 +363,13 @@ pub const BTHOME: &[Case] = &[
     ),
     case("dimmer left 3", "403c0103", &[Dimmer("rotate_left", 3)]),
     case("dimmer right 10", "403c020a", &[Dimmer("rotate_right", 10)]),
-    case("dimmer none", "403c0000", &[]),
+    // "dimmer none" (403c0000) says nothing at all: an error since the frame carries no value,
+    // see spec_vectors.rs `each_malformed_input_names_its_problem`.
+    case(
+        "dimmer none after a press",
+        "403a013c0000",
+        &[Event("button", "press")],
+    ),
     case("device type id", "40f00100", &[]),
     case("firmware 4 bytes", "40f100010204", &[]),
     case("firmware 3 bytes", "40f2000106", &[]),
