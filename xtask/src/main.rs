@@ -460,8 +460,37 @@ fn check_invariants() -> Result {
             }
         }
     }
+    // Cargo unifies features across a workspace build: a test crate that switched on zbus's
+    // "tokio" feature would make the keyring's blocking Secret Service calls panic inside the
+    // app's runtime in tests only, or pass tests on a build that differs from the shipped one.
+    let out = cargo()
+        .args([
+            "tree",
+            "--workspace",
+            "--quiet",
+            "-e",
+            "normal,dev",
+            "--prefix",
+            "none",
+            "--format",
+            "{p} [{f}]",
+        ])
+        .current_dir(root())
+        .output()
+        .map_err(|e| format!("cargo tree: {e}"))?;
+    let tree = String::from_utf8_lossy(&out.stdout);
+    if let Some(line) = tree.lines().find(|l| {
+        l.starts_with("zbus v")
+            && l.split(['[', ']'])
+                .nth(1)
+                .is_some_and(|f| f.split(',').any(|f| f == "tokio"))
+    }) {
+        return Err(format!(
+            "invariant broken: {line}: zbus must not get the \"tokio\" feature (see ARCHITECTURE.md)"
+        ));
+    }
     eprintln!(
-        "architecture invariants hold ({} crates checked)",
+        "architecture invariants hold ({} crates checked, zbus without tokio)",
         rules.len()
     );
     Ok(())

@@ -166,6 +166,7 @@ impl FakeBluez {
             state.devices.insert(address.clone(), device);
         }
         let object = objects::DeviceObject {
+            runtime: tokio::runtime::Handle::current(),
             shared: self.shared.clone(),
             address,
         };

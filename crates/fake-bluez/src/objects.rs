@@ -293,6 +293,9 @@ pub(crate) async fn power(shared: &Shared, conn: &Connection, powered: bool) -> 
 pub(crate) struct DeviceObject {
     pub shared: Shared,
     pub address: String,
+    /// The test's runtime: zbus runs method handlers on its own executor thread (async-io),
+    /// where there is no tokio context to spawn the delayed service resolution on.
+    pub runtime: tokio::runtime::Handle,
 }
 
 impl DeviceObject {
@@ -336,7 +339,7 @@ impl DeviceObject {
         let shared = self.shared.clone();
         let address = self.address.clone();
         let conn = conn.clone();
-        tokio::spawn(async move {
+        self.runtime.spawn(async move {
             tokio::time::sleep(RESOLVE_DELAY).await;
             if let Err(error) = resolve_services(&shared, &conn, &address, link).await {
                 tracing::warn!(%address, %error, "fake-bluez: resolving services failed");

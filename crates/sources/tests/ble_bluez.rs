@@ -41,12 +41,20 @@ const SEALED: &str = "54:48:E6:8F:80:A5"; // BTHome v2, encrypted (bthome-ble's 
 const RUUVI: &str = "C7:3A:6B:11:22:33";
 const PVVX: &str = "A4:C1:38:55:66:77";
 const STRAP: &str = "E0:7D:EA:44:55:66"; // Heart Rate over GATT
+const ATC: &str = "A4:C1:38:8D:18:B2"; // Xiaomi on atc1441 firmware
+const MIBEACON: &str = "A4:C1:38:02:83:F4"; // stock Xiaomi firmware, encrypted MiBeacon v5
+const RUUVI_V1: &str = "C7:3A:6B:11:22:44"; // RuuviTag RAWv1
 const STRANGER: &str = "DE:AD:BE:EF:00:01"; // heard, never added
 
 const SEALED_KEY: &str = "231d39c1d7cc1ab1aee224cd096db932";
 /// Encryption counter 0x00112233, then 0x00112232 (older: a replay), from bthome-ble's tests.
 const SEALED_FRAME: &str = "41e445f3c9962b332211006c7c4519";
 const SEALED_OLDER: &str = "41723d3035fb88322211009e7414c0";
+/// From the reference decoders' vectors (xiaomi-ble, atc-ble, the Ruuvi specification).
+const MIBEACON_KEY: &str = "e9ea895fac7cca6d30532432a516f3a8";
+const MIBEACON_FRAME: &str = "58585b0550f4830238c1a495ef58763c26000097e2abb5"; // humidity 46 %
+const ATC_FRAME: &str = "a4c1388d18b201122f640ca025"; // 27.4 °C, 47 %
+const RUUVI_V1_FRAME: &str = "03ff7f63ffff7fff7fff7fffffff"; // 127.99 °C, 127.5 %
 
 fn hex(s: &str) -> Vec<u8> {
     (0..s.len())
@@ -140,6 +148,18 @@ async fn bluetooth_devices_through_btleplug_and_a_fake_bluez() {
             config(STRAP, "Chest strap", "heart_rate_strap", true),
             BindkeyChange::Keep,
         ),
+        (
+            config(ATC, "Kitchen", "thermometer", false),
+            BindkeyChange::Keep,
+        ),
+        (
+            config(MIBEACON, "Bathroom", "thermometer", false),
+            BindkeyChange::Set(MIBEACON_KEY.into()),
+        ),
+        (
+            config(RUUVI_V1, "Shed", "environment_sensor", false),
+            BindkeyChange::Keep,
+        ),
     ] {
         telltale_sources::save_ble_device(&ingest, &secrets, c, key)
             .await
@@ -228,6 +248,23 @@ async fn bluetooth_devices_through_btleplug_and_a_fake_bluez() {
             ..DeviceSpec::new(PVVX)
         },
         DeviceSpec {
+            name: Some("ATC_8D18B2".into()),
+            rssi: Some(-81),
+            service_data: vec![("181a".into(), hex(ATC_FRAME))],
+            ..DeviceSpec::new(ATC)
+        },
+        DeviceSpec {
+            name: Some("LYWSD03MMC".into()),
+            rssi: Some(-82),
+            service_data: vec![("fe95".into(), hex(MIBEACON_FRAME))],
+            ..DeviceSpec::new(MIBEACON)
+        },
+        DeviceSpec {
+            rssi: Some(-83),
+            manufacturer_data: vec![(0x0499, hex(RUUVI_V1_FRAME))],
+            ..DeviceSpec::new(RUUVI_V1)
+        },
+        DeviceSpec {
             name: Some("Someone's tag".into()),
             rssi: Some(-90),
             service_data: vec![("fcd2".into(), bthome(9, 30.0))],
@@ -242,7 +279,12 @@ async fn bluetooth_devices_through_btleplug_and_a_fake_bluez() {
             && values(&engine, RUUVI, "temperature") == [8.5]
             && values(&engine, RUUVI, "movement_counter").len() == 1
             && values(&engine, PVVX, "temperature") == [19.25]
-            && values(&engine, PVVX, "humidity") == [55.5];
+            && values(&engine, PVVX, "humidity") == [55.5]
+            && values(&engine, ATC, "temperature") == [27.4]
+            && values(&engine, ATC, "humidity") == [47.0]
+            && values(&engine, MIBEACON, "humidity") == [46.0]
+            && values(&engine, RUUVI_V1, "temperature") == [127.99]
+            && values(&engine, RUUVI_V1, "humidity") == [127.5];
         ok.then_some(())
     })
     .await;

@@ -26,7 +26,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use telltale_decode::{Decoded, Value};
+use telltale_decode::{DecodeError, Decoded, Value};
 use telltale_model::ble::NearbyDevice;
 use telltale_model::{
     Device, DeviceId, Quality, Reading, SourceState, Transport, STALE_AFTER_INTERVALS,
@@ -213,7 +213,8 @@ pub fn readings_of(event: &BleEvent, now_ms: i64) -> Result<Vec<Reading>, String
                 service_data,
                 manufacturer_data,
                 None,
-            )?;
+            )
+            .map_err(|e| e.to_string())?;
             Ok(readings_of_decoded(address, &decoded, *rssi, now_ms))
         }
         BleEvent::Notification {
@@ -292,8 +293,8 @@ pub fn decode_advertisement(
     service_data: &[(u16, Vec<u8>)],
     manufacturer_data: &[(u16, Vec<u8>)],
     bindkey: Option<&Bindkey>,
-) -> Result<Decoded, String> {
-    let address = telltale_decode::parse_address(address).map_err(|e| e.to_string())?;
+) -> Result<Decoded, DecodeError> {
+    let address = telltale_decode::parse_address(address)?;
     telltale_decode::advertisement(&telltale_decode::Advertisement {
         address,
         local_name: name,
@@ -301,7 +302,6 @@ pub fn decode_advertisement(
         manufacturer_data,
         bindkey: bindkey.map(|k| &k.0),
     })
-    .map_err(|e| e.to_string())
 }
 
 /// Whether an encrypted payload's counter repeats or goes back: a recorded advertisement played
@@ -555,7 +555,11 @@ impl Run {
                     &manufacturer_data,
                     key.as_ref(),
                 );
-                let carried_data = !service_data.is_empty() || !manufacturer_data.is_empty();
+                // Advertisements with nothing we decode (a name, a service list, an RSSI update,
+                // a vendor's own data) are normal; a known format that fails is counted.
+                let known_format_failed =
+                    matches!(&decoded, Err(e) if !matches!(e, DecodeError::NoKnownFormat));
+                let decoded = decoded.map_err(|e| e.to_string());
                 self.nearby.heard(Heard {
                     address: &address,
                     name: name.as_deref(),
@@ -599,9 +603,7 @@ impl Run {
                         }
                     }
                     Err(reason) => {
-                        // Advertisements with no data at all (a name, a service list, an
-                        // RSSI update) are normal; data that does not decode is counted.
-                        if carried_data {
+                        if known_format_failed {
                             self.board.count_rejected(&self.id, &address, &reason);
                         }
                         Vec::new()
