@@ -5,7 +5,10 @@
 //!    `(series TEXT, ts INTEGER, value REAL, PRIMARY KEY(series, ts)) WITHOUT ROWID` table,
 //!    side by side in one run; and the database bytes per raw reading;
 //! 2. a query of one year of 1 Hz data (31.5 M readings in one series) into 1000 buckets, and the
-//!    same with ten times the history (`TELLTALE_BENCH_DECADE=1`: 315 M readings, ~3 GB, minutes).
+//!    same with ten times the history (`TELLTALE_BENCH_DECADE=1`: 315 M readings, ~3 GB, minutes);
+//! 3. a time-to-threshold forecast over that whole year, made as the Upkeep page and
+//!    `telltale forecast eta` make one: the history into 720 buckets (from rollups), then the
+//!    robust trend.
 //!
 //! `TELLTALE_BENCH_ROWS` shrinks the ingest part for a quick look.
 
@@ -196,6 +199,34 @@ fn query(dir: &Path, name: &str, seconds: i64) {
         ms(warm[warm.len() / 2]),
         ms(warm[warm.len() - 1]),
         warm.len(),
+    );
+    let mut forecast_times: Vec<Duration> = Vec::new();
+    let mut basis = String::new();
+    for _ in 0..10 {
+        let started = Instant::now();
+        let h = store
+            .history(&HistoryQuery {
+                points: 720,
+                ..q.clone()
+            })
+            .unwrap();
+        let points: Vec<(i64, f64)> = h.buckets.iter().map(|b| (b.t, b.mean)).collect();
+        let eta = telltale_forecast::time_to_threshold(
+            &points,
+            100.0,
+            Some(telltale_forecast::Direction::Rising),
+            q.to_ms,
+            &telltale_forecast::TrendConfig::default(),
+        );
+        forecast_times.push(started.elapsed());
+        basis = eta.basis().to_owned();
+    }
+    forecast_times.sort();
+    println!(
+        "{name}: forecast over the whole range (720 buckets + trend): median {:.2} ms, max {:.2} ms over {} runs ({basis})",
+        ms(forecast_times[forecast_times.len() / 2]),
+        ms(forecast_times[forecast_times.len() - 1]),
+        forecast_times.len(),
     );
     drop(ingest);
     writer.close();
