@@ -144,7 +144,7 @@ pub async fn ble_nearby(state: State<'_, AppState>) -> Result<Vec<NearbyDevice>,
 /// The user's BLE devices with their health (never their bindkeys).
 #[tauri::command]
 pub async fn ble_devices(state: State<'_, AppState>) -> Result<Vec<BleDeviceStatus>, ApiError> {
-    state.with_engine(|e| Ok(e.ble_devices(&OsKeyring)?))
+    state.with_engine(|e| Ok(e.ble_devices()))
 }
 
 /// Adds, renames or re-keys a BLE device; the bindkey goes to the OS keyring only.
@@ -165,7 +165,7 @@ pub async fn save_ble_device(
     };
     let ingest = state.with_engine(|e| Ok(e.ingest()))?;
     telltale_sources::save_ble_device(&ingest, &OsKeyring, request.config, bindkey).await?;
-    state.with_engine(|e| Ok(e.reload_ble_fleet(&OsKeyring)?))
+    state.with_engine_mut(|e| Ok(e.reload_ble_fleet(&OsKeyring)?))
 }
 
 /// Removes a BLE device (its settings and bindkey; its history too when asked).
@@ -177,7 +177,7 @@ pub async fn remove_ble_device(
 ) -> Result<(), ApiError> {
     let ingest = state.with_engine(|e| Ok(e.ingest()))?;
     telltale_sources::remove_ble_device(&ingest, &OsKeyring, &address, delete_history).await?;
-    state.with_engine(|e| Ok(e.reload_ble_fleet(&OsKeyring)?))
+    state.with_engine_mut(|e| Ok(e.reload_ble_fleet(&OsKeyring)?))
 }
 
 fn alerts_of(state: &State<'_, AppState>) -> Result<telltale_sources::alerting::Alerts, ApiError> {

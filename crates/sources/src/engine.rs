@@ -33,6 +33,9 @@ pub struct Engine {
     brokers: BTreeMap<String, TaskHandle>,
     alerter: Option<Alerter>,
     bluetooth: Option<BleSource>,
+    /// The user's BLE devices as last loaded (bindkeys included), so the device list is answered
+    /// without a keyring round trip per device on every refresh.
+    ble_fleet: BleFleet,
 }
 
 /// The store's name for configured MQTT brokers.
@@ -57,6 +60,7 @@ impl Engine {
             brokers: BTreeMap::new(),
             alerter: None,
             bluetooth: None,
+            ble_fleet: BleFleet::default(),
         })
     }
 
@@ -75,8 +79,9 @@ impl Engine {
             self.board.clone(),
         ));
         if let Some(demo) = &self.demo {
-            demo.home().set_fleet(DemoFleet::home_fleet(fleet));
+            demo.home().set_fleet(DemoFleet::home_fleet(fleet.clone()));
         }
+        self.ble_fleet = fleet;
         Ok(())
     }
 
@@ -115,14 +120,15 @@ impl Engine {
     }
 
     /// Hands the saved BLE devices to the running sources (after an add, rename or removal).
-    pub fn reload_ble_fleet(&self, secrets: &dyn SecretStore) -> Result<()> {
+    pub fn reload_ble_fleet(&mut self, secrets: &dyn SecretStore) -> Result<()> {
         let fleet = self.ble_fleet(secrets)?;
         if let Some(demo) = &self.demo {
             demo.home().set_fleet(DemoFleet::home_fleet(fleet.clone()));
         }
         if let Some(bluetooth) = &self.bluetooth {
-            bluetooth.set_fleet(fleet);
+            bluetooth.set_fleet(fleet.clone());
         }
+        self.ble_fleet = fleet;
         Ok(())
     }
 
@@ -154,30 +160,34 @@ impl Engine {
         out
     }
 
-    /// The user's BLE devices with their live health.
-    pub fn ble_devices(&self, secrets: &dyn SecretStore) -> Result<Vec<BleDeviceStatus>> {
-        let mut out = Vec::new();
-        for config in self.ble_device_configs()? {
-            let health = self
-                .ble_sources()
-                .map(|s| s.health(&config.address))
-                .max_by_key(|h| h.last_seen_ms)
-                .unwrap_or_default();
-            let has_bindkey = secrets
-                .get(&bindkey_name(&config.address))
-                .map(|k| k.is_some())
-                .unwrap_or(false);
-            out.push(BleDeviceStatus {
-                config,
-                has_bindkey,
-                rssi: health.rssi,
-                last_seen_ms: health.last_seen_ms,
-                learned_interval_ms: health.learned_interval_ms,
-                link: health.link,
-                stale: health.stale,
-            });
-        }
-        Ok(out)
+    /// The user's BLE devices (as last loaded by [`Engine::start_bluetooth`] or
+    /// [`Engine::reload_ble_fleet`]) with their live health.
+    pub fn ble_devices(&self) -> Vec<BleDeviceStatus> {
+        self.ble_fleet
+            .devices
+            .iter()
+            .map(|d| {
+                let health = self
+                    .ble_sources()
+                    .map(|s| s.health(&d.address))
+                    .max_by_key(|h| h.last_seen_ms)
+                    .unwrap_or_default();
+                BleDeviceStatus {
+                    config: BleDeviceConfig {
+                        address: d.address.clone(),
+                        name: d.name.clone(),
+                        kind: d.kind.clone(),
+                        connect: d.connect,
+                    },
+                    has_bindkey: d.bindkey.is_some(),
+                    rssi: health.rssi,
+                    last_seen_ms: health.last_seen_ms,
+                    learned_interval_ms: health.learned_interval_ms,
+                    link: health.link,
+                    stale: health.stale,
+                }
+            })
+            .collect()
     }
 
     fn ble_sources(&self) -> impl Iterator<Item = &BleSource> {

@@ -367,8 +367,7 @@ async fn bluetooth_devices_through_btleplug_and_a_fake_bluez() {
     })
     .await;
     let strap = engine
-        .ble_devices(&secrets)
-        .unwrap()
+        .ble_devices()
         .into_iter()
         .find(|d| d.config.address == STRAP)
         .unwrap();
@@ -424,8 +423,7 @@ async fn bluetooth_devices_through_btleplug_and_a_fake_bluez() {
     let silent_since = Instant::now();
     let health = |address: &str| {
         engine
-            .ble_devices(&secrets)
-            .unwrap()
+            .ble_devices()
             .into_iter()
             .find(|d| d.config.address == address)
             .unwrap()
@@ -505,8 +503,7 @@ async fn bluetooth_devices_through_btleplug_and_a_fake_bluez() {
         .unwrap()
         .is_none());
     assert!(!engine
-        .ble_devices(&secrets)
-        .unwrap()
+        .ble_devices()
         .iter()
         .any(|d| d.config.address == SEALED));
 
