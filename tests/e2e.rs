@@ -182,6 +182,17 @@ async fn assert_no_horizontal_overflow(client: &Client, page: &str) {
     );
 }
 
+/// Pixels in the forecast's colour (#b45309, the fan filled at 20 % over white is lighter, so
+/// this counts the dashed best-estimate line and the label).
+const COUNT_FORECAST_PIXELS: &str = "const c = document.getElementById('history-chart'); \
+     if (!c || c.width === 0) return 0; \
+     const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data; \
+     let n = 0; \
+     for (let i = 0; i < d.length; i += 4) { \
+       if (Math.abs(d[i] - 180) < 40 && Math.abs(d[i+1] - 83) < 40 && Math.abs(d[i+2] - 9) < 40) n++; \
+     } \
+     return n >= 30 ? n : 0;";
+
 /// How many device cards show at least one value.
 const LIVE_CARDS: &str = "[...document.querySelectorAll('[data-testid=device-card]')] \
      .filter(c => c.querySelector('[data-testid=value]'))";
@@ -577,6 +588,40 @@ async fn demo_dashboard_device_page_layouts_and_offline_history() {
         "the added neighbour on the dashboard with values",
     )
     .await;
+
+    // The plant's filter arrives with two days of history from the plant's historian: Upkeep
+    // dates its limit with an interval, and its chart draws the forecast ahead of the data.
+    click(&client, "[data-testid=nav-maintenance]").await;
+    let row = wait_until(
+        &client,
+        "const r = [...document.querySelectorAll('[data-testid=forecast]')] \
+             .find(e => e.textContent.includes('filter-04')); \
+         return r && !r.textContent.includes('no date') ? r.textContent : null;",
+        Duration::from_secs(20),
+        "a dated forecast for the demo filter",
+    )
+    .await;
+    println!("filter forecast: {row}");
+    screenshot(&client, &shots, "upkeep-demo-phone").await;
+    resize(&client, 1440, 900).await;
+    click(&client, "[data-testid=nav-dashboard]").await;
+    wait_until(
+        &client,
+        "return !!document.querySelector(\"[data-device-id='mqtt:demo-plant/filter-04']\");",
+        Duration::from_secs(10),
+        "the filter's card",
+    )
+    .await;
+    click(&client, "[data-device-id='mqtt:demo-plant/filter-04']").await;
+    let pixels = wait_until(
+        &client,
+        COUNT_FORECAST_PIXELS,
+        Duration::from_secs(20),
+        "the forecast drawn on the filter's chart",
+    )
+    .await;
+    println!("filter chart: {pixels} pixels of forecast");
+    screenshot(&client, &shots, "device-forecast").await;
 
     client
         .close()

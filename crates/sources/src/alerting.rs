@@ -731,6 +731,16 @@ on_delay_s = 3
 severity = "warning"
 
 [[rule]]
+id = "filter-clogged"
+device = "filter-04"
+metric = "pressure_drop"
+kind = "high"
+limit = 250.0                         # Pa: change the filter
+deadband = 5.0
+on_delay_s = 60
+severity = "warning"
+
+[[rule]]
 id = "machine-hot"
 device = "*"
 device_kind = "machine"

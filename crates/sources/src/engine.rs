@@ -40,6 +40,9 @@ pub struct Engine {
 
 /// The store's name for configured MQTT brokers.
 const MQTT_KIND: &str = "mqtt";
+/// The store's name for the demo's own settings.
+const DEMO_KIND: &str = "demo";
+const FILTER_INSTALLED: &str = "filter-installed-ms";
 /// The store's name for the user's BLE devices.
 const BLE_KIND: &str = "ble_device";
 /// The status strip's name for the real Bluetooth adapter.
@@ -200,9 +203,36 @@ impl Engine {
 
     /// Starts the built-in demo fleet. Must be called inside a tokio runtime.
     pub fn start_demo(&mut self) {
-        if self.demo.is_none() {
-            self.demo = Some(DemoFleet::start(self.writer.ingest(), self.board.clone()));
+        if self.demo.is_some() {
+            return;
         }
+        // When the demo plant's filter was installed: remembered in the store, so its history
+        // stays one curve across launches.
+        let saved = self.store.source_configs(DEMO_KIND).ok().and_then(|rows| {
+            rows.into_iter()
+                .find(|(id, _)| id == FILTER_INSTALLED)
+                .and_then(|(_, ms)| ms.parse::<i64>().ok())
+        });
+        let installed = saved.unwrap_or_else(|| crate::now_ms() - crate::demo::FILTER_HISTORY_MS);
+        if saved.is_none() {
+            let ingest = self.writer.ingest();
+            tokio::spawn(async move {
+                let change = SourceConfigChange {
+                    kind: DEMO_KIND.into(),
+                    id: FILTER_INSTALLED.into(),
+                    config: Some(installed.to_string()),
+                    now_ms: crate::now_ms(),
+                };
+                if let Err(e) = ingest.save_source_config(change).await {
+                    tracing::error!(error = %e, "demo: filter installation time not saved");
+                }
+            });
+        }
+        self.demo = Some(DemoFleet::start(
+            self.writer.ingest(),
+            self.board.clone(),
+            installed,
+        ));
     }
 
     /// Starts evaluating alert rules on every committed reading. On a first run the rules are

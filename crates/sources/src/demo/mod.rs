@@ -11,7 +11,10 @@ mod plant;
 mod signal;
 
 pub use home::{bthome_v2, heart_rate_measurement, home_devices, pvvx, ruuvi_rawv2, DemoRadio};
-pub use plant::{find_mosquitto, plant_machines, LocalBroker, Machine};
+pub use plant::{
+    filter_pressure_drop, find_mosquitto, plant_machines, LocalBroker, Machine, FILTER,
+    FILTER_HISTORY_MS,
+};
 
 use crate::ble::{BleFleet, BleSource};
 use crate::board::SourceBoard;
@@ -25,7 +28,8 @@ pub struct DemoFleet {
 }
 
 impl DemoFleet {
-    pub fn start(ingest: Ingest, board: SourceBoard) -> Self {
+    /// `filter_installed_ms`: when the plant's filter was installed (see [`FILTER`]).
+    pub fn start(ingest: Ingest, board: SourceBoard, filter_installed_ms: i64) -> Self {
         let home = crate::ble::start(
             "demo-home",
             Box::new(DemoRadio::new(home_devices())),
@@ -33,7 +37,7 @@ impl DemoFleet {
             ingest.clone(),
             board.clone(),
         );
-        let plant = plant::start(ingest, board);
+        let plant = plant::start(ingest, board, filter_installed_ms);
         Self { home, plant }
     }
 

@@ -9,11 +9,66 @@ use rumqttc::{AsyncClient, MqttOptions, QoS};
 use std::path::PathBuf;
 use std::process::Stdio;
 use std::time::Duration;
-use telltale_model::{SourceState, Transport};
-use telltale_store::Ingest;
+use telltale_model::{DeviceId, Quality, Reading, SourceState, Transport};
+use telltale_store::{Ingest, SeriesKey, StoreError};
 use tokio_util::sync::CancellationToken;
 
 const SOURCE_ID: &str = "demo-plant";
+
+/// The plant's air filter: its pressure drop creeps up as it clogs, the issue's own example of
+/// a series whose limit is days away. It is what the demo's forecasts, forecast band and
+/// maintenance alert have to show from the first minute.
+pub const FILTER: &str = "filter-04";
+/// The filter is changed every ten days, counted from when it was installed.
+const FILTER_CYCLE_MS: i64 = 10 * 86_400_000;
+/// On a first launch the filter was installed this long ago, and the plant's historian hands
+/// over its readings since then.
+pub const FILTER_HISTORY_MS: i64 = 2 * 86_400_000;
+/// The historian's resolution.
+const HISTORY_STEP_MS: i64 = 5 * 60_000;
+
+/// Pressure drop across the filter (Pa) at `t_ms`: 120 Pa when new, 16 Pa more a day, a small
+/// daily swing (airflow follows the shifts) and sensor noise.
+pub fn filter_pressure_drop(t_ms: i64, installed_ms: i64) -> f64 {
+    let age_days = (t_ms - installed_ms).rem_euclid(FILTER_CYCLE_MS) as f64 / 86_400_000.0;
+    120.0 + 16.0 * age_days + wave(31, t_ms, 0.0, 3.0, 86_400.0, 1.0)
+}
+
+/// The historian's hand-over: the filter's pressure drop every 5 minutes from its installation
+/// (first launch) or from its newest stored reading (a later one) until now, through the
+/// ordinary ingest, as a gateway uploading its buffer would. Returns how many readings.
+async fn backfill_filter(
+    ingest: &Ingest,
+    installed_ms: i64,
+    now_ms: i64,
+) -> Result<usize, StoreError> {
+    let device = DeviceId::new(format!("mqtt:{SOURCE_ID}/{FILTER}"));
+    let metric = "pressure_drop";
+    let newest = ingest
+        .last_ts(SeriesKey {
+            device: device.clone(),
+            metric: metric.into(),
+        })
+        .await?;
+    let from = newest.map_or(installed_ms, |t| t + HISTORY_STEP_MS);
+    let first = from.div_euclid(HISTORY_STEP_MS) * HISTORY_STEP_MS + HISTORY_STEP_MS;
+    let readings: Vec<Reading> = (0..)
+        .map(|i| first + i * HISTORY_STEP_MS)
+        .take_while(|t| *t < now_ms - HISTORY_STEP_MS)
+        .map(|t| Reading {
+            device: device.clone(),
+            metric: metric.into(),
+            unit: Some("Pa".into()),
+            ts_ms: t,
+            value: (filter_pressure_drop(t, installed_ms) * 10.0).round() / 10.0,
+            quality: Quality::Good,
+        })
+        .collect();
+    for chunk in readings.chunks(2_000) {
+        ingest.write(chunk.to_vec()).await?;
+    }
+    Ok(readings.len())
+}
 
 #[derive(Debug, Clone, Copy)]
 pub struct Machine {
@@ -99,7 +154,9 @@ pub fn find_mosquitto() -> Option<PathBuf> {
         .find(|p| p.is_file())
 }
 
-pub(super) fn start(ingest: Ingest, board: SourceBoard) -> TaskHandle {
+/// Runs the plant; `filter_installed_ms` is when its filter was installed (kept by the engine
+/// across launches so the filter's history stays one curve).
+pub(super) fn start(ingest: Ingest, board: SourceBoard, filter_installed_ms: i64) -> TaskHandle {
     TaskHandle::spawn("demo-plant", move |cancel| async move {
         board.set(
             SOURCE_ID,
@@ -150,14 +207,18 @@ pub(super) fn start(ingest: Ingest, board: SourceBoard) -> TaskHandle {
                 tracing::error!(error = %e, "demo service plan not saved");
             }
         }
-        publish_until_cancelled(broker.port, &cancel).await;
+        match backfill_filter(&ingest_plans, filter_installed_ms, crate::now_ms()).await {
+            Ok(n) => tracing::info!(readings = n, "demo plant: the filter's history handed over"),
+            Err(e) => tracing::error!(error = %e, "demo plant: the filter's history not stored"),
+        }
+        publish_until_cancelled(broker.port, filter_installed_ms, &cancel).await;
         subscriber.stop().await;
         drop(broker);
     })
 }
 
 /// The machines' own publisher: one JSON message per metric per second, QoS 1.
-async fn publish_until_cancelled(port: u16, cancel: &CancellationToken) {
+async fn publish_until_cancelled(port: u16, filter_installed_ms: i64, cancel: &CancellationToken) {
     let mut options = MqttOptions::new("telltale-demo-plant", "127.0.0.1", port);
     options.set_keep_alive(Duration::from_secs(15));
     let (client, mut eventloop) = AsyncClient::new(options, 64);
@@ -181,6 +242,9 @@ async fn publish_until_cancelled(port: u16, cancel: &CancellationToken) {
                         let _ = client.try_publish(topic, QoS::AtLeastOnce, false, payload.to_string());
                     }
                 }
+                let drop = (filter_pressure_drop(now, filter_installed_ms) * 10.0).round() / 10.0;
+                let payload = serde_json::json!({ "value": drop, "unit": "Pa" });
+                let _ = client.try_publish(format!("plant/{FILTER}/pressure_drop"), QoS::AtLeastOnce, false, payload.to_string());
             }
         }
     }
@@ -287,3 +351,48 @@ fn die_with_parent(command: &mut tokio::process::Command) {
 
 #[cfg(not(target_os = "linux"))]
 fn die_with_parent(_command: &mut tokio::process::Command) {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use telltale_forecast::{time_to_threshold, Direction, Eta, TrendConfig};
+
+    const DAY_MS: f64 = 86_400_000.0;
+
+    /// The demo's filter must give what it is there to show: on a first launch, two days of
+    /// history whose trend dates the 250 Pa limit days ahead (inside the demo's one-week
+    /// maintenance horizon; linear says about six, the exponential fit fewer), with an interval
+    /// around it.
+    #[test]
+    fn the_filters_history_dates_its_limit_days_ahead() {
+        let now = 1_800_000_000_000i64;
+        let installed = now - FILTER_HISTORY_MS;
+        let hourly: Vec<(i64, f64)> = (0..48)
+            .map(|h| {
+                let t = installed + h * 3_600_000;
+                // Hourly means of the 5-minute history, as the rollups give them.
+                let mean = (0..12)
+                    .map(|k| filter_pressure_drop(t + k * HISTORY_STEP_MS, installed))
+                    .sum::<f64>()
+                    / 12.0;
+                (t, mean)
+            })
+            .collect();
+        let eta = time_to_threshold(
+            &hourly,
+            250.0,
+            Some(Direction::Rising),
+            now,
+            &TrendConfig::default(),
+        );
+        let Eta::Forecast(f) = eta else {
+            panic!("no date: {eta:?}")
+        };
+        let days = |ms: i64| (ms - now) as f64 / DAY_MS;
+        assert!((3.0..=7.0).contains(&days(f.eta_ms)), "{f:?}");
+        assert!(f.low_ms <= f.eta_ms && f.eta_ms <= f.high_ms);
+        assert!(days(f.high_ms) < 9.0, "a usable interval: {:?}", f);
+        // A new filter after ten days: the curve starts again.
+        assert!(filter_pressure_drop(installed + FILTER_CYCLE_MS + 60_000, installed) < 130.0);
+    }
+}
