@@ -69,12 +69,14 @@ fn demo_fills_a_database_from_home_and_plant() {
         assert_eq!(s["state"], "connected", "{s}");
     }
     assert_eq!(sources.len(), 2, "{summary}");
-    // 4 home devices + 3 machines, every machine with its 4 metrics.
-    assert_eq!(summary["devices"], 7, "{summary}");
+    // 4 home devices (the neighbour's thermometer is heard, not stored) + 3 machines, every
+    // machine with its 4 metrics, + the filter with its history.
+    assert_eq!(summary["devices"], 8, "{summary}");
     // Living room and freezer: 4 series each (battery, temperature, humidity, rssi); the strap 3 at
-    // least; the Ruuvi 10 or more; the machines 12 (vibration, temperature, pressure, current).
+    // least; the Ruuvi 10 or more; the machines 12 (vibration, temperature, pressure, current);
+    // the filter 1.
     assert!(
-        summary["series"].as_u64().unwrap() >= 4 + 4 + 3 + 10 + 12,
+        summary["series"].as_u64().unwrap() >= 4 + 4 + 3 + 10 + 12 + 1,
         "{summary}"
     );
     assert!(db.exists());
