@@ -793,9 +793,17 @@ async fn demo_dashboard_device_page_layouts_and_offline_history() {
     .await;
     assert_no_horizontal_overflow(&client, "alerts page (phone)").await;
     screenshot(&client, &shots, "alerts-phone").await;
-    click(
+    // Found and clicked in one script: the list re-renders as it polls (the demo filter's
+    // maintenance alert is listed too), so an element found in one call can be gone in the next.
+    wait_until(
         &client,
-        "[data-testid=alert][data-state=active_unacked] [data-testid=ack]",
+        "const a = [...document.querySelectorAll('[data-testid=alert]')] \
+             .find(a => a.dataset.state === 'active_unacked' && a.textContent.includes('lathe-07')); \
+         const b = a && a.querySelector('[data-testid=ack]'); \
+         if (b) b.click(); \
+         return !!b;",
+        Duration::from_secs(10),
+        "the lathe's acknowledge button",
     )
     .await;
     wait_until(
