@@ -50,10 +50,7 @@ impl Radio for BtleplugRadio {
             loop {
                 let outcome = match open_adapter().await {
                     Ok((adapter, info)) => {
-                        let _ = state
-                            .send(RadioState::Scanning(format!("scanning on {info}")))
-                            .await;
-                        scan(adapter, fleet.clone(), &events, &cancel).await
+                        scan(adapter, &info, fleet.clone(), &events, &state, &cancel).await
                     }
                     Err(e) => Err(e),
                 };
@@ -103,8 +100,10 @@ struct Seen {
 /// Scans until cancelled (`Ok`) or the adapter goes away (`Err`).
 async fn scan(
     adapter: Adapter,
+    info: &str,
     mut fleet: watch::Receiver<Arc<BleFleet>>,
     events: &mpsc::Sender<BleEvent>,
+    state: &mpsc::Sender<RadioState>,
     cancel: &CancellationToken,
 ) -> Result<(), String> {
     let mut stream = adapter.events().await.map_err(|e| e.to_string())?;
@@ -112,6 +111,10 @@ async fn scan(
         .start_scan(ScanFilter::default())
         .await
         .map_err(|e| e.to_string())?;
+    // Only now: "scanning" on the status strip means the adapter really is discovering.
+    let _ = state
+        .send(RadioState::Scanning(format!("scanning on {info}")))
+        .await;
     let mut seen: HashMap<PeripheralId, Seen> = HashMap::new();
     let mut links = Links::new(adapter.clone(), events.clone(), cancel.child_token());
     links.follow(&fleet.borrow_and_update(), &seen);
