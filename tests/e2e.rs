@@ -56,12 +56,13 @@ fn find_tool(name: &str, extra_dirs: &[PathBuf]) -> PathBuf {
         .unwrap_or_else(|| panic!("{name} not found on PATH: run `cargo xtask setup` (or `cargo xtask test`) to install it"))
 }
 
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+/// `N` distinct free ports. Every probe stays bound until all are chosen: asked one after
+/// another with the first released, the OS may hand out the same port twice.
+fn free_ports<const N: usize>() -> [u16; N] {
+    let held: Vec<TcpListener> = (0..N)
+        .map(|_| TcpListener::bind("127.0.0.1:0").expect("no free port on 127.0.0.1"))
+        .collect();
+    std::array::from_fn(|i| held[i].local_addr().expect("bound").port())
 }
 
 fn wait_for_port(port: u16, what: &str) {
@@ -217,8 +218,7 @@ async fn launch(app: &Path, display: &str, data: &Path, demo: bool) -> (Client, 
     let home = PathBuf::from(std::env::var_os("HOME").unwrap_or_default());
     let tauri_driver = find_tool("tauri-driver", &[home.join(".cargo/bin")]);
     let webkit_driver = find_tool("WebKitWebDriver", &[]);
-    let port = free_port();
-    let native_port = free_port();
+    let [port, native_port] = free_ports::<2>();
     let driver = Command::new(tauri_driver)
         .args([
             "--port",
@@ -991,7 +991,7 @@ const NEIGHBOUR: &str = "A4:C1:38:55:66:77";
 /// A mosquitto of the test's own on a free loopback port.
 fn start_mosquitto(reaper: &mut Reaper, dir: &Path) -> u16 {
     let mosquitto = find_tool("mosquitto", &[PathBuf::from("/usr/sbin")]);
-    let port = free_port();
+    let [port] = free_ports::<1>();
     let conf = dir.join("mosquitto-e2e.conf");
     let mut text = format!("listener {port} 127.0.0.1\nallow_anonymous true\n");
     // As root, mosquitto drops to a 'mosquitto' user unless told to stay.

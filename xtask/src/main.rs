@@ -110,7 +110,17 @@ fn succeeds(cmd: &mut Command) -> bool {
 }
 
 fn cargo() -> Command {
-    Command::new(env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
+    let mut c = Command::new(env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
+    ci_build_settings(&mut c);
+    c
+}
+
+/// A CI run builds once from a fresh clone: incremental state would only cost disk (gigabytes
+/// on this workspace) and time. A developer's own `CARGO_INCREMENTAL` wins.
+fn ci_build_settings(c: &mut Command) {
+    if env::var_os("CI").is_some() && env::var_os("CARGO_INCREMENTAL").is_none() {
+        c.env("CARGO_INCREMENTAL", "0");
+    }
 }
 
 fn is_root() -> bool {
@@ -357,7 +367,9 @@ fn test() -> Result {
     // A private session bus: WebKit wants one, and nothing the tests start may outlive them.
     // On it, an unlocked keyring (Secret Service), as a headless collector runs with: the
     // password tests store real secrets in it, and it dies with the bus.
-    run(Command::new("dbus-run-session")
+    let mut tests = Command::new("dbus-run-session");
+    ci_build_settings(&mut tests);
+    run(tests
         .args([
             "--",
             "sh",

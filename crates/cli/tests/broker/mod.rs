@@ -103,11 +103,13 @@ fn is_root() -> bool {
     unsafe { libc::geteuid() == 0 }
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("no free port on 127.0.0.1")
-        .port()
+/// `N` distinct free ports. Every probe stays bound until all are chosen: asked one after
+/// another with the first released, the OS may hand out the same port twice.
+fn free_ports<const N: usize>() -> [u16; N] {
+    let held: Vec<std::net::TcpListener> = (0..N)
+        .map(|_| std::net::TcpListener::bind("127.0.0.1:0").expect("no free port on 127.0.0.1"))
+        .collect();
+    std::array::from_fn(|i| held[i].local_addr().expect("bound").port())
 }
 
 fn find_program(name: &str) -> PathBuf {
@@ -351,8 +353,8 @@ impl Broker {
             .prefix("telltale-broker-")
             .tempdir()
             .expect("temp dir");
-        let port = free_port();
-        let tls_port = setup.tls.as_ref().map(|_| free_port());
+        let [port, spare] = free_ports::<2>();
+        let tls_port = setup.tls.as_ref().map(|_| spare);
         let mut conf = String::from("per_listener_settings false\n");
         if setup.users.is_empty() {
             conf.push_str("allow_anonymous true\n");

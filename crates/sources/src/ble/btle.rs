@@ -142,7 +142,7 @@ async fn scan(
                         });
                         entry.name = props.local_name.clone().or(entry.name.take());
                         entry.rssi = props.rssi.or(entry.rssi);
-                        links.discovered(&id, &entry.address, &fleet.borrow());
+                        links.start_if_wanted(&id, &entry.address);
                         Some((id, short_map(&props.service_data), props.manufacturer_data.into_iter().collect(), short_list(&props.services)))
                     }
                     CentralEvent::ServiceDataAdvertisement { id, service_data } => {
@@ -256,10 +256,6 @@ impl Links {
         for (id, s) in seen {
             self.start_if_wanted(id, &s.address);
         }
-    }
-
-    fn discovered(&mut self, id: &PeripheralId, address: &str, _fleet: &BleFleet) {
-        self.start_if_wanted(id, address);
     }
 
     fn start_if_wanted(&mut self, id: &PeripheralId, address: &str) {

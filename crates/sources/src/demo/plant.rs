@@ -255,7 +255,7 @@ async fn publish_until_cancelled(port: u16, filter_installed_ms: i64, cancel: &C
 /// process dies). The demo plant publishes through one; tests use it as a real broker.
 pub struct LocalBroker {
     port: u16,
-    _child: tokio::process::Child,
+    child: tokio::process::Child,
     config: PathBuf,
 }
 
@@ -264,6 +264,19 @@ impl LocalBroker {
         let exe = find_mosquitto().ok_or(
             "mosquitto is not installed; the simulated plant needs it (apt install mosquitto)",
         )?;
+        // The port is free when probed but another process may take it before mosquitto binds
+        // it; mosquitto then exits at once, and a fresh port is tried.
+        let mut last_error = String::new();
+        for _ in 0..3 {
+            match Self::start_on_free_port(&exe).await {
+                Ok(broker) => return Ok(broker),
+                Err(e) => last_error = e,
+            }
+        }
+        Err(last_error)
+    }
+
+    async fn start_on_free_port(exe: &std::path::Path) -> Result<Self, String> {
         let port = free_port().map_err(|e| format!("no free port: {e}"))?;
         let config =
             std::env::temp_dir().join(format!("telltale-demo-{}-{port}.conf", std::process::id()));
@@ -275,7 +288,7 @@ impl LocalBroker {
             format!("listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\n{run_as}"),
         )
         .map_err(|e| format!("writing {}: {e}", config.display()))?;
-        let mut command = tokio::process::Command::new(&exe);
+        let mut command = tokio::process::Command::new(exe);
         command
             .arg("-c")
             .arg(&config)
@@ -286,9 +299,9 @@ impl LocalBroker {
         let child = command
             .spawn()
             .map_err(|e| format!("starting {}: {e}", exe.display()))?;
-        let broker = LocalBroker {
+        let mut broker = LocalBroker {
             port,
-            _child: child,
+            child,
             config,
         };
         for _ in 0..100 {
@@ -297,6 +310,11 @@ impl LocalBroker {
                 .is_ok()
             {
                 return Ok(broker);
+            }
+            if let Ok(Some(status)) = broker.child.try_wait() {
+                return Err(format!(
+                    "mosquitto exited with {status} before listening on 127.0.0.1:{port}"
+                ));
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
