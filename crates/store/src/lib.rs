@@ -20,7 +20,7 @@ pub use rollup::LEVELS as ROLLUP_LEVELS;
 pub use table::alerts::{AlertWrite, TransitionRow};
 pub use table::service_plans::{PlanRow, ServiceChange};
 pub use writer::{
-    Committed, Ingest, PendingCommit, Retention, SeriesKey, SourceConfigChange, Writer,
+    Committed, Ingest, PendingCommit, ReplayMark, Retention, SeriesKey, SourceConfigChange, Writer,
     DEFAULT_MINUTE_KEEP_MS, DEFAULT_RAW_KEEP_MS,
 };
 

@@ -49,6 +49,7 @@ fn all() -> Vec<&'static Migration> {
         .chain(table::source_configs::MIGRATIONS)
         .chain(table::alerts::MIGRATIONS)
         .chain(table::service_plans::MIGRATIONS)
+        .chain(table::replay_counters::MIGRATIONS)
         .collect();
     steps.sort_by_key(|m| m.version);
     steps

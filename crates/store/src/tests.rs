@@ -631,3 +631,65 @@ async fn service_plans_keep_their_count_start_and_history() {
         Err(StoreError::NotFound(_))
     ));
 }
+
+#[tokio::test]
+async fn a_replay_counter_is_kept_with_its_readings_and_goes_with_its_device() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("t.db");
+    let device = DeviceId::new("ble:A4:C1:38:00:00:01");
+    let mark = |counter| ReplayMark {
+        device: device.clone(),
+        counter,
+        at_ms: 1_000,
+    };
+    {
+        let (_store, writer) = open(&path).unwrap();
+        let ingest = writer.ingest();
+        assert_eq!(ingest.replay_counter(device.clone()).await.unwrap(), None);
+        let c = ingest
+            .write_marked(
+                vec![reading(device.as_str(), "temperature", 1_000, 21.0)],
+                mark(41),
+            )
+            .await
+            .unwrap();
+        assert_eq!(c.stored, 1);
+        // A frame whose readings were all stored before still moves the counter on.
+        ingest
+            .write_marked(
+                vec![reading(device.as_str(), "temperature", 1_000, 21.0)],
+                mark(42),
+            )
+            .await
+            .unwrap();
+        assert_eq!(
+            ingest.replay_counter(device.clone()).await.unwrap(),
+            Some(42)
+        );
+        writer.close();
+    }
+    // Across a restart of the app.
+    let (_store, writer) = open(&path).unwrap();
+    let ingest = writer.ingest();
+    assert_eq!(
+        ingest.replay_counter(device.clone()).await.unwrap(),
+        Some(42)
+    );
+    // A counter of a device with no readings yet registers the device (it is the device's
+    // first frame, whose readings were all invalid).
+    let other = DeviceId::new("ble:A4:C1:38:00:00:02");
+    ingest
+        .write_marked(
+            Vec::new(),
+            ReplayMark {
+                device: other.clone(),
+                counter: 7,
+                at_ms: 2_000,
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(ingest.replay_counter(other).await.unwrap(), Some(7));
+    ingest.forget_device(device.clone()).await.unwrap();
+    assert_eq!(ingest.replay_counter(device).await.unwrap(), None);
+}

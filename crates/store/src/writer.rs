@@ -33,7 +33,13 @@ pub struct Committed {
 }
 
 enum Request {
-    Readings(Vec<Reading>, oneshot::Sender<Result<Committed>>),
+    /// Readings, and the replay counter that admitted them (committed together).
+    Readings(
+        Vec<Reading>,
+        Option<ReplayMark>,
+        oneshot::Sender<Result<Committed>>,
+    ),
+    ReplayCounter(DeviceId, oneshot::Sender<Result<Option<u32>>>),
     Device(Device, oneshot::Sender<Result<()>>),
     Retention(SeriesKey, Retention, oneshot::Sender<Result<()>>),
     Prune(TimestampMs, oneshot::Sender<Result<usize>>),
@@ -56,6 +62,15 @@ pub struct SourceConfigChange {
     pub id: String,
     pub config: Option<String>,
     pub now_ms: TimestampMs,
+}
+
+/// The counter of an encrypted advertisement whose readings are being written: stored in the
+/// same transaction as them, so after a crash either both are on disk or neither is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReplayMark {
+    pub device: DeviceId,
+    pub counter: u32,
+    pub at_ms: TimestampMs,
 }
 
 /// A series named as users name it.
@@ -160,7 +175,23 @@ impl Ingest {
 
     /// Queues readings and resolves once they are committed to disk.
     pub async fn write(&self, readings: Vec<Reading>) -> Result<Committed> {
-        self.ask(|done| Request::Readings(readings, done)).await
+        self.ask(|done| Request::Readings(readings, None, done))
+            .await
+    }
+
+    /// Writes readings that an encrypted advertisement carried, with its counter, atomically.
+    pub async fn write_marked(
+        &self,
+        readings: Vec<Reading>,
+        mark: ReplayMark,
+    ) -> Result<Committed> {
+        self.ask(|done| Request::Readings(readings, Some(mark), done))
+            .await
+    }
+
+    /// A device's newest stored replay counter, as of every write queued before this call.
+    pub async fn replay_counter(&self, device: DeviceId) -> Result<Option<u32>> {
+        self.ask(|done| Request::ReplayCounter(device, done)).await
     }
 
     /// Records or refreshes a device's description.
@@ -218,7 +249,7 @@ impl Ingest {
     pub fn blocking_submit(&self, readings: Vec<Reading>) -> Result<PendingCommit> {
         let (done, wait) = oneshot::channel();
         self.tx
-            .blocking_send(Request::Readings(readings, done))
+            .blocking_send(Request::Readings(readings, None, done))
             .map_err(|_| StoreError::WriterStopped)?;
         Ok(PendingCommit(wait))
     }
@@ -272,12 +303,13 @@ fn run(
 
 fn batch_len(r: &Request) -> usize {
     match r {
-        Request::Readings(v, _) => v.len(),
+        Request::Readings(v, ..) => v.len(),
         Request::Device(..)
         | Request::Retention(..)
         | Request::Prune(..)
         | Request::SourceConfig(..)
         | Request::LastTs(..)
+        | Request::ReplayCounter(..)
         | Request::Alerts(..)
         | Request::Tags(..)
         | Request::ForgetDevice(..)
@@ -320,6 +352,7 @@ enum Outcome {
     Pruned(usize),
     NotFound(String),
     LastTs(Option<TimestampMs>),
+    Counter(Option<u32>),
 }
 
 fn commit(
@@ -342,6 +375,9 @@ fn commit(
                     Outcome::Done
                 }
                 Request::LastTs(key, _) => Outcome::LastTs(table::series::last_ts(&tx, key)?),
+                Request::ReplayCounter(device, _) => {
+                    Outcome::Counter(table::replay_counters::get(&tx, device)?)
+                }
                 // Never batched: the serving loop stops at it.
                 Request::Close => Outcome::Done,
                 Request::Tags(id, tags, _) => match table::devices::set_tags(&tx, id, tags)? {
@@ -401,7 +437,7 @@ fn commit(
                     n += table::alerts::prune(&tx, now - ALERT_HISTORY_KEEP_MS, PRUNE_STEP)?;
                     Outcome::Pruned(n)
                 }
-                Request::Readings(readings, _) => {
+                Request::Readings(readings, mark, _) => {
                     let mut c = Committed::default();
                     for (k, r) in readings.iter().enumerate() {
                         if !r.value.is_finite() || r.metric.is_empty() || r.device.0.is_empty() {
@@ -416,6 +452,10 @@ fn commit(
                         };
                         by_series.entry(id).or_default().push((sample, refs.len()));
                         refs.push((ri, k));
+                    }
+                    if let Some(m) = mark {
+                        table::devices::ensure(&tx, &m.device, transport_of_device(&m.device))?;
+                        table::replay_counters::put(&tx, &m.device, m.counter, m.at_ms)?;
                     }
                     Outcome::Readings(c)
                 }
@@ -440,7 +480,7 @@ fn commit(
                 }
             }
             if is_new {
-                if let Request::Readings(readings, _) = &batch[ri] {
+                if let Request::Readings(readings, ..) = &batch[ri] {
                     stored_readings.push(readings[k].clone());
                 }
             }
@@ -455,7 +495,7 @@ fn commit(
         Ok(outcomes) => {
             for (request, outcome) in batch.into_iter().zip(outcomes) {
                 match (request, outcome) {
-                    (Request::Readings(_, done), Outcome::Readings(c)) => {
+                    (Request::Readings(_, _, done), Outcome::Readings(c)) => {
                         let _ = done.send(Ok(c));
                     }
                     (Request::Prune(_, done), Outcome::Pruned(n)) => {
@@ -463,6 +503,9 @@ fn commit(
                     }
                     (Request::LastTs(_, done), Outcome::LastTs(t)) => {
                         let _ = done.send(Ok(t));
+                    }
+                    (Request::ReplayCounter(_, done), Outcome::Counter(c)) => {
+                        let _ = done.send(Ok(c));
                     }
                     (Request::Retention(_, _, done), Outcome::NotFound(msg))
                     | (Request::Tags(_, _, done), Outcome::NotFound(msg))
@@ -494,13 +537,16 @@ fn commit(
             let fail = || StoreError::BatchFailed(msg.clone());
             for request in batch {
                 match request {
-                    Request::Readings(_, done) => {
+                    Request::Readings(_, _, done) => {
                         let _ = done.send(Err(fail()));
                     }
                     Request::Prune(_, done) => {
                         let _ = done.send(Err(fail()));
                     }
                     Request::LastTs(_, done) => {
+                        let _ = done.send(Err(fail()));
+                    }
+                    Request::ReplayCounter(_, done) => {
                         let _ = done.send(Err(fail()));
                     }
                     Request::Close => {}
@@ -521,7 +567,11 @@ fn commit(
 
 /// Readings from a device no source described: the id's prefix names its transport.
 fn transport_of(r: &Reading) -> Transport {
-    r.device
+    transport_of_device(&r.device)
+}
+
+fn transport_of_device(device: &DeviceId) -> Transport {
+    device
         .0
         .split_once(':')
         .and_then(|(prefix, _)| Transport::parse(prefix))

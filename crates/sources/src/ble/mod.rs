@@ -12,10 +12,12 @@
 mod btle;
 mod interval;
 mod nearby;
+mod replay;
 
 pub use btle::BtleplugRadio;
 pub use interval::LearnedInterval;
 pub use nearby::Nearby;
+use replay::{CounterGuard, Verdict};
 
 use crate::board::SourceBoard;
 use crate::task::TaskHandle;
@@ -31,7 +33,7 @@ use telltale_model::ble::NearbyDevice;
 use telltale_model::{
     Device, DeviceId, Quality, Reading, SourceState, Transport, STALE_AFTER_INTERVALS,
 };
-use telltale_store::Ingest;
+use telltale_store::{Ingest, ReplayMark};
 use tokio::sync::{mpsc, watch};
 use tokio_util::sync::CancellationToken;
 
@@ -304,18 +306,6 @@ pub fn decode_advertisement(
     })
 }
 
-/// Whether an encrypted payload's counter repeats or goes back: a recorded advertisement played
-/// again must not be stored as a new measurement. Counters of one byte (ATC, MiBeacon's frame
-/// counter) wrap, so "back" means back by less than half their range.
-pub fn is_replay(last: u32, counter: u32) -> bool {
-    if last <= 0xFF && counter <= 0xFF {
-        let back = (last as u8).wrapping_sub(counter as u8);
-        back < 0x80
-    } else {
-        last.wrapping_sub(counter) < 0x8000_0000
-    }
-}
-
 /// GATT profiles Telltale reads over a connection, by the 16-bit service UUID they advertise.
 pub fn profile_name(service: u16) -> Option<&'static str> {
     match service {
@@ -346,7 +336,8 @@ struct Tracked {
     registered_interval_ms: i64,
     offline: bool,
     last_packet_id: Option<u8>,
-    last_counter: Option<u32>,
+    /// Loaded from the store when the device's first encrypted frame arrives.
+    counter: Option<CounterGuard>,
     rssi: Option<i16>,
     link: Option<String>,
 }
@@ -359,7 +350,7 @@ impl Tracked {
             interval: LearnedInterval::default(),
             offline: false,
             last_packet_id: None,
-            last_counter: None,
+            counter: None,
             rssi: None,
             link: None,
         }
@@ -578,19 +569,43 @@ impl Run {
                 if rssi.is_some() {
                     t.rssi = rssi;
                 }
+                let mut mark = None;
                 let readings = match decoded {
                     Ok(decoded) => {
                         if let Some(counter) = decoded.replay_counter {
-                            if t.last_counter.is_some_and(|last| is_replay(last, counter)) {
-                                self.board.count_rejected(
-                                    &self.id,
-                                    &address,
-                                    &format!("replayed advertisement (counter {counter})"),
-                                );
-                                Vec::new()
-                            } else {
-                                t.last_counter = Some(counter);
-                                readings_of_decoded(&address, &decoded, rssi, now_ms)
+                            let guard = match &mut t.counter {
+                                Some(guard) => guard,
+                                None => {
+                                    let stored = self
+                                        .ingest
+                                        .replay_counter(device_id(&address))
+                                        .await
+                                        .map_err(|e| e.to_string())?;
+                                    t.counter.insert(CounterGuard::new(stored))
+                                }
+                            };
+                            match guard.judge(counter) {
+                                Verdict::Replay => {
+                                    self.board.count_rejected(
+                                        &self.id,
+                                        &address,
+                                        &format!("replayed advertisement (counter {counter})"),
+                                    );
+                                    Vec::new()
+                                }
+                                verdict => {
+                                    if verdict == Verdict::Restarted {
+                                        tracing::warn!(source = %self.id, %address, counter,
+                                            "encrypted advertisements restarted their counter \
+                                             (a reboot or a battery change); accepted");
+                                    }
+                                    mark = Some(ReplayMark {
+                                        device: device_id(&address),
+                                        counter,
+                                        at_ms: now_ms,
+                                    });
+                                    readings_of_decoded(&address, &decoded, rssi, now_ms)
+                                }
                             }
                         } else if decoded.packet_id.is_some()
                             && decoded.packet_id == t.last_packet_id
@@ -610,7 +625,16 @@ impl Run {
                     }
                 };
                 self.after_heard(&address).await?;
-                self.write(readings).await
+                match mark {
+                    // The counter is stored with the readings it admitted, in one transaction.
+                    Some(mark) => self
+                        .ingest
+                        .write_marked(readings, mark)
+                        .await
+                        .map(|_| ())
+                        .map_err(|e| e.to_string()),
+                    None => self.write(readings).await,
+                }
             }
             BleEvent::Notification {
                 address,
@@ -722,22 +746,6 @@ impl Run {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn replays_are_told_from_progress_and_wraps() {
-        let cases = [
-            (5, 5, true, "the same counter"),
-            (5, 4, true, "going back"),
-            (5, 6, false, "going on"),
-            (255, 0, false, "a one-byte counter wraps"),
-            (3, 250, true, "back across the wrap"),
-            (70_000, 69_999, true, "a four-byte counter goes back"),
-            (70_000, 70_001, false, "a four-byte counter goes on"),
-        ];
-        for (last, counter, replay, what) in cases {
-            assert_eq!(is_replay(last, counter), replay, "{what}");
-        }
-    }
 
     #[test]
     fn only_uuids_on_the_bluetooth_base_have_a_short_form() {

@@ -4,6 +4,7 @@ pub mod alerts;
 pub mod chunks;
 pub mod devices;
 pub mod readings;
+pub mod replay_counters;
 pub mod rollups;
 pub mod series;
 pub mod service_plans;

@@ -1,0 +1,187 @@
+//! Replay protection survives a restart of the app: the counter of an encrypted advertisement
+//! is stored with its readings, so a frame recorded before the restart is refused after it.
+//! (The frame-by-frame rules, device reboots included, are unit-tested in `ble::replay`.)
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+use telltale_model::{DeviceId, HistoryQuery, SourceState};
+use telltale_sources::ble::{
+    self, Bindkey, BleEvent, BleFleet, KnownDevice, Radio, RadioFuture, RadioState,
+};
+use telltale_sources::SourceBoard;
+use telltale_store::{Ingest, Store};
+use tokio::sync::{mpsc, watch};
+use tokio_util::sync::CancellationToken;
+
+const SEALED: &str = "54:48:E6:8F:80:A5";
+/// bthome-ble's test key and frames: counter 0x00112233, then an older one (0x00112232).
+const SEALED_KEY: [u8; 16] = [
+    0x23, 0x1d, 0x39, 0xc1, 0xd7, 0xcc, 0x1a, 0xb1, 0xae, 0xe2, 0x24, 0xcd, 0x09, 0x6d, 0xb9, 0x32,
+];
+const SEALED_FRAME: &str = "41e445f3c9962b332211006c7c4519";
+const SEALED_OLDER: &str = "41723d3035fb88322211009e7414c0";
+const SOURCE: &str = "ble";
+
+/// A radio that reports "scanning" and then passes on what the test sends it.
+struct ChannelRadio(mpsc::Receiver<BleEvent>);
+
+impl Radio for ChannelRadio {
+    fn listen(
+        self: Box<Self>,
+        _fleet: watch::Receiver<Arc<BleFleet>>,
+        events: mpsc::Sender<BleEvent>,
+        state: mpsc::Sender<RadioState>,
+        cancel: CancellationToken,
+    ) -> RadioFuture {
+        let mut from_test = self.0;
+        Box::pin(async move {
+            let _ = state.send(RadioState::Scanning("test radio".into())).await;
+            loop {
+                tokio::select! {
+                    _ = cancel.cancelled() => return,
+                    Some(e) = from_test.recv() => {
+                        if events.send(e).await.is_err() {
+                            return;
+                        }
+                    }
+                }
+            }
+        })
+    }
+}
+
+fn hex(s: &str) -> Vec<u8> {
+    (0..s.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
+        .collect()
+}
+
+fn advert(frame: &str) -> BleEvent {
+    BleEvent::Advertisement {
+        address: SEALED.into(),
+        name: None,
+        rssi: Some(-70),
+        service_data: vec![(0xFCD2, hex(frame))],
+        manufacturer_data: vec![],
+        services: vec![],
+    }
+}
+
+fn fleet() -> BleFleet {
+    BleFleet {
+        devices: vec![KnownDevice {
+            address: SEALED.into(),
+            name: "Garage".into(),
+            kind: "thermometer".into(),
+            site: "Home".into(),
+            expected_interval_ms: 10_000,
+            tags: vec![],
+            connect: false,
+            bindkey: Some(Bindkey(SEALED_KEY)),
+        }],
+    }
+}
+
+async fn eventually<T>(what: &str, mut check: impl FnMut() -> Option<T>) -> T {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        if let Some(v) = check() {
+            return v;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "timed out: {what}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+async fn within<F: Future>(what: &str, f: F) -> F::Output {
+    tokio::time::timeout(Duration::from_secs(10), f)
+        .await
+        .unwrap_or_else(|_| panic!("timed out: {what}"))
+}
+
+fn temperatures(store: &Store) -> Vec<f64> {
+    let now = telltale_sources::now_ms();
+    store
+        .history(&HistoryQuery {
+            device: DeviceId::new(format!("ble:{SEALED}")),
+            metric: "temperature".into(),
+            from_ms: now - 600_000,
+            to_ms: now + 600_000,
+            points: 10_000,
+        })
+        .map(|h| h.buckets.iter().map(|b| b.mean).collect())
+        .unwrap_or_default()
+}
+
+/// Starts a source on the test's radio and waits until it listens.
+async fn start(ingest: Ingest, board: &SourceBoard) -> (ble::BleSource, mpsc::Sender<BleEvent>) {
+    let (tx, rx) = mpsc::channel(16);
+    let source = ble::start(
+        SOURCE,
+        Box::new(ChannelRadio(rx)),
+        fleet(),
+        ingest,
+        board.clone(),
+    );
+    eventually("the source listens", || {
+        board
+            .snapshot()
+            .into_iter()
+            .find(|s| s.id == SOURCE && s.state == SourceState::Connected)
+    })
+    .await;
+    (source, tx)
+}
+
+#[tokio::test]
+async fn a_frame_recorded_before_a_restart_is_refused_after_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let (store, writer) = telltale_store::open(&dir.path().join("replay.db")).unwrap();
+    let device = DeviceId::new(format!("ble:{SEALED}"));
+
+    let board = SourceBoard::default();
+    let (source, radio) = start(writer.ingest(), &board).await;
+    radio.send(advert(SEALED_FRAME)).await.unwrap();
+    eventually("the sealed frame is stored", || {
+        (temperatures(&store) == [25.06]).then_some(())
+    })
+    .await;
+    let stored = within(
+        "the counter",
+        writer.ingest().replay_counter(device.clone()),
+    )
+    .await
+    .unwrap();
+    assert_eq!(stored, Some(0x0011_2233));
+    within("the source stops", source.stop()).await;
+
+    // The app starts again on the same database; an attacker plays back what it recorded.
+    let board = SourceBoard::default();
+    let (source, radio) = start(writer.ingest(), &board).await;
+    radio.send(advert(SEALED_OLDER)).await.unwrap();
+    radio.send(advert(SEALED_FRAME)).await.unwrap();
+    let rejected = eventually("both playbacks are refused", || {
+        let status = board.snapshot().into_iter().find(|s| s.id == SOURCE)?;
+        let r = status.rejected.into_iter().find(|r| r.topic == SEALED)?;
+        (r.count >= 2).then_some(r)
+    })
+    .await;
+    assert_eq!(rejected.count, 2);
+    assert!(
+        rejected.last_reason.contains("replayed"),
+        "{}",
+        rejected.last_reason
+    );
+    assert_eq!(
+        temperatures(&store),
+        [25.06],
+        "nothing stored twice, nothing lost"
+    );
+    let kept = within("the counter", writer.ingest().replay_counter(device))
+        .await
+        .unwrap();
+    assert_eq!(kept, Some(0x0011_2233));
+    within("the source stops", source.stop()).await;
+}
