@@ -1,12 +1,14 @@
 //! `telltale collect`: the headless collector an edge box runs, and `telltale secret`, which
-//! puts a broker's password into the OS keyring (the only place it is ever kept).
+//! puts a broker's password or a BLE device's bindkey into the OS keyring (the only place either
+//! is ever kept).
 
 use std::io::Read;
 use std::path::Path;
+use telltale_model::ble::{bindkey_hex, normalize_address, parse_bindkey};
 use telltale_sources::alerting::LogNotifier;
 use telltale_sources::mqtt::secret_key;
 use telltale_sources::secret::{OsKeyring, SecretStore};
-use telltale_sources::{CollectorConfig, Engine};
+use telltale_sources::{bindkey_name, CollectorConfig, Engine};
 
 /// Runs every configured source into the database until SIGINT or SIGTERM, then stops the
 /// sources, commits what they handed over and exits.
@@ -24,6 +26,17 @@ pub async fn collect(db: &Path, config: &Path) -> Result<(), String> {
             .start_broker(broker, &OsKeyring)
             .map_err(|e| format!("broker {id}: {e}"))?;
     }
+    if !config.ble.is_empty() {
+        let devices = config
+            .ble
+            .iter()
+            .map(|d| d.device_config())
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| e.to_string())?;
+        engine
+            .start_bluetooth_with(devices, &OsKeyring)
+            .map_err(|e| format!("bluetooth: {e}"))?;
+    }
     tracing::info!(db = %db.display(), "collecting; stop with SIGINT or SIGTERM");
     crate::shutdown_signal().await;
     tracing::info!("stopping: committing what the sources handed over");
@@ -31,9 +44,39 @@ pub async fn collect(db: &Path, config: &Path) -> Result<(), String> {
     Ok(())
 }
 
+/// Whose secret: a broker of the config (its password) or a BLE device (its bindkey).
+#[derive(clap::Args)]
+#[group(required = true, multiple = false)]
+pub struct SecretOwner {
+    /// The broker's `id` in the config: its password.
+    #[arg(long)]
+    broker: Option<String>,
+    /// A BLE device's address (AA:BB:CC:DD:EE:FF): its bindkey, 32 hex digits.
+    #[arg(long)]
+    ble: Option<String>,
+}
+
+impl SecretOwner {
+    /// The keyring entry, and what to call it in messages.
+    fn entry(&self) -> Result<(String, String), String> {
+        match (&self.broker, &self.ble) {
+            (Some(broker), _) => Ok((
+                secret_key(broker),
+                format!("the password of broker {broker}"),
+            )),
+            (None, Some(address)) => {
+                let address = normalize_address(address).map_err(|e| e.message)?;
+                Ok((bindkey_name(&address), format!("the bindkey of {address}")))
+            }
+            (None, None) => Err("name a --broker or a --ble device".into()),
+        }
+    }
+}
+
 /// Reads a secret from stdin (never from the command line, where `ps` and shell history would
-/// see it) and stores it in the keyring.
-pub fn set(broker: &str) -> Result<(), String> {
+/// see it) and stores it in the keyring. A bindkey is checked before it is stored.
+pub fn set(whose: &SecretOwner) -> Result<(), String> {
+    let (entry, what) = whose.entry()?;
     let mut input = String::new();
     std::io::stdin()
         .take(64 * 1024)
@@ -43,20 +86,25 @@ pub fn set(broker: &str) -> Result<(), String> {
     let secret = input.strip_suffix('\n').unwrap_or(&input);
     let secret = secret.strip_suffix('\r').unwrap_or(secret);
     if secret.is_empty() {
-        return Err("no secret on stdin (pipe it in: `printf %s PASSWORD | telltale secret set --broker ID`)".into());
+        return Err(
+            "no secret on stdin (pipe it in: `printf %s SECRET | telltale secret set --broker ID`)"
+                .into(),
+        );
     }
     if secret.contains('\n') {
         return Err("the secret must be one line".into());
     }
-    OsKeyring
-        .set(&secret_key(broker), secret)
-        .map_err(|e| e.to_string())?;
-    eprintln!("stored the password of broker {broker} in the OS keyring");
+    let secret = match whose.ble {
+        // Stored as the app stores it: 32 lower-case hex digits.
+        Some(_) => bindkey_hex(&parse_bindkey(secret).map_err(|e| e.message)?),
+        None => secret.to_owned(),
+    };
+    OsKeyring.set(&entry, &secret).map_err(|e| e.to_string())?;
+    eprintln!("stored {what} in the OS keyring");
     Ok(())
 }
 
-pub fn delete(broker: &str) -> Result<(), String> {
-    OsKeyring
-        .delete(&secret_key(broker))
-        .map_err(|e| e.to_string())
+pub fn delete(whose: &SecretOwner) -> Result<(), String> {
+    let (entry, _) = whose.entry()?;
+    OsKeyring.delete(&entry).map_err(|e| e.to_string())
 }

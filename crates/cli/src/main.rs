@@ -66,8 +66,8 @@ enum Command {
         #[command(flatten)]
         range: history::SeriesRange,
     },
-    /// Collect from the sources in a config file (TOML: [[mqtt]] brokers and their topics)
-    /// until SIGINT or SIGTERM; then commit what was received and exit 0.
+    /// Collect from the sources in a config file (TOML: [[mqtt]] brokers and their topics,
+    /// [[ble]] devices) until SIGINT or SIGTERM; then commit what was received and exit 0.
     Collect {
         #[arg(long)]
         db: PathBuf,
@@ -80,7 +80,7 @@ enum Command {
         #[command(subcommand)]
         action: forecast::ForecastCommand,
     },
-    /// Passwords in the OS keyring (never in files or the database).
+    /// Passwords and bindkeys in the OS keyring (never in files or the database).
     Secret {
         #[command(subcommand)]
         action: SecretCommand,
@@ -89,16 +89,15 @@ enum Command {
 
 #[derive(Subcommand)]
 enum SecretCommand {
-    /// Store a broker's password, read from stdin.
+    /// Store a broker's password or a BLE device's bindkey (32 hex digits), read from stdin.
     Set {
-        /// The broker's `id` in the config.
-        #[arg(long)]
-        broker: String,
+        #[command(flatten)]
+        whose: collect::SecretOwner,
     },
-    /// Remove a broker's password.
+    /// Remove a broker's password or a BLE device's bindkey.
     Delete {
-        #[arg(long)]
-        broker: String,
+        #[command(flatten)]
+        whose: collect::SecretOwner,
     },
 }
 
@@ -140,11 +139,11 @@ fn main() -> ExitCode {
             with_runtime(|| async move { collect::collect(&db, &config).await })
         }
         Command::Secret {
-            action: SecretCommand::Set { broker },
-        } => collect::set(&broker),
+            action: SecretCommand::Set { whose },
+        } => collect::set(&whose),
         Command::Secret {
-            action: SecretCommand::Delete { broker },
-        } => collect::delete(&broker),
+            action: SecretCommand::Delete { whose },
+        } => collect::delete(&whose),
         Command::Decode { kind } => decode::run(kind),
         Command::Forecast { action } => forecast::run(action),
         Command::Alerts {

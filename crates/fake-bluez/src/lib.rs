@@ -86,7 +86,9 @@ use zbus::zvariant::Value;
 use zbus::Connection;
 
 pub use bus::PrivateBus;
-pub use spec::{normalize_uuid, uuid_from_u16, CharacteristicSpec, DeviceSpec, ServiceSpec};
+pub use spec::{
+    bytes_of_hex, normalize_uuid, uuid_from_u16, CharacteristicSpec, DeviceSpec, ServiceSpec,
+};
 
 use objects::{emit_changed, manufacturer_data_value, service_data_value, DEVICE1};
 use spec::normalize_address;

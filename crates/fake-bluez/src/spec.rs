@@ -106,6 +106,16 @@ pub(crate) fn normalize_address(address: &str) -> Result<String> {
     }
 }
 
+/// Bytes from lower- or upper-case hex, as captured frames are written in tests. Panics on
+/// anything else: a typo in a test's constant, not input.
+pub fn bytes_of_hex(hex: &str) -> Vec<u8> {
+    assert!(hex.len().is_multiple_of(2), "odd-length hex {hex:?}");
+    (0..hex.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).expect("hex digits"))
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

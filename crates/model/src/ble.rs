@@ -68,6 +68,11 @@ pub fn normalize_address(text: &str) -> Result<String, ApiError> {
     Ok(parts.join(":").to_ascii_uppercase())
 }
 
+/// A bindkey as the keyring keeps it: 32 lower-case hex digits.
+pub fn bindkey_hex(key: &[u8; 16]) -> String {
+    key.iter().map(|b| format!("{b:02x}")).collect()
+}
+
 /// A bindkey as typed: 32 hex digits (spaces and dashes allowed, as vendors print them).
 pub fn parse_bindkey(text: &str) -> Result<[u8; 16], ApiError> {
     let hex: String = text

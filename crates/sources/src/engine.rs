@@ -12,7 +12,9 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
-use telltale_model::ble::{parse_bindkey, BleDeviceConfig, BleDeviceStatus, NearbyDevice};
+use telltale_model::ble::{
+    bindkey_hex, parse_bindkey, BleDeviceConfig, BleDeviceStatus, NearbyDevice,
+};
 use telltale_model::{
     Dashboard, DeviceId, ExportRequest, ExportResult, History, HistoryQuery, Reading,
     RetentionSetting, SourceState, Transport,
@@ -70,10 +72,21 @@ impl Engine {
     /// Starts scanning with the first Bluetooth adapter (retrying while there is none) for the
     /// user's devices, with their bindkeys from `secrets`. Must be called inside a tokio runtime.
     pub fn start_bluetooth(&mut self, secrets: &dyn SecretStore) -> Result<()> {
+        let devices = self.ble_device_configs()?;
+        self.start_bluetooth_with(devices, secrets)
+    }
+
+    /// As [`Engine::start_bluetooth`], for the given devices rather than those saved in the
+    /// store: the headless collector's come from its config file.
+    pub fn start_bluetooth_with(
+        &mut self,
+        devices: Vec<BleDeviceConfig>,
+        secrets: &dyn SecretStore,
+    ) -> Result<()> {
         if self.bluetooth.is_some() {
             return Ok(());
         }
-        let fleet = self.ble_fleet(secrets)?;
+        let fleet = fleet_of(devices, secrets);
         self.bluetooth = Some(crate::ble::start(
             BLUETOOTH_SOURCE,
             Box::new(BtleplugRadio),
@@ -89,37 +102,9 @@ impl Engine {
     }
 
     /// The user's BLE devices as sources follow them: settings from the store, bindkeys from
-    /// the keyring. A key the keyring cannot give is logged and left out (the device's
-    /// encrypted advertisements are then refused, not misread).
+    /// the keyring (see [`fleet_of`]).
     pub fn ble_fleet(&self, secrets: &dyn SecretStore) -> Result<BleFleet> {
-        let mut devices = Vec::new();
-        for config in self.ble_device_configs()? {
-            let bindkey = match secrets.get(&bindkey_name(&config.address)) {
-                Ok(Some(hex)) => match parse_bindkey(&hex) {
-                    Ok(key) => Some(Bindkey(key)),
-                    Err(e) => {
-                        tracing::error!(address = %config.address, error = %e.message, "unreadable bindkey in the keyring");
-                        None
-                    }
-                },
-                Ok(None) => None,
-                Err(e) => {
-                    tracing::error!(address = %config.address, error = %e, "bindkey not available");
-                    None
-                }
-            };
-            devices.push(KnownDevice {
-                address: config.address,
-                name: config.name,
-                kind: config.kind,
-                site: "Home".into(),
-                expected_interval_ms: BLE_DEFAULT_INTERVAL_MS,
-                tags: Vec::new(),
-                connect: config.connect,
-                bindkey,
-            });
-        }
-        Ok(BleFleet { devices })
+        Ok(fleet_of(self.ble_device_configs()?, secrets))
     }
 
     /// Hands the saved BLE devices to the running sources (after an add, rename or removal).
@@ -576,7 +561,42 @@ pub async fn set_device_tags(ingest: &Ingest, device: DeviceId, tags: &[String])
 }
 
 /// The keyring entry holding a BLE device's bindkey.
-fn bindkey_name(address: &str) -> String {
+/// BLE devices as sources follow them, with their bindkeys from `secrets`. A key the keyring
+/// cannot give is logged and left out (the device's encrypted advertisements are then refused,
+/// not misread).
+fn fleet_of(configs: Vec<BleDeviceConfig>, secrets: &dyn SecretStore) -> BleFleet {
+    let mut devices = Vec::new();
+    for config in configs {
+        let bindkey = match secrets.get(&bindkey_name(&config.address)) {
+            Ok(Some(hex)) => match parse_bindkey(&hex) {
+                Ok(key) => Some(Bindkey(key)),
+                Err(e) => {
+                    tracing::error!(address = %config.address, error = %e.message, "unreadable bindkey in the keyring");
+                    None
+                }
+            },
+            Ok(None) => None,
+            Err(e) => {
+                tracing::error!(address = %config.address, error = %e, "bindkey not available");
+                None
+            }
+        };
+        devices.push(KnownDevice {
+            address: config.address,
+            name: config.name,
+            kind: config.kind,
+            site: "Home".into(),
+            expected_interval_ms: BLE_DEFAULT_INTERVAL_MS,
+            tags: Vec::new(),
+            connect: config.connect,
+            bindkey,
+        });
+    }
+    BleFleet { devices }
+}
+
+/// The keyring entry holding a BLE device's bindkey (`address` normalised, upper case).
+pub fn bindkey_name(address: &str) -> String {
     format!("ble:{address}:bindkey")
 }
 
@@ -605,8 +625,7 @@ pub async fn save_ble_device(
         BindkeyChange::Keep => {}
         BindkeyChange::Set(text) => {
             let key = parse_bindkey(&text).map_err(|e| SourceError::Config(e.message))?;
-            let hex: String = key.iter().map(|b| format!("{b:02x}")).collect();
-            secrets.set(&bindkey_name(&config.address), &hex)?;
+            secrets.set(&bindkey_name(&config.address), &bindkey_hex(&key))?;
         }
         BindkeyChange::Clear => secrets.delete(&bindkey_name(&config.address))?,
     }

@@ -20,10 +20,10 @@ mod task;
 pub mod upkeep;
 
 pub use board::SourceBoard;
-pub use config::CollectorConfig;
+pub use config::{BleDeviceEntry, CollectorConfig};
 pub use engine::{
-    forget_broker, remove_ble_device, save_ble_device, save_broker, set_device_tags, set_retention,
-    BindkeyChange, Engine, PasswordChange, BLUETOOTH_SOURCE,
+    bindkey_name, forget_broker, remove_ble_device, save_ble_device, save_broker, set_device_tags,
+    set_retention, BindkeyChange, Engine, PasswordChange, BLUETOOTH_SOURCE,
 };
 pub use error::{Result, SourceError};
 pub use task::TaskHandle;

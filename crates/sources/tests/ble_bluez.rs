@@ -11,7 +11,9 @@ use std::collections::HashMap;
 use std::future::Future;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
-use telltale_fake_bluez::{CharacteristicSpec, DeviceSpec, FakeBluez, PrivateBus, ServiceSpec};
+use telltale_fake_bluez::{
+    bytes_of_hex as hex, CharacteristicSpec, DeviceSpec, FakeBluez, PrivateBus, ServiceSpec,
+};
 use telltale_model::ble::BleDeviceConfig;
 use telltale_model::{DeviceId, HistoryQuery, SourceState};
 use telltale_sources::demo::{heart_rate_measurement, pvvx, ruuvi_rawv2};
@@ -55,13 +57,6 @@ const MIBEACON_KEY: &str = "e9ea895fac7cca6d30532432a516f3a8";
 const MIBEACON_FRAME: &str = "58585b0550f4830238c1a495ef58763c26000097e2abb5"; // humidity 46 %
 const ATC_FRAME: &str = "a4c1388d18b201122f640ca025"; // 27.4 °C, 47 %
 const RUUVI_V1_FRAME: &str = "03ff7f63ffff7fff7fff7fffffff"; // 127.99 °C, 127.5 %
-
-fn hex(s: &str) -> Vec<u8> {
-    (0..s.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
-        .collect()
-}
 
 fn bthome(packet_id: u8, temperature_c: f64) -> Vec<u8> {
     telltale_sources::demo::bthome_v2(packet_id, temperature_c, 45.0, 88)

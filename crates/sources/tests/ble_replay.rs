@@ -5,6 +5,7 @@
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
+use telltale_fake_bluez::bytes_of_hex as hex;
 use telltale_model::{DeviceId, HistoryQuery, SourceState};
 use telltale_sources::ble::{
     self, Bindkey, BleEvent, BleFleet, KnownDevice, Radio, RadioFuture, RadioState,
@@ -49,13 +50,6 @@ impl Radio for ChannelRadio {
             }
         })
     }
-}
-
-fn hex(s: &str) -> Vec<u8> {
-    (0..s.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
-        .collect()
 }
 
 fn advert(frame: &str) -> BleEvent {

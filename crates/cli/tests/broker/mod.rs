@@ -970,10 +970,22 @@ impl SecretService {
     /// `echo -n SECRET | telltale secret set --broker ID`, as a user does it; returns what the
     /// command printed (stdout and stderr), which must not contain the secret either.
     pub fn set_broker_password(&self, broker: &str, secret: &str) -> String {
+        let (status, output) = self.set_secret(&["--broker", broker], secret);
+        assert!(
+            status.success(),
+            "telltale secret set --broker {broker} failed ({status}): {output}"
+        );
+        output
+    }
+
+    /// `echo -n SECRET | telltale secret set OWNER...` (`--broker ID` or `--ble ADDRESS`): how
+    /// it exited and what it printed (stdout and stderr).
+    pub fn set_secret(&self, owner: &[&str], secret: &str) -> (ExitStatus, String) {
         let (k, v) = self.env();
         let mut c = telltale();
         let output = Captured::new();
-        c.args(["secret", "set", "--broker", broker])
+        c.args(["secret", "set"])
+            .args(owner)
             .env(k, v)
             .env("NO_COLOR", "1")
             .stdin(Stdio::piped())
@@ -985,11 +997,6 @@ impl SecretService {
             stdin.write_all(secret.as_bytes()).unwrap();
         }
         let status = child.wait_exit(SHORT, || output.text());
-        assert!(
-            status.success(),
-            "telltale secret set --broker {broker} failed ({status}): {}",
-            output.text()
-        );
-        output.text()
+        (status, output.text())
     }
 }
