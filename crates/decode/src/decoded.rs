@@ -81,6 +81,15 @@ pub enum Format {
 }
 
 impl Format {
+    /// The width of the format's replay counter in bits: the custom-firmware Xiaomi formats
+    /// send one byte, which wraps every 256 frames; BTHome and MiBeacon four.
+    pub fn replay_counter_bits(self) -> u32 {
+        match self {
+            Format::XiaomiPvvxEncrypted | Format::XiaomiAtc1441Encrypted => 8,
+            _ => 32,
+        }
+    }
+
     pub const ALL: [Format; 14] = [
         Format::BtHomeV2,
         Format::RuuviRawV2,

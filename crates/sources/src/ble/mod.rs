@@ -584,7 +584,7 @@ impl Run {
                                     t.counter.insert(CounterGuard::new(stored))
                                 }
                             };
-                            match guard.judge(counter) {
+                            match guard.judge(counter, decoded.format.replay_counter_bits()) {
                                 Verdict::Replay => {
                                     self.board.count_rejected(
                                         &self.id,

@@ -14,12 +14,11 @@
 pub const RESTART_FRAMES: u8 = 3;
 
 /// Whether an encrypted payload's counter repeats or goes back: a recorded advertisement played
-/// again must not be stored as a new measurement. Counters of one byte (ATC, MiBeacon's frame
-/// counter) wrap, so "back" means back by less than half their range.
-pub fn is_replay(last: u32, counter: u32) -> bool {
-    if last <= 0xFF && counter <= 0xFF {
-        let back = (last as u8).wrapping_sub(counter as u8);
-        back < 0x80
+/// again must not be stored as a new measurement. Counters wrap (one-byte ones every 256
+/// frames), so "back" means back by less than half their range.
+pub fn is_replay(last: u32, counter: u32, bits: u32) -> bool {
+    if bits == 8 {
+        (last as u8).wrapping_sub(counter as u8) < 0x80
     } else {
         last.wrapping_sub(counter) < 0x8000_0000
     }
@@ -58,8 +57,12 @@ impl CounterGuard {
         self.accepted
     }
 
-    pub fn judge(&mut self, counter: u32) -> Verdict {
-        if !self.accepted.is_some_and(|last| is_replay(last, counter)) {
+    /// Judges one frame's counter, `bits` wide (see `Format::replay_counter_bits`).
+    pub fn judge(&mut self, counter: u32, bits: u32) -> Verdict {
+        if !self
+            .accepted
+            .is_some_and(|last| is_replay(last, counter, bits))
+        {
             self.accepted = Some(counter);
             self.restart = None;
             return Verdict::Fresh;
@@ -67,7 +70,7 @@ impl CounterGuard {
         self.restart = match self.restart {
             // Devices send each frame several times; a repeat neither helps nor breaks a run.
             Some((newest, n)) if newest == counter => Some((newest, n)),
-            Some((newest, n)) if !is_replay(newest, counter) => Some((counter, n + 1)),
+            Some((newest, n)) if !is_replay(newest, counter, bits) => Some((counter, n + 1)),
             _ => Some((counter, 1)),
         };
         match self.restart {
@@ -88,17 +91,38 @@ mod tests {
     #[test]
     fn replays_are_told_from_progress_and_wraps() {
         let cases = [
-            (5, 5, true, "the same counter"),
-            (5, 4, true, "going back"),
-            (5, 6, false, "going on"),
-            (255, 0, false, "a one-byte counter wraps"),
-            (3, 250, true, "back across the wrap"),
-            (70_000, 69_999, true, "a four-byte counter goes back"),
-            (70_000, 70_001, false, "a four-byte counter goes on"),
+            (5, 5, 8, true, "the same counter"),
+            (5, 4, 8, true, "going back"),
+            (5, 6, 8, false, "going on"),
+            (255, 0, 8, false, "a one-byte counter wraps"),
+            (3, 250, 8, true, "back across the wrap"),
+            (70_000, 69_999, 32, true, "a four-byte counter goes back"),
+            (70_000, 70_001, 32, false, "a four-byte counter goes on"),
+            (
+                5,
+                200,
+                32,
+                false,
+                "a four-byte counter jumps ahead early in its life",
+            ),
+            (200, 5, 32, true, "and never wraps at a byte"),
+            (u32::MAX, 0, 32, false, "a four-byte counter wraps"),
         ];
-        for (last, counter, replay, what) in cases {
-            assert_eq!(is_replay(last, counter), replay, "{what}");
+        for (last, counter, bits, replay, what) in cases {
+            assert_eq!(is_replay(last, counter, bits), replay, "{what}");
         }
+    }
+
+    #[test]
+    fn one_byte_counters_wrap_on() {
+        let mut guard = CounterGuard::new(Some(254));
+        let got: Vec<Verdict> = [255, 0, 1, 1, 0]
+            .iter()
+            .map(|&c| guard.judge(c, 8))
+            .collect();
+        use Verdict::*;
+        assert_eq!(got, [Fresh, Fresh, Fresh, Replay, Replay]);
+        assert_eq!(guard.accepted(), Some(1));
     }
 
     /// (counter accepted before, counters in arrival order, verdicts expected, counter accepted
@@ -149,7 +173,7 @@ mod tests {
         ];
         for (start, counters, verdicts, end, what) in cases {
             let mut guard = CounterGuard::new(*start);
-            let got: Vec<Verdict> = counters.iter().map(|&c| guard.judge(c)).collect();
+            let got: Vec<Verdict> = counters.iter().map(|&c| guard.judge(c, 32)).collect();
             assert_eq!(got, *verdicts, "{what}");
             assert_eq!(guard.accepted(), *end, "{what}");
         }
