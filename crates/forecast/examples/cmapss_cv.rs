@@ -53,7 +53,11 @@ fn run() -> Result<(), String> {
             "--by-truth" => by_truth = true,
             // Model settings, for experiments.
             "--cap" => config.cap = num("--cap")?,
-            "--window" => config.window = num("--window")? as usize,
+            "--window" => config.windows = vec![num("--window")? as usize],
+            "--windows" => {
+                let list = args.next().unwrap_or_default();
+                config.windows = list.split(',').filter_map(|w| w.parse().ok()).collect();
+            }
             "--neighbours" => config.neighbours = num("--neighbours")? as usize,
             "--smooth" => config.smooth = num("--smooth")? as usize,
             "--anchor" => config.anchor = num("--anchor")?,
