@@ -536,6 +536,56 @@ async fn demo_dashboard_device_page_layouts_and_offline_history() {
     )
     .await;
     screenshot(&client, &shots, "bluetooth-added-phone").await;
+    // A bindkey given to a device that does not encrypt: its plain frames are refused (anyone
+    // could send them) and its row says why; removing the key ends it. Each step finds the row
+    // and acts in one script: the list re-renders as it polls.
+    let neighbour_row = |then: &str| {
+        format!(
+            "const r = [...document.querySelectorAll('[data-testid=ble-device]')] \
+                 .find(r => r.textContent.includes('Neighbour')); \
+             if (!r) return null; {then}"
+        )
+    };
+    let edit = neighbour_row("r.querySelector('[data-testid=edit-ble]').click(); return true;");
+    let open_form = || {
+        wait_until(
+            &client,
+            &edit,
+            Duration::from_secs(10),
+            "Edit on the neighbour",
+        )
+    };
+    open_form().await;
+    type_into(&client, "[data-testid=ble-bindkey]", BINDKEY).await;
+    click(&client, "[data-testid=save-ble]").await;
+    let problem = wait_until(
+        &client,
+        &neighbour_row(
+            "const p = r.querySelector('[data-testid=ble-problem]'); \
+             return p ? p.textContent : null;",
+        ),
+        Duration::from_secs(20),
+        "the neighbour's row to say why its frames are refused",
+    )
+    .await;
+    assert!(
+        problem.as_str().unwrap_or("").contains("unencrypted"),
+        "{problem}"
+    );
+    screenshot(&client, &shots, "bluetooth-problem-phone").await;
+    open_form().await;
+    click(&client, "[data-testid=ble-clear-bindkey]").await;
+    click(&client, "[data-testid=save-ble]").await;
+    wait_until(
+        &client,
+        &neighbour_row(
+            "return !r.querySelector('[data-testid=ble-problem]') \
+                 && !r.textContent.includes('bindkey in keyring') ? true : null;",
+        ),
+        Duration::from_secs(20),
+        "the neighbour's problem to clear once its bindkey is removed",
+    )
+    .await;
     // Bindkeys: refused when malformed, kept in the keyring when good, never given back. In
     // order, so the list is read after the save.
     let answers = js(

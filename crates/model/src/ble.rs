@@ -148,6 +148,10 @@ pub struct BleDeviceStatus {
     pub link: Option<String>,
     /// Not heard for longer than its learned interval allows.
     pub stale: bool,
+    /// Why what it sent was refused, said so the user can act ("cannot decrypt: check the
+    /// bindkey"); None once something from it is stored again.
+    #[serde(default)]
+    pub problem: Option<String>,
 }
 
 #[cfg(test)]

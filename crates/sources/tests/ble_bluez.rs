@@ -341,6 +341,66 @@ async fn bluetooth_devices_through_btleplug_and_a_fake_bluez() {
         rejected.last_reason
     );
     assert_eq!(values(&engine, SEALED, "temperature"), [25.06]);
+    // The device list says what to do about it.
+    let problem = |engine: &Engine, address: &str| {
+        engine
+            .ble_devices()
+            .into_iter()
+            .find(|d| d.config.address == address)
+            .and_then(|d| d.problem)
+    };
+    let said = eventually("the Garage thermometer's problem is told", limit, || {
+        problem(&engine, SEALED)
+    })
+    .await;
+    assert!(said.contains("check the bindkey"), "{said}");
+    assert_eq!(problem(&engine, THERMO), None);
+
+    // A bindkey given to a device that does not encrypt: its plain frames are refused (they
+    // could come from anyone) and the list says why; clearing the key ends it.
+    for (key, temperature) in [
+        (BindkeyChange::Set(SEALED_KEY.into()), 18.0),
+        (BindkeyChange::Clear, 18.5),
+    ] {
+        telltale_sources::save_ble_device(
+            &ingest,
+            &secrets,
+            config(PVVX, "Bedroom", "thermometer", false),
+            key,
+        )
+        .await
+        .unwrap();
+        engine.reload_ble_fleet(&secrets).unwrap();
+        // The fleet reaches the source through a channel: advertise until the change shows.
+        let start = Instant::now();
+        let mut counter = 100u8;
+        let outcome = loop {
+            counter = counter.wrapping_add(1);
+            bluez
+                .advertise(
+                    PVVX,
+                    -79,
+                    vec![],
+                    vec![("181a".into(), pvvx(PVVX, temperature, 55.0, counter))],
+                )
+                .await
+                .unwrap();
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            let stored = values(&engine, PVVX, "temperature").contains(&temperature);
+            match (temperature == 18.0, stored, problem(&engine, PVVX)) {
+                (true, false, Some(p)) => break p,
+                (false, true, None) => break String::new(),
+                _ => {}
+            }
+            assert!(
+                start.elapsed() < limit,
+                "timed out: the bindkey change to take effect ({temperature} °C)"
+            );
+        };
+        if temperature == 18.0 {
+            assert!(outcome.contains("unencrypted"), "{outcome}");
+        }
+    }
 
     // GATT: the strap is connected to, its battery read, its notifications stored in order.
     eventually("the strap is connected", limit, || {

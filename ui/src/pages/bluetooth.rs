@@ -127,8 +127,12 @@ fn MyDevice(status: BleDeviceStatus, editing: RwSignal<Option<Draft>>) -> impl I
             </div>
             <div class="detail">{format!("{} · {}", c.address, c.kind)}</div>
             <div class="detail" data-testid="ble-health">{health}</div>
+            {status.problem.clone().map(|p| view! {
+                <div class="warning" data-testid="ble-problem">{p}</div>
+            })}
             <div class="row-actions">
-                <button class="chip-button" on:click=move |_| editing.set(Some(draft.clone()))>
+                <button class="chip-button" data-testid="edit-ble"
+                    on:click=move |_| editing.set(Some(draft.clone()))>
                     "Edit"
                 </button>
                 <button class="chip-button danger" data-testid="remove-ble"
@@ -273,7 +277,7 @@ fn DeviceForm(draft: Draft, editing: RwSignal<Option<Draft>>) -> impl IntoView {
                     </label>
                     <Show when=move || has_bindkey>
                         <label class="check">
-                            <input type="checkbox" prop:checked=clear_bindkey
+                            <input type="checkbox" prop:checked=clear_bindkey data-testid="ble-clear-bindkey"
                                 on:change=move |e| clear_bindkey.set(event_target_checked(&e)) />
                             "Remove the stored bindkey"
                         </label>

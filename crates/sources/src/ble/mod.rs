@@ -157,6 +157,9 @@ pub struct DeviceHealth {
     pub learned_interval_ms: Option<i64>,
     pub link: Option<String>,
     pub stale: bool,
+    /// Why its last refused frame was refused, for the user (see [`problem_of`]); cleared by
+    /// the next frame that decodes.
+    pub problem: Option<String>,
 }
 
 /// A running BLE source: owns its task, its fleet, and what it heard.
@@ -306,6 +309,22 @@ pub fn decode_advertisement(
     })
 }
 
+/// What a refusal means to the person holding the device, when it is something they can fix;
+/// other refusals show the decoder's own reason.
+fn problem_of(e: &DecodeError) -> Option<String> {
+    match e {
+        DecodeError::Encrypted(_) => Some("encrypted: enter its bindkey".into()),
+        DecodeError::DecryptionFailed(_) => Some("cannot decrypt: check the bindkey".into()),
+        // Plain frames from a device with a key could come from anyone: refused, and said so.
+        DecodeError::NotEncrypted(_) => Some(
+            "sends unencrypted data but has a bindkey: refused (clear the bindkey if it does \
+             not encrypt)"
+                .into(),
+        ),
+        _ => None,
+    }
+}
+
 /// GATT profiles Telltale reads over a connection, by the 16-bit service UUID they advertise.
 pub fn profile_name(service: u16) -> Option<&'static str> {
     match service {
@@ -340,6 +359,7 @@ struct Tracked {
     counter: Option<CounterGuard>,
     rssi: Option<i16>,
     link: Option<String>,
+    problem: Option<String>,
 }
 
 impl Tracked {
@@ -353,6 +373,7 @@ impl Tracked {
             counter: None,
             rssi: None,
             link: None,
+            problem: None,
         }
     }
 
@@ -373,6 +394,7 @@ impl Tracked {
             learned_interval_ms: self.interval.interval_ms(),
             link: self.link.clone(),
             stale: self.offline,
+            problem: self.problem.clone(),
         }
     }
 
@@ -550,6 +572,7 @@ impl Run {
                 // a vendor's own data) are normal; a known format that fails is counted.
                 let known_format_failed =
                     matches!(&decoded, Err(e) if !matches!(e, DecodeError::NoKnownFormat));
+                let problem = decoded.as_ref().err().and_then(problem_of);
                 let decoded = decoded.map_err(|e| e.to_string());
                 self.nearby.heard(Heard {
                     address: &address,
@@ -586,6 +609,9 @@ impl Run {
                             };
                             match guard.judge(counter, decoded.format.replay_counter_bits()) {
                                 Verdict::Replay => {
+                                    t.problem = Some(format!(
+                                        "refused a replayed frame (counter {counter})"
+                                    ));
                                     self.board.count_rejected(
                                         &self.id,
                                         &address,
@@ -599,6 +625,7 @@ impl Run {
                                             "encrypted advertisements restarted their counter \
                                              (a reboot or a battery change); accepted");
                                     }
+                                    t.problem = None;
                                     mark = Some(ReplayMark {
                                         device: device_id(&address),
                                         counter,
@@ -613,6 +640,7 @@ impl Run {
                             // The same measurement sent again (BTHome repeats each packet).
                             Vec::new()
                         } else {
+                            t.problem = None;
                             t.last_packet_id = decoded.packet_id;
                             readings_of_decoded(&address, &decoded, rssi, now_ms)
                         }
@@ -620,6 +648,7 @@ impl Run {
                     Err(reason) => {
                         if known_format_failed {
                             self.board.count_rejected(&self.id, &address, &reason);
+                            t.problem = problem.or(Some(reason));
                         }
                         Vec::new()
                     }
