@@ -10,6 +10,7 @@ use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
+use telltale_sources::demo::FRONT_DOOR_BINDKEY;
 
 /// Sizes the layout must serve: phone, tablet, desktop.
 const SIZES: [(&str, u32, u32); 3] = [
@@ -586,6 +587,37 @@ async fn demo_dashboard_device_page_layouts_and_offline_history() {
         "the neighbour's problem to clear once its bindkey is removed",
     )
     .await;
+    // The demo's front door encrypts: the scanner says so, and adding it with the key from
+    // its "label" (the README) through the form makes it one of ours, decrypted and stored.
+    let door = format!("[data-testid=nearby-device][data-address='{FRONT_DOOR}']");
+    let said = wait_until(
+        &client,
+        &format!(
+            "const r = document.querySelector(\"{door}\"); \
+             const p = r && r.querySelector('[data-testid=nearby-problem]'); \
+             return p && r.querySelector('[data-testid=add-ble]') ? p.textContent : null;"
+        ),
+        Duration::from_secs(20),
+        "the front door listed as encrypted, with an Add button",
+    )
+    .await;
+    assert!(said.as_str().unwrap().contains("bindkey"), "{said}");
+    click(&client, &format!("{door} [data-testid=add-ble]")).await;
+    type_into(&client, "[data-testid=ble-name]", "Front door").await;
+    type_into(&client, "[data-testid=ble-bindkey]", FRONT_DOOR_BINDKEY).await;
+    click(&client, "[data-testid=save-ble]").await;
+    wait_until(
+        &client,
+        "return [...document.querySelectorAll('[data-testid=ble-device]')] \
+             .some(r => r.textContent.includes('Front door') \
+                 && r.textContent.includes('bindkey in keyring') \
+                 && r.textContent.includes('heard') \
+                 && !r.querySelector('[data-testid=ble-problem]'));",
+        Duration::from_secs(20),
+        "the front door among our devices, heard and decrypted",
+    )
+    .await;
+
     // Bindkeys: refused when malformed, kept in the keyring when good, never given back. In
     // order, so the list is read after the save.
     let answers = js(
@@ -1022,7 +1054,7 @@ async fn demo_dashboard_device_page_layouts_and_offline_history() {
     // or anything else the app wrote.
     for file in walk(data.path()) {
         let bytes = std::fs::read(&file).unwrap();
-        for secret in [BROKER_PASSWORD, BINDKEY] {
+        for secret in [BROKER_PASSWORD, BINDKEY, FRONT_DOOR_BINDKEY] {
             assert!(
                 !bytes.windows(secret.len()).any(|w| w == secret.as_bytes()),
                 "a secret leaked into {}",
@@ -1035,6 +1067,8 @@ async fn demo_dashboard_device_page_layouts_and_offline_history() {
 
 const BROKER_PASSWORD: &str = "e2e-Pa55word-7f3a9c";
 const BINDKEY: &str = "5a1e5a1e0b1d4e3f9c8d7e6f5a4b3c2d";
+/// The demo's encrypted door sensor, and the key on its "label".
+const FRONT_DOOR: &str = "3C:2E:F5:D0:0A:11";
 /// The demo's neighbouring Xiaomi thermometer: heard, not one of the home's devices.
 const NEIGHBOUR: &str = "A4:C1:38:55:66:77";
 

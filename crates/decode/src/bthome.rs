@@ -54,6 +54,32 @@ pub fn bthome_v2_with_key(
 
 const COUNTER_LEN: usize = 4;
 
+/// The AES-CCM nonce: MAC, UUID 0xFCD2 little-endian, the device-information byte, the counter.
+fn nonce(mac: [u8; MAC_LEN], adv_info: u8, counter: [u8; COUNTER_LEN]) -> [u8; 13] {
+    let mut nonce = [0u8; 13];
+    nonce[..6].copy_from_slice(&mac);
+    nonce[6..8].copy_from_slice(&[0xd2, 0xfc]);
+    nonce[8] = adv_info;
+    nonce[9..].copy_from_slice(&counter);
+    nonce
+}
+
+/// Seals BTHome v2 `objects` as an encrypting device does: the service data (after the UUID)
+/// for device-information byte 0x41, then ciphertext, counter and MIC. For simulators (the
+/// demo's front door) and tests; [`bthome_v2_with_key`] opens it.
+pub fn seal_bthome_v2(objects: &[u8], mac: [u8; MAC_LEN], key: &[u8; 16], counter: u32) -> Vec<u8> {
+    const ADV_INFO: u8 = 0x40 | ENCRYPTED_FLAG;
+    let counter = counter.to_le_bytes();
+    let sealed = crypt::seal(key, (&nonce(mac, ADV_INFO, counter)).into(), objects);
+    let (ciphertext, mic) = sealed.split_at(sealed.len() - MIC_LEN);
+    let mut out = Vec::with_capacity(1 + sealed.len() + COUNTER_LEN);
+    out.push(ADV_INFO);
+    out.extend_from_slice(ciphertext);
+    out.extend_from_slice(&counter);
+    out.extend_from_slice(mic);
+    out
+}
+
 /// AES-128-CCM with a 4-byte MIC and no associated data. The body is ciphertext, a 4-byte
 /// counter and the MIC; the nonce is MAC, UUID 0xFCD2 little-endian, the device-information
 /// byte and the counter. Returns the plaintext objects and the counter.
@@ -75,12 +101,7 @@ fn decrypt(frame: &Frame<'_>, mac: [u8; MAC_LEN], key: &[u8; 16]) -> Result<(Vec
         return Err(truncated);
     };
 
-    let mut nonce = [0u8; 13];
-    nonce[..6].copy_from_slice(&mac);
-    nonce[6..8].copy_from_slice(&[0xd2, 0xfc]);
-    nonce[8] = frame.adv_info;
-    nonce[9..].copy_from_slice(counter);
-
+    let nonce = nonce(mac, frame.adv_info, *counter);
     let plaintext = crypt::open(key, (&nonce).into(), &[], ciphertext, mic)
         .ok_or(DecodeError::DecryptionFailed(WHAT))?;
     Ok((plaintext, u32::from_le_bytes(*counter)))

@@ -28,3 +28,20 @@ where
         .decrypt(nonce, Payload { msg: &sealed, aad })
         .ok()
 }
+
+/// Encrypts `plaintext` and returns the ciphertext followed by the 4-byte MIC: what an
+/// encrypting device sends (simulators and tests seal with it).
+pub(crate) fn seal<N>(key: &[u8; 16], nonce: &GenericArray<u8, N>, plaintext: &[u8]) -> Vec<u8>
+where
+    N: ArrayLength<u8> + NonceSize,
+{
+    Ccm::<Aes128, U4, N>::new(key.into())
+        .encrypt(
+            nonce,
+            Payload {
+                msg: plaintext,
+                aad: &[],
+            },
+        )
+        .expect("CCM with a 4-byte tag seals any payload a BLE advertisement can hold")
+}

@@ -23,7 +23,7 @@ pub use advertisement::{
     advertisement, parse_address, Advertisement, BTHOME_UUID, MIBEACON_UUID, RUUVI_COMPANY,
     XIAOMI_CUSTOM_UUID,
 };
-pub use bthome::{bthome_v2, bthome_v2_with_key};
+pub use bthome::{bthome_v2, bthome_v2_with_key, seal_bthome_v2};
 pub use decoded::{Decoded, DecodedReading, Format, Value};
 pub use error::{DecodeError, Result};
 pub use gatt::{

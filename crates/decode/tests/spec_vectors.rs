@@ -10,7 +10,8 @@ use ccm::Ccm;
 use common::cases::{Case, Want, BTHOME, GATT, RUUVI};
 use common::hex;
 use telltale_decode::{
-    bthome_v2, bthome_v2_with_key, gatt, ruuvi, DecodeError, Decoded, DecodedReading, Format, Value,
+    bthome_v2, bthome_v2_with_key, gatt, ruuvi, seal_bthome_v2, DecodeError, Decoded,
+    DecodedReading, Format, Value,
 };
 
 fn reading_matches(ours: &DecodedReading, want: &Want) -> bool {
@@ -309,6 +310,18 @@ fn bthome_encrypted_frames_decrypt_with_the_bindkey() {
         bthome_v2_with_key(&frame, MAC, None),
         Err(DecodeError::Encrypted("BTHome v2"))
     );
+}
+
+/// The public sealer gives bthome-ble's own test frame byte for byte, and opens again.
+#[test]
+fn bthome_sealing_matches_the_reference_frame() {
+    let mac = [0x54, 0x48, 0xe6, 0x8f, 0x80, 0xa5];
+    let key: [u8; 16] = hex("231d39c1d7cc1ab1aee224cd096db932").try_into().unwrap();
+    let frame = seal_bthome_v2(&hex("02ca09 03bf13"), mac, &key, 0x0011_2233);
+    assert_eq!(frame, hex("41e445f3c9962b332211006c7c4519"));
+    let decoded = bthome_v2_with_key(&frame, mac, Some(&key)).unwrap();
+    assert_eq!(decoded.replay_counter, Some(0x0011_2233));
+    assert_eq!(decoded.readings.len(), 2);
 }
 
 #[test]

@@ -203,7 +203,9 @@ fn NearbyRow(device: NearbyDevice, editing: RwSignal<Option<Draft>>) -> impl Int
             {(!device.preview.is_empty()).then(|| view! {
                 <div class="preview" data-testid="nearby-preview">{device.preview.join(" · ")}</div>
             })}
-            {device.problem.clone().map(|p| view! { <div class="warning">{p}</div> })}
+            {device.problem.clone().map(|p| view! {
+                <div class="warning" data-testid="nearby-problem">{p}</div>
+            })}
             <div class="row-actions">
                 {if added {
                     view! { <span class="chip ok">"added"</span> }.into_any()

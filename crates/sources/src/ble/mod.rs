@@ -579,7 +579,11 @@ impl Run {
                     name: name.as_deref(),
                     rssi,
                     now_ms,
-                    decoded: decoded.as_ref().map_err(String::as_str),
+                    // The scanner shows what to do ("encrypted: enter its bindkey") where
+                    // there is something to do.
+                    decoded: decoded
+                        .as_ref()
+                        .map_err(|reason| problem.as_deref().unwrap_or(reason)),
                     profiles: services
                         .iter()
                         .filter_map(|s| profile_name(*s))

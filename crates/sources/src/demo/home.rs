@@ -17,7 +17,13 @@ pub enum Payload {
     HeartRate,
     /// A LYWSD03MMC thermometer on pvvx custom firmware (service data 0x181A).
     Pvvx,
+    /// A BTHome door sensor that encrypts with [`FRONT_DOOR_BINDKEY`]: heard as "encrypted"
+    /// until the user adds it with that key, as with a real one whose key came in its box.
+    SealedDoor,
 }
+
+/// The demo front door's bindkey, printed in the README as a real sensor's is on its label.
+pub const FRONT_DOOR_BINDKEY: &str = "7e1e7a1e5eed0d00c0ffee0ddba11000";
 
 #[derive(Debug, Clone)]
 pub struct DemoDevice {
@@ -92,6 +98,17 @@ pub fn home_devices() -> Vec<DemoDevice> {
                 3_000,
                 Payload::Pvvx,
                 15,
+            )
+        },
+        DemoDevice {
+            in_fleet: false,
+            ..device(
+                "3C:2E:F5:D0:0A:11",
+                "Front door",
+                "door_sensor",
+                4_000,
+                Payload::SealedDoor,
+                16,
             )
         },
     ]
@@ -200,6 +217,30 @@ pub fn event(d: &DemoDevice, t_ms: i64) -> BleEvent {
             manufacturer_data: vec![],
             services: vec![],
         },
+        Payload::SealedDoor => {
+            // Open for 20 s every 3 minutes; the counter follows the clock, so it keeps going
+            // up across restarts as a real device's does.
+            let open = t_ms.rem_euclid(180_000) < 20_000;
+            let objects = [0x01, 97, 0x1A, u8::from(open)];
+            let key = telltale_model::ble::parse_bindkey(FRONT_DOOR_BINDKEY)
+                .expect("the demo key is 32 hex digits");
+            BleEvent::Advertisement {
+                address: address.clone(),
+                name: Some("SBDW-002C".into()),
+                rssi: rssi.map(|r| r - 8),
+                service_data: vec![(
+                    0xFCD2,
+                    telltale_decode::seal_bthome_v2(
+                        &objects,
+                        mac_of(&address),
+                        &key,
+                        (t_ms / 1_000) as u32,
+                    ),
+                )],
+                manufacturer_data: vec![],
+                services: vec![],
+            }
+        }
         Payload::HeartRate => {
             let bpm = wave(d.seed, t_ms, 74.0, 12.0, 300.0, 2.0).round();
             let rr_s = 60.0 / bpm;
@@ -210,6 +251,15 @@ pub fn event(d: &DemoDevice, t_ms: i64) -> BleEvent {
             }
         }
     }
+}
+
+/// An address's bytes in display order (`A4:C1:..` is `[0xa4, 0xc1, ..]`).
+fn mac_of(address: &str) -> [u8; 6] {
+    let mut mac = [0u8; 6];
+    for (byte, hex) in mac.iter_mut().zip(address.split(':')) {
+        *byte = u8::from_str_radix(hex, 16).unwrap_or(0);
+    }
+    mac
 }
 
 /// pvvx custom format (15 bytes, little-endian): MAC reversed, temperature (0.01 °C), humidity
@@ -298,6 +348,9 @@ mod tests {
     fn every_demo_device_decodes_to_what_it_simulated() {
         let t = 1_700_000_123_000;
         for d in home_devices() {
+            if d.payload == Payload::SealedDoor {
+                continue;
+            }
             let readings = readings_of(&event(&d, t), t).expect("demo payload decodes");
             match d.payload {
                 Payload::BtHome { mean_c } => {
@@ -316,6 +369,7 @@ mod tests {
                     assert!((value(&readings, "temperature") - want).abs() <= 0.005 + 1e-9);
                     assert_eq!(value(&readings, "battery"), 87.0);
                 }
+                Payload::SealedDoor => unreachable!("decoded with its key below"),
                 Payload::HeartRate => {
                     let bpm = value(&readings, "heart_rate");
                     assert!((50.0..=100.0).contains(&bpm), "{bpm}");
@@ -324,5 +378,49 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// The front door is encrypted: nothing without its key, its state and a fresh counter
+    /// with it.
+    #[test]
+    fn the_front_door_opens_only_with_its_key() {
+        let door = home_devices()
+            .into_iter()
+            .find(|d| d.payload == Payload::SealedDoor)
+            .unwrap();
+        let key = telltale_model::ble::parse_bindkey(FRONT_DOOR_BINDKEY).unwrap();
+        let decode = |t_ms: i64, key: Option<&[u8; 16]>| {
+            let BleEvent::Advertisement {
+                address,
+                service_data,
+                ..
+            } = event(&door, t_ms)
+            else {
+                panic!("the door advertises");
+            };
+            telltale_decode::advertisement(&telltale_decode::Advertisement {
+                address: mac_of(&address),
+                local_name: None,
+                service_data: &service_data,
+                manufacturer_data: &[],
+                bindkey: key,
+            })
+        };
+        assert!(matches!(
+            decode(1_000, None),
+            Err(telltale_decode::DecodeError::Encrypted(_))
+        ));
+        // 1_700_000_100_000 is a multiple of the 3-minute cycle.
+        let shut = decode(1_700_000_160_000, Some(&key)).unwrap();
+        let open = decode(1_700_000_285_000, Some(&key)).unwrap();
+        let door_of = |d: &telltale_decode::Decoded| {
+            d.readings
+                .iter()
+                .find(|r| r.metric == "door")
+                .map(|r| r.value.clone())
+        };
+        assert_eq!(door_of(&shut), Some(telltale_decode::Value::Bool(false)));
+        assert_eq!(door_of(&open), Some(telltale_decode::Value::Bool(true)));
+        assert!(open.replay_counter > shut.replay_counter);
     }
 }
