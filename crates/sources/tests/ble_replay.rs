@@ -1,17 +1,18 @@
 //! Replay protection survives a restart of the app: the counter of an encrypted advertisement
 //! is stored with its readings, so a frame recorded before the restart is refused after it.
-//! (The frame-by-frame rules, device reboots included, are unit-tested in `ble::replay`.)
+//! A device that reboots and counts again from 1 is taken back after a short run of frames
+//! (the frame-by-frame rules are unit-tested in `ble::replay`).
 
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 use telltale_fake_bluez::bytes_of_hex as hex;
-use telltale_model::{DeviceId, HistoryQuery, SourceState};
+use telltale_model::{DeviceId, SourceState};
 use telltale_sources::ble::{
     self, Bindkey, BleEvent, BleFleet, KnownDevice, Radio, RadioFuture, RadioState,
 };
 use telltale_sources::SourceBoard;
-use telltale_store::{Ingest, Store};
+use telltale_store::{Ingest, SeriesKey, Store};
 use tokio::sync::{mpsc, watch};
 use tokio_util::sync::CancellationToken;
 
@@ -53,11 +54,15 @@ impl Radio for ChannelRadio {
 }
 
 fn advert(frame: &str) -> BleEvent {
+    advert_bytes(hex(frame))
+}
+
+fn advert_bytes(frame: Vec<u8>) -> BleEvent {
     BleEvent::Advertisement {
         address: SEALED.into(),
         name: None,
         rssi: Some(-70),
-        service_data: vec![(0xFCD2, hex(frame))],
+        service_data: vec![(0xFCD2, frame)],
         manufacturer_data: vec![],
         services: vec![],
     }
@@ -95,18 +100,18 @@ async fn within<F: Future>(what: &str, f: F) -> F::Output {
         .unwrap_or_else(|_| panic!("timed out: {what}"))
 }
 
+/// Every stored temperature of the sealed device, raw, in time order.
 fn temperatures(store: &Store) -> Vec<f64> {
-    let now = telltale_sources::now_ms();
-    store
-        .history(&HistoryQuery {
-            device: DeviceId::new(format!("ble:{SEALED}")),
-            metric: "temperature".into(),
-            from_ms: now - 600_000,
-            to_ms: now + 600_000,
-            points: 10_000,
-        })
-        .map(|h| h.buckets.iter().map(|b| b.mean).collect())
-        .unwrap_or_default()
+    let key = SeriesKey {
+        device: DeviceId::new(format!("ble:{SEALED}")),
+        metric: "temperature".into(),
+    };
+    let mut out = Vec::new();
+    let _ = store.export(&key, 0, i64::MAX, |s| {
+        out.push(s.value);
+        Ok(())
+    });
+    out
 }
 
 /// Starts a source on the test's radio and waits until it listens.
@@ -173,9 +178,33 @@ async fn a_frame_recorded_before_a_restart_is_refused_after_it() {
         [25.06],
         "nothing stored twice, nothing lost"
     );
-    let kept = within("the counter", writer.ingest().replay_counter(device))
+    let kept = within(
+        "the counter",
+        writer.ingest().replay_counter(device.clone()),
+    )
+    .await
+    .unwrap();
+    assert_eq!(kept, Some(0x0011_2233));
+
+    // The device reboots (a battery change) and counts from 1 again: the first two frames are
+    // refused like any old frame, the third of the run restarts the count and is stored.
+    let mac = [0x54, 0x48, 0xe6, 0x8f, 0x80, 0xa5];
+    for (counter, temperature) in [(1u32, 30.0), (2, 30.5), (3, 31.0)] {
+        let objects = {
+            let mut o = vec![0x02];
+            o.extend_from_slice(&((temperature * 100.0) as i16).to_le_bytes());
+            o
+        };
+        let frame = telltale_decode::seal_bthome_v2(&objects, mac, &SEALED_KEY, counter);
+        radio.send(advert_bytes(frame)).await.unwrap();
+    }
+    eventually("the third frame after the reboot is stored", || {
+        (temperatures(&store) == [25.06, 31.0]).then_some(())
+    })
+    .await;
+    let restarted = within("the counter", writer.ingest().replay_counter(device))
         .await
         .unwrap();
-    assert_eq!(kept, Some(0x0011_2233));
+    assert_eq!(restarted, Some(3));
     within("the source stops", source.stop()).await;
 }
