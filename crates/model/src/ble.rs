@@ -148,6 +148,9 @@ pub struct BleDeviceStatus {
     pub link: Option<String>,
     /// Not heard for longer than its learned interval allows.
     pub stale: bool,
+    /// Its newest battery level (%), when it reports one.
+    #[serde(default)]
+    pub battery_pct: Option<f64>,
     /// Why what it sent was refused, said so the user can act ("cannot decrypt: check the
     /// bindkey"); None once something from it is stored again.
     #[serde(default)]

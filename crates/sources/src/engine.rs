@@ -173,6 +173,7 @@ impl Engine {
                     learned_interval_ms: health.learned_interval_ms,
                     link: health.link,
                     stale: health.stale,
+                    battery_pct: health.battery_pct,
                     problem: health.problem,
                 }
             })

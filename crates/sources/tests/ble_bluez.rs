@@ -427,6 +427,13 @@ async fn bluetooth_devices_through_btleplug_and_a_fake_bluez() {
         .find(|d| d.config.address == STRAP)
         .unwrap();
     assert_eq!(strap.link.as_deref(), Some("connected"));
+    assert_eq!(strap.battery_pct, Some(77.0), "the Battery service's level");
+    let thermo = engine
+        .ble_devices()
+        .into_iter()
+        .find(|d| d.config.address == THERMO)
+        .unwrap();
+    assert_eq!(thermo.battery_pct, Some(88.0), "the advertised level");
 
     // The strap drops the link: the source reconnects by itself (first retry after ~1 s).
     let calls = bluez.connect_calls(STRAP);

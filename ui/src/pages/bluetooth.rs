@@ -88,6 +88,7 @@ fn MyDevice(status: BleDeviceStatus, editing: RwSignal<Option<Draft>>) -> impl I
     let c = status.config.clone();
     let health = [
         Some(rssi_text(status.rssi)),
+        status.battery_pct.map(|b| format!("battery {b:.0} %")),
         status
             .last_seen_ms
             .map(|t| format!("heard {}", format::ago(t, now))),

@@ -157,6 +157,8 @@ pub struct DeviceHealth {
     pub learned_interval_ms: Option<i64>,
     pub link: Option<String>,
     pub stale: bool,
+    /// Its newest battery level (%), from its advertisements or the Battery service.
+    pub battery_pct: Option<f64>,
     /// Why its last refused frame was refused, for the user (see [`problem_of`]); cleared by
     /// the next frame that decodes.
     pub problem: Option<String>,
@@ -360,6 +362,7 @@ struct Tracked {
     rssi: Option<i16>,
     link: Option<String>,
     problem: Option<String>,
+    battery_pct: Option<f64>,
 }
 
 impl Tracked {
@@ -374,6 +377,19 @@ impl Tracked {
             rssi: None,
             link: None,
             problem: None,
+            battery_pct: None,
+        }
+    }
+
+    /// Keeps the newest battery level for the device list (a percentage: some formats also
+    /// send a voltage, which is not one).
+    fn note_battery(&mut self, readings: &[Reading]) {
+        if let Some(r) = readings
+            .iter()
+            .rev()
+            .find(|r| r.metric == "battery" && r.unit.as_deref() == Some("%"))
+        {
+            self.battery_pct = Some(r.value);
         }
     }
 
@@ -394,6 +410,7 @@ impl Tracked {
             learned_interval_ms: self.interval.interval_ms(),
             link: self.link.clone(),
             stale: self.offline,
+            battery_pct: self.battery_pct,
             problem: self.problem.clone(),
         }
     }
@@ -657,6 +674,7 @@ impl Run {
                         Vec::new()
                     }
                 };
+                t.note_battery(&readings);
                 self.after_heard(&address).await?;
                 match mark {
                     // The counter is stored with the readings it admitted, in one transaction.
@@ -689,6 +707,7 @@ impl Run {
                         Vec::new()
                     }
                 };
+                t.note_battery(&readings);
                 self.after_heard(&address).await?;
                 self.write(readings).await
             }
