@@ -86,7 +86,7 @@ impl Engine {
         if self.bluetooth.is_some() {
             return Ok(());
         }
-        let fleet = fleet_of(devices, secrets);
+        let fleet = fleet_of(devices, secrets, |a| self.learned_interval_ms(a));
         self.bluetooth = Some(crate::ble::start(
             BLUETOOTH_SOURCE,
             Box::new(BtleplugRadio),
@@ -101,10 +101,21 @@ impl Engine {
         Ok(())
     }
 
+    /// The interval a BLE device was last learned at, as its device row keeps it: a restart
+    /// judges staleness by it from the first minute instead of relearning from a default.
+    fn learned_interval_ms(&self, address: &str) -> Option<i64> {
+        self.store
+            .device(&crate::ble::device_id(address))
+            .ok()
+            .map(|d| d.expected_interval_ms)
+    }
+
     /// The user's BLE devices as sources follow them: settings from the store, bindkeys from
     /// the keyring (see [`fleet_of`]).
     pub fn ble_fleet(&self, secrets: &dyn SecretStore) -> Result<BleFleet> {
-        Ok(fleet_of(self.ble_device_configs()?, secrets))
+        Ok(fleet_of(self.ble_device_configs()?, secrets, |a| {
+            self.learned_interval_ms(a)
+        }))
     }
 
     /// Hands the saved BLE devices to the running sources (after an add, rename or removal).
@@ -563,10 +574,15 @@ pub async fn set_device_tags(ingest: &Ingest, device: DeviceId, tags: &[String])
 }
 
 /// The keyring entry holding a BLE device's bindkey.
-/// BLE devices as sources follow them, with their bindkeys from `secrets`. A key the keyring
+/// BLE devices as sources follow them, with their bindkeys from `secrets` and the interval each
+/// was last learned at (`learned`; a device never heard gets a default). A key the keyring
 /// cannot give is logged and left out (the device's encrypted advertisements are then refused,
 /// not misread).
-fn fleet_of(configs: Vec<BleDeviceConfig>, secrets: &dyn SecretStore) -> BleFleet {
+fn fleet_of(
+    configs: Vec<BleDeviceConfig>,
+    secrets: &dyn SecretStore,
+    learned: impl Fn(&str) -> Option<i64>,
+) -> BleFleet {
     let mut devices = Vec::new();
     for config in configs {
         let bindkey = match secrets.get(&bindkey_name(&config.address)) {
@@ -583,12 +599,13 @@ fn fleet_of(configs: Vec<BleDeviceConfig>, secrets: &dyn SecretStore) -> BleFlee
                 None
             }
         };
+        let expected_interval_ms = learned(&config.address).unwrap_or(BLE_DEFAULT_INTERVAL_MS);
         devices.push(KnownDevice {
             address: config.address,
             name: config.name,
             kind: config.kind,
             site: "Home".into(),
-            expected_interval_ms: BLE_DEFAULT_INTERVAL_MS,
+            expected_interval_ms,
             tags: Vec::new(),
             connect: config.connect,
             bindkey,

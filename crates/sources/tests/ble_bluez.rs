@@ -525,6 +525,17 @@ async fn bluetooth_devices_through_btleplug_and_a_fake_bluez() {
         "the two devices learned different paces"
     );
     assert!(!thermo.stale && !xiaomi.stale);
+    // What was learned is kept on the device row, so a restart starts from it.
+    let after_restart = eventually("the learned interval stored", limit, || {
+        let fleet = engine.ble_fleet(&secrets).ok()?;
+        let kept = fleet.get(THERMO)?.expected_interval_ms;
+        (kept < 1_000).then_some(kept)
+    })
+    .await;
+    assert!(
+        (after_restart - learned).abs() <= learned / 2,
+        "kept {after_restart} ms, learned {learned} ms"
+    );
 
     eventually("the thermometer goes stale", limit, || {
         health(THERMO).stale.then_some(())
