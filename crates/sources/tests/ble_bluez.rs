@@ -2,6 +2,7 @@
 //! bluez-async -> libdbus), talking to a fake BlueZ on a private D-Bus bus, into a real SQLite
 //! file: discovery, passive advertisements of every format decoded and stored, encrypted ones
 //! with a bindkey and a replay check, a Heart Rate strap connected with its notifications
+//! (and a Health Thermometer's indications, an Environmental Sensing device's reads),
 //! stored, a dropped link reconnected, and devices going stale at their own learned intervals.
 //!
 //! libdbus reads `DBUS_SYSTEM_BUS_ADDRESS` once per process, so this binary holds exactly one
@@ -47,6 +48,8 @@ const ATC: &str = "A4:C1:38:8D:18:B2"; // Xiaomi on atc1441 firmware
 const MIBEACON: &str = "A4:C1:38:02:83:F4"; // stock Xiaomi firmware, encrypted MiBeacon v5
 const RUUVI_V1: &str = "C7:3A:6B:11:22:44"; // RuuviTag RAWv1
 const STRANGER: &str = "DE:AD:BE:EF:00:01"; // heard, never added
+const EAR: &str = "00:1B:DC:11:22:33"; // Health Thermometer over GATT (indications)
+const CLIMATE: &str = "00:1B:DC:11:22:44"; // Environmental Sensing over GATT
 
 const SEALED_KEY: &str = "231d39c1d7cc1ab1aee224cd096db932";
 /// Encryption counter 0x00112233, then 0x00112232 (older: a replay), from bthome-ble's tests.
@@ -144,6 +147,14 @@ async fn bluetooth_devices_through_btleplug_and_a_fake_bluez() {
             BindkeyChange::Keep,
         ),
         (
+            config(EAR, "Ear thermometer", "body_thermometer", true),
+            BindkeyChange::Keep,
+        ),
+        (
+            config(CLIMATE, "Study", "environment_sensor", true),
+            BindkeyChange::Keep,
+        ),
+        (
             config(ATC, "Kitchen", "thermometer", false),
             BindkeyChange::Keep,
         ),
@@ -197,6 +208,29 @@ async fn bluetooth_devices_through_btleplug_and_a_fake_bluez() {
             rssi: Some(-70),
             services: strap_services,
             ..DeviceSpec::new(STRAP)
+        },
+        DeviceSpec {
+            name: Some("Ear thermometer".into()),
+            rssi: Some(-71),
+            services: vec![ServiceSpec {
+                uuid: "1809".into(),
+                characteristics: vec![CharacteristicSpec::new("2a1c", &["indicate"], vec![])],
+            }],
+            ..DeviceSpec::new(EAR)
+        },
+        DeviceSpec {
+            name: Some("ESS".into()),
+            rssi: Some(-72),
+            services: vec![ServiceSpec {
+                uuid: "181a".into(),
+                characteristics: vec![
+                    // 22.50 °C (0.01 °C), 45.00 % (0.01 %), 101325.0 Pa (0.1 Pa): read at connect.
+                    CharacteristicSpec::new("2a6e", &["read", "notify"], vec![0xCA, 0x08]),
+                    CharacteristicSpec::new("2a6f", &["read"], vec![0x94, 0x11]),
+                    CharacteristicSpec::new("2a6d", &["read"], 1_013_250u32.to_le_bytes().to_vec()),
+                ],
+            }],
+            ..DeviceSpec::new(CLIMATE)
         },
     ] {
         bluez.add_device(spec).await.expect("device added");
@@ -420,6 +454,32 @@ async fn bluetooth_devices_through_btleplug_and_a_fake_bluez() {
             && values(&engine, STRAP, "battery") == [77.0];
         ok.then_some(())
     })
+    .await;
+    // Health Thermometer indications (IEEE-11073 FLOAT: 366 × 10⁻¹ °C) and Environmental
+    // Sensing values read at connect, then notified.
+    eventually("the thermometers are connected", limit, || {
+        (bluez.is_notifying(EAR, "2a1c") && bluez.is_notifying(CLIMATE, "2a6e")).then_some(())
+    })
+    .await;
+    bluez
+        .notify(EAR, "2a1c", vec![0x00, 0x6E, 0x01, 0x00, 0xFF])
+        .await
+        .unwrap();
+    bluez
+        .notify(CLIMATE, "2a6e", vec![0x2C, 0x09]) // 23.48 °C
+        .await
+        .unwrap();
+    eventually(
+        "body temperature and the study's climate are stored",
+        limit,
+        || {
+            let ok = values(&engine, EAR, "temperature") == [36.6]
+                && values(&engine, CLIMATE, "temperature") == [22.5, 23.48]
+                && values(&engine, CLIMATE, "humidity") == [45.0]
+                && values(&engine, CLIMATE, "pressure") == [101_325.0];
+            ok.then_some(())
+        },
+    )
     .await;
     let strap = engine
         .ble_devices()
