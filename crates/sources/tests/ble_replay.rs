@@ -4,17 +4,13 @@
 //! (the frame-by-frame rules are unit-tested in `ble::replay`).
 
 use std::future::Future;
-use std::sync::Arc;
 use std::time::Duration;
 use telltale_fake_bluez::bytes_of_hex as hex;
 use telltale_model::{DeviceId, SourceState};
-use telltale_sources::ble::{
-    self, Bindkey, BleEvent, BleFleet, KnownDevice, Radio, RadioFuture, RadioState,
-};
+use telltale_sources::ble::{self, Bindkey, BleEvent, BleFleet, ChannelRadio, KnownDevice};
 use telltale_sources::SourceBoard;
 use telltale_store::{Ingest, SeriesKey, Store};
-use tokio::sync::{mpsc, watch};
-use tokio_util::sync::CancellationToken;
+use tokio::sync::mpsc;
 
 const SEALED: &str = "54:48:E6:8F:80:A5";
 /// bthome-ble's test key and frames: counter 0x00112233, then an older one (0x00112232).
@@ -24,34 +20,6 @@ const SEALED_KEY: [u8; 16] = [
 const SEALED_FRAME: &str = "41e445f3c9962b332211006c7c4519";
 const SEALED_OLDER: &str = "41723d3035fb88322211009e7414c0";
 const SOURCE: &str = "ble";
-
-/// A radio that reports "scanning" and then passes on what the test sends it.
-struct ChannelRadio(mpsc::Receiver<BleEvent>);
-
-impl Radio for ChannelRadio {
-    fn listen(
-        self: Box<Self>,
-        _fleet: watch::Receiver<Arc<BleFleet>>,
-        events: mpsc::Sender<BleEvent>,
-        state: mpsc::Sender<RadioState>,
-        cancel: CancellationToken,
-    ) -> RadioFuture {
-        let mut from_test = self.0;
-        Box::pin(async move {
-            let _ = state.send(RadioState::Scanning("test radio".into())).await;
-            loop {
-                tokio::select! {
-                    _ = cancel.cancelled() => return,
-                    Some(e) = from_test.recv() => {
-                        if events.send(e).await.is_err() {
-                            return;
-                        }
-                    }
-                }
-            }
-        })
-    }
-}
 
 fn advert(frame: &str) -> BleEvent {
     advert_bytes(hex(frame))

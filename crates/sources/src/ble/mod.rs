@@ -111,6 +111,39 @@ pub trait Radio: Send + 'static {
     ) -> RadioFuture;
 }
 
+/// A radio fed by its owner: what is sent into its channel is heard as if from an adapter.
+/// Tests and benchmarks drive the source with it, and so could a platform whose scanning lives
+/// outside Rust.
+pub struct ChannelRadio(pub mpsc::Receiver<BleEvent>);
+
+impl Radio for ChannelRadio {
+    fn listen(
+        self: Box<Self>,
+        _fleet: watch::Receiver<Arc<BleFleet>>,
+        events: mpsc::Sender<BleEvent>,
+        state: mpsc::Sender<RadioState>,
+        cancel: CancellationToken,
+    ) -> RadioFuture {
+        let mut from_owner = self.0;
+        Box::pin(async move {
+            let _ = state
+                .send(RadioState::Scanning("fed by its owner".into()))
+                .await;
+            loop {
+                tokio::select! {
+                    _ = cancel.cancelled() => return,
+                    event = from_owner.recv() => {
+                        let Some(event) = event else { return };
+                        if events.send(event).await.is_err() {
+                            return;
+                        }
+                    }
+                }
+            }
+        })
+    }
+}
+
 /// A 128-bit AES key for encrypted advertisements. Its `Debug` never shows it: fleets are logged.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Bindkey(pub [u8; 16]);
