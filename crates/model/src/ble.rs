@@ -151,6 +151,9 @@ pub struct BleDeviceStatus {
     /// Its newest battery level (%), when it reports one.
     #[serde(default)]
     pub battery_pct: Option<f64>,
+    /// Its newest event ("button double press") and when (ms): events are not series.
+    #[serde(default)]
+    pub last_event: Option<(String, i64)>,
     /// Why what it sent was refused, said so the user can act ("cannot decrypt: check the
     /// bindkey"); None once something from it is stored again.
     #[serde(default)]

@@ -185,6 +185,7 @@ impl Engine {
                     link: health.link,
                     stale: health.stale,
                     battery_pct: health.battery_pct,
+                    last_event: health.last_event,
                     problem: health.problem,
                 }
             })

@@ -317,6 +317,29 @@ async fn bluetooth_devices_through_btleplug_and_a_fake_bluez() {
         ok.then_some(())
     })
     .await;
+    // Events are not series: a button press shows as the device's last event.
+    bluez
+        .advertise(
+            THERMO,
+            -60,
+            vec![],
+            vec![("fcd2".into(), vec![0x40, 0x00, 5, 0x3A, 0x02])],
+        )
+        .await
+        .unwrap();
+    let event = eventually(
+        "the button press is the thermometer's last event",
+        limit,
+        || {
+            engine
+                .ble_devices()
+                .into_iter()
+                .find(|d| d.config.address == THERMO)?
+                .last_event
+        },
+    )
+    .await;
+    assert_eq!(event.0, "button double press");
     let rssi = values(&engine, RUUVI, "rssi");
     assert_eq!(rssi, [-65.0], "signal strength is stored with the values");
 

@@ -90,6 +90,10 @@ fn MyDevice(status: BleDeviceStatus, editing: RwSignal<Option<Draft>>) -> impl I
         Some(rssi_text(status.rssi)),
         status.battery_pct.map(|b| format!("battery {b:.0} %")),
         status
+            .last_event
+            .as_ref()
+            .map(|(event, t)| format!("{event} {}", format::ago(*t, now))),
+        status
             .last_seen_ms
             .map(|t| format!("heard {}", format::ago(t, now))),
         status

@@ -192,6 +192,9 @@ pub struct DeviceHealth {
     pub stale: bool,
     /// Its newest battery level (%), from its advertisements or the Battery service.
     pub battery_pct: Option<f64>,
+    /// Its newest event (a button press, a dimmer turn) and when: events are not series, so
+    /// this is where they show.
+    pub last_event: Option<(String, i64)>,
     /// Why its last refused frame was refused, for the user (see [`problem_of`]); cleared by
     /// the next frame that decodes.
     pub problem: Option<String>,
@@ -396,6 +399,7 @@ struct Tracked {
     link: Option<String>,
     problem: Option<String>,
     battery_pct: Option<f64>,
+    last_event: Option<(String, i64)>,
 }
 
 impl Tracked {
@@ -411,6 +415,22 @@ impl Tracked {
             link: None,
             problem: None,
             battery_pct: None,
+            last_event: None,
+        }
+    }
+
+    /// Keeps the frame's last event for the device list: "button double press",
+    /// "dimmer rotate left 3 steps".
+    fn note_event(&mut self, decoded: &Decoded, now_ms: i64) {
+        let event = decoded.readings.iter().rev().find_map(|r| match &r.value {
+            Value::Event(name) => Some(match r.steps {
+                Some(steps) => format!("{} {} {steps} steps", r.metric, name.replace('_', " ")),
+                None => format!("{} {}", r.metric, name.replace('_', " ")),
+            }),
+            _ => None,
+        });
+        if let Some(event) = event {
+            self.last_event = Some((event, now_ms));
         }
     }
 
@@ -444,6 +464,7 @@ impl Tracked {
             link: self.link.clone(),
             stale: self.offline,
             battery_pct: self.battery_pct,
+            last_event: self.last_event.clone(),
             problem: self.problem.clone(),
         }
     }
@@ -685,6 +706,7 @@ impl Run {
                                         counter,
                                         at_ms: now_ms,
                                     });
+                                    t.note_event(&decoded, now_ms);
                                     readings_of_decoded(&address, &decoded, rssi, now_ms)
                                 }
                             }
@@ -696,6 +718,7 @@ impl Run {
                         } else {
                             t.problem = None;
                             t.last_packet_id = decoded.packet_id;
+                            t.note_event(&decoded, now_ms);
                             readings_of_decoded(&address, &decoded, rssi, now_ms)
                         }
                     }
