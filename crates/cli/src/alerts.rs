@@ -54,7 +54,7 @@ pub fn replay(rules: &Path, readings: &Path) -> Result<(), String> {
     let mut out = BufWriter::new(stdout.lock());
     for e in &events {
         let line = serde_json::to_string(e).map_err(|e| e.to_string())?;
-        writeln!(out, "{line}").map_err(|e| format!("writing: {e}"))?;
+        writeln!(out, "{line}").map_err(crate::output_error)?;
     }
-    out.flush().map_err(|e| format!("writing: {e}"))
+    out.flush().map_err(crate::output_error)
 }

@@ -126,8 +126,7 @@ fn print_decoded(decoded: &telltale_decode::Decoded) -> Result<(), String> {
         "format": decoded.format,
         "readings": decoded.readings,
     });
-    println!("{json}");
-    Ok(())
+    crate::print_line(json)
 }
 
 fn split_pair<'a>(item: &'a str, flag: &str, shape: &str) -> Result<(&'a str, &'a str), String> {
@@ -198,8 +197,7 @@ fn sparkplug(args: &SparkplugArgs) -> Result<(), String> {
     let message =
         telltale_sparkplug::decode(&args.topic, &bytes).map_err(|error| error.to_string())?;
     let json = serde_json::to_string(&message).map_err(|error| error.to_string())?;
-    println!("{json}");
-    Ok(())
+    crate::print_line(json)
 }
 
 /// Copied payloads often lose their trailing `=`: accept them with or without.

@@ -73,13 +73,13 @@ fn rul(history: &Path, current: &Path) -> Result<(), String> {
     let tenth = |x: f64| serde_json::json!((x * 10.0).round() / 10.0);
     for unit in &running {
         let e = model.predict(unit);
-        println!(
+        crate::print_line(format_args!(
             "{{\"asset\": {}, \"rul\": {}, \"low\": {}, \"high\": {}}}",
             unit.asset,
             tenth(e.rul),
             tenth(e.low),
             tenth(e.high)
-        );
+        ))?;
     }
     Ok(())
 }
@@ -131,13 +131,12 @@ fn eta(db: &Path, device: &str, metric: &str, threshold: f64, now: i64) -> Resul
         times.map_or(serde_json::Value::Null, |t| pick(t).into())
     };
     // Keys in the documented order.
-    println!(
+    crate::print_line(format_args!(
         "{{\"eta_ms\": {}, \"low_ms\": {}, \"high_ms\": {}, \"basis\": {}, \"points\": {}}}",
         ms(|t| t.0),
         ms(|t| t.1),
         ms(|t| t.2),
         serde_json::Value::from(basis),
         eta.points()
-    );
-    Ok(())
+    ))
 }

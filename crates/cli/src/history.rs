@@ -85,17 +85,13 @@ pub fn import(db: &Path, file: &Path) -> Result<(), String> {
     }
     drop(ingest);
     writer.close();
-    println!(
-        "{}",
-        serde_json::json!({
+    crate::print_line(serde_json::json!({
             "rows": totals.stored,
             "duplicates": totals.duplicates,
             "skipped": skipped,
             "lines": number.saturating_sub(1),
             "good_lines": good,
-        })
-    );
-    Ok(())
+    }))
 }
 
 /// The readings CSV's first line must be its header (a byte-order mark and case are forgiven).
@@ -207,11 +203,9 @@ pub fn query(range: &SeriesRange, points: u32) -> Result<(), String> {
         .iter()
         .map(|b| serde_json::json!({"t": b.t, "min": b.min, "max": b.max, "mean": b.mean, "count": b.count}))
         .collect();
-    println!(
-        "{}",
-        serde_json::json!({ "buckets": buckets, "bucket_ms": h.bucket_ms, "unit": h.unit })
-    );
-    Ok(())
+    crate::print_line(
+        serde_json::json!({ "buckets": buckets, "bucket_ms": h.bucket_ms, "unit": h.unit }),
+    )
 }
 
 pub fn export(range: &SeriesRange) -> Result<(), String> {
@@ -223,7 +217,7 @@ pub fn export(range: &SeriesRange) -> Result<(), String> {
     match store.export_csv(&key, range.from, to, &mut out) {
         Ok(_) => Ok(()),
         // A reader that stopped early (`| head`) is not an error worth a message.
-        Err(e) if e.to_string().contains("Broken pipe") => Ok(()),
+        Err(e) if e.to_string().contains("Broken pipe") => Err(crate::OUTPUT_CLOSED.into()),
         Err(e) => Err(e.to_string()),
     }
 }

@@ -152,10 +152,34 @@ fn main() -> ExitCode {
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
+        // The reader stopped early (`| head`): what it read is all it wanted.
+        Err(e) if e == OUTPUT_CLOSED => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("telltale: {e}");
             ExitCode::FAILURE
         }
+    }
+}
+
+/// What a command returns when the reader of its output went away (`| head`): not a failure.
+const OUTPUT_CLOSED: &str = "standard output closed";
+
+/// Prints one line of a command's result, flushed. `println!` would panic when the reader has
+/// gone; this says so instead ([`OUTPUT_CLOSED`]), and `main` exits quietly.
+fn print_line(line: impl std::fmt::Display) -> Result<(), String> {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "{line}")
+        .and_then(|()| out.flush())
+        .map_err(output_error)
+}
+
+/// An error writing a command's output, as `main` reports it.
+fn output_error(e: std::io::Error) -> String {
+    if e.kind() == std::io::ErrorKind::BrokenPipe {
+        OUTPUT_CLOSED.into()
+    } else {
+        format!("writing the output: {e}")
     }
 }
 
@@ -223,7 +247,7 @@ async fn demo(db: PathBuf, seconds: Option<f64>) -> Result<(), String> {
         "series": dashboard.devices.iter().map(|d| d.latest.len()).sum::<usize>(),
         "sources": dashboard.sources,
     });
-    println!("{summary}");
+    print_line(summary)?;
     Ok(())
 }
 

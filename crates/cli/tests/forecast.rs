@@ -125,6 +125,39 @@ fn rul_prints_one_estimate_per_running_asset_in_asset_order() {
     }
 }
 
+/// `telltale forecast rul ... | head -1`: the reader goes away before the estimates are
+/// printed; that is no failure and no panic.
+#[test]
+fn a_reader_that_stops_early_is_no_failure() {
+    let dir = tempfile::tempdir().unwrap();
+    let (history, current) = (
+        dir.path().join("failed.txt"),
+        dir.path().join("running.txt"),
+    );
+    let failed: Vec<(u32, u32, u32)> = (1..=30).map(|a| (a, 150 + 5 * a, 150 + 5 * a)).collect();
+    std::fs::write(&history, fleet(&failed, 1)).unwrap();
+    std::fs::write(&current, fleet(&[(1, 200, 120), (2, 200, 90)], 2)).unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_telltale"))
+        .args([
+            "forecast",
+            "rul",
+            "--history",
+            p(&history),
+            "--current",
+            p(&current),
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Closed at once: the model takes far longer to fit than this.
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{:?}: {stderr}", out.status);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
+
 #[test]
 fn rul_on_a_slice_of_fd001() {
     let fd001 = concat!(
