@@ -86,15 +86,18 @@ fn fleet(units: &[(u32, u32, u32)], seed: u64) -> String {
     text
 }
 
+/// A FAILED file of 30 units living 155 to 300 cycles, and where to write the RUNNING one.
+fn thirty_failed_units(dir: &Path) -> (std::path::PathBuf, std::path::PathBuf) {
+    let (history, current) = (dir.join("failed.txt"), dir.join("running.txt"));
+    let failed: Vec<(u32, u32, u32)> = (1..=30).map(|a| (a, 150 + 5 * a, 150 + 5 * a)).collect();
+    std::fs::write(&history, fleet(&failed, 1)).unwrap();
+    (history, current)
+}
+
 #[test]
 fn rul_prints_one_estimate_per_running_asset_in_asset_order() {
     let dir = tempfile::tempdir().unwrap();
-    let (history, current) = (
-        dir.path().join("failed.txt"),
-        dir.path().join("running.txt"),
-    );
-    let failed: Vec<(u32, u32, u32)> = (1..=30).map(|a| (a, 150 + 5 * a, 150 + 5 * a)).collect();
-    std::fs::write(&history, fleet(&failed, 1)).unwrap();
+    let (history, current) = thirty_failed_units(dir.path());
     // (asset, life, kept): true remaining lives 10, 40, 80 and 200 (capped: 125), listed out
     // of order; the output comes in asset order.
     let running = [(9, 200, 190), (3, 220, 180), (5, 180, 100), (7, 260, 60)];
@@ -130,12 +133,7 @@ fn rul_prints_one_estimate_per_running_asset_in_asset_order() {
 #[test]
 fn a_reader_that_stops_early_is_no_failure() {
     let dir = tempfile::tempdir().unwrap();
-    let (history, current) = (
-        dir.path().join("failed.txt"),
-        dir.path().join("running.txt"),
-    );
-    let failed: Vec<(u32, u32, u32)> = (1..=30).map(|a| (a, 150 + 5 * a, 150 + 5 * a)).collect();
-    std::fs::write(&history, fleet(&failed, 1)).unwrap();
+    let (history, current) = thirty_failed_units(dir.path());
     std::fs::write(&current, fleet(&[(1, 200, 120), (2, 200, 90)], 2)).unwrap();
     let mut child = Command::new(env!("CARGO_BIN_EXE_telltale"))
         .args([
