@@ -324,6 +324,11 @@ impl FakeBluez {
         .unwrap_or_default()
     }
 
+    /// Whether the adapter is switched on (by the test, or by a client setting `Powered`).
+    pub fn is_powered(&self) -> bool {
+        lock(&self.shared).powered
+    }
+
     /// Whether the adapter is discovering (a client called `StartDiscovery` and not `StopDiscovery`).
     pub fn is_discovering(&self) -> bool {
         lock(&self.shared).discovering

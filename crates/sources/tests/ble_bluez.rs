@@ -236,6 +236,9 @@ async fn bluetooth_devices_through_btleplug_and_a_fake_bluez() {
         bluez.add_device(spec).await.expect("device added");
     }
 
+    // The user switched Bluetooth off: the app says so and leaves it off (scanning would
+    // switch it on); it scans as soon as Bluetooth is switched on.
+    bluez.set_powered(false).await.unwrap();
     engine.start_bluetooth(&secrets).expect("bluetooth starts");
     let status = |engine: &Engine| {
         engine
@@ -245,6 +248,17 @@ async fn bluetooth_devices_through_btleplug_and_a_fake_bluez() {
             .into_iter()
             .find(|s| s.id == BLUETOOTH_SOURCE)
     };
+    let off = eventually("'Bluetooth is off' on the status strip", limit, || {
+        status(&engine).filter(|s| s.state == SourceState::Failed)
+    })
+    .await;
+    assert!(off.detail.contains("Bluetooth is off"), "{}", off.detail);
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(
+        !bluez.is_powered() && !bluez.is_discovering(),
+        "the app left Bluetooth as the user set it"
+    );
+    bluez.set_powered(true).await.unwrap();
     eventually("scanning starts", limit, || {
         status(&engine).filter(|s| s.state == SourceState::Connected)
     })
@@ -666,6 +680,33 @@ async fn bluetooth_devices_through_btleplug_and_a_fake_bluez() {
         .unwrap();
     eventually("the thermometer is back", limit, || {
         (!health(THERMO).stale).then_some(())
+    })
+    .await;
+
+    // Bluetooth switched off and on while running: the strip follows, scanning resumes.
+    bluez.set_powered(false).await.unwrap();
+    eventually("'Bluetooth is off' while running", limit, || {
+        status(&engine).filter(|s| s.state == SourceState::Failed && s.detail.contains("off"))
+    })
+    .await;
+    bluez.set_powered(true).await.unwrap();
+    eventually("scanning again", limit, || {
+        (bluez.is_discovering()
+            && status(&engine).is_some_and(|s| s.state == SourceState::Connected))
+        .then_some(())
+    })
+    .await;
+    bluez
+        .advertise(
+            THERMO,
+            -58,
+            vec![],
+            vec![("fcd2".into(), bthome(250, 23.25))],
+        )
+        .await
+        .unwrap();
+    eventually("adverts are stored again", limit, || {
+        (values(&engine, THERMO, "temperature").last() == Some(&23.25)).then_some(())
     })
     .await;
 

@@ -7,7 +7,8 @@
 
 use super::{short_uuid, BleEvent, BleFleet, Link, Radio, RadioFuture, RadioState};
 use btleplug::api::{
-    Central, CentralEvent, CharPropFlags, Characteristic, Manager as _, Peripheral as _, ScanFilter,
+    Central, CentralEvent, CentralState, CharPropFlags, Characteristic, Manager as _,
+    Peripheral as _, ScanFilter,
 };
 use btleplug::platform::{Adapter, Manager, Peripheral, PeripheralId};
 use std::collections::HashMap;
@@ -107,14 +108,18 @@ async fn scan(
     cancel: &CancellationToken,
 ) -> Result<(), String> {
     let mut stream = adapter.events().await.map_err(|e| e.to_string())?;
-    adapter
-        .start_scan(ScanFilter::default())
+    // Scanning switches an adapter on (bluez-async sets Powered first): one the user switched
+    // off stays off, and scanning starts when they switch it on.
+    let on = adapter
+        .adapter_state()
         .await
-        .map_err(|e| e.to_string())?;
-    // Only now: "scanning" on the status strip means the adapter really is discovering.
-    let _ = state
-        .send(RadioState::Scanning(format!("scanning on {info}")))
-        .await;
+        .map_or(true, |s| s != CentralState::PoweredOff);
+    if on {
+        start_scan(&adapter, info, state).await?;
+    } else {
+        report_off(info, state).await;
+    }
+    let mut scanning = on;
     let mut seen: HashMap<PeripheralId, Seen> = HashMap::new();
     let mut links = Links::new(adapter.clone(), events.clone(), cancel.child_token());
     links.follow(&fleet.borrow_and_update(), &seen);
@@ -166,8 +171,22 @@ async fn scan(
                         }
                         None
                     }
-                    CentralEvent::StateUpdate(state) => {
-                        tracing::info!(?state, "Bluetooth adapter state");
+                    CentralEvent::StateUpdate(now) => {
+                        tracing::info!(state = ?now, "Bluetooth adapter state");
+                        match now {
+                            // Discovery ended with the power; links fail and retry meanwhile.
+                            CentralState::PoweredOff if scanning => {
+                                scanning = false;
+                                report_off(info, state).await;
+                            }
+                            CentralState::PoweredOn if !scanning => {
+                                if let Err(e) = start_scan(&adapter, info, state).await {
+                                    break Err(e);
+                                }
+                                scanning = true;
+                            }
+                            _ => {}
+                        }
                         None
                     }
                     _ => None,
@@ -191,6 +210,30 @@ async fn scan(
     links.stop_all().await;
     let _ = adapter.stop_scan().await;
     result
+}
+
+/// Starts discovery; only then does the status strip say "scanning".
+async fn start_scan(
+    adapter: &Adapter,
+    info: &str,
+    state: &mpsc::Sender<RadioState>,
+) -> Result<(), String> {
+    adapter
+        .start_scan(ScanFilter::default())
+        .await
+        .map_err(|e| e.to_string())?;
+    let _ = state
+        .send(RadioState::Scanning(format!("scanning on {info}")))
+        .await;
+    Ok(())
+}
+
+async fn report_off(info: &str, state: &mpsc::Sender<RadioState>) {
+    let _ = state
+        .send(RadioState::Unavailable(format!(
+            "Bluetooth is off ({info}): scanning resumes when it is switched on"
+        )))
+        .await;
 }
 
 async fn properties(
