@@ -10,7 +10,7 @@ use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
-use telltale_sources::demo::FRONT_DOOR_BINDKEY;
+use telltale_sources::demo::{wearing_fleet, FRONT_DOOR_BINDKEY};
 
 /// Sizes the layout must serve: phone, tablet, desktop.
 const SIZES: [(&str, u32, u32); 3] = [
@@ -998,6 +998,66 @@ async fn demo_dashboard_device_page_layouts_and_offline_history() {
         "a service recorded by the button",
     )
     .await;
+
+    // Fleet remaining life: the user picks the failed units' and the running units' history
+    // files (set here as the file picker would) and gets each running unit's estimate, soonest
+    // first, from the model `telltale forecast rul` runs.
+    let (failed, running) = (
+        wearing_fleet(
+            &(1..=24)
+                .map(|a| (a, 150 + 6 * a, 150 + 6 * a))
+                .collect::<Vec<_>>(),
+        ),
+        wearing_fleet(&[(101, 220, 120), (102, 200, 170)]),
+    );
+    client
+        .execute(
+            "const pick = (testid, name, text) => { \
+                 const input = document.querySelector(`[data-testid=${testid}]`); \
+                 const files = new DataTransfer(); \
+                 files.items.add(new File([text], name, {type: 'text/plain'})); \
+                 input.files = files.files; \
+                 input.dispatchEvent(new Event('change', {bubbles: true})); }; \
+             document.querySelector('[data-testid=fleet-rul]').scrollIntoView(); \
+             pick('fleet-failed', 'failed.txt', arguments[0]); \
+             pick('fleet-running', 'running.txt', arguments[1]); \
+             return true;",
+            vec![json!(failed), json!(running)],
+        )
+        .await
+        .expect("files picked");
+    wait_until(
+        &client,
+        "const b = document.querySelector('[data-testid=fleet-estimate]'); \
+         if (!b || b.disabled) return null; b.click(); return true;",
+        Duration::from_secs(10),
+        "Estimate enabled once both files are read",
+    )
+    .await;
+    let rows = wait_until(
+        &client,
+        "const r = [...document.querySelectorAll('[data-testid=fleet-row]')].map(e => e.textContent); \
+         return r.length ? r : null;",
+        Duration::from_secs(60),
+        "an estimate per running unit",
+    )
+    .await;
+    println!("fleet remaining life: {rows}");
+    let rows: Vec<&str> = rows
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r.as_str().unwrap())
+        .collect();
+    assert_eq!(rows.len(), 2, "{rows:?}");
+    // Unit 102 has 30 cycles left, unit 101 a hundred: soonest first.
+    assert!(
+        rows[0].starts_with("Unit 102") && rows[1].starts_with("Unit 101"),
+        "{rows:?}"
+    );
+    assert_no_horizontal_overflow(&client, "fleet remaining life (phone)").await;
+    screenshot(&client, &shots, "fleet-rul-phone").await;
+
     let answers = js(
         &client,
         "const call = (cmd, args) => window.__TAURI__.core.invoke(cmd, args) \
@@ -1025,6 +1085,8 @@ async fn demo_dashboard_device_page_layouts_and_offline_history() {
            call('save_service_plan', {plan: {id: 'p', device: 'd', metric: 'm', on_above: 1}}), \
            call('delete_service_plan', {id: ''}), \
            call('mark_serviced', {id: 'x'.repeat(100)}), \
+           call('fleet_rul', {failed: 'not a fleet', running: ''}), \
+           call('fleet_rul', {failed: '1 1 0', running: '1 1 0'}), \
          ]);",
     )
     .await;

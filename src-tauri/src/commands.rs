@@ -7,7 +7,7 @@ use telltale_model::alert::{
 };
 use telltale_model::ble::{BleDeviceStatus, NearbyDevice, SaveBleDevice};
 use telltale_model::broker::{BrokerEntry, SaveBroker};
-use telltale_model::upkeep::{ServicePlan, ServiceStatus};
+use telltale_model::upkeep::{FleetRul, ServicePlan, ServiceStatus};
 use telltale_model::{
     ApiError, Dashboard, Device, DeviceId, ErrorCode, ExportRequest, ExportResult, History,
     HistoryQuery, RetentionSetting,
@@ -325,6 +325,16 @@ pub async fn mark_serviced(state: State<'_, AppState>, id: String) -> Result<(),
     upkeep::mark_serviced(&store, &ingest, &id, &operator(), now_ms()).await?;
     recheck_maintenance(&state);
     Ok(())
+}
+
+/// Remaining lives of a fleet's running assets from its failed ones' histories, both as the
+/// text of C-MAPSS-layout files the user picked. Fitted off the async workers.
+#[tauri::command]
+pub async fn fleet_rul(failed: String, running: String) -> Result<FleetRul, ApiError> {
+    tauri::async_runtime::spawn_blocking(move || upkeep::fleet_rul(&failed, &running))
+        .await
+        .map_err(|e| ApiError::new(ErrorCode::Internal, e.to_string()))?
+        .map_err(ApiError::from)
 }
 
 /// Replaces a device's tags ("freezer", "line-2"), which alert rules can target.

@@ -126,6 +126,7 @@ pub fn build<R: Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R> {
             commands::save_service_plan,
             commands::delete_service_plan,
             commands::mark_serviced,
+            commands::fleet_rul,
         ])
 }
 

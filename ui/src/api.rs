@@ -7,7 +7,7 @@ use telltale_model::alert::{
 };
 use telltale_model::ble::{BleDeviceStatus, NearbyDevice, SaveBleDevice};
 use telltale_model::broker::{BrokerEntry, SaveBroker};
-use telltale_model::upkeep::{ServicePlan, ServiceStatus};
+use telltale_model::upkeep::{FleetRul, ServicePlan, ServiceStatus};
 use telltale_model::{
     ApiError, Dashboard, DeviceId, ErrorCode, ExportRequest, ExportResult, History, HistoryQuery,
     RetentionSetting,
@@ -239,4 +239,14 @@ pub async fn delete_service_plan(id: &str) -> Result<(), ApiError> {
 
 pub async fn mark_serviced(id: &str) -> Result<(), ApiError> {
     call("mark_serviced", &PlanIdArgs { id }).await
+}
+
+#[derive(Serialize)]
+struct FleetArgs<'a> {
+    failed: &'a str,
+    running: &'a str,
+}
+
+pub async fn fleet_rul(failed: &str, running: &str) -> Result<FleetRul, ApiError> {
+    call("fleet_rul", &FleetArgs { failed, running }).await
 }

@@ -86,6 +86,34 @@ pub struct ServiceStatus {
     pub history: Vec<ServiceRecord>,
 }
 
+/// Most bytes each history file may have when estimating a fleet's remaining lives in the app:
+/// FD001's training set is 3.5 MB; a file far beyond is a mistake, not a fleet.
+pub const MAX_FLEET_FILE_BYTES: usize = 32 * 1024 * 1024;
+
+/// One running asset's remaining life as the fleet model estimates it, in cycles.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FleetRulEstimate {
+    pub asset: u32,
+    /// Cycles it has reported.
+    pub cycles: usize,
+    pub rul: f64,
+    /// The 80 % interval.
+    pub low: f64,
+    pub high: f64,
+}
+
+/// Remaining lives of a fleet's running assets, learnt from its failed ones; soonest first.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FleetRul {
+    /// How many run-to-failure histories the model learnt from.
+    pub failed_units: usize,
+    /// Estimates are capped here: "125" means "125 or more".
+    pub cap: f64,
+    /// The sensors the health index uses (1-based, as in the file's columns).
+    pub sensors: Vec<usize>,
+    pub estimates: Vec<FleetRulEstimate>,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -15,6 +15,9 @@ pub enum SourceError {
     Demo(String),
     #[error("I/O: {0}")]
     Io(#[from] std::io::Error),
+    /// Data a person handed in that cannot be used (a history file that does not parse).
+    #[error("{0}")]
+    Invalid(String),
 }
 
 pub type Result<T> = std::result::Result<T, SourceError>;
@@ -23,7 +26,9 @@ impl From<SourceError> for ApiError {
     fn from(e: SourceError) -> Self {
         match e {
             SourceError::Store(s) => s.into(),
-            SourceError::Config(_) => ApiError::new(ErrorCode::InvalidArgument, e.to_string()),
+            SourceError::Config(_) | SourceError::Invalid(_) => {
+                ApiError::new(ErrorCode::InvalidArgument, e.to_string())
+            }
             other => ApiError::new(ErrorCode::Unavailable, other.to_string()),
         }
     }

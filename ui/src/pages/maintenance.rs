@@ -9,7 +9,7 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 use std::time::Duration;
 use telltale_model::alert::MaintenanceForecast;
-use telltale_model::upkeep::{ServicePlan, ServiceStatus};
+use telltale_model::upkeep::{FleetRul, ServicePlan, ServiceStatus};
 use telltale_model::DeviceId;
 
 const REFRESH: Duration = Duration::from_secs(30);
@@ -47,6 +47,125 @@ pub fn MaintenancePage() -> impl IntoView {
             }.into_any(),
         }}
         <ServicePlans />
+        <FleetRemainingLife />
+    }
+}
+
+/// A history file the user picked: its name and text.
+type Picked = Option<(String, String)>;
+
+/// Remaining life of a fleet's running units from its failed units' run-to-failure histories,
+/// from files the user picks (the model `telltale forecast rul` runs, here on the device).
+#[component]
+fn FleetRemainingLife() -> impl IntoView {
+    let failed = RwSignal::new(None::<(String, String)>);
+    let running = RwSignal::new(None::<(String, String)>);
+    let result = RwSignal::new(None::<Result<FleetRul, String>>);
+    let busy = RwSignal::new(false);
+    let pick = move |target: RwSignal<Picked>| {
+        move |ev: leptos::ev::Event| {
+            let input: web_sys::HtmlInputElement = event_target(&ev);
+            let Some(file) = input.files().and_then(|f| f.get(0)) else {
+                target.set(None);
+                return;
+            };
+            let name = file.name();
+            spawn_local(async move {
+                match wasm_bindgen_futures::JsFuture::from(file.text()).await {
+                    Ok(text) => {
+                        let _ = target.try_set(Some((name, text.as_string().unwrap_or_default())));
+                    }
+                    Err(_) => {
+                        let _ = result.try_set(Some(Err(format!("{name} could not be read"))));
+                    }
+                }
+            });
+        }
+    };
+    let estimate = move |_| {
+        let (Some((_, f)), Some((_, r))) = (failed.get_untracked(), running.get_untracked()) else {
+            return;
+        };
+        busy.set(true);
+        spawn_local(async move {
+            let out = api::fleet_rul(&f, &r).await.map_err(|e| e.message);
+            let _ = result.try_set(Some(out));
+            let _ = busy.try_set(false);
+        });
+    };
+    view! {
+        <section class="panel" data-testid="fleet-rul">
+            <h2>"Fleet remaining life"</h2>
+            <p class="detail">
+                "How many cycles each running unit of one kind has left, learnt from the \
+                 run-to-failure histories of units that failed. Files in the C-MAPSS layout \
+                 (asset cycle setting1..3 sensor1..21, one row per cycle), as \
+                 telltale forecast rul reads them; nothing leaves this device."
+            </p>
+            <div class="fields">
+                <label>"Failed units' histories"
+                    <input type="file" accept=".txt,.csv,text/plain" data-testid="fleet-failed"
+                        on:change=pick(failed) />
+                </label>
+                <label>"Running units' histories"
+                    <input type="file" accept=".txt,.csv,text/plain" data-testid="fleet-running"
+                        on:change=pick(running) />
+                </label>
+            </div>
+            <div class="row-actions">
+                <button class="chip-button primary" data-testid="fleet-estimate"
+                    disabled=move || busy.get() || failed.get().is_none() || running.get().is_none()
+                    on:click=estimate>
+                    {move || if busy.get() { "Estimating…" } else { "Estimate" }}
+                </button>
+            </div>
+            {move || result.get().map(|r| match r {
+                Err(message) => view! {
+                    <p class="error" data-testid="fleet-error">{message}</p>
+                }.into_any(),
+                Ok(fleet) => fleet_view(fleet).into_any(),
+            })}
+        </section>
+    }
+}
+
+fn fleet_view(fleet: FleetRul) -> impl IntoView {
+    let sensors = fleet
+        .sensors
+        .iter()
+        .map(usize::to_string)
+        .collect::<Vec<_>>()
+        .join(", ");
+    let cap = fleet.cap;
+    view! {
+        <p class="detail" data-testid="fleet-basis">
+            {format!(
+                "Learnt from {} failed units; health index from sensors {sensors}. Soonest first; \
+                 \"{cap:.0}+\" means at least that many.",
+                fleet.failed_units
+            )}
+        </p>
+        <ul class="forecast-list">
+            {fleet.estimates.into_iter().map(|e| {
+                let left = if e.rul >= cap {
+                    format!("{cap:.0}+ cycles left")
+                } else {
+                    format!("{:.0} cycles left", e.rul)
+                };
+                view! {
+                    <li class="forecast" data-testid="fleet-row">
+                        <div class="ble-name">{format!("Unit {}", e.asset)}</div>
+                        <div>{left}</div>
+                        <div class="detail">
+                            {format!(
+                                "80 %: {:.0}–{:.0} cycles · {} cycles reported",
+                                e.low, e.high, e.cycles
+                            )}
+                        </div>
+                    </li>
+                }
+            }).collect_view()}
+        </ul>
     }
 }
 

@@ -30,6 +30,27 @@ pub struct DemoFleet {
     plant: TaskHandle,
 }
 
+/// A fleet history in the C-MAPSS layout (`asset cycle setting1..3 sensor1..21`), as the Upkeep
+/// page's fleet panel and `telltale forecast rul` read: for each (asset, life, cycles kept), a
+/// unit whose sensors 1–14 rise with a wear that grows towards failure at `life`, each with its
+/// own wobble, cut after `kept` cycles. For trying the fleet model without a fleet, and tests.
+pub fn wearing_fleet(units: &[(u32, u32, u32)]) -> String {
+    let mut text = String::new();
+    for &(asset, life, kept) in units {
+        for cycle in 1..=kept {
+            let wear = ((f64::from(cycle) - f64::from(life)) / 30.0).exp();
+            text.push_str(&format!("{asset} {cycle} 0 0 100"));
+            for sensor in 1..=21u32 {
+                let gain = if sensor <= 14 { f64::from(sensor) } else { 0.0 };
+                let wobble = 0.02 * (f64::from(cycle * sensor + asset) * 1.7).sin();
+                text.push_str(&format!(" {:.4}", 100.0 + gain * wear + wobble));
+            }
+            text.push('\n');
+        }
+    }
+    text
+}
+
 impl DemoFleet {
     /// `filter_installed_ms`: when the plant's filter was installed (see [`FILTER`]).
     pub fn start(ingest: Ingest, board: SourceBoard, filter_installed_ms: i64) -> Self {
