@@ -682,10 +682,9 @@ impl Collector {
     /// Starts the collector with `RUST_LOG=info` unless `env` says otherwise, and returns once it
     /// has logged its first source state: by then its database is open and migrated.
     ///
-    /// (Waiting matters: `telltale export` run while the collector is still creating the
-    /// database can fail with "table devices already exists", because `migrate::run` reads
-    /// `user_version` outside the transaction that applies the steps. Reported, not worked
-    /// around in the product.)
+    /// (Waiting matters: a `telltale export` run before the collector created the database
+    /// would find no database. Two processes creating one at once are safe: `migrate::run`
+    /// reads `user_version` inside the write transaction that applies the steps.)
     pub fn start(db: &Path, config: &Path, log: &Path, env: &[(&str, String)]) -> Self {
         let log_file = std::fs::File::create(log).unwrap();
         let mut c = telltale();
