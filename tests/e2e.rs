@@ -537,6 +537,24 @@ async fn demo_dashboard_device_page_layouts_and_offline_history() {
     )
     .await;
     screenshot(&client, &shots, "bluetooth-added-phone").await;
+    // The demo home's own devices are listed with their health, marked as the demo's: they can
+    // be renamed, not removed (they would come back with the demo).
+    let demo_rows = js(
+        &client,
+        "return [...document.querySelectorAll('[data-testid=ble-device]')] \
+             .filter(r => r.textContent.includes('Living room') || r.textContent.includes('Chest strap')) \
+             .map(r => [r.textContent.includes('demo'), !!r.querySelector('[data-testid=remove-ble]'), \
+                        r.querySelector('[data-testid=ble-health]').textContent]);",
+    )
+    .await;
+    println!("demo devices: {demo_rows}");
+    let demo_rows = demo_rows.as_array().unwrap();
+    assert_eq!(demo_rows.len(), 2, "{demo_rows:?}");
+    for row in demo_rows {
+        assert_eq!(row[0], json!(true), "marked demo: {row}");
+        assert_eq!(row[1], json!(false), "no Remove: {row}");
+        assert!(row[2].as_str().unwrap().contains("heard"), "{row}");
+    }
     // A bindkey given to a device that does not encrypt: its plain frames are refused (anyone
     // could send them) and its row says why; removing the key ends it. Each step finds the row
     // and acts in one script: the list re-renders as it polls.

@@ -154,6 +154,10 @@ pub struct BleDeviceStatus {
     /// Its newest event ("button double press") and when (ms): events are not series.
     #[serde(default)]
     pub last_event: Option<(String, i64)>,
+    /// One of the demo home's own devices: it comes back with the demo, so it can be renamed
+    /// (which makes it the user's) but not removed.
+    #[serde(default)]
+    pub demo: bool,
     /// Why what it sent was refused, said so the user can act ("cannot decrypt: check the
     /// bindkey"); None once something from it is stored again.
     #[serde(default)]

@@ -160,9 +160,15 @@ impl Engine {
     }
 
     /// The user's BLE devices (as last loaded by [`Engine::start_bluetooth`] or
-    /// [`Engine::reload_ble_fleet`]) with their live health.
+    /// [`Engine::reload_ble_fleet`]) with their live health, and while the demo runs, its
+    /// home's own devices (marked `demo`: they come back with the demo, so they are renamed,
+    /// not removed).
     pub fn ble_devices(&self) -> Vec<BleDeviceStatus> {
-        self.ble_fleet
+        let fleet = match &self.demo {
+            Some(_) => DemoFleet::home_fleet(self.ble_fleet.clone()),
+            None => self.ble_fleet.clone(),
+        };
+        fleet
             .devices
             .iter()
             .map(|d| {
@@ -186,6 +192,7 @@ impl Engine {
                     stale: health.stale,
                     battery_pct: health.battery_pct,
                     last_event: health.last_event,
+                    demo: self.ble_fleet.get(&d.address).is_none(),
                     problem: health.problem,
                 }
             })

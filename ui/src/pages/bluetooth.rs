@@ -87,7 +87,8 @@ fn MyDevice(status: BleDeviceStatus, editing: RwSignal<Option<Draft>>) -> impl I
     let now = js_sys::Date::now() as i64;
     let c = status.config.clone();
     let health = [
-        Some(rssi_text(status.rssi)),
+        // A connected device's notifications carry no signal strength: say nothing then.
+        status.rssi.map(|r| format!("{r} dBm")),
         status.battery_pct.map(|b| format!("battery {b:.0} %")),
         status
             .last_event
@@ -129,6 +130,7 @@ fn MyDevice(status: BleDeviceStatus, editing: RwSignal<Option<Draft>>) -> impl I
             <div class="ble-name">
                 {c.name.clone()}
                 {status.stale.then(|| view! { <span class="chip bad">"stale"</span> })}
+                {status.demo.then(|| view! { <span class="chip">"demo"</span> })}
             </div>
             <div class="detail">{format!("{} · {}", c.address, c.kind)}</div>
             <div class="detail" data-testid="ble-health">{health}</div>
@@ -140,10 +142,12 @@ fn MyDevice(status: BleDeviceStatus, editing: RwSignal<Option<Draft>>) -> impl I
                     on:click=move |_| editing.set(Some(draft.clone()))>
                     "Edit"
                 </button>
-                <button class="chip-button danger" data-testid="remove-ble"
-                    on:click=move |_| confirming.set(true)>
-                    "Remove"
-                </button>
+                {(!status.demo).then(|| view! {
+                    <button class="chip-button danger" data-testid="remove-ble"
+                        on:click=move |_| confirming.set(true)>
+                        "Remove"
+                    </button>
+                })}
             </div>
             <Show when=move || confirming.get()>
                 <div class="confirm">
