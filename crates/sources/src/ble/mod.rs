@@ -419,9 +419,10 @@ impl Tracked {
         }
     }
 
-    /// Keeps the frame's last event for the device list: "button double press",
-    /// "dimmer rotate left 3 steps".
-    fn note_event(&mut self, decoded: &Decoded, now_ms: i64) {
+    /// A frame was decoded and accepted: whatever was wrong is over, and its last event (if
+    /// any) is the device's newest: "button double press", "dimmer rotate left 3 steps".
+    fn accepted(&mut self, decoded: &Decoded, now_ms: i64) {
+        self.problem = None;
         let event = decoded.readings.iter().rev().find_map(|r| match &r.value {
             Value::Event(name) => Some(match r.steps {
                 Some(steps) => format!("{} {} {steps} steps", r.metric, name.replace('_', " ")),
@@ -684,14 +685,10 @@ impl Run {
                             };
                             match guard.judge(counter, decoded.format.replay_counter_bits()) {
                                 Verdict::Replay => {
-                                    t.problem = Some(format!(
-                                        "refused a replayed frame (counter {counter})"
-                                    ));
-                                    self.board.count_rejected(
-                                        &self.id,
-                                        &address,
-                                        &format!("replayed advertisement (counter {counter})"),
-                                    );
+                                    let reason =
+                                        format!("replayed advertisement (counter {counter})");
+                                    self.board.count_rejected(&self.id, &address, &reason);
+                                    t.problem = Some(reason);
                                     Vec::new()
                                 }
                                 verdict => {
@@ -700,13 +697,12 @@ impl Run {
                                             "encrypted advertisements restarted their counter \
                                              (a reboot or a battery change); accepted");
                                     }
-                                    t.problem = None;
                                     mark = Some(ReplayMark {
                                         device: device_id(&address),
                                         counter,
                                         at_ms: now_ms,
                                     });
-                                    t.note_event(&decoded, now_ms);
+                                    t.accepted(&decoded, now_ms);
                                     readings_of_decoded(&address, &decoded, rssi, now_ms)
                                 }
                             }
@@ -716,9 +712,8 @@ impl Run {
                             // The same measurement sent again (BTHome repeats each packet).
                             Vec::new()
                         } else {
-                            t.problem = None;
                             t.last_packet_id = decoded.packet_id;
-                            t.note_event(&decoded, now_ms);
+                            t.accepted(&decoded, now_ms);
                             readings_of_decoded(&address, &decoded, rssi, now_ms)
                         }
                     }
@@ -732,16 +727,7 @@ impl Run {
                 };
                 t.note_battery(&readings);
                 self.after_heard(&address).await?;
-                match mark {
-                    // The counter is stored with the readings it admitted, in one transaction.
-                    Some(mark) => self
-                        .ingest
-                        .write_marked(readings, mark)
-                        .await
-                        .map(|_| ())
-                        .map_err(|e| e.to_string()),
-                    None => self.write(readings).await,
-                }
+                self.write(readings, mark).await
             }
             BleEvent::Notification {
                 address,
@@ -765,7 +751,7 @@ impl Run {
                 };
                 t.note_battery(&readings);
                 self.after_heard(&address).await?;
-                self.write(readings).await
+                self.write(readings, None).await
             }
             BleEvent::Link { address, link } => {
                 if let Some(t) = self.tracked.get_mut(&address) {
@@ -839,15 +825,15 @@ impl Run {
         }
     }
 
-    async fn write(&self, readings: Vec<Reading>) -> Result<(), String> {
-        if readings.is_empty() {
-            return Ok(());
-        }
-        self.ingest
-            .write(readings)
-            .await
-            .map(|_| ())
-            .map_err(|e| e.to_string())
+    /// Stores a frame's readings; an encrypted frame's counter (`mark`) goes with them, in
+    /// one transaction, even when none of its readings could be stored.
+    async fn write(&self, readings: Vec<Reading>, mark: Option<ReplayMark>) -> Result<(), String> {
+        let written = match mark {
+            Some(mark) => self.ingest.write_marked(readings, mark).await,
+            None if readings.is_empty() => return Ok(()),
+            None => self.ingest.write(readings).await,
+        };
+        written.map(|_| ()).map_err(|e| e.to_string())
     }
 }
 
