@@ -1,7 +1,8 @@
 //! `cargo xtask <task>`: everything the README promises, in Rust instead of shell.
 //!
 //! - `setup`: install what building and testing need (apt packages, the wasm toolchain,
-//!   tauri-driver). Safe to re-run: it installs only what is missing.
+//!   tauri-driver, the test peers' Python virtualenv). Safe to re-run: it installs only what is
+//!   missing.
 //! - `ui`: build the Leptos UI into `ui/dist`.
 //! - `demo`: setup, build, and launch the app on its built-in demo fleet.
 //! - `test`: setup, build, then fmt, clippy and every test, the end-to-end one included.
@@ -38,7 +39,16 @@ const APT_TEST: &[&str] = &[
     "mosquitto-clients",
     // The Secret Service the keyring tests store passwords in, as on a headless collector.
     "gnome-keyring",
+    // libfaketime: runs a program under another clock (tests of time-dependent behaviour).
+    "faketime",
+    // `python3 -m venv` for Debian's python3: the real protocol peers' virtualenv (see below).
+    "python3-venv",
 ];
+/// What the real protocol peers of the tests need from PyPI (exact versions), installed into a
+/// virtualenv of their own: `<target dir>/peers-venv`.
+const PEERS_REQUIREMENTS: &str = "crates/cli/tests/peers/requirements.txt";
+/// In the virtualenv: a copy of the requirements it was made from, written once they installed.
+const PEERS_STAMP: &str = "telltale-requirements.txt";
 const APT_DEBIAN_WASM: &[&str] = &["rustc-web", "cargo-web", "rust-web-src", "lld-16"];
 
 fn main() -> ExitCode {
@@ -285,7 +295,51 @@ fn setup(for_tests: bool) -> Result {
     if for_tests && find_on_path("tauri-driver").is_none() {
         run(cargo().args(["install", "tauri-driver", "--version", "^2", "--locked"]))?;
     }
+    if for_tests {
+        peers_venv()?;
+    }
     Ok(())
+}
+
+fn peers_venv_dir() -> PathBuf {
+    target_dir().join("peers-venv")
+}
+
+/// The Python the peers run on (`TELLTALE_PEERS_PYTHON` for the tests).
+fn peers_python() -> PathBuf {
+    peers_venv_dir().join("bin").join("python")
+}
+
+/// Makes the peers' virtualenv (real third-party implementations the tests run against, such
+/// as pysparkplug for the Sparkplug host test) when it is missing or was made from another
+/// requirements.txt; otherwise leaves it alone. Only the pinned packages are installed
+/// (`--no-deps`), and `pip check` proves they are all a package needs.
+fn peers_venv() -> Result {
+    let requirements = root().join(PEERS_REQUIREMENTS);
+    let wanted = std::fs::read_to_string(&requirements)
+        .map_err(|e| format!("{}: {e}", requirements.display()))?;
+    let venv = peers_venv_dir();
+    let stamp = venv.join(PEERS_STAMP);
+    if peers_python().is_file() && std::fs::read_to_string(&stamp).ok().as_ref() == Some(&wanted) {
+        return Ok(());
+    }
+    eprintln!(
+        "making the test peers' virtualenv {} from {PEERS_REQUIREMENTS}",
+        venv.display()
+    );
+    // --clear: packages of an older requirements.txt must not linger.
+    run(Command::new("python3")
+        .args(["-m", "venv", "--clear"])
+        .arg(&venv))?;
+    let pip = |args: &[&str]| {
+        let mut c = Command::new(peers_python());
+        c.args(["-m", "pip", "--disable-pip-version-check", "--no-input"])
+            .args(args);
+        c
+    };
+    run(pip(&["install", "--quiet", "--no-deps", "-r"]).arg(&requirements))?;
+    run(&mut pip(&["check"]))?;
+    std::fs::write(&stamp, wanted).map_err(|e| format!("{}: {e}", stamp.display()))
 }
 
 /// Builds the UI to `ui/dist`: wasm, its JS glue (wasm-bindgen, as a library pinned to the
@@ -369,6 +423,7 @@ fn test() -> Result {
     // password tests store real secrets in it, and it dies with the bus.
     let mut tests = Command::new("dbus-run-session");
     ci_build_settings(&mut tests);
+    tests.env("TELLTALE_PEERS_PYTHON", peers_python());
     run(tests
         .args([
             "--",

@@ -106,8 +106,7 @@ fn eta(db: &Path, device: &str, metric: &str, threshold: f64, now: i64) -> Resul
     if !db.is_file() {
         return Err(format!("no database at {}", db.display()));
     }
-    let (store, writer) = telltale_store::open(db).map_err(|e| e.to_string())?;
-    writer.close();
+    let store = telltale_store::open_read_only(db).map_err(|e| e.to_string())?;
     let history = store.history(&q).map_err(|e| match e {
         StoreError::NotFound(what) => format!("{what} in {}", db.display()),
         e => e.to_string(),

@@ -139,13 +139,12 @@ pub fn parse_line(text: &str) -> Result<Reading, String> {
 }
 
 /// Opens an existing database for reading; a missing file is an error, not a new database.
-fn open_existing(db: &Path) -> Result<Store, String> {
+pub(crate) fn open_existing(db: &Path) -> Result<Store, String> {
     if !db.is_file() {
         return Err(format!("no database at {}", db.display()));
     }
-    let (store, writer) = telltale_store::open(db).map_err(|e| e.to_string())?;
-    writer.close();
-    Ok(store)
+    // Read-only: a reader beside a live collector must never hold its write lock.
+    telltale_store::open_read_only(db).map_err(|e| e.to_string())
 }
 
 /// One series over a time window, as `query` and `export` take it.
@@ -154,6 +153,8 @@ pub struct SeriesRange {
     /// The SQLite database to read.
     #[arg(long)]
     db: PathBuf,
+    /// The device: its id, or (when only one device answers to it) its name or its id without
+    /// the transport or broker prefix (`dev1` for `mqtt:plant/dev1`).
     #[arg(long)]
     device: String,
     #[arg(long)]
@@ -178,25 +179,26 @@ impl SeriesRange {
         Ok(self.to.saturating_add(1))
     }
 
-    fn key(&self) -> SeriesKey {
-        SeriesKey {
-            device: DeviceId::new(self.device.clone()),
+    /// The series, its device named as `--device` says (see `devices::resolve`).
+    fn key(&self, store: &Store) -> Result<SeriesKey, String> {
+        Ok(SeriesKey {
+            device: crate::devices::resolve(store, &self.device, &self.metric)?,
             metric: self.metric.clone(),
-        }
+        })
     }
 }
 
 pub fn query(range: &SeriesRange, points: u32) -> Result<(), String> {
-    let key = range.key();
-    let q = HistoryQuery {
-        device: key.device,
-        metric: key.metric,
+    let mut q = HistoryQuery {
+        device: DeviceId::new(range.device.clone()),
+        metric: range.metric.clone(),
         from_ms: range.from,
         to_ms: range.exclusive_end()?,
         points,
     };
     q.validate().map_err(|e| e.message)?;
     let store = open_existing(&range.db)?;
+    q.device = range.key(&store)?.device;
     let h = store.history(&q).map_err(|e| e.to_string())?;
     let buckets: Vec<serde_json::Value> = h
         .buckets
@@ -211,7 +213,7 @@ pub fn query(range: &SeriesRange, points: u32) -> Result<(), String> {
 pub fn export(range: &SeriesRange) -> Result<(), String> {
     let to = range.exclusive_end()?;
     let store = open_existing(&range.db)?;
-    let key = range.key();
+    let key = range.key(&store)?;
     let stdout = std::io::stdout();
     let mut out = BufWriter::new(stdout.lock());
     match store.export_csv(&key, range.from, to, &mut out) {

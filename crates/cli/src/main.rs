@@ -4,6 +4,7 @@
 mod alerts;
 mod collect;
 mod decode;
+mod devices;
 mod forecast;
 mod history;
 
@@ -60,6 +61,16 @@ enum Command {
     Alerts {
         #[command(subcommand)]
         action: AlertsCommand,
+    },
+    /// Print one JSON line per device: its id, name, source, state (live, stale, online or
+    /// offline) and the newest value of each metric. Reads only: safe beside a live collector.
+    Devices {
+        /// The SQLite database to read.
+        #[arg(long)]
+        db: PathBuf,
+        /// Judge freshness as of this time, ms since the epoch (default: now).
+        #[arg(long)]
+        now: Option<i64>,
     },
     /// Write one series' raw readings in [from, to] as CSV to stdout.
     Export {
@@ -135,6 +146,7 @@ fn main() -> ExitCode {
         Command::Import { db, file } => history::import(&db, &file),
         Command::Query { range, points } => history::query(&range, points),
         Command::Export { range } => history::export(&range),
+        Command::Devices { db, now } => devices::list(&db, now.unwrap_or_else(now_ms)),
         Command::Collect { db, config } => {
             with_runtime(|| async move { collect::collect(&db, &config).await })
         }

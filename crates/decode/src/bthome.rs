@@ -13,8 +13,9 @@ const MAC_LEN: usize = 6;
 /// the device-information byte).
 ///
 /// An object that cannot be read (unknown id, truncated value) ends decoding: the readings
-/// before it are returned, or the error if there were none. Encrypted payloads give
-/// [`DecodeError::Encrypted`].
+/// before it are returned, or the error if there were none. A text object (0x53) that is not
+/// UTF-8 gives no reading, and the objects after it are still read; when nothing else in the
+/// payload reads, its error is the answer. Encrypted payloads give [`DecodeError::Encrypted`].
 pub fn bthome_v2(service_data: &[u8]) -> Result<Decoded> {
     let frame = Frame::parse(service_data)?;
     if frame.encrypted {
@@ -166,8 +167,10 @@ pub(crate) fn decode_objects(objects: &[u8]) -> Result<Decoded> {
     let mut rest = objects;
     let mut read_any = false;
     let mut device_info = false;
+    // The first object that was framed correctly but whose value could not be taken.
+    let mut unreadable = None;
     while let Some((&id, after_id)) = rest.split_first() {
-        match decode_object(id, after_id, &mut decoded) {
+        match decode_object(id, after_id, &mut decoded, &mut unreadable) {
             Ok(after_object) => {
                 rest = after_object;
                 read_any = true;
@@ -181,19 +184,26 @@ pub(crate) fn decode_objects(objects: &[u8]) -> Result<Decoded> {
     }
     // Only "none" events, unknown event codes or empty text: well framed but saying nothing,
     // which the reference reports as no value at all. A packet id or device information alone
-    // is something (a keep-alive, an identification), so that stays a success.
+    // is something (a keep-alive, an identification), so that stays a success. When an object
+    // was left out because its value was bad, that is the better reason to give.
     if decoded.readings.is_empty() && decoded.packet_id.is_none() && !device_info {
-        return Err(DecodeError::Invalid {
+        return Err(unreadable.unwrap_or_else(|| DecodeError::Invalid {
             what: WHAT,
             detail: "the objects carry no value (only empty or \"none\" events or text)".to_owned(),
-        });
+        }));
     }
     Ok(decoded)
 }
 
 /// Reads one object's value from `data` (the bytes after its id) into `out` and returns what
-/// follows it.
-fn decode_object<'a>(id: u8, data: &'a [u8], out: &mut Decoded) -> Result<&'a [u8]> {
+/// follows it. A value that is framed but unusable is skipped, its reason kept in `unreadable`
+/// (the first one only).
+fn decode_object<'a>(
+    id: u8,
+    data: &'a [u8],
+    out: &mut Decoded,
+    unreadable: &mut Option<DecodeError>,
+) -> Result<&'a [u8]> {
     let object = object(id).ok_or(DecodeError::UnknownBtHomeObject(id))?;
     match object {
         Object::PacketId => {
@@ -233,14 +243,23 @@ fn decode_object<'a>(id: u8, data: &'a [u8], out: &mut Decoded) -> Result<&'a [u
             let (len, after_len) = take(data, 1, id)?;
             let (bytes, rest) = take(after_len, usize::from(len[0]), id)?;
             // Zero length is legal framing but says nothing: no reading, parsing goes on.
-            // Invalid UTF-8 keeps its readable part (with U+FFFD) rather than losing it all.
-            if !bytes.is_empty() {
-                let reading = if matches!(object, Object::Text) {
-                    DecodedReading::text("text", String::from_utf8_lossy(bytes).into_owned())
-                } else {
-                    DecodedReading::text("raw", hex(bytes))
-                };
-                out.readings.push(reading);
+            if bytes.is_empty() {
+                return Ok(rest);
+            }
+            if matches!(object, Object::Raw) {
+                out.readings.push(DecodedReading::text("raw", hex(bytes)));
+                return Ok(rest);
+            }
+            // The spec says text is UTF-8. Bytes that are not would become U+FFFD, a string the
+            // device never sent, so there is no reading; the length byte still says where the
+            // next object starts, so decoding goes on (as bthome-ble does).
+            match std::str::from_utf8(bytes) {
+                Ok(text) => out
+                    .readings
+                    .push(DecodedReading::text("text", text.to_owned())),
+                Err(error) => {
+                    unreadable.get_or_insert_with(|| not_utf8(id, bytes, &error));
+                }
             }
             Ok(rest)
         }
@@ -291,6 +310,22 @@ fn decode_object<'a>(id: u8, data: &'a [u8], out: &mut Decoded) -> Result<&'a [u
             Ok(rest)
         }
     }
+}
+
+fn not_utf8(id: u8, bytes: &[u8], error: &std::str::Utf8Error) -> DecodeError {
+    let at = error.valid_up_to();
+    let detail = match (error.error_len(), bytes.get(at)) {
+        (Some(_), Some(byte)) => format!(
+            "text object 0x{id:02x} is not valid UTF-8 (byte 0x{byte:02x} at offset {at} of {})",
+            bytes.len()
+        ),
+        _ => format!(
+            "text object 0x{id:02x} is not valid UTF-8 (it ends inside a character at offset {at} \
+             of {})",
+            bytes.len()
+        ),
+    };
+    DecodeError::Invalid { what: WHAT, detail }
 }
 
 fn button_event(code: u8) -> Option<&'static str> {

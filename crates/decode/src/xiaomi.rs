@@ -5,8 +5,11 @@
 //! The custom formats carry no type byte: the service-data length alone says which one it is
 //! (pvvx 15, atc1441 13, pvvx encrypted 11, atc1441 encrypted 8), as in atc-ble. MiBeacon is
 //! read as xiaomi-ble 1.21 reads it, except that the product id is not looked up in a device
-//! table (the objects mean the same on every device that sends them) and that xiaomi-ble's
-//! `voltage`, which it derives from the battery percentage, is not invented here.
+//! table (the objects mean the same on every device that sends them, so a device xiaomi-ble
+//! has not listed yet still decodes; the few objects whose meaning depends on the device are
+//! told apart by product id) and that xiaomi-ble's `voltage`, which it derives from the
+//! battery percentage, is not invented here. Buttons are reported by press type only, not by
+//! which button of a multi-button device was pressed.
 
 use crate::crypt::{self, MIC_LEN};
 use crate::{DecodeError, Decoded, DecodedReading, Format, Result};
@@ -21,6 +24,8 @@ const CELSIUS: Option<&str> = Some("°C");
 const PERCENT: Option<&str> = Some("%");
 const VOLT: Option<&str> = Some("V");
 const LUX: Option<&str> = Some("lx");
+const SECONDS: Option<&str> = Some("s");
+const MINUTES: Option<&str> = Some("min");
 
 /// Decodes custom-firmware service data on UUID 0x181A (the bytes after the UUID).
 ///
@@ -342,13 +347,26 @@ fn decode_objects(mut objects: &[u8], product_id: u16, out: &mut Decoded) -> Res
 }
 
 /// Product ids whose objects mean something else than on other devices (xiaomi-ble's
-/// device-specific branches).
+/// device-specific branches). Every other device is read by its objects alone, so a new
+/// product id (MJWSD06MMC's 0x55b5 and 0x5bea, CGDK3's 0x4f59...) needs no entry here.
 const LYWSD03MMC: u16 = 0x055b;
 const MHO_C401: u16 = 0x0387;
 const MJYD02YL: u16 = 0x07f6;
 const MCCGQ02HL: u16 = 0x098b;
 const RTCGQ02LM: u16 = 0x0a8d;
 const CGPR1: u16 = 0x0a83;
+const XMMF01JQD: u16 = 0x04e1;
+const K9B_1BTN: u16 = 0x1568;
+const K9B_2BTN: u16 = 0x1569;
+const K9B_3BTN: u16 = 0x0dfd;
+const XMOSB01XS: u16 = 0x4683;
+const XMWS01XS: u16 = 0x5968;
+const XMWXKG01YL: u16 = 0x1949;
+const XMWXKG01LM: u16 = 0x2387;
+const K9BB_1BTN: u16 = 0x1c10;
+const KS1: u16 = 0x3a61;
+const KS1BP: u16 = 0x3e17;
+const KS2BB: u16 = 0x520b;
 
 /// One object into readings. A value of an unexpected size gives no reading: the object ids
 /// are shared by many devices and an odd size means one we do not understand.
@@ -393,15 +411,31 @@ fn decode_object(id: u16, value: &[u8], product_id: u16, out: &mut Vec<DecodedRe
                 _ => {}
             }
         }
+        // The Magic Cube sends its rotation in the button byte.
+        (0x1001, &[direction, _, _]) if product_id == XMMF01JQD => match direction {
+            0 => out.push(DecodedReading::event("cube", "rotate_right")),
+            1 => out.push(DecodedReading::event("cube", "rotate_left")),
+            _ => {}
+        },
         // A button: only the press type, which remotes share; what each button does is
-        // device-specific.
-        (0x1001, &[_button, _value, press]) => {
-            if let Some(name) = match press {
-                0 => Some("press"),
-                1 => Some("double_press"),
-                2 => Some("long_press"),
+        // device-specific. The K9B wall switches number their press types differently (1 long,
+        // 2 double) and name their buttons, alone or together, by the button byte: 0 on the
+        // single switch, up to 2 on the double, up to 6 on the triple.
+        (0x1001, &[button, _value, press]) => {
+            let k9b_buttons = match product_id {
+                K9B_1BTN => Some(0),
+                K9B_2BTN => Some(2),
+                K9B_3BTN => Some(6),
                 _ => None,
-            } {
+            };
+            let name = match (k9b_buttons, press) {
+                (Some(last), _) if button > last => None,
+                (_, 0) => Some("press"),
+                (Some(_), 1) | (None, 2) => Some("long_press"),
+                (Some(_), 2) | (None, 1) => Some("double_press"),
+                _ => None,
+            };
+            if let Some(name) = name {
                 out.push(DecodedReading::event("button", name));
             }
         }
@@ -480,46 +514,132 @@ fn decode_object(id: u16, value: &[u8], product_id: u16, out: &mut Vec<DecodedRe
             _ => {}
         },
         (0x101b, [_, ..]) => boolean(out, "motion", false),
-        // MIoT-spec objects of newer devices.
-        (0x4803 | 0x4c03, &[battery, ..]) => number(out, "battery", f64::from(battery), PERCENT),
+        // MIoT-spec objects of newer devices (0x48xx, 0x4axx, 0x4cxx, 0x4exx, 0x50xx, 0x56xx).
+        // One quantity can come under several ids: battery is 0x4803, 0x4c03 or 0x5003.
+        //
+        // Temperature and humidity of MJWSD06MMC, CGDK3, KS2BB; rounded to 0.1 like
+        // xiaomi-ble, since the float32 carries noise below the sensor's resolution.
+        (0x4801, &[b0, b1, b2, b3]) => number(
+            out,
+            "temperature",
+            rounded(float32([b0, b1, b2, b3]), 1),
+            CELSIUS,
+        ),
+        (0x4802 | 0x4c02, &[humidity]) => number(out, "humidity", f64::from(humidity), PERCENT),
+        (0x4803 | 0x4c03 | 0x5003, &[battery, ..]) => {
+            number(out, "battery", f64::from(battery), PERCENT)
+        }
         (0x4804 | 0x4a12, &[state, ..]) => match state {
             1 => boolean(out, "opening", true),
             2 => boolean(out, "opening", false),
             _ => {}
         },
-        (0x4805, &[b0, b1, b2, b3]) => number(
+        (0x4805, &[b0, b1, b2, b3]) => number(out, "illuminance", float32([b0, b1, b2, b3]), LUX),
+        (0x4808, &[b0, b1, b2, b3]) => number(
             out,
-            "illuminance",
-            f64::from(f32::from_le_bytes([b0, b1, b2, b3])),
-            LUX,
+            "humidity",
+            rounded(float32([b0, b1, b2, b3]), 1),
+            PERCENT,
         ),
+        (0x4806, &[wet]) => boolean(out, "moisture", wet != 0),
+        // A door/window state where 0 is open and 1 closed (zhiee.magnet.mc01 and alike).
+        (0x480c, &[state]) => match state {
+            0 => boolean(out, "opening", true),
+            1 => boolean(out, "opening", false),
+            _ => {}
+        },
         (0x4818, &[s0, s1]) => boolean(out, "motion", u16::from_le_bytes([s0, s1]) <= 30),
-        (0x4a01, &[low, ..]) => boolean(out, "battery_low", low != 0),
+        // Seat pressure (PS1BB): somebody sits, and for how long (or how long nobody has).
+        (0x483c, &[pressure]) => boolean(out, "occupancy", pressure != 0),
+        (0x483d, &[s0, s1, s2, s3]) => number(
+            out,
+            "pressure_present_duration",
+            f64::from(u32::from_le_bytes([s0, s1, s2, s3])),
+            SECONDS,
+        ),
+        (0x483e, &[s0, s1, s2, s3]) => number(
+            out,
+            "pressure_not_present_duration",
+            f64::from(u32::from_le_bytes([s0, s1, s2, s3])),
+            SECONDS,
+        ),
+        // Occupancy status; XMOSB01XS sends 2 for a clear room too, others any non-zero value
+        // for an occupied one.
+        (0x484e, &[status]) => {
+            let occupied = match product_id {
+                XMOSB01XS => status == 1,
+                _ => status != 0,
+            };
+            boolean(out, "occupancy", occupied);
+        }
+        // The presence sensors' settings: minutes until "detected" and until "clear".
+        (0x4851, &[minutes]) => number(out, "duration_detected", f64::from(minutes), MINUTES),
+        (0x4852, &[minutes]) => number(out, "duration_cleared", f64::from(minutes), MINUTES),
+        (0x4a01 | 0x4e01, &[low, ..]) => boolean(out, "battery_low", low != 0),
         (0x4a08, &[b0, b1, b2, b3]) => {
             boolean(out, "motion", true);
-            number(
-                out,
-                "illuminance",
-                f64::from(f32::from_le_bytes([b0, b1, b2, b3])),
-                LUX,
-            );
+            number(out, "illuminance", float32([b0, b1, b2, b3]), LUX);
         }
+        // Button events by object: press, double press, long press. Most devices send no
+        // value or one that says nothing here; XMWS01XS sends which of its two buttons (0 or
+        // 1), and anything else from it is no press.
+        (0x4a0c..=0x4a0e, _) if product_id != XMWS01XS || matches!(value, [0 | 1]) => {
+            let name = match id {
+                0x4a0c => "press",
+                0x4a0d => "double_press",
+                _ => "long_press",
+            };
+            out.push(DecodedReading::event("button", name));
+        }
+        // The same three button events in two more ranges, which only some devices use and each
+        // in its own way: which button (XMWXKG01YL 1 to 3, KS1 1 to 4), or for K9BB the press
+        // type in the value of 0x4e0c alone. Elsewhere these ids mean nothing known.
+        (0x4e0c..=0x4e0e | 0x560c..=0x560e, _) => {
+            let press = match id & 0xff {
+                0x0c => "press",
+                0x0d => "double_press",
+                _ => "long_press",
+            };
+            let name = match (product_id, id, value) {
+                (XMWXKG01YL, 0x4e0c..=0x4e0e, [1..=3]) => Some(press),
+                (XMWXKG01LM, 0x4e0c..=0x4e0e, _) => Some(press),
+                (K9BB_1BTN, 0x4e0c, [1]) => Some("press"),
+                (K9BB_1BTN, 0x4e0c, [8]) => Some("long_press"),
+                (K9BB_1BTN, 0x4e0c, [15]) => Some("double_press"),
+                (KS1 | KS1BP, 0x560c, _) | (KS1 | KS1BP, 0x560d..=0x560e, [1..=4]) => Some(press),
+                (KS2BB, 0x560c..=0x560e, _) => Some(press),
+                _ => None,
+            };
+            if let Some(name) = name {
+                out.push(DecodedReading::event("button", name));
+            }
+        }
+        // Forcibly removed from the door, or left open: both mean it is open.
+        (0x4a0f | 0x4a1a, &[1, ..]) => boolean(out, "opening", true),
+        (0x4a13, &[1, ..]) => out.push(DecodedReading::event("button", "press")),
         // Rounded to 0.01 °C like xiaomi-ble: the float32 carries noise below that.
         (0x4c01, &[b0, b1, b2, b3]) => number(
             out,
             "temperature",
-            (f64::from(f32::from_le_bytes([b0, b1, b2, b3])) * 100.0).round() / 100.0,
+            rounded(float32([b0, b1, b2, b3]), 2),
             CELSIUS,
         ),
-        (0x4c02, &[humidity]) => number(out, "humidity", f64::from(humidity), PERCENT),
-        (0x4c08, &[b0, b1, b2, b3]) => number(
-            out,
-            "humidity",
-            f64::from(f32::from_le_bytes([b0, b1, b2, b3])),
-            PERCENT,
-        ),
+        (0x4c08, &[b0, b1, b2, b3]) => number(out, "humidity", float32([b0, b1, b2, b3]), PERCENT),
+        // 0x4c14 (a thermometer's display mode) is a setting, not a measurement: like
+        // xiaomi-ble, no reading. Other ids are skipped too (see the doc comment).
         _ => {}
     }
+}
+
+fn float32(bytes: [u8; 4]) -> f64 {
+    f64::from(f32::from_le_bytes(bytes))
+}
+
+/// `value` to `decimals` places, ties to even as Python's `round` (xiaomi-ble's) does. A
+/// float32 times 10 or 100 is exact in an f64, so the tie is a real one, not an artefact.
+fn rounded(value: f64, decimals: i32) -> f64 {
+    let scale = 10f64.powi(decimals);
+    (value * scale).round_ties_even() / scale
 }
 
 #[cfg(test)]
@@ -538,7 +658,7 @@ mod tests {
     fn float_objects_never_give_non_finite_readings() {
         let mut out = Vec::new();
         for bits in [f32::NAN, f32::INFINITY, f32::NEG_INFINITY, f32::MAX] {
-            for id in [0x4805, 0x4a08, 0x4c01, 0x4c08] {
+            for id in [0x4801, 0x4805, 0x4808, 0x4a08, 0x4c01, 0x4c08] {
                 decode_object(id, &bits.to_le_bytes(), 0, &mut out);
             }
         }

@@ -5,7 +5,7 @@
 mod common;
 
 use common::cases::{BTHOME, GATT, RUUVI};
-use common::{hex, load, prefixes, XorShift};
+use common::{hex, load, load_local, prefixes, XorShift};
 use telltale_decode::{
     advertisement, bthome_v2, bthome_v2_with_key, gatt, ruuvi, xiaomi_atc, xiaomi_mibeacon,
     Advertisement, DecodeError, Decoded, Result, Value,
@@ -115,7 +115,51 @@ fn strict_prefixes_of_golden_vectors() {
             });
         }
     }
+    // xiaomi-ble's published MiBeacon frames, this crate's own vector file.
+    for vector in load_local("xiaomi_ble.json")["vectors"]
+        .as_array()
+        .expect("list")
+    {
+        let data = hex(vector["service_data_hex"].as_str().expect("hex"));
+        let key = vector["bindkey"]
+            .as_str()
+            .and_then(|key| <[u8; 16]>::try_from(hex(key).as_slice()).ok());
+        let mac = hex(&vector["mac"].as_str().expect("mac").replace(':', ""));
+        let mac: [u8; 6] = mac.try_into().expect("6 bytes");
+        count += check_prefixes(&data, |bytes| xiaomi_mibeacon(bytes, mac, key.as_ref()));
+    }
     assert!(count > 2_000, "only {count} prefixes");
+}
+
+/// Product ids the MiBeacon decoder treats specially, and one it does not.
+const MIBEACON_PRODUCTS: [u16; 19] = [
+    0x0001, 0x055b, 0x0387, 0x07f6, 0x098b, 0x0a8d, 0x0a83, 0x04e1, 0x1568, 0x1569, 0x0dfd, 0x4683,
+    0x5968, 0x1949, 0x2387, 0x1c10, 0x3a61, 0x3e17, 0x520b,
+];
+
+#[test]
+fn every_mibeacon_object_id_family_with_any_amount_of_data() {
+    let mut random = XorShift(0x2545_f491_4f6c_dd1d);
+    // The ranges that hold the objects this decoder knows: 0x00xx, 0x10xx, 0x48xx, 0x4axx,
+    // 0x4cxx, 0x4exx, 0x50xx, 0x56xx.
+    for high in [0x00u16, 0x10, 0x48, 0x4a, 0x4c, 0x4e, 0x50, 0x56] {
+        for low in 0..=0xffu16 {
+            let id = high << 8 | low;
+            for len in 0..7u8 {
+                let mut objects = id.to_le_bytes().to_vec();
+                objects.push(len);
+                objects.extend(random.bytes(usize::from(len)));
+                for product in MIBEACON_PRODUCTS {
+                    // v5, objects included, no MAC: frame control, product id, counter.
+                    let mut frame = vec![0x40, 0x50];
+                    frame.extend(product.to_le_bytes());
+                    frame.push(0x01);
+                    frame.extend(&objects);
+                    well_formed(&xiaomi_mibeacon(&frame, MAC, None));
+                }
+            }
+        }
+    }
 }
 
 #[test]

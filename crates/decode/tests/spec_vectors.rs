@@ -157,6 +157,26 @@ fn each_malformed_input_names_its_problem() {
             },
         ),
         (
+            // bthome-ble's test_bthome_text_invalid frame: it reports no value either.
+            "BTHome text that is not UTF-8",
+            bthome_v2(&hex("44530187")),
+            DecodeError::Invalid {
+                what: "BTHome v2",
+                detail: "text object 0x53 is not valid UTF-8 (byte 0x87 at offset 0 of 1)"
+                    .to_owned(),
+            },
+        ),
+        (
+            "BTHome text that ends inside a character",
+            bthome_v2(&hex("405302 41c3")),
+            DecodeError::Invalid {
+                what: "BTHome v2",
+                detail: "text object 0x53 is not valid UTF-8 (it ends inside a character at \
+                         offset 1 of 2)"
+                    .to_owned(),
+            },
+        ),
+        (
             "embedded MAC cut short",
             bthome_v2(&hex("42b2188d")),
             DecodeError::Truncated {
@@ -404,4 +424,54 @@ fn decoded_serializes_to_plain_json() {
             ]
         })
     );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Ruuvi "not available" values, one field at a time
+
+/// Each field of data format 5 set to its "not available" value (docs.ruuvi.com, data format
+/// 5) in the specification's valid vector: that reading, and only that one, is left out; the
+/// value one step away from it is a reading again. (byte offset, sentinel, neighbour, metric)
+const RUUVI_NOT_AVAILABLE: &[(usize, &str, &str, &str)] = &[
+    (1, "8000", "8001", "temperature"),
+    (3, "ffff", "fffe", "humidity"),
+    (5, "ffff", "fffe", "pressure"),
+    (7, "8000", "8001", "acceleration_x"),
+    (9, "8000", "8001", "acceleration_y"),
+    (11, "8000", "8001", "acceleration_z"),
+    // 11 bits of voltage all ones (then 0x7fe); the TX power bits (0b10110, 4 dBm) stay.
+    (13, "fff6", "ffd6", "voltage"),
+    // 5 bits of TX power all ones (then 30); the voltage bits (1377, 2.977 V) stay.
+    (13, "ac3f", "ac3e", "tx_power"),
+    (15, "ff", "fe", "movement_counter"),
+    (16, "ffff", "fffe", "measurement_sequence"),
+];
+
+#[test]
+fn ruuvi_not_available_fields_are_left_out_one_by_one() {
+    let valid = hex(RUUVI[0].hex);
+    let all = ruuvi(&valid).unwrap();
+    assert_eq!(all.readings.len(), 10);
+    for &(at, sentinel, neighbour, metric) in RUUVI_NOT_AVAILABLE {
+        let with = |bytes: &str| {
+            let bytes = hex(bytes);
+            let mut frame = valid.clone();
+            frame[at..at + bytes.len()].copy_from_slice(&bytes);
+            ruuvi(&frame).unwrap()
+        };
+        let others: Vec<_> = all
+            .readings
+            .iter()
+            .filter(|reading| reading.metric != metric)
+            .cloned()
+            .collect();
+        assert_eq!(with(sentinel).readings, others, "{metric} not available");
+        let next = with(neighbour);
+        assert_eq!(next.readings.len(), 10, "{metric} next to its sentinel");
+        assert!(next.readings.iter().any(|reading| reading.metric == metric));
+    }
+    // The MAC is not a reading, so FF:FF:FF:FF:FF:FF ("not available") changes nothing.
+    let mut frame = valid.clone();
+    frame[18..24].copy_from_slice(&[0xff; 6]);
+    assert_eq!(ruuvi(&frame).unwrap(), all);
 }

@@ -40,7 +40,22 @@ pub struct BrokerConfig {
     /// Sparkplug B host settings, used when a topic map has `format = "sparkplug"`.
     #[serde(default)]
     pub sparkplug: Option<SparkplugSettings>,
+    /// The largest message payload stored, in bytes (default 1 MiB). A larger message is
+    /// acknowledged, counted as rejected and never stored; with MQTT 5 the broker is told the
+    /// limit at CONNECT and holds such messages back itself.
+    #[serde(default = "a_mebibyte")]
+    pub max_message_bytes: usize,
     pub topics: Vec<TopicMap>,
+}
+
+/// The default and the bounds of [`BrokerConfig::max_message_bytes`]: a Sparkplug birth of a
+/// few thousand metrics fits the default; MQTT itself stops at 256 MiB.
+pub const DEFAULT_MAX_MESSAGE_BYTES: usize = 1024 * 1024;
+pub const MIN_MAX_MESSAGE_BYTES: usize = 1024;
+pub const MAX_MAX_MESSAGE_BYTES: usize = 256 * 1024 * 1024;
+
+fn a_mebibyte() -> usize {
+    DEFAULT_MAX_MESSAGE_BYTES
 }
 
 impl TopicMap {
@@ -94,6 +109,7 @@ impl BrokerConfig {
             device_kind: machine(),
             expected_interval_ms: a_minute(),
             sparkplug: None,
+            max_message_bytes: a_mebibyte(),
             topics,
         }
     }
@@ -278,6 +294,13 @@ impl BrokerConfig {
                 self.id
             ));
         }
+        if !(MIN_MAX_MESSAGE_BYTES..=MAX_MAX_MESSAGE_BYTES).contains(&self.max_message_bytes) {
+            return Err(format!(
+                "broker {}: max_message_bytes must be between {MIN_MAX_MESSAGE_BYTES} and \
+                 {MAX_MAX_MESSAGE_BYTES}",
+                self.id
+            ));
+        }
         if self.topics.is_empty() {
             return Err(format!(
                 "broker {}: no [[mqtt.topics]] to subscribe to",
@@ -397,6 +420,7 @@ mod tests {
                 device_kind: "machine".into(),
                 expected_interval_ms: 60_000,
                 sparkplug: None,
+                max_message_bytes: DEFAULT_MAX_MESSAGE_BYTES,
                 topics: vec![],
             },
             password: Some("hunter2-secret".into()),

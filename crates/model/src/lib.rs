@@ -151,6 +151,60 @@ pub struct Reading {
     pub quality: Quality,
 }
 
+/// How far ahead of the receiving clock a reading's own time may be: a gateway's clock a little
+/// fast is normal, a day fast is a broken clock or a hostile payload. Readings further ahead are
+/// refused (counted as rejected with the reason), because one of them would pin the series'
+/// "latest" value in the future, keep the device looking fresh and silence its stale alerts.
+pub const MAX_AHEAD_MS: TimestampMs = 86_400_000;
+
+/// The largest magnitude a stored value may have. No sensor measures 1e100 of anything; the
+/// bound keeps every rollup sum (a day of readings at kilohertz rates) far from f64 overflow,
+/// where a sum turns into infinity and then into NaN.
+pub const MAX_ABS_VALUE: f64 = 1e100;
+
+/// The longest device id and metric name the store keeps.
+pub const MAX_DEVICE_LEN: usize = 256;
+pub const MAX_METRIC_LEN: usize = 128;
+
+impl Reading {
+    /// Why the store cannot hold this reading, if it cannot: the accepted window is
+    /// [1970, `MAX_TS_MS`] in absolute terms and, when the receiver's clock is given, no more than
+    /// [`MAX_AHEAD_MS`] ahead of it. Values must be finite and within ±[`MAX_ABS_VALUE`].
+    pub fn check(&self, receiver_now_ms: Option<TimestampMs>) -> Result<(), String> {
+        if self.device.as_str().is_empty() || self.device.as_str().len() > MAX_DEVICE_LEN {
+            return Err(format!("device id must be 1 to {MAX_DEVICE_LEN} bytes"));
+        }
+        if self.metric.is_empty() || self.metric.len() > MAX_METRIC_LEN {
+            return Err(format!("metric name must be 1 to {MAX_METRIC_LEN} bytes"));
+        }
+        if !self.value.is_finite() {
+            return Err(format!("value {} is not a finite number", self.value));
+        }
+        if self.value.abs() > MAX_ABS_VALUE {
+            return Err(format!(
+                "value {:e} is beyond ±{MAX_ABS_VALUE:e}, no measurement",
+                self.value
+            ));
+        }
+        if !(MIN_TS_MS..=MAX_TS_MS).contains(&self.ts_ms) {
+            return Err(format!(
+                "time {} ms is outside 1970..2200 (ms since 1970)",
+                self.ts_ms
+            ));
+        }
+        if let Some(now) = receiver_now_ms {
+            if self.ts_ms > now.saturating_add(MAX_AHEAD_MS) {
+                return Err(format!(
+                    "time {} ms is {:.1} days ahead of this receiver's clock (at most 1 day)",
+                    self.ts_ms,
+                    (self.ts_ms - now) as f64 / 86_400_000.0
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
 /// The newest value of one metric, as the dashboard shows it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct LatestValue {

@@ -49,6 +49,18 @@ impl SourceBoard {
         );
     }
 
+    /// Puts a source that was `Failed` back to `state` (its trouble passed by itself); any
+    /// other state is left alone (a reconnect in progress says more than "recovered").
+    pub fn recover(&self, id: &str, transport: Transport, state: SourceState, detail: &str) {
+        let failed = {
+            let map = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+            map.get(id).is_some_and(|s| s.state == SourceState::Failed)
+        };
+        if failed {
+            self.set(id, transport, state, detail);
+        }
+    }
+
     /// Counts a message that `source` could not use; returns the topic's count so far.
     pub fn count_rejected(&self, source: &str, topic: &str, reason: &str) -> u64 {
         let mut map = self.inner.lock().unwrap_or_else(|p| p.into_inner());

@@ -15,8 +15,10 @@ pub enum StoreError {
     NotFound(String),
     #[error("the store's writer has stopped")]
     WriterStopped,
-    #[error("nothing of the batch was stored: {0}")]
-    BatchFailed(String),
+    /// The write was rolled back (alone, or with its batch when the database could not take
+    /// it before the writer had to stop); nothing of it is stored.
+    #[error("not stored: {0}")]
+    Failed(String),
     #[error("writing: {0}")]
     Io(String),
     #[error("invalid query: {0}")]
@@ -31,7 +33,7 @@ impl From<StoreError> for ApiError {
             StoreError::NotFound(_) => ErrorCode::NotFound,
             StoreError::Invalid(_) => ErrorCode::InvalidArgument,
             StoreError::WriterStopped => ErrorCode::Unavailable,
-            StoreError::BatchFailed(_) | StoreError::Io(_) => ErrorCode::Internal,
+            StoreError::Failed(_) | StoreError::Io(_) => ErrorCode::Internal,
             StoreError::Sqlite(_) | StoreError::NewerSchema { .. } | StoreError::Corrupt(_) => {
                 ErrorCode::Internal
             }

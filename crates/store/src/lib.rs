@@ -18,10 +18,11 @@ pub use error::{Result, StoreError};
 pub use migrate::supported_version as schema_version;
 pub use rollup::LEVELS as ROLLUP_LEVELS;
 pub use table::alerts::{AlertWrite, TransitionRow};
+pub use table::presence::PresenceRow;
 pub use table::service_plans::{PlanRow, ServiceChange};
 pub use writer::{
-    Committed, Ingest, PendingCommit, ReplayMark, Retention, SeriesKey, SourceConfigChange, Writer,
-    DEFAULT_MINUTE_KEEP_MS, DEFAULT_RAW_KEEP_MS,
+    Committed, Ingest, PendingCommit, PresenceChange, ReplayMark, Retention, SeriesKey,
+    SourceConfigChange, Writer, DEFAULT_MINUTE_KEEP_MS, DEFAULT_RAW_KEEP_MS,
 };
 
 use rusqlite::{Connection, OpenFlags};
@@ -56,6 +57,39 @@ pub fn open(path: &Path) -> Result<(Store, Writer)> {
         reader: Mutex::new(reader),
     };
     Ok((store, Writer::start(conn)))
+}
+
+/// Opens an existing database for reading only (`telltale query`, `export`, `devices`): it never
+/// takes the write lock, so a reader beside a live collector can never make the collector's
+/// batches wait or fail. A database of an older schema is upgraded first, once, through the
+/// ordinary open; one written by a newer build is refused.
+pub fn open_read_only(path: &Path) -> Result<Store> {
+    if !path.is_file() {
+        return Err(StoreError::NotFound(format!(
+            "no database at {}",
+            path.display()
+        )));
+    }
+    let reader = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )?;
+    configure(&reader)?;
+    let found: i64 = reader.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    let supported = migrate::supported_version();
+    if found > supported {
+        return Err(StoreError::NewerSchema { found, supported });
+    }
+    if found < supported {
+        drop(reader);
+        let (store, writer) = open(path)?;
+        writer.close();
+        return Ok(store);
+    }
+    Ok(Store {
+        path: path.to_owned(),
+        reader: Mutex::new(reader),
+    })
 }
 
 fn configure(conn: &Connection) -> Result<()> {
@@ -98,6 +132,12 @@ impl Store {
         })
     }
 
+    /// What sources last declared about devices (offline since when, or back online), for
+    /// every device one ever declared; see [`PresenceRow`].
+    pub fn presence(&self) -> Result<Vec<PresenceRow>> {
+        self.with_reader(table::presence::all)
+    }
+
     /// Every saved alert state (key, engine JSON), for the alert engine to restore at start.
     pub fn alert_states(&self) -> Result<Vec<(String, String)>> {
         self.with_reader(table::alerts::states)
@@ -131,6 +171,11 @@ impl Store {
     /// (id, config JSON) of every configured source of one kind.
     pub fn source_configs(&self, kind: &str) -> Result<Vec<(String, String)>> {
         self.with_reader(|conn| table::source_configs::all(conn, kind))
+    }
+
+    /// Every known device, by site, name and id.
+    pub fn devices(&self) -> Result<Vec<telltale_model::Device>> {
+        self.with_reader(table::devices::all)
     }
 
     pub fn device(&self, id: &telltale_model::DeviceId) -> Result<telltale_model::Device> {

@@ -50,6 +50,7 @@ fn all() -> Vec<&'static Migration> {
         .chain(table::alerts::MIGRATIONS)
         .chain(table::service_plans::MIGRATIONS)
         .chain(table::replay_counters::MIGRATIONS)
+        .chain(table::presence::MIGRATIONS)
         .collect();
     steps.sort_by_key(|m| m.version);
     steps

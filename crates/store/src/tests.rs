@@ -388,8 +388,9 @@ async fn retention_prunes_old_raw_and_minute_data_and_keeps_hours() {
             .unwrap();
         n
     };
-    // A: default 30 days of raw. B: raw kept forever by its override.
-    assert_eq!(raw("ble:A"), 30);
+    // A: default 30 days of raw, counted back from the newest reading (day 39, the clock says
+    // day 40: retention never counts from a clock ahead of the data). B: kept forever.
+    assert_eq!(raw("ble:A"), 31);
     assert_eq!(raw("ble:B"), 40);
     // Hourly rollups are kept forever: a 40-day query still sees every day.
     let h = store.history(&query("ble:A", "t", 0, now, 40)).unwrap();
@@ -692,4 +693,285 @@ async fn a_replay_counter_is_kept_with_its_readings_and_goes_with_its_device() {
     assert_eq!(ingest.replay_counter(other).await.unwrap(), Some(7));
     ingest.forget_device(device.clone()).await.unwrap();
     assert_eq!(ingest.replay_counter(device).await.unwrap(), None);
+}
+
+/// Readings the store cannot hold (issue 11, point 2): each is refused on its own, and every
+/// other reading of the same commit (other sources' included) is stored.
+#[tokio::test]
+async fn a_poison_reading_is_refused_alone_and_its_batch_mates_commit() {
+    let dir = tempfile::tempdir().unwrap();
+    let (store, writer) = open(&dir.path().join("t.db")).unwrap();
+    let ingest = writer.ingest();
+    let t = 1_700_000_000_000;
+    let poison = [
+        reading("mqtt:p/n", "far-future", i64::MAX, 1.0),
+        reading("mqtt:p/n", "before-1970", -1, 1.0),
+        reading("mqtt:p/n", "huge", t, 1e308),
+        reading("mqtt:p/n", "huge", t + 1, -1e308),
+        reading("mqtt:p/n", "nan", t, f64::NAN),
+        reading("mqtt:p/n", &"m".repeat(500), t, 1.0),
+    ];
+    // Several callers whose requests the writer takes into one transaction.
+    let good = |d: &str| vec![reading(d, "t", t, 1.0), reading(d, "t", t + 1000, 2.0)];
+    let mut mixed = good("mqtt:p/n");
+    mixed.extend(poison.iter().cloned());
+    let (a, b, c) = tokio::join!(
+        ingest.write(good("ble:A")),
+        ingest.write(mixed),
+        ingest.write(good("ble:B")),
+    );
+    let (a, b, c) = (a.unwrap(), b.unwrap(), c.unwrap());
+    assert_eq!((a.stored, c.stored), (2, 2));
+    assert_eq!((b.stored, b.rejected), (2, poison.len()), "{b:?}");
+    // Later writes to the same hour and series are unaffected.
+    let later = ingest
+        .write(vec![reading("mqtt:p/n", "t", t + 2000, 3.0)])
+        .await
+        .unwrap();
+    assert_eq!(later.stored, 1);
+    for d in ["ble:A", "ble:B", "mqtt:p/n"] {
+        let h = store.history(&query(d, "t", t, t + 3000, 10)).unwrap();
+        assert!(h.buckets.len() >= 2, "{d}: {:?}", h.buckets);
+    }
+    assert!(store
+        .history(&query("mqtt:p/n", "huge", 0, telltale_model::MAX_TS_MS, 10))
+        .is_err());
+}
+
+/// A damaged chunk fails only the series it belongs to: the savepoint around each series keeps
+/// the rest of the transaction.
+#[tokio::test]
+async fn a_series_that_cannot_be_written_fails_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("t.db");
+    let (store, writer) = open(&path).unwrap();
+    let ingest = writer.ingest();
+    let t = 1_700_000_000_000;
+    ingest
+        .write(vec![
+            reading("ble:A", "t", t, 1.0),
+            reading("ble:B", "t", t, 1.0),
+        ])
+        .await
+        .unwrap();
+    let other = rusqlite::Connection::open(&path).unwrap();
+    other
+        .busy_timeout(std::time::Duration::from_secs(5))
+        .unwrap();
+    other
+        .execute(
+            "UPDATE chunks SET data = x'ffffffffffffffffffffff' WHERE series =
+               (SELECT id FROM series WHERE device = 'ble:A')",
+            [],
+        )
+        .unwrap();
+    drop(other);
+    let c = ingest
+        .write(vec![
+            reading("ble:A", "t", t + 1, 2.0),
+            reading("ble:B", "t", t + 1, 2.0),
+        ])
+        .await
+        .unwrap();
+    assert_eq!((c.stored, c.rejected), (1, 1), "{c:?}");
+    let h = store.history(&query("ble:B", "t", t, t + 10, 10)).unwrap();
+    assert_eq!(h.buckets.len(), 2);
+}
+
+/// Another process holding the write lock longer than the busy timeout (issue 11, point 3):
+/// the write waits and is retried, and resolves as stored once the lock is released, instead of
+/// failing its callers.
+#[tokio::test]
+async fn a_locked_database_delays_a_write_and_loses_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("t.db");
+    let (store, writer) = open(&path).unwrap();
+    let ingest = writer.ingest();
+    let trouble = writer.trouble();
+    let t = 1_700_000_000_000;
+    ingest
+        .write(vec![reading("ble:A", "t", t, 1.0)])
+        .await
+        .unwrap();
+    let (locked_tx, locked) = std::sync::mpsc::channel();
+    let holder = std::thread::spawn(move || {
+        let mut other = rusqlite::Connection::open(&path).unwrap();
+        let tx = other
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .unwrap();
+        locked_tx.send(()).unwrap();
+        // Longer than the writer's 5 s busy timeout, so it must retry.
+        std::thread::sleep(std::time::Duration::from_millis(6_500));
+        tx.commit().unwrap();
+    });
+    locked.recv().unwrap();
+    let started = std::time::Instant::now();
+    let write = tokio::spawn({
+        let ingest = ingest.clone();
+        async move {
+            ingest
+                .write(
+                    (1..=35)
+                        .map(|i| reading("ble:A", "t", t + i, i as f64))
+                        .collect(),
+                )
+                .await
+        }
+    });
+    // While it waits, the store says why.
+    let mut seen = trouble.clone();
+    tokio::time::timeout(
+        std::time::Duration::from_secs(30),
+        seen.wait_for(|t| t.as_deref().is_some_and(|t| t.contains("locked"))),
+    )
+    .await
+    .expect("the store reports the lock while it retries")
+    .unwrap();
+    let c = write
+        .await
+        .unwrap()
+        .expect("the write is retried, not failed");
+    assert_eq!(c.stored, 35);
+    assert!(started.elapsed() >= std::time::Duration::from_secs(5));
+    holder.join().unwrap();
+    assert_eq!(*trouble.borrow(), None, "the trouble clears by itself");
+    let h = store
+        .history(&query("ble:A", "t", t, t + 100, 100))
+        .unwrap();
+    assert_eq!(h.buckets.len(), 36);
+}
+
+/// Pruning with a clock years ahead of the data (issue 11, point 6) deletes nothing that is
+/// within retention of the newest reading the store holds.
+#[tokio::test]
+async fn a_clock_far_ahead_does_not_prune_the_history() {
+    let dir = tempfile::tempdir().unwrap();
+    let (store, writer) = open(&dir.path().join("t.db")).unwrap();
+    let ingest = writer.ingest();
+    let day = 86_400_000i64;
+    let t0 = 1_700_000_000_000;
+    ingest
+        .write(
+            (0..10)
+                .map(|d| reading("ble:A", "t", t0 + d * day, 1.0))
+                .collect(),
+        )
+        .await
+        .unwrap();
+    let ten_years_ahead = t0 + 3650 * day;
+    while ingest.prune_step(ten_years_ahead).await.unwrap() > 0 {}
+    let h = store
+        .history(&query("ble:A", "t", t0, t0 + 10 * day, 100))
+        .unwrap();
+    assert_eq!(h.buckets.len(), 10, "nothing within 30 days of the data");
+}
+
+/// Readers never take the write lock (issue 11, point 7): opening for reading while another
+/// process holds it answers at once.
+#[tokio::test]
+async fn a_read_only_open_never_waits_for_the_writer() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("t.db");
+    let (_store, writer) = open(&path).unwrap();
+    writer
+        .ingest()
+        .write(vec![reading("ble:A", "t", 1_700_000_000_000, 1.0)])
+        .await
+        .unwrap();
+    let mut other = rusqlite::Connection::open(&path).unwrap();
+    let tx = other
+        .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+        .unwrap();
+    let started = std::time::Instant::now();
+    let reader = open_read_only(&path).unwrap();
+    assert_eq!(reader.device_summaries().unwrap().len(), 1);
+    assert!(started.elapsed() < std::time::Duration::from_secs(2));
+    drop(tx);
+    assert!(matches!(
+        open_read_only(&dir.path().join("missing.db")),
+        Err(StoreError::NotFound(_))
+    ));
+}
+
+/// A device declared offline or back online by its source (issue 11, point 8) is on disk, for a
+/// reader in another process: the first declaration of a standing state keeps its time, a
+/// device no source described yet is created, and the row goes with its device.
+#[tokio::test]
+async fn declared_presence_is_persisted_and_read_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("t.db");
+    let (store, writer) = open(&path).unwrap();
+    let ingest = writer.ingest();
+    let node = DeviceId::new("mqtt:plant/G/E");
+    let dev = DeviceId::new("mqtt:plant/dev1");
+    assert!(store.presence().unwrap().is_empty());
+
+    ingest
+        .set_offline(node.clone(), Some(1_000), 1_000)
+        .await
+        .unwrap();
+    // The same last will again (retained, at a reconnect): it went away at 1 s, not 5 s.
+    ingest
+        .set_offline(node.clone(), Some(5_000), 5_000)
+        .await
+        .unwrap();
+    ingest.set_offline(dev.clone(), None, 2_000).await.unwrap();
+    ingest.set_offline(dev.clone(), None, 3_000).await.unwrap();
+    let rows = open_read_only(&path).unwrap().presence().unwrap();
+    assert_eq!(
+        rows,
+        vec![
+            PresenceRow {
+                device: node.clone(),
+                offline_since_ms: Some(1_000),
+                changed_ms: 1_000,
+            },
+            PresenceRow {
+                device: dev.clone(),
+                offline_since_ms: None,
+                changed_ms: 2_000,
+            },
+        ]
+    );
+    // Neither was described by a source: each got a device row named by its id.
+    let node_row = store.device(&node).unwrap();
+    assert_eq!(
+        (node_row.name.as_str(), node_row.transport),
+        (node.as_str(), Transport::Mqtt)
+    );
+
+    // Back online, then gone again: each change is recorded with its own time.
+    ingest.set_offline(node.clone(), None, 7_000).await.unwrap();
+    assert_eq!(store.presence().unwrap()[0].offline_since_ms, None);
+    assert_eq!(store.presence().unwrap()[0].changed_ms, 7_000);
+    ingest
+        .set_offline(dev.clone(), Some(8_000), 8_000)
+        .await
+        .unwrap();
+    assert_eq!(store.presence().unwrap()[1].offline_since_ms, Some(8_000));
+
+    // A description that arrives later renames the device and keeps its presence.
+    ingest
+        .register(Device {
+            id: dev.clone(),
+            name: "dev1".into(),
+            kind: "machine".into(),
+            transport: Transport::Mqtt,
+            site: "Plant".into(),
+            expected_interval_ms: 10_000,
+            tags: vec![],
+        })
+        .await
+        .unwrap();
+    assert_eq!(store.device(&dev).unwrap().name, "dev1");
+    assert_eq!(store.presence().unwrap()[1].offline_since_ms, Some(8_000));
+
+    ingest.forget_device(dev.clone()).await.unwrap();
+    let left: Vec<DeviceId> = store
+        .presence()
+        .unwrap()
+        .into_iter()
+        .map(|p| p.device)
+        .collect();
+    assert_eq!(left, vec![node]);
 }

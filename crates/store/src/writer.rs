@@ -7,12 +7,14 @@ use crate::ingest::store_series;
 use crate::table;
 use crate::table::alerts::AlertWrite;
 use crate::table::service_plans::ServiceChange;
-use rusqlite::Connection;
+use rusqlite::{Connection, TransactionBehavior};
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
 use telltale_model::{Device, DeviceId, Reading, TimestampMs, Transport};
-use tokio::sync::{broadcast, mpsc, oneshot};
+use tokio::sync::{broadcast, mpsc, oneshot, watch};
 
 /// How many requests may wait for the writer before sources feel backpressure.
 const QUEUE_DEPTH: usize = 1024;
@@ -49,6 +51,8 @@ enum Request {
     Tags(DeviceId, Vec<String>, oneshot::Sender<Result<()>>),
     ForgetDevice(DeviceId, oneshot::Sender<Result<()>>),
     Service(ServiceChange, oneshot::Sender<Result<()>>),
+    /// A device declared offline or back online by its source.
+    Presence(PresenceChange, oneshot::Sender<Result<()>>),
     /// Sent by `Writer::close`: commit what came before, then stop, even while sources still
     /// hold `Ingest` handles (their later writes fail with `WriterStopped`). Waiting for every
     /// handle to be dropped instead could wait forever on a task that is itself waiting.
@@ -62,6 +66,15 @@ pub struct SourceConfigChange {
     pub id: String,
     pub config: Option<String>,
     pub now_ms: TimestampMs,
+}
+
+/// What a source declared about a device: gone since `offline_since_ms` (Some), or back online
+/// (None); `at_ms` is when it said so.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PresenceChange {
+    pub device: DeviceId,
+    pub offline_since_ms: Option<TimestampMs>,
+    pub at_ms: TimestampMs,
 }
 
 /// The counter of an encrypted advertisement whose readings are being written: stored in the
@@ -100,7 +113,33 @@ const PRUNE_STEP: i64 = 2_000;
 pub struct Writer {
     ingest: Ingest,
     committed: broadcast::Sender<Arc<[Reading]>>,
+    trouble: watch::Receiver<Option<String>>,
+    closing: Arc<AtomicBool>,
     thread: Option<JoinHandle<()>>,
+}
+
+/// What the writer thread tells the rest of the process about itself.
+struct Health {
+    /// Why the last batch could not be written yet (None once one is): shown as the store's
+    /// status, so people see "database is locked; retrying" instead of silence.
+    trouble: watch::Sender<Option<String>>,
+    /// Set by `close`: stop retrying a stuck batch after `CLOSE_PATIENCE`.
+    closing: Arc<AtomicBool>,
+    /// Once one batch was given up on while closing, later ones are not retried either.
+    gave_up: std::cell::Cell<bool>,
+}
+
+impl Health {
+    fn set(&self, trouble: Option<String>) {
+        self.trouble.send_if_modified(|t| {
+            if *t == trouble {
+                false
+            } else {
+                *t = trouble;
+                true
+            }
+        });
+    }
 }
 
 /// A cloneable way to submit writes; every source holds one.
@@ -114,15 +153,30 @@ impl Writer {
         let (tx, rx) = mpsc::channel(QUEUE_DEPTH);
         let (committed, _) = broadcast::channel(COMMITTED_BACKLOG);
         let announce = committed.clone();
+        let (trouble_tx, trouble) = watch::channel(None);
+        let closing = Arc::new(AtomicBool::new(false));
+        let health = Health {
+            trouble: trouble_tx,
+            closing: closing.clone(),
+            gave_up: std::cell::Cell::new(false),
+        };
         let thread = std::thread::Builder::new()
             .name("telltale-store-writer".into())
-            .spawn(move || run(conn, rx, announce))
+            .spawn(move || run(conn, rx, announce, health))
             .expect("spawning a thread only fails when the OS is out of resources");
         Self {
             ingest: Ingest { tx },
             committed,
+            trouble,
+            closing,
             thread: Some(thread),
         }
+    }
+
+    /// Why the store cannot write right now (a locked or full database it keeps retrying), or
+    /// None while writes succeed.
+    pub fn trouble(&self) -> watch::Receiver<Option<String>> {
+        self.trouble.clone()
     }
 
     pub fn ingest(&self) -> Ingest {
@@ -141,6 +195,7 @@ impl Writer {
     }
 
     fn join(&mut self) {
+        self.closing.store(true, Ordering::SeqCst);
         let (tx, _) = mpsc::channel(1);
         let ours = std::mem::replace(&mut self.ingest, Ingest { tx });
         // A full queue means the writer is busy and will also stop once every handle is gone;
@@ -233,6 +288,23 @@ impl Ingest {
         self.ask(|done| Request::Service(change, done)).await
     }
 
+    /// Persists what a source declared about a device: offline since `offline_since` (Some) or
+    /// back online (None), said at `at_ms`. A device not yet known is created (named by its id
+    /// until a source describes it), so the state outlives the process that saw it.
+    pub async fn set_offline(
+        &self,
+        device: DeviceId,
+        offline_since: Option<TimestampMs>,
+        at_ms: TimestampMs,
+    ) -> Result<()> {
+        let change = PresenceChange {
+            device,
+            offline_since_ms: offline_since,
+            at_ms,
+        };
+        self.ask(|done| Request::Presence(change, done)).await
+    }
+
     /// Saves or forgets a configured source (see [`SourceConfigChange`]).
     pub async fn save_source_config(&self, change: SourceConfigChange) -> Result<()> {
         self.ask(|done| Request::SourceConfig(change, done)).await
@@ -270,6 +342,7 @@ fn run(
     mut conn: Connection,
     mut rx: mpsc::Receiver<Request>,
     announce: broadcast::Sender<Arc<[Reading]>>,
+    health: Health,
 ) {
     let mut cache = SeriesCache::default();
     'serve: while let Some(first) = rx.blocking_recv() {
@@ -293,7 +366,7 @@ fn run(
                 Err(_) => break,
             }
         }
-        commit(&mut conn, &mut cache, batch, &announce);
+        commit(&mut conn, &mut cache, batch, &announce, &health);
         if closing {
             break 'serve;
         }
@@ -314,6 +387,7 @@ fn batch_len(r: &Request) -> usize {
         | Request::Tags(..)
         | Request::ForgetDevice(..)
         | Request::Service(..)
+        | Request::Presence(..)
         | Request::Close => 1,
     }
 }
@@ -353,6 +427,31 @@ enum Outcome {
     NotFound(String),
     LastTs(Option<TimestampMs>),
     Counter(Option<u32>),
+    /// This request alone could not be written (rolled back to its savepoint); the rest of the
+    /// batch commits.
+    Failed(String),
+}
+
+/// The first wait before a batch that met a busy, locked or full database is tried again; it
+/// doubles up to `RETRY_MAX`.
+const RETRY_FIRST: Duration = Duration::from_millis(100);
+const RETRY_MAX: Duration = Duration::from_secs(5);
+/// Once the writer is asked to close, how long it keeps retrying a batch before it gives up and
+/// fails it (its senders then do not acknowledge it, so an MQTT broker delivers it again).
+const CLOSE_PATIENCE: Duration = Duration::from_secs(3);
+
+/// Errors that pass by themselves: another process holds the write lock, or the disk is full
+/// until something frees it. The whole batch is retried; anything else is the request's own
+/// fault and fails only that request.
+pub(crate) fn is_transient(e: &StoreError) -> bool {
+    use rusqlite::ErrorCode as C;
+    match e {
+        StoreError::Sqlite(rusqlite::Error::SqliteFailure(f, _)) => matches!(
+            f.code,
+            C::DatabaseBusy | C::DatabaseLocked | C::DiskFull | C::SystemIoFailure
+        ),
+        _ => false,
+    }
 }
 
 fn commit(
@@ -360,170 +459,45 @@ fn commit(
     cache: &mut SeriesCache,
     batch: Vec<Request>,
     announce: &broadcast::Sender<Arc<[Reading]>>,
+    health: &Health,
 ) {
-    let mut stored_readings = Vec::new();
-    let result = (|| -> Result<Vec<Outcome>> {
-        let tx = conn.transaction()?;
-        let mut outcomes = Vec::with_capacity(batch.len());
-        // Every valid reading of the batch, by series; the tag indexes `refs`.
-        let mut by_series: HashMap<i64, Vec<(Sample, usize)>> = HashMap::new();
-        let mut refs: Vec<(usize, usize)> = Vec::new();
-        for (ri, request) in batch.iter().enumerate() {
-            outcomes.push(match request {
-                Request::Device(d, _) => {
-                    table::devices::upsert(&tx, d)?;
-                    Outcome::Done
-                }
-                Request::LastTs(key, _) => Outcome::LastTs(table::series::last_ts(&tx, key)?),
-                Request::ReplayCounter(device, _) => {
-                    Outcome::Counter(table::replay_counters::get(&tx, device)?)
-                }
-                // Never batched: the serving loop stops at it.
-                Request::Close => Outcome::Done,
-                Request::Tags(id, tags, _) => match table::devices::set_tags(&tx, id, tags)? {
-                    true => Outcome::Done,
-                    false => Outcome::NotFound(format!("no device {id}")),
-                },
-                Request::ForgetDevice(id, _) => {
-                    // Samples of this device queued earlier in the batch would be written into
-                    // deleted series after the loop: drop them with the cache entries.
-                    if let Some(series) = cache.ids.remove(id.as_str()) {
-                        for (series_id, _) in series.values() {
-                            by_series.remove(series_id);
-                        }
-                    }
-                    match table::devices::delete(&tx, id)? {
-                        true => Outcome::Done,
-                        false => Outcome::NotFound(format!("no device {id}")),
+    let mut wait = RETRY_FIRST;
+    let mut closing_since: Option<Instant> = None;
+    let mut attempts = 0u32;
+    let result = loop {
+        attempts += 1;
+        match attempt(conn, cache, &batch) {
+            Ok(done) => break Ok(done),
+            Err(e) if is_transient(&e) => {
+                // Series created inside the rolled-back transaction are gone: forget them.
+                *cache = SeriesCache::default();
+                if health.closing.load(Ordering::SeqCst) {
+                    let since = *closing_since.get_or_insert_with(Instant::now);
+                    if health.gave_up.get() || since.elapsed() >= CLOSE_PATIENCE {
+                        health.gave_up.set(true);
+                        break Err(e);
                     }
                 }
-                Request::Alerts(w, _) => {
-                    table::alerts::apply(&tx, w)?;
-                    Outcome::Done
+                let msg = e.to_string();
+                if attempts == 1 || attempts.is_power_of_two() {
+                    tracing::warn!(error = %msg, attempt = attempts, retry_in_ms = wait.as_millis() as u64,
+                        "the database cannot take the batch now; retrying (nothing is acknowledged meanwhile)");
                 }
-                Request::Service(change, _) => match table::service_plans::apply(&tx, change)? {
-                    true => Outcome::Done,
-                    false => Outcome::NotFound("no such service plan".into()),
-                },
-                Request::SourceConfig(c, _) => {
-                    match &c.config {
-                        Some(json) => {
-                            table::source_configs::put(&tx, &c.kind, &c.id, json, c.now_ms)?
-                        }
-                        None => {
-                            table::source_configs::delete(&tx, &c.kind, &c.id)?;
-                        }
-                    }
-                    Outcome::Done
-                }
-                // A request naming no series is refused alone, never failing its batch-mates.
-                Request::Retention(key, keep, _) => {
-                    match table::series::set_retention(&tx, key, keep)? {
-                        true => Outcome::Done,
-                        false => Outcome::NotFound(format!(
-                            "no metric {} on device {}",
-                            key.metric, key.device
-                        )),
-                    }
-                }
-                Request::Prune(now, _) => {
-                    let mut n = table::chunks::prune(&tx, *now, DEFAULT_RAW_KEEP_MS, PRUNE_STEP)?;
-                    n += table::rollups::prune_minutes(
-                        &tx,
-                        *now,
-                        DEFAULT_MINUTE_KEEP_MS,
-                        PRUNE_STEP,
-                    )?;
-                    n += table::alerts::prune(&tx, now - ALERT_HISTORY_KEEP_MS, PRUNE_STEP)?;
-                    Outcome::Pruned(n)
-                }
-                Request::Readings(readings, mark, _) => {
-                    let mut c = Committed::default();
-                    for (k, r) in readings.iter().enumerate() {
-                        if !r.value.is_finite() || r.metric.is_empty() || r.device.0.is_empty() {
-                            c.rejected += 1;
-                            continue;
-                        }
-                        let id = cache.resolve(&tx, r)?;
-                        let sample = Sample {
-                            ts: r.ts_ms,
-                            value: r.value,
-                            quality: r.quality,
-                        };
-                        by_series.entry(id).or_default().push((sample, refs.len()));
-                        refs.push((ri, k));
-                    }
-                    if let Some(m) = mark {
-                        table::devices::ensure(&tx, &m.device, transport_of_device(&m.device))?;
-                        table::replay_counters::put(&tx, &m.device, m.counter, m.at_ms)?;
-                    }
-                    Outcome::Readings(c)
-                }
-            });
+                health.set(Some(format!("{msg}; retrying")));
+                std::thread::sleep(wait);
+                wait = (wait * 2).min(RETRY_MAX);
+            }
+            Err(e) => break Err(e),
         }
-        let mut fresh = vec![false; refs.len()];
-        for (id, mut samples) in by_series {
-            let (new_tags, newest) = store_series(&tx, id, &mut samples)?;
-            for tag in new_tags {
-                fresh[tag] = true;
-            }
-            if let Some(n) = newest {
-                table::series::advance_latest(&tx, id, n.ts, n.value)?;
-            }
-        }
-        for (&(ri, k), &is_new) in refs.iter().zip(&fresh) {
-            if let Outcome::Readings(c) = &mut outcomes[ri] {
-                if is_new {
-                    c.stored += 1;
-                } else {
-                    c.duplicates += 1;
-                }
-            }
-            if is_new {
-                if let Request::Readings(readings, ..) = &batch[ri] {
-                    stored_readings.push(readings[k].clone());
-                }
-            }
-        }
-        tx.commit()?;
-        Ok(outcomes)
-    })();
-
-    // On failure the transaction rolled back: nothing of the batch was written, and every caller
-    // in it hears why. Series created inside it are gone too, so forget them.
+    };
+    if attempts > 1 && result.is_ok() {
+        tracing::info!(attempts, "the database took the batch again");
+    }
     match result {
-        Ok(outcomes) => {
+        Ok((outcomes, stored_readings)) => {
+            health.set(None);
             for (request, outcome) in batch.into_iter().zip(outcomes) {
-                match (request, outcome) {
-                    (Request::Readings(_, _, done), Outcome::Readings(c)) => {
-                        let _ = done.send(Ok(c));
-                    }
-                    (Request::Prune(_, done), Outcome::Pruned(n)) => {
-                        let _ = done.send(Ok(n));
-                    }
-                    (Request::LastTs(_, done), Outcome::LastTs(t)) => {
-                        let _ = done.send(Ok(t));
-                    }
-                    (Request::ReplayCounter(_, done), Outcome::Counter(c)) => {
-                        let _ = done.send(Ok(c));
-                    }
-                    (Request::Retention(_, _, done), Outcome::NotFound(msg))
-                    | (Request::Tags(_, _, done), Outcome::NotFound(msg))
-                    | (Request::ForgetDevice(_, done), Outcome::NotFound(msg))
-                    | (Request::Service(_, done), Outcome::NotFound(msg)) => {
-                        let _ = done.send(Err(StoreError::NotFound(msg)));
-                    }
-                    (Request::Device(_, done), _)
-                    | (Request::Retention(_, _, done), _)
-                    | (Request::SourceConfig(_, done), _)
-                    | (Request::Alerts(_, done), _)
-                    | (Request::Tags(_, _, done), _)
-                    | (Request::Service(_, done), _)
-                    | (Request::ForgetDevice(_, done), _) => {
-                        let _ = done.send(Ok(()));
-                    }
-                    _ => unreachable!("outcomes are pushed in request order"),
-                }
+                reply(request, outcome);
             }
             if !stored_readings.is_empty() {
                 // Nobody listening is fine: the UI may not be open.
@@ -534,35 +508,285 @@ fn commit(
             *cache = SeriesCache::default();
             let msg = e.to_string();
             tracing::error!(error = %msg, "store batch failed and was rolled back");
-            let fail = || StoreError::BatchFailed(msg.clone());
+            health.set(Some(msg.clone()));
             for request in batch {
-                match request {
-                    Request::Readings(_, _, done) => {
-                        let _ = done.send(Err(fail()));
-                    }
-                    Request::Prune(_, done) => {
-                        let _ = done.send(Err(fail()));
-                    }
-                    Request::LastTs(_, done) => {
-                        let _ = done.send(Err(fail()));
-                    }
-                    Request::ReplayCounter(_, done) => {
-                        let _ = done.send(Err(fail()));
-                    }
-                    Request::Close => {}
-                    Request::Device(_, done)
-                    | Request::Retention(_, _, done)
-                    | Request::SourceConfig(_, done)
-                    | Request::Alerts(_, done)
-                    | Request::Tags(_, _, done)
-                    | Request::Service(_, done)
-                    | Request::ForgetDevice(_, done) => {
-                        let _ = done.send(Err(fail()));
-                    }
+                reply(
+                    request,
+                    Outcome::Failed(format!("nothing of the batch was stored: {msg}")),
+                );
+            }
+        }
+    }
+}
+
+/// Answers one caller.
+fn reply(request: Request, outcome: Outcome) {
+    if let Outcome::Failed(msg) = outcome {
+        let fail = || StoreError::Failed(msg.clone());
+        match request {
+            Request::Readings(_, _, done) => {
+                let _ = done.send(Err(fail()));
+            }
+            Request::Prune(_, done) => {
+                let _ = done.send(Err(fail()));
+            }
+            Request::LastTs(_, done) => {
+                let _ = done.send(Err(fail()));
+            }
+            Request::ReplayCounter(_, done) => {
+                let _ = done.send(Err(fail()));
+            }
+            Request::Close => {}
+            Request::Device(_, done)
+            | Request::Retention(_, _, done)
+            | Request::SourceConfig(_, done)
+            | Request::Alerts(_, done)
+            | Request::Tags(_, _, done)
+            | Request::Service(_, done)
+            | Request::Presence(_, done)
+            | Request::ForgetDevice(_, done) => {
+                let _ = done.send(Err(fail()));
+            }
+        }
+        return;
+    }
+    match (request, outcome) {
+        (Request::Readings(_, _, done), Outcome::Readings(c)) => {
+            let _ = done.send(Ok(c));
+        }
+        (Request::Prune(_, done), Outcome::Pruned(n)) => {
+            let _ = done.send(Ok(n));
+        }
+        (Request::LastTs(_, done), Outcome::LastTs(t)) => {
+            let _ = done.send(Ok(t));
+        }
+        (Request::ReplayCounter(_, done), Outcome::Counter(c)) => {
+            let _ = done.send(Ok(c));
+        }
+        (Request::Retention(_, _, done), Outcome::NotFound(msg))
+        | (Request::Tags(_, _, done), Outcome::NotFound(msg))
+        | (Request::ForgetDevice(_, done), Outcome::NotFound(msg))
+        | (Request::Service(_, done), Outcome::NotFound(msg)) => {
+            let _ = done.send(Err(StoreError::NotFound(msg)));
+        }
+        (Request::Device(_, done), _)
+        | (Request::Retention(_, _, done), _)
+        | (Request::SourceConfig(_, done), _)
+        | (Request::Alerts(_, done), _)
+        | (Request::Tags(_, _, done), _)
+        | (Request::Service(_, done), _)
+        | (Request::Presence(_, done), _)
+        | (Request::ForgetDevice(_, done), _) => {
+            let _ = done.send(Ok(()));
+        }
+        (Request::Close, _) => {}
+        _ => unreachable!("outcomes are pushed in request order"),
+    }
+}
+
+/// One try at writing a batch in one transaction. A request, or a series' samples, that fails
+/// for a reason of its own is rolled back to its savepoint and reported alone; a transient
+/// error rolls everything back and is returned, for the caller to retry the whole batch.
+fn attempt(
+    conn: &mut Connection,
+    cache: &mut SeriesCache,
+    batch: &[Request],
+) -> Result<(Vec<Outcome>, Vec<Reading>)> {
+    // IMMEDIATE takes the write lock up front, where the busy timeout applies; a deferred
+    // transaction that reads first can fail at its first write without waiting.
+    let mut tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let mut outcomes = Vec::with_capacity(batch.len());
+    // Every valid reading of the batch, by series; the tag indexes `refs`.
+    let mut by_series: HashMap<i64, Vec<(Sample, usize)>> = HashMap::new();
+    let mut refs: Vec<(usize, usize)> = Vec::new();
+    for (ri, request) in batch.iter().enumerate() {
+        let sp = tx.savepoint()?;
+        let mut samples = Vec::new();
+        match apply(&sp, cache, ri, request, &mut samples, &mut by_series) {
+            Ok(outcome) => {
+                sp.commit()?;
+                for (id, sample, k) in samples {
+                    by_series.entry(id).or_default().push((sample, refs.len()));
+                    refs.push((ri, k));
+                }
+                outcomes.push(outcome);
+            }
+            Err(e) if is_transient(&e) => return Err(e),
+            Err(e) => {
+                drop(sp);
+                // Series this request created were rolled back with it.
+                *cache = SeriesCache::default();
+                tracing::warn!(error = %e, "one write request failed; the rest of its batch goes on");
+                outcomes.push(Outcome::Failed(e.to_string()));
+            }
+        }
+    }
+    let mut fresh = vec![false; refs.len()];
+    let mut refused = vec![false; refs.len()];
+    for (id, mut samples) in by_series {
+        let sp = tx.savepoint()?;
+        let stored = store_series(&sp, id, &mut samples).and_then(|(new_tags, newest)| {
+            if let Some(n) = newest {
+                table::series::advance_latest(&sp, id, n.ts, n.value)?;
+            }
+            Ok(new_tags)
+        });
+        match stored {
+            Ok(new_tags) => {
+                sp.commit()?;
+                for tag in new_tags {
+                    fresh[tag] = true;
+                }
+            }
+            Err(e) if is_transient(&e) => return Err(e),
+            Err(e) => {
+                drop(sp);
+                tracing::warn!(series = id, readings = samples.len(), error = %e,
+                    "a series' readings could not be stored and were rejected; the rest of the batch goes on");
+                for (_, tag) in &samples {
+                    refused[*tag] = true;
                 }
             }
         }
     }
+    let mut stored_readings = Vec::new();
+    for (i, &(ri, k)) in refs.iter().enumerate() {
+        if let Outcome::Readings(c) = &mut outcomes[ri] {
+            if refused[i] {
+                c.rejected += 1;
+            } else if fresh[i] {
+                c.stored += 1;
+            } else {
+                c.duplicates += 1;
+            }
+        }
+        if fresh[i] {
+            if let Request::Readings(readings, ..) = &batch[ri] {
+                stored_readings.push(readings[k].clone());
+            }
+        }
+    }
+    tx.commit()?;
+    Ok((outcomes, stored_readings))
+}
+
+/// Carries out one request inside its savepoint. Readings only resolve their series here (into
+/// `samples`, merged into the batch once the savepoint holds); they are stored per series after.
+fn apply(
+    tx: &Connection,
+    cache: &mut SeriesCache,
+    _ri: usize,
+    request: &Request,
+    samples: &mut Vec<(i64, Sample, usize)>,
+    by_series: &mut HashMap<i64, Vec<(Sample, usize)>>,
+) -> Result<Outcome> {
+    Ok(match request {
+        Request::Device(d, _) => {
+            table::devices::upsert(tx, d)?;
+            Outcome::Done
+        }
+        Request::LastTs(key, _) => Outcome::LastTs(table::series::last_ts(tx, key)?),
+        Request::ReplayCounter(device, _) => {
+            Outcome::Counter(table::replay_counters::get(tx, device)?)
+        }
+        // Never batched: the serving loop stops at it.
+        Request::Close => Outcome::Done,
+        Request::Tags(id, tags, _) => match table::devices::set_tags(tx, id, tags)? {
+            true => Outcome::Done,
+            false => Outcome::NotFound(format!("no device {id}")),
+        },
+        Request::ForgetDevice(id, _) => {
+            // Samples of this device queued earlier in the batch would be written into
+            // deleted series after the loop: drop them with the cache entries.
+            if let Some(series) = cache.ids.remove(id.as_str()) {
+                for (series_id, _) in series.values() {
+                    by_series.remove(series_id);
+                }
+            }
+            match table::devices::delete(tx, id)? {
+                true => Outcome::Done,
+                false => Outcome::NotFound(format!("no device {id}")),
+            }
+        }
+        Request::Alerts(w, _) => {
+            table::alerts::apply(tx, w)?;
+            Outcome::Done
+        }
+        Request::Presence(p, _) => {
+            table::devices::ensure(tx, &p.device, transport_of_device(&p.device))?;
+            table::presence::set(tx, &p.device, p.offline_since_ms, p.at_ms)?;
+            Outcome::Done
+        }
+        Request::Service(change, _) => match table::service_plans::apply(tx, change)? {
+            true => Outcome::Done,
+            false => Outcome::NotFound("no such service plan".into()),
+        },
+        Request::SourceConfig(c, _) => {
+            match &c.config {
+                Some(json) => table::source_configs::put(tx, &c.kind, &c.id, json, c.now_ms)?,
+                None => {
+                    table::source_configs::delete(tx, &c.kind, &c.id)?;
+                }
+            }
+            Outcome::Done
+        }
+        // A request naming no series is refused alone, never failing its batch-mates.
+        Request::Retention(key, keep, _) => match table::series::set_retention(tx, key, keep)? {
+            true => Outcome::Done,
+            false => {
+                Outcome::NotFound(format!("no metric {} on device {}", key.metric, key.device))
+            }
+        },
+        Request::Prune(now, _) => {
+            // Retention counts back from the clock, but never from a clock ahead of the newest
+            // reading the store holds: a box that boots with its clock years fast must not
+            // delete its whole history in the first pass. (Readings more than a day ahead of
+            // their receiver's clock are refused at ingest, so no one reading can drag this
+            // reference far ahead either.)
+            let reference = match table::series::newest_ts(tx)? {
+                Some(newest) => (*now).min(newest),
+                None => *now,
+            };
+            let mut n = table::chunks::prune(tx, reference, DEFAULT_RAW_KEEP_MS, PRUNE_STEP)?;
+            n += table::rollups::prune_minutes(tx, reference, DEFAULT_MINUTE_KEEP_MS, PRUNE_STEP)?;
+            n += table::alerts::prune(
+                tx,
+                reference.saturating_sub(ALERT_HISTORY_KEEP_MS),
+                PRUNE_STEP,
+            )?;
+            Outcome::Pruned(n)
+        }
+        Request::Readings(readings, mark, _) => {
+            let mut c = Committed::default();
+            let mut first_refusal: Option<(usize, String)> = None;
+            for (k, r) in readings.iter().enumerate() {
+                // The store's own guard, whatever the source checked: a time outside the
+                // window or a value beyond range would break its chunk or rollups for good.
+                if let Err(why) = r.check(None) {
+                    c.rejected += 1;
+                    first_refusal.get_or_insert((k, why));
+                    continue;
+                }
+                let id = cache.resolve(tx, r)?;
+                let sample = Sample {
+                    ts: r.ts_ms,
+                    value: r.value,
+                    quality: r.quality,
+                };
+                samples.push((id, sample, k));
+            }
+            if let Some((k, why)) = first_refusal {
+                let r = &readings[k];
+                tracing::warn!(device = %r.device, metric = %r.metric, ts_ms = r.ts_ms,
+                    rejected = c.rejected, reason = %why, "readings refused by the store");
+            }
+            if let Some(m) = mark {
+                table::devices::ensure(tx, &m.device, transport_of_device(&m.device))?;
+                table::replay_counters::put(tx, &m.device, m.counter, m.at_ms)?;
+            }
+            Outcome::Readings(c)
+        }
+    })
 }
 
 /// Readings from a device no source described: the id's prefix names its transport.

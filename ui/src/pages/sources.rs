@@ -313,6 +313,11 @@ fn BrokerForm(
                 .map_or("machine".to_owned(), |c| c.device_kind.clone()),
             expected_interval_ms: base.as_ref().map_or(60_000, |c| c.expected_interval_ms),
             sparkplug: base.as_ref().and_then(|c| c.sparkplug.clone()),
+            max_message_bytes: base
+                .as_ref()
+                .map_or(telltale_model::broker::DEFAULT_MAX_MESSAGE_BYTES, |c| {
+                    c.max_message_bytes
+                }),
             topics: topics
                 .get_untracked()
                 .into_iter()

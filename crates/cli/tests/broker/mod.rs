@@ -670,6 +670,76 @@ impl LineStream {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Protocol peers
+
+/// Another program the test talks to: lines to its stdin, its stdout and stderr in temp files
+/// (read at any time, never blocking it), killed when dropped. A real third-party peer such as
+/// tests/peers/sparkplug_edge.py runs this way.
+pub struct Program {
+    name: String,
+    process: Guarded,
+    stdin: Option<std::process::ChildStdin>,
+    stdout: Captured,
+    stderr: Captured,
+}
+
+impl Program {
+    /// Starts `command` with its stdin, stdout and stderr taken over.
+    pub fn start(name: &str, mut command: Command) -> Self {
+        let (stdout, stderr) = (Captured::new(), Captured::new());
+        command
+            .stdin(Stdio::piped())
+            .stdout(stdout.stdio())
+            .stderr(stderr.stdio());
+        let mut process = Guarded::spawn(name, command);
+        let stdin = process.child().stdin.take();
+        Program {
+            name: name.to_owned(),
+            process,
+            stdin,
+            stdout,
+            stderr,
+        }
+    }
+
+    /// Everything it has printed on stdout so far.
+    pub fn stdout(&self) -> String {
+        self.stdout.text()
+    }
+
+    /// Everything it has printed on stderr so far.
+    pub fn stderr(&self) -> String {
+        self.stderr.text()
+    }
+
+    /// Writes one line to its stdin.
+    pub fn write_line(&mut self, line: &str) {
+        let name = &self.name;
+        let stdin = self
+            .stdin
+            .as_mut()
+            .unwrap_or_else(|| panic!("{name}'s stdin is closed"));
+        if let Err(e) = writeln!(stdin, "{line}").and_then(|_| stdin.flush()) {
+            panic!(
+                "writing to {name}: {e}\nits stderr:\n{}",
+                tail(&self.stderr.text(), 40)
+            );
+        }
+    }
+
+    /// How it exited, if it has.
+    pub fn exited(&mut self) -> Option<ExitStatus> {
+        self.process.exited()
+    }
+
+    /// Waits for it to exit by itself; the failure message carries its stderr.
+    pub fn wait_exit(&mut self, timeout: Duration) -> ExitStatus {
+        let stderr = &self.stderr;
+        self.process.wait_exit(timeout, || tail(&stderr.text(), 40))
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
 // The collector
 
 /// `telltale collect --db DB --config FILE`, its stderr in a file.

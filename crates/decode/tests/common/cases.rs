@@ -199,6 +199,18 @@ pub const BTHOME: &[Case] = &[
         &[Number("rotation", 307.4, Some("°"))],
     ),
     case("speed", "40444e34", &[Number("speed", 133.9, Some("m/s"))]),
+    // The signed 4-byte objects, with the frames of bthome-ble's tests
+    // (test_bthome_speed_signed, test_bthome_acceleration_signed).
+    case(
+        "speed signed",
+        "40624099dfff",
+        &[Number("speed", -2.123456, Some("m/s"))],
+    ),
+    case(
+        "acceleration signed",
+        "40630057d0ff",
+        &[Number("acceleration", -3.123456, Some("m/s²"))],
+    ),
     case(
         "temperature sint8",
         "4057ea",
@@ -223,6 +235,28 @@ pub const BTHOME: &[Case] = &[
         "text",
         "40530c48656c6c6f20576f726c6421",
         &[Text("text", "Hello World!")],
+    ),
+    // Text is UTF-8 (spec): bytes that are not give no reading, never U+FFFD, and the length
+    // byte still frames the objects after them. Raw (0x54) is bytes whatever they are.
+    case(
+        "text of multi-byte characters",
+        "4053 05 c3a9e282ac",
+        &[Text("text", "é€")],
+    ),
+    case(
+        "text not UTF-8, then a temperature",
+        "4053 02 c328 02ca09",
+        &[Number("temperature", 25.06, C)],
+    ),
+    case(
+        "a temperature, then text not UTF-8",
+        "4002ca09 5301 87",
+        &[Number("temperature", 25.06, C)],
+    ),
+    case(
+        "raw that is not UTF-8 stays bytes",
+        "4054 03 87ffc3 5301 87",
+        &[Text("raw", "87ffc3")],
     ),
     case(
         "timestamp",

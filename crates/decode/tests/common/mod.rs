@@ -31,6 +31,18 @@ pub fn load(file: &str) -> Json {
         .unwrap_or_else(|error| panic!("{} is not valid JSON: {error}", path.display()))
 }
 
+/// Loads a vector file of this crate's own, from `tests/vectors/` (vectors taken from
+/// published reference test suites; each file names its source).
+pub fn load_local(file: &str) -> Json {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/vectors")
+        .join(file);
+    let text = std::fs::read_to_string(&path)
+        .unwrap_or_else(|error| panic!("cannot read {} ({error})", path.display()));
+    serde_json::from_str(&text)
+        .unwrap_or_else(|error| panic!("{} is not valid JSON: {error}", path.display()))
+}
+
 /// Hex to bytes; whitespace is ignored so tables can group bytes by field.
 pub fn hex(text: &str) -> Vec<u8> {
     let digits: String = text.chars().filter(|c| !c.is_whitespace()).collect();

@@ -559,12 +559,20 @@ impl Run {
             tokio::spawn(radio.listen(fleet.clone(), events_tx, state_tx, cancel.clone()));
         let mut judge = tokio::time::interval(JUDGE_EVERY);
         judge.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        // The radio's last word while scanning, to return to once a store fault passes.
+        let mut scanning: Option<String> = None;
         loop {
             tokio::select! {
                 _ = cancel.cancelled() => break,
                 Some(state) = states.recv() => match state {
-                    RadioState::Scanning(detail) => self.board.set(&self.id, Transport::Ble, SourceState::Connected, detail),
-                    RadioState::Unavailable(detail) => self.board.set(&self.id, Transport::Ble, SourceState::Failed, detail),
+                    RadioState::Scanning(detail) => {
+                        self.board.set(&self.id, Transport::Ble, SourceState::Connected, detail.clone());
+                        scanning = Some(detail);
+                    }
+                    RadioState::Unavailable(detail) => {
+                        self.board.set(&self.id, Transport::Ble, SourceState::Failed, detail);
+                        scanning = None;
+                    }
                 },
                 changed = fleet.changed() => {
                     if changed.is_err() {
@@ -579,9 +587,18 @@ impl Run {
                 _ = judge.tick() => self.judge_silences(crate::now_ms()),
                 event = events.recv() => {
                     let Some(event) = event else { break };
-                    if let Err(e) = self.on_event(event, crate::now_ms()).await {
-                        self.board.set(&self.id, Transport::Ble, SourceState::Failed, e);
-                        break;
+                    // A frame that could not be stored is lost (the device says it again in a
+                    // moment); the source goes on, and says so until a write succeeds again.
+                    match self.on_event(event, crate::now_ms()).await {
+                        Err(e) => {
+                            tracing::warn!(source = %self.id, error = %e, "a BLE frame could not be stored");
+                            self.board.set(&self.id, Transport::Ble, SourceState::Failed, format!("store: {e}"));
+                        }
+                        Ok(()) => {
+                            if let Some(detail) = &scanning {
+                                self.board.recover(&self.id, Transport::Ble, SourceState::Connected, detail);
+                            }
+                        }
                     }
                 }
             }

@@ -20,7 +20,19 @@ pub struct LinkOptions<'a> {
     pub tls: Option<Arc<rustls::ClientConfig>>,
     /// (topic, payload): retained QoS 1, as a Sparkplug host's STATE death certificate.
     pub will: Option<(String, Vec<u8>)>,
+    /// The largest message payload the source stores ([`BrokerConfig::max_message_bytes`]).
+    pub max_message_bytes: usize,
 }
+
+/// MQTT's own limit on a packet (the remaining length's four-byte varint). rumqttc drops the
+/// connection on a packet over its limit before the packet can be acknowledged, so a broker
+/// would deliver it again after every reconnect, forever; reading whatever the protocol allows
+/// and refusing oversize messages ourselves (acknowledged, counted) keeps the stream moving.
+const MQTT_MAX_PACKET: usize = 268_435_455;
+
+/// Room for a PUBLISH's header, topic and properties on top of its payload, when telling an
+/// MQTT 5 broker the largest packet we take.
+const PACKET_OVERHEAD: usize = 64 * 1024;
 
 #[derive(Clone)]
 pub enum Client {
@@ -41,8 +53,12 @@ pub enum Message {
 }
 
 pub enum Incoming {
-    Connected { session_present: bool },
+    Connected {
+        session_present: bool,
+    },
     Message(Box<Message>),
+    /// Our DISCONNECT was written: everything queued before it (acks, STATE) went out first.
+    Disconnected,
     Other,
 }
 
@@ -64,6 +80,8 @@ pub fn connect(o: LinkOptions<'_>, capacity: usize) -> (Client, Events) {
             opts.set_keep_alive(Duration::from_secs(15));
             opts.set_clean_session(!o.persistent_session);
             opts.set_manual_acks(true);
+            // MQTT 3.1.1 cannot tell the broker a limit: read anything, refuse oversize ourselves.
+            opts.set_max_packet_size(MQTT_MAX_PACKET, MQTT_MAX_PACKET);
             if let Some((user, pass)) = o.credentials {
                 opts.set_credentials(user, pass);
             }
@@ -92,6 +110,14 @@ pub fn connect(o: LinkOptions<'_>, capacity: usize) -> (Client, Events) {
             opts.set_manual_acks(true);
             // Bounds what the broker sends before our acks catch up (and so our memory).
             opts.set_receive_maximum(Some(RECEIVE_MAXIMUM));
+            // MQTT 5 tells the broker at CONNECT: it must not send us a larger packet (it drops
+            // such a message for this session instead). rumqttc takes the same figure as its
+            // own incoming limit.
+            let max_packet = o
+                .max_message_bytes
+                .saturating_add(PACKET_OVERHEAD)
+                .min(MQTT_MAX_PACKET);
+            opts.set_max_packet_size(Some(max_packet as u32));
             if let Some((user, pass)) = o.credentials {
                 opts.set_credentials(user, pass);
             }
@@ -125,6 +151,9 @@ impl Events {
                 rumqttc::Event::Incoming(Packet::Publish(p)) => {
                     Ok(Incoming::Message(Box::new(Message::V311(p))))
                 }
+                rumqttc::Event::Outgoing(rumqttc::Outgoing::Disconnect) => {
+                    Ok(Incoming::Disconnected)
+                }
                 _ => Ok(Incoming::Other),
             },
             Events::V5(e) => match e.poll().await.map_err(|e| e.to_string())? {
@@ -135,6 +164,9 @@ impl Events {
                 }
                 rumqttc::v5::Event::Incoming(v5p::Packet::Publish(p)) => {
                     Ok(Incoming::Message(Box::new(Message::V5(p))))
+                }
+                rumqttc::v5::Event::Outgoing(rumqttc::Outgoing::Disconnect) => {
+                    Ok(Incoming::Disconnected)
                 }
                 _ => Ok(Incoming::Other),
             },
@@ -154,6 +186,14 @@ impl Message {
         match self {
             Message::V311(p) => &p.payload,
             Message::V5(p) => &p.payload,
+        }
+    }
+
+    /// Drops the payload (an oversize one is never stored) and keeps what acknowledging needs.
+    pub fn drop_payload(&mut self) {
+        match self {
+            Message::V311(p) => p.payload = Default::default(),
+            Message::V5(p) => p.payload = Default::default(),
         }
     }
 }

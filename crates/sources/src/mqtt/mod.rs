@@ -167,7 +167,8 @@ pub fn start(
             persistent_session: config.persistent_session,
             credentials,
             tls: tls_config,
-            will,
+            will: will.clone(),
+            max_message_bytes: config.max_message_bytes,
         },
         // Room for every ack of a full batch plus the host's own publishes: the store task must
         // never wait on this queue while the event loop waits on the store task's.
@@ -194,14 +195,15 @@ pub fn start(
             // acknowledgements that task queues would never be sent and both would stall. What
             // bounds it is the broker's in-flight window (MQTT 5 receive maximum, mosquitto's
             // max_inflight_messages): unacknowledged messages are all it can hold.
-            let (messages_tx, messages) = mpsc::unbounded_channel::<Message>();
-            let store_task = tokio::spawn(store_and_ack(
+            let (messages_tx, messages) = mpsc::unbounded_channel::<Delivery>();
+            let mut store_task = tokio::spawn(store_and_ack(
                 config.clone(),
                 client.clone(),
                 messages,
                 ingest,
                 board.clone(),
                 state_birth.clone(),
+                endpoint.clone(),
             ));
             board.set(
                 &id,
@@ -210,14 +212,55 @@ pub fn start(
                 format!("connecting to {endpoint}"),
             );
             let mut backoff = Backoff::default();
+            let mut connected = false;
+            // Dropped when stopping: the store task then finishes what it has and ends.
+            let mut messages_tx = Some(messages_tx);
+            let mut phase = Phase::Running;
+            let mut store_done = false;
             loop {
-                let event = tokio::select! {
-                    _ = cancel.cancelled() => break,
-                    e = events.poll() => e,
+                // One poll is never dropped half-way because of a stop (rumqttc would lose or
+                // tear the packet it was writing, and the broker would drop the connection with
+                // every ack still queued); the stop is noticed beside it instead.
+                let event = {
+                    let poll = events.poll();
+                    tokio::pin!(poll);
+                    loop {
+                        let deadline = phase.deadline();
+                        tokio::select! {
+                            e = &mut poll => break Some(e),
+                            _ = cancel.cancelled(), if phase == Phase::Running => {
+                                // Store what was received, acknowledge it, then say goodbye.
+                                // Messages arriving from now on are neither stored nor
+                                // acknowledged: the broker keeps them for the next session.
+                                messages_tx = None;
+                                phase = Phase::Draining(tokio::time::Instant::now() + DRAIN_LIMIT);
+                            }
+                            _ = &mut store_task, if !store_done => {
+                                store_done = true;
+                                messages_tx = None;
+                                phase = leave(&client, &will, connected);
+                            }
+                            _ = sleep_until(deadline), if deadline.is_some() => {
+                                if let Phase::Draining(_) = phase {
+                                    tracing::warn!(source = %id, "stopping before every received message was stored; the broker will deliver the rest again");
+                                    store_task.abort();
+                                    store_done = true;
+                                    phase = leave(&client, &will, connected);
+                                } else {
+                                    break None;
+                                }
+                            }
+                        }
+                        if phase == Phase::Gone {
+                            break None;
+                        }
+                    }
                 };
+                let Some(event) = event else { break };
                 match event {
-                    Ok(Incoming::Connected { session_present }) => {
+                    Ok(Incoming::Connected { session_present }) if phase == Phase::Running => {
                         backoff.reset();
+                        connected = true;
                         board.set(
                             &id,
                             Transport::Mqtt,
@@ -246,13 +289,28 @@ pub fn start(
                             }
                         }
                     }
+                    Ok(Incoming::Connected { .. }) => connected = true,
                     Ok(Incoming::Message(m)) => {
-                        if messages_tx.send(*m).is_err() {
-                            break;
+                        if let Some(tx) = &messages_tx {
+                            if tx.send(Delivery::of(*m, config.max_message_bytes)).is_err() {
+                                messages_tx = None;
+                            }
                         }
                     }
-                    Ok(Incoming::Other) => {}
+                    Ok(Incoming::Disconnected) if phase.is_leaving() => break,
+                    Ok(Incoming::Disconnected | Incoming::Other) => {}
                     Err(e) => {
+                        connected = false;
+                        if phase != Phase::Running {
+                            // Nothing more can be acknowledged on this connection: finish
+                            // storing (what is committed now comes again, and is stored once)
+                            // and go.
+                            if !store_done {
+                                let _ = tokio::time::timeout(DRAIN_LIMIT, &mut store_task).await;
+                                store_task.abort();
+                            }
+                            break;
+                        }
                         let wait = backoff.next();
                         board.set(
                             &id,
@@ -261,18 +319,93 @@ pub fn start(
                             format!("{endpoint}: {e}; retrying in {:.1} s", wait.as_secs_f64()),
                         );
                         tokio::select! {
-                            _ = cancel.cancelled() => break,
+                            _ = cancel.cancelled() => {
+                                drop(messages_tx.take());
+                                if !store_done {
+                                    let _ = tokio::time::timeout(DRAIN_LIMIT, &mut store_task).await;
+                                    store_task.abort();
+                                }
+                                break;
+                            }
                             _ = tokio::time::sleep(wait) => {}
                         }
                     }
                 }
             }
-            drop(messages_tx);
-            let _ = store_task.await;
-            client.try_disconnect();
             board.set(&id, Transport::Mqtt, SourceState::Stopped, "stopped");
         },
     ))
+}
+
+/// Where a connection is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    Running,
+    /// Stopping: storing and acknowledging what was received, until the deadline.
+    Draining(tokio::time::Instant),
+    /// The STATE death and DISCONNECT are queued; waiting for them to leave, until the deadline.
+    Leaving(tokio::time::Instant),
+    /// Nothing left to say (the connection was down).
+    Gone,
+}
+
+impl Phase {
+    fn deadline(self) -> Option<tokio::time::Instant> {
+        match self {
+            Phase::Draining(t) | Phase::Leaving(t) => Some(t),
+            Phase::Running | Phase::Gone => None,
+        }
+    }
+    fn is_leaving(self) -> bool {
+        matches!(self, Phase::Leaving(_))
+    }
+}
+
+/// Queues the goodbye once everything received is stored and acknowledged. Sparkplug 3.0: a
+/// host that stops on purpose publishes its own death STATE (the will's payload, with the
+/// birth's timestamp) before it disconnects; a clean DISCONNECT discards the will, so the
+/// broker would not. The DISCONNECT leaves after every ack and the STATE queued before it.
+fn leave(client: &Client, will: &Option<(String, Vec<u8>)>, connected: bool) -> Phase {
+    if !connected {
+        return Phase::Gone;
+    }
+    if let Some((topic, death)) = will {
+        if let Err(e) = client.try_publish(topic, true, death.clone()) {
+            tracing::warn!(error = %e, "STATE death not sent");
+        }
+    }
+    client.try_disconnect();
+    Phase::Leaving(tokio::time::Instant::now() + GOODBYE_LIMIT)
+}
+
+async fn sleep_until(deadline: Option<tokio::time::Instant>) {
+    match deadline {
+        Some(t) => tokio::time::sleep_until(t).await,
+        None => std::future::pending().await,
+    }
+}
+
+/// How long a stopping source may take to store and acknowledge what it received.
+const DRAIN_LIMIT: Duration = Duration::from_secs(5);
+/// How long it waits for its last packets (acks, STATE, DISCONNECT) to leave.
+const GOODBYE_LIMIT: Duration = Duration::from_secs(2);
+
+/// A message handed from the event loop to the store task. An oversize one has already lost
+/// its payload (so a flood of them cannot hold memory) and is only acknowledged and counted.
+struct Delivery {
+    message: Message,
+    oversize: Option<usize>,
+}
+
+impl Delivery {
+    fn of(mut message: Message, limit: usize) -> Self {
+        let size = message.payload().len();
+        let oversize = (size > limit).then(|| {
+            message.drop_payload();
+            size
+        });
+        Self { message, oversize }
+    }
 }
 
 /// The devices this connection has described to the store, and the last receipt time of each
@@ -286,10 +419,11 @@ struct Seen {
 async fn store_and_ack(
     config: BrokerConfig,
     client: Client,
-    mut messages: mpsc::UnboundedReceiver<Message>,
+    mut messages: mpsc::UnboundedReceiver<Delivery>,
     ingest: Ingest,
     board: SourceBoard,
     state_birth: Option<(String, Vec<u8>)>,
+    endpoint: String,
 ) {
     let mut seen = Seen::default();
     let mut host = config.is_sparkplug_host().then(|| {
@@ -305,6 +439,7 @@ async fn store_and_ack(
             host_id: Some(config.sparkplug_host_id().to_owned()),
         })
     });
+    let connected = format!("connected to {endpoint}");
     loop {
         // A Sparkplug sequence gap has a deadline: wake for it even when no message comes.
         let deadline = host.as_ref().and_then(Host::next_deadline);
@@ -315,9 +450,12 @@ async fn store_and_ack(
             },
             _ = sleep_until_ms(deadline) => {
                 if let Some(h) = host.as_mut() {
-                    let events = h.tick(crate::now_ms().max(0) as u64);
+                    let now = crate::now_ms();
+                    let events = h.tick(now.max(0) as u64);
                     let mut readings = Vec::new();
-                    sparkplug_events(&config, &client, &board, &ingest, &mut seen, events, &mut readings, &state_birth).await;
+                    sparkplug_events(&config, &client, &board, &ingest, &mut seen, events, &mut readings, &state_birth, ("(held for reordering)", now)).await;
+                    // Readings the reorder buffer released once their gap timed out.
+                    store(&config, &ingest, &board, readings, &connected).await;
                 }
                 continue;
             }
@@ -331,8 +469,18 @@ async fn store_and_ack(
         }
         let now = crate::now_ms();
         let mut readings = Vec::with_capacity(batch.len());
-        for m in &batch {
+        for d in &batch {
+            let m = &d.message;
             let topic = m.topic();
+            if let Some(size) = d.oversize {
+                let reason = format!(
+                    "message of {size} bytes is over this broker's limit of {} bytes (max_message_bytes)",
+                    config.max_message_bytes
+                );
+                let n = board.count_rejected(&config.id, &topic, &reason);
+                tracing::warn!(source = %config.id, %topic, %reason, count = n, "oversize MQTT message acknowledged and dropped");
+                continue;
+            }
             if let Some(h) = host
                 .as_mut()
                 .filter(|_| is_sparkplug_topic(&config, &topic))
@@ -349,6 +497,7 @@ async fn store_and_ack(
                             events,
                             &mut readings,
                             &state_birth,
+                            (&topic, now),
                         )
                         .await;
                     }
@@ -362,7 +511,24 @@ async fn store_and_ack(
             }
             match reading_of(&config, &topic, m.payload(), now) {
                 Ok(Parsed::Availability(device, up)) => {
-                    board.set_offline(&config.id, &device, (!up).then_some(now));
+                    let name = device
+                        .as_str()
+                        .rsplit_once('/')
+                        .map_or("", |(_, n)| n)
+                        .to_owned();
+                    let site = config.site.clone();
+                    let since = (!up).then_some(now);
+                    declare(
+                        &config,
+                        &ingest,
+                        &board,
+                        &mut seen,
+                        &device,
+                        (name, site),
+                        since,
+                        now,
+                    )
+                    .await;
                 }
                 Ok(Parsed::Reading(mut r, stamped)) => {
                     // Two messages of one series received within one millisecond are two
@@ -400,6 +566,11 @@ async fn store_and_ack(
                         .rsplit_once('/')
                         .map_or("", |(_, n)| n)
                         .to_owned();
+                    if let Err(reason) = r.check(Some(now)) {
+                        let n = board.count_rejected(&config.id, &topic, &reason);
+                        tracing::warn!(source = %config.id, %topic, %reason, count = n, "reading refused");
+                        continue;
+                    }
                     register(
                         &config,
                         &ingest,
@@ -418,25 +589,64 @@ async fn store_and_ack(
             }
         }
         tracing::debug!(source = %config.id, messages = batch.len(), "storing a batch");
-        match ingest.write(readings).await {
-            Ok(_) => {
-                tracing::debug!(source = %config.id, messages = batch.len(), "committed; acknowledging");
-                for m in &batch {
-                    // Acking an undecodable message too: it will never decode, and redelivering
-                    // it forever would stall the stream.
-                    if let Err(e) = client.ack(m).await {
-                        tracing::warn!(error = %e, "ack not sent; the broker will redeliver");
-                    }
-                }
+        if !store(&config, &ingest, &board, readings, &connected).await {
+            // The store is gone (the process is stopping): acknowledge nothing, so the broker
+            // delivers these again to the next session.
+            return;
+        }
+        tracing::debug!(source = %config.id, messages = batch.len(), "committed; acknowledging");
+        for d in &batch {
+            // Acking an undecodable or oversize message too: it will never be stored, and
+            // redelivering it forever would stall the stream.
+            if let Err(e) = client.ack(&d.message).await {
+                tracing::warn!(error = %e, "ack not sent; the broker will redeliver");
             }
+        }
+    }
+}
+
+/// Commits readings, retrying with backoff while the store fails (the store itself already
+/// retries a busy, locked or full database), so the acknowledgements that follow never
+/// outrun what is durable and a passing fault loses nothing. Returns false only when the
+/// store has stopped for good.
+async fn store(
+    config: &BrokerConfig,
+    ingest: &Ingest,
+    board: &SourceBoard,
+    readings: Vec<Reading>,
+    connected: &str,
+) -> bool {
+    if readings.is_empty() {
+        return true;
+    }
+    let mut backoff = Backoff::default();
+    loop {
+        match ingest.write(readings.clone()).await {
+            Ok(c) => {
+                if c.rejected > 0 {
+                    tracing::warn!(source = %config.id, rejected = c.rejected, "readings refused by the store");
+                }
+                board.recover(
+                    &config.id,
+                    Transport::Mqtt,
+                    SourceState::Connected,
+                    connected,
+                );
+                return true;
+            }
+            Err(telltale_store::StoreError::WriterStopped) => return false,
             Err(e) => {
-                // Not acknowledged: the broker keeps the messages and redelivers them.
+                let wait = backoff.next();
                 board.set(
                     &config.id,
                     Transport::Mqtt,
                     SourceState::Failed,
-                    format!("store: {e}"),
+                    format!(
+                        "store: {e}; retrying in {:.1} s (nothing is acknowledged meanwhile)",
+                        wait.as_secs_f64()
+                    ),
                 );
+                tokio::time::sleep(wait).await;
             }
         }
     }
@@ -509,6 +719,67 @@ fn sparkplug_device(config: &BrokerConfig, node: &NodeId, device_id: Option<&str
     }
 }
 
+/// Records what the source declared about a device (gone since `offline_since`, or back with
+/// None): on the status board for this process, and through the store for every reader of the
+/// database (`telltale devices`, the app after a restart). The device is described first, as
+/// for its readings, so its row carries a name. A failed write is logged; the board still has it.
+#[allow(clippy::too_many_arguments)]
+async fn declare(
+    config: &BrokerConfig,
+    ingest: &Ingest,
+    board: &SourceBoard,
+    seen: &mut Seen,
+    device: &DeviceId,
+    (name, site): (String, String),
+    offline_since: Option<i64>,
+    at_ms: i64,
+) {
+    board.set_offline(&config.id, device, offline_since);
+    register(config, ingest, seen, device, name, site).await;
+    match ingest
+        .set_offline(device.clone(), offline_since, at_ms)
+        .await
+    {
+        Ok(()) | Err(telltale_store::StoreError::WriterStopped) => {}
+        Err(e) => {
+            tracing::error!(source = %config.id, %device, error = %e, "device presence not stored")
+        }
+    }
+}
+
+/// [`declare`] for a Sparkplug node (`device_id` None) or one of its devices, named and placed
+/// as their readings are.
+#[allow(clippy::too_many_arguments)]
+async fn declare_sparkplug(
+    config: &BrokerConfig,
+    ingest: &Ingest,
+    board: &SourceBoard,
+    seen: &mut Seen,
+    node: &NodeId,
+    device_id: Option<&str>,
+    offline_since: Option<i64>,
+    at_ms: i64,
+) {
+    let id = sparkplug_device(config, node, device_id);
+    let name = device_id.unwrap_or(&node.edge_node_id).to_owned();
+    let site = if config.site.is_empty() {
+        node.group_id.clone()
+    } else {
+        config.site.clone()
+    };
+    declare(
+        config,
+        ingest,
+        board,
+        seen,
+        &id,
+        (name, site),
+        offline_since,
+        at_ms,
+    )
+    .await;
+}
+
 /// Carries out what the Sparkplug host decided: readings into the batch, births and deaths onto
 /// the status board, rebirth requests and STATE republishing onto the broker.
 #[allow(clippy::too_many_arguments)]
@@ -521,6 +792,7 @@ async fn sparkplug_events(
     events: Vec<HostEvent>,
     readings: &mut Vec<Reading>,
     state_birth: &Option<(String, Vec<u8>)>,
+    (topic, now): (&str, i64),
 ) {
     for event in events {
         match event {
@@ -544,43 +816,50 @@ async fn sparkplug_events(
                     let Some(value) = telltale_sparkplug::to_number(&v.value) else {
                         continue;
                     };
-                    let Ok(ts_ms) = i64::try_from(v.timestamp_ms) else {
-                        continue;
-                    };
-                    readings.push(Reading {
+                    let reading = Reading {
                         device: id.clone(),
                         metric: v.name,
                         unit: v.unit,
-                        ts_ms,
+                        ts_ms: i64::try_from(v.timestamp_ms).unwrap_or(i64::MAX),
                         value,
                         quality: Quality::Good,
-                    });
+                    };
+                    // An edge node's clock or payload may be absurd: refuse that reading alone.
+                    if let Err(reason) = reading.check(Some(now)) {
+                        let reason = format!("{}: {reason}", reading.metric);
+                        let n = board.count_rejected(&config.id, topic, &reason);
+                        tracing::warn!(source = %config.id, %topic, %reason, count = n, "Sparkplug reading refused");
+                        continue;
+                    }
+                    readings.push(reading);
                 }
             }
-            HostEvent::NodeOnline { node, .. } => {
-                board.set_offline(&config.id, &sparkplug_device(config, &node, None), None)
+            HostEvent::NodeOnline { node, at_ms, .. } => {
+                let at = at_ms as i64;
+                declare_sparkplug(config, ingest, board, seen, &node, None, None, at).await
             }
             HostEvent::DeviceOnline {
-                node, device_id, ..
-            } => board.set_offline(
-                &config.id,
-                &sparkplug_device(config, &node, Some(&device_id)),
-                None,
-            ),
-            HostEvent::NodeOffline { node, at_ms } => board.set_offline(
-                &config.id,
-                &sparkplug_device(config, &node, None),
-                Some(at_ms as i64),
-            ),
+                node,
+                device_id,
+                at_ms,
+            } => {
+                let at = at_ms as i64;
+                let id = Some(device_id.as_str());
+                declare_sparkplug(config, ingest, board, seen, &node, id, None, at).await
+            }
+            HostEvent::NodeOffline { node, at_ms } => {
+                let at = at_ms as i64;
+                declare_sparkplug(config, ingest, board, seen, &node, None, Some(at), at).await
+            }
             HostEvent::DeviceOffline {
                 node,
                 device_id,
                 at_ms,
-            } => board.set_offline(
-                &config.id,
-                &sparkplug_device(config, &node, Some(&device_id)),
-                Some(at_ms as i64),
-            ),
+            } => {
+                let at = at_ms as i64;
+                let id = Some(device_id.as_str());
+                declare_sparkplug(config, ingest, board, seen, &node, id, Some(at), at).await
+            }
             HostEvent::Rebirth { node, reason } => {
                 tracing::info!(source = %config.id, group = %node.group_id, node = %node.edge_node_id, ?reason, "asking for a rebirth");
                 let payload = telltale_sparkplug::rebirth_payload(crate::now_ms().max(0) as u64);

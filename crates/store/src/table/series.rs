@@ -65,6 +65,13 @@ pub fn advance_latest(conn: &Connection, id: i64, ts: TimestampMs, value: f64) -
     Ok(())
 }
 
+/// The newest reading time of any series: what the store has heard most recently.
+pub fn newest_ts(conn: &Connection) -> Result<Option<TimestampMs>> {
+    Ok(conn
+        .prepare_cached("SELECT max(last_ts) FROM series")?
+        .query_row([], |r| r.get(0))?)
+}
+
 /// The time of the series' newest reading, if it has one.
 pub fn last_ts(conn: &Connection, key: &SeriesKey) -> Result<Option<TimestampMs>> {
     Ok(conn
