@@ -297,7 +297,10 @@ pub fn start(
                             }
                         }
                     }
-                    Ok(Incoming::Disconnected) if phase.is_leaving() => break,
+                    // After our DISCONNECT, keep reading until the broker closes the connection:
+                    // closing first, with its messages unread in our socket, would send a TCP
+                    // reset that can discard our last acks and the DISCONNECT before the broker
+                    // reads them (it then fires the will and redelivers what we acknowledged).
                     Ok(Incoming::Disconnected | Incoming::Other) => {}
                     Err(e) => {
                         connected = false;
@@ -355,9 +358,6 @@ impl Phase {
             Phase::Draining(t) | Phase::Leaving(t) => Some(t),
             Phase::Running | Phase::Gone => None,
         }
-    }
-    fn is_leaving(self) -> bool {
-        matches!(self, Phase::Leaving(_))
     }
 }
 
