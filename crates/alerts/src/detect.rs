@@ -100,6 +100,12 @@ impl Detector {
         else {
             return Step::default();
         };
+        // A reading stamped ahead of the clock (a gateway's clock running fast) counts as heard
+        // now, at the first tick after it: taken at its word it would keep the device "fresh"
+        // until that future time and silence this rule meanwhile.
+        if *seen > now {
+            *seen = now;
+        }
         let silence = if *offline {
             f64::INFINITY
         } else {

@@ -9,17 +9,12 @@
 mod broker;
 
 use broker::{
-    export, now_ms, random_secret, tail, unit, Broker, BrokerSetup, Collector, Pki, Publisher,
-    SecretService, TlsListener, LONG, SHORT,
+    count_by_value, export, now_ms, random_secret, retained, tail, toml_string as s, unit,
+    wait_until_subscribed, wait_values, Broker, BrokerSetup, Pki, SecretService, Site, TlsListener,
+    LONG, SHORT,
 };
-use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
-
-/// A TOML basic string (JSON's escapes are a subset of TOML's).
-fn s(text: &str) -> String {
-    serde_json::to_string(text).unwrap()
-}
 
 /// One `[[mqtt.topics]]` table; `options` are string-valued keys such as `value_path`.
 fn topic(
@@ -71,89 +66,6 @@ fn source(
         t.push_str(topic);
     }
     t
-}
-
-/// A collector's files: its config, its database, its logs.
-struct Site {
-    dir: tempfile::TempDir,
-    db: PathBuf,
-    config: PathBuf,
-}
-
-impl Site {
-    fn new(config: &str) -> Self {
-        let dir = tempfile::Builder::new()
-            .prefix("telltale-collect-")
-            .tempdir()
-            .unwrap();
-        let (db, file) = (
-            dir.path().join("telltale.db"),
-            dir.path().join("collect.toml"),
-        );
-        std::fs::write(&file, config).unwrap();
-        Site {
-            dir,
-            db,
-            config: file,
-        }
-    }
-
-    /// Starts `telltale collect` on this site; its log is `<name>.log`.
-    fn collector(&self, name: &str, env: &[(&str, String)]) -> Collector {
-        let log = self.dir.path().join(format!("{name}.log"));
-        Collector::start(&self.db, &self.config, &log, env)
-    }
-
-    /// The database and its WAL and shared-memory files, those that exist.
-    fn db_files(&self) -> Vec<PathBuf> {
-        ["", "-wal", "-shm"]
-            .iter()
-            .map(|suffix| PathBuf::from(format!("{}{suffix}", self.db.display())))
-            .filter(|p| p.exists())
-            .collect()
-    }
-}
-
-/// Publishes a probe reading every 0.7 s until one is stored: from then on the collector is
-/// connected and subscribed, and whatever is published reaches it. (Polling for the outcome
-/// instead of guessing when the subscription is in place.)
-fn wait_until_subscribed(
-    collector: &mut Collector,
-    publisher: &Publisher,
-    db: &Path,
-    probe: (&str, &str, &str),
-) {
-    let (topic, device, metric) = probe;
-    let before = export(db, device, metric).len();
-    let mut last: Option<Instant> = None;
-    collector.wait_for(
-        &format!("a probe on {topic} to be stored as {device} {metric}"),
-        SHORT,
-        || {
-            if last.is_none_or(|t| t.elapsed() > Duration::from_millis(700)) {
-                publisher.send_lines(topic, &["0"]);
-                last = Some(Instant::now());
-            }
-            let n = export(db, device, metric).len();
-            if n > before {
-                Ok(())
-            } else {
-                Err(format!("{n} probe readings stored"))
-            }
-        },
-    );
-}
-
-/// Waits until the series holds exactly `want` values, in this order.
-fn wait_values(collector: &mut Collector, db: &Path, device: &str, metric: &str, want: &[f64]) {
-    collector.wait_for(&format!("{device} {metric} = {want:?}"), SHORT, || {
-        let got: Vec<f64> = export(db, device, metric).iter().map(|r| r.1).collect();
-        if got == want {
-            Ok(())
-        } else {
-            Err(format!("stored so far: {got:?}"))
-        }
-    });
 }
 
 /// Lines of a log that report a change of a source's state.
@@ -774,19 +686,6 @@ fn check_zero_loss(how: Stream) {
     );
 }
 
-/// How many times each value (a sequence number) was stored.
-fn count_by_value(rows: &[(i64, f64)]) -> BTreeMap<u64, usize> {
-    let mut counts = BTreeMap::new();
-    for (_, v) in rows {
-        assert!(
-            v.fract() == 0.0 && *v >= 0.0,
-            "a sequence number must be a whole number: {v}"
-        );
-        *counts.entry(*v as u64).or_insert(0) += 1;
-    }
-    counts
-}
-
 // ---------------------------------------------------------------------------------------------
 // Sparkplug B (format = "sparkplug")
 //
@@ -794,16 +693,6 @@ fn count_by_value(rows: &[(i64, f64)]) -> BTreeMap<u64, usize> {
 // harness: `Broker::publisher().send(topic, &bytes)` publishes a binary NBIRTH/NDATA/DBIRTH/DDATA
 // payload at QoS 1, `export`/`unit` read the series back, `Collector::wait_log` checks what is
 // logged (e.g. a rebirth request after a sequence gap).
-
-/// The retained message on `topic`, as `mosquitto_sub` sees it on arrival.
-fn retained(broker: &Broker, topic: &str) -> Option<serde_json::Value> {
-    let out = std::process::Command::new("mosquitto_sub")
-        .args(["-h", "127.0.0.1", "-p", &broker.port().to_string()])
-        .args(["-t", topic, "-C", "1", "-W", "3"])
-        .output()
-        .expect("mosquitto_sub");
-    serde_json::from_slice(&out.stdout).ok()
-}
 
 /// The collector as a Sparkplug host: it announces itself with a retained STATE birth, stores
 /// metrics by the names and units of the births, and when it dies without a goodbye (`kill -9`)

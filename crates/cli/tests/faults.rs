@@ -7,16 +7,13 @@
 
 mod broker;
 
-use broker::{export, now_ms, tail, Broker, BrokerSetup, Collector, Publisher, LONG, SHORT};
-use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use broker::{
+    count_by_value, export, now_ms, retained, tail, toml_string as s, wait_until_subscribed,
+    wait_values, Broker, BrokerSetup, Collector, Publisher, Site, LONG, SHORT,
+};
+use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
-
-/// A TOML basic string (JSON's escapes are a subset of TOML's).
-fn s(text: &str) -> String {
-    serde_json::to_string(text).unwrap()
-}
 
 /// One `[[mqtt]]` table with its topics, as `(filter, format, device, metric, extra keys)`.
 fn broker_config(
@@ -44,66 +41,11 @@ fn broker_config(
 
 /// The probe topic every config here maps, so a test can tell when the collector listens.
 const PROBE: (&str, &str, &str, &str, &str) = ("probe/+/+", "number", "{1}", "{2}", "");
-
-struct Site {
-    dir: tempfile::TempDir,
-    db: PathBuf,
-    config: PathBuf,
-}
-
-impl Site {
-    fn new(config: &str) -> Self {
-        let dir = tempfile::Builder::new()
-            .prefix("telltale-faults-")
-            .tempdir()
-            .unwrap();
-        let (db, file) = (
-            dir.path().join("telltale.db"),
-            dir.path().join("collect.toml"),
-        );
-        std::fs::write(&file, config).unwrap();
-        Site {
-            dir,
-            db,
-            config: file,
-        }
-    }
-
-    fn collector(&self, name: &str, env: &[(&str, String)]) -> Collector {
-        let log = self.dir.path().join(format!("{name}.log"));
-        Collector::start(&self.db, &self.config, &log, env)
-    }
-}
-
-/// Publishes a probe every 0.7 s until one more is stored: the collector listens from then on.
-fn wait_until_subscribed(collector: &mut Collector, publisher: &Publisher, db: &Path) {
-    let before = export(db, "mqtt:line/probe", "ready").len();
-    let mut last: Option<Instant> = None;
-    collector.wait_for("a probe to be stored", SHORT, || {
-        if last.is_none_or(|t| t.elapsed() > Duration::from_millis(700)) {
-            publisher.send_lines("probe/probe/ready", &["0"]);
-            last = Some(Instant::now());
-        }
-        match export(db, "mqtt:line/probe", "ready").len() {
-            n if n > before => Ok(()),
-            n => Err(format!("{n} probes stored")),
-        }
-    });
-}
+/// A probe message on it: (topic, device, metric).
+const READY: (&str, &str, &str) = ("probe/probe/ready", "mqtt:line/probe", "ready");
 
 fn values(db: &Path, device: &str, metric: &str) -> Vec<f64> {
     export(db, device, metric).iter().map(|r| r.1).collect()
-}
-
-fn wait_values(collector: &mut Collector, db: &Path, device: &str, metric: &str, want: &[f64]) {
-    collector.wait_for(&format!("{device} {metric} = {want:?}"), SHORT, || {
-        let got = values(db, device, metric);
-        if got == want {
-            Ok(())
-        } else {
-            Err(format!("stored so far: {got:?}"))
-        }
-    });
 }
 
 /// Lines where a source's state changed to reconnecting: each is a dropped connection.
@@ -130,7 +72,7 @@ fn check_oversize(protocol: &str) {
     ));
     let publisher = broker.publisher();
     let mut first = site.collector("first", &[]);
-    wait_until_subscribed(&mut first, &publisher, &site.db);
+    wait_until_subscribed(&mut first, &publisher, &site.db, READY);
     let topic = "big/node/load";
     publisher.send(topic, &json_with_padding(1.0, 19_000));
     publisher.send(topic, &json_with_padding(2.0, 900_000));
@@ -207,7 +149,7 @@ fn poison_times_and_values_are_refused_alone() {
     let site = Site::new(&config);
     let publisher = broker.publisher();
     let mut collector = site.collector("poison", &[]);
-    wait_until_subscribed(&mut collector, &publisher, &site.db);
+    wait_until_subscribed(&mut collector, &publisher, &site.db, READY);
     let now = now_ms();
     let day = 86_400_000i64;
     let lines = [
@@ -325,7 +267,7 @@ fn a_database_locked_for_nine_seconds_loses_nothing() {
     ));
     let publisher = broker.publisher();
     let mut collector = site.collector("locked", &[]);
-    wait_until_subscribed(&mut collector, &publisher, &site.db);
+    wait_until_subscribed(&mut collector, &publisher, &site.db, READY);
     let started = Instant::now();
     let mut holder = lock_database(&site.db, Duration::from_secs(9));
     for i in 0..N {
@@ -353,15 +295,6 @@ fn a_database_locked_for_nine_seconds_loses_nothing() {
         "locked database: {N} messages published during a 9 s lock, 0 lost, all stored {:.1} s after the first",
         started.elapsed().as_secs_f64()
     );
-}
-
-/// How many times each value (a sequence number) was stored.
-fn count_by_value(rows: &[(i64, f64)]) -> BTreeMap<u64, usize> {
-    let mut counts = BTreeMap::new();
-    for (_, v) in rows {
-        *counts.entry(*v as u64).or_insert(0) += 1;
-    }
-    counts
 }
 
 /// Every number below `n` stored, and how many were stored more than once.
@@ -408,7 +341,7 @@ fn a_graceful_stop_mid_stream_stores_each_message_once() {
     ));
     let publisher = broker.publisher();
     let mut first = site.collector("first", &[]);
-    wait_until_subscribed(&mut first, &publisher, &site.db);
+    wait_until_subscribed(&mut first, &publisher, &site.db, READY);
     let mut stream = publisher.stream("line/counter/seq");
     let numbers: Vec<usize> = (0..N).collect();
     let mut chunks = numbers.chunks(20);
@@ -453,7 +386,7 @@ fn a_graceful_stop_while_draining_a_backlog_is_prompt() {
     let publisher = broker.publisher();
     // The first run makes the persistent session; the backlog queues while nobody listens.
     let mut first = site.collector("first", &[]);
-    wait_until_subscribed(&mut first, &publisher, &site.db);
+    wait_until_subscribed(&mut first, &publisher, &site.db, READY);
     first.terminate();
     let mut stream = publisher.stream("line/counter/seq");
     stream.write_lines((0..N).map(|i| i.to_string()));
@@ -485,16 +418,6 @@ fn a_graceful_stop_while_draining_a_backlog_is_prompt() {
         "{duplicates} of {N} stored twice; the stopped collector's log:\n{}",
         tail(&second_log, 30)
     );
-}
-
-/// The retained message on `topic`.
-fn retained(broker: &Broker, topic: &str) -> Option<serde_json::Value> {
-    let out = Command::new("mosquitto_sub")
-        .args(["-h", "127.0.0.1", "-p", &broker.port().to_string()])
-        .args(["-t", topic, "-C", "1", "-W", "3"])
-        .output()
-        .ok()?;
-    serde_json::from_slice(&out.stdout).ok()
 }
 
 /// Point 5: a Sparkplug host that stops on purpose publishes its own STATE death (with its

@@ -322,11 +322,37 @@ impl Engine {
             None => None,
         };
         let id = config.id.clone();
+        self.restore_presence(&id);
         let handle =
             crate::mqtt::start(config, password, self.writer.ingest(), self.board.clone())?;
         // Replacing a running connection drops (and so cancels) the old one.
         self.brokers.insert(id, handle);
         Ok(())
+    }
+
+    /// Puts the devices of broker `id` that their gateway declared gone (and never back) on the
+    /// status board before the connection starts: after a restart the dashboard and `stale`
+    /// rules know at once that a node which died yesterday is still offline, instead of waiting
+    /// for a birth or will that a retained-less gateway will not send again.
+    fn restore_presence(&self, id: &str) {
+        let prefix = format!("mqtt:{id}/");
+        let rows = match self.store.presence() {
+            Ok(rows) => rows,
+            Err(e) => {
+                tracing::warn!(source = %id, error = %e, "cannot read the saved device presence");
+                return;
+            }
+        };
+        self.board
+            .set(id, Transport::Mqtt, SourceState::Starting, "starting");
+        for row in rows
+            .iter()
+            .filter(|r| r.device.as_str().starts_with(&prefix))
+        {
+            if let Some(since) = row.offline_since_ms {
+                self.board.set_offline(id, &row.device, Some(since));
+            }
+        }
     }
 
     /// Starts every broker configured in the app. One that fails to start is shown as failed

@@ -266,3 +266,37 @@ async fn a_rule_aimed_at_a_tag_watches_the_tagged_devices() {
     drop(ingest);
     engine.shutdown().await;
 }
+
+/// A reading stamped hours ahead of the clock (a gateway's clock running fast) must not keep its
+/// device "fresh" until then: the stale rule judges it as heard when it arrived, and raises once
+/// the device has been silent that long.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reading_from_the_future_does_not_silence_a_stale_rule() {
+    let dir = tempfile::tempdir().unwrap();
+    let notes = Arc::new(Collected::default());
+    let engine = engine(&dir.path().join("alerts.db"), notes).await;
+    let alerts = engine.alerts().unwrap();
+    alerts
+        .set_rules(
+            "[[rule]]\nid = \"freezer-quiet\"\ndevice = \"Freezer\"\nkind = \"stale\"\nstale_after_s = 2\n",
+        )
+        .await
+        .unwrap();
+    let mut records = alerts.subscribe();
+    let twenty_hours = 20 * 3_600_000;
+    engine
+        .ingest()
+        .write(vec![reading(
+            telltale_sources::now_ms() + twenty_hours,
+            -18.0,
+        )])
+        .await
+        .unwrap();
+    let raised = next_record(&mut records, "the stale rule raised").await;
+    assert_eq!(raised.event.as_str(), "raised", "{raised:?}");
+    assert!(
+        raised.ts_ms < telltale_sources::now_ms() + 1_000,
+        "{raised:?}"
+    );
+    engine.shutdown().await;
+}

@@ -11,6 +11,7 @@
 // Each test uses part of the harness; the Sparkplug tests will use `Publisher::send` with bytes.
 #![allow(dead_code)]
 
+use std::collections::BTreeMap;
 use std::io::Write;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
@@ -1068,4 +1069,118 @@ impl SecretService {
         let status = child.wait_exit(SHORT, || output.text());
         (status, output.text())
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// A collector's site and the waits every collector test makes
+
+/// A TOML basic string (JSON's escapes are a subset of TOML's).
+pub fn toml_string(text: &str) -> String {
+    serde_json::to_string(text).unwrap()
+}
+
+/// A collector's files: its config, its database, its logs.
+pub struct Site {
+    pub dir: tempfile::TempDir,
+    pub db: PathBuf,
+    pub config: PathBuf,
+}
+
+impl Site {
+    pub fn new(config: &str) -> Self {
+        let dir = tempfile::Builder::new()
+            .prefix("telltale-collect-")
+            .tempdir()
+            .unwrap();
+        let (db, file) = (
+            dir.path().join("telltale.db"),
+            dir.path().join("collect.toml"),
+        );
+        std::fs::write(&file, config).unwrap();
+        Site {
+            dir,
+            db,
+            config: file,
+        }
+    }
+
+    /// Starts `telltale collect` on this site; its log is `<name>.log`.
+    pub fn collector(&self, name: &str, env: &[(&str, String)]) -> Collector {
+        let log = self.dir.path().join(format!("{name}.log"));
+        Collector::start(&self.db, &self.config, &log, env)
+    }
+
+    /// The database and its WAL and shared-memory files, those that exist.
+    pub fn db_files(&self) -> Vec<PathBuf> {
+        ["", "-wal", "-shm"]
+            .iter()
+            .map(|suffix| PathBuf::from(format!("{}{suffix}", self.db.display())))
+            .filter(|p| p.exists())
+            .collect()
+    }
+}
+
+/// Publishes a probe reading every 0.7 s until one is stored: from then on the collector is
+/// connected and subscribed, and whatever is published reaches it. (Polling for the outcome
+/// instead of guessing when the subscription is in place.)
+pub fn wait_until_subscribed(
+    collector: &mut Collector,
+    publisher: &Publisher,
+    db: &Path,
+    probe: (&str, &str, &str),
+) {
+    let (topic, device, metric) = probe;
+    let before = export(db, device, metric).len();
+    let mut last: Option<Instant> = None;
+    collector.wait_for(
+        &format!("a probe on {topic} to be stored as {device} {metric}"),
+        SHORT,
+        || {
+            if last.is_none_or(|t| t.elapsed() > Duration::from_millis(700)) {
+                publisher.send_lines(topic, &["0"]);
+                last = Some(Instant::now());
+            }
+            let n = export(db, device, metric).len();
+            if n > before {
+                Ok(())
+            } else {
+                Err(format!("{n} probe readings stored"))
+            }
+        },
+    );
+}
+
+/// Waits until the series holds exactly `want` values, in this order.
+pub fn wait_values(collector: &mut Collector, db: &Path, device: &str, metric: &str, want: &[f64]) {
+    collector.wait_for(&format!("{device} {metric} = {want:?}"), SHORT, || {
+        let got: Vec<f64> = export(db, device, metric).iter().map(|r| r.1).collect();
+        if got == want {
+            Ok(())
+        } else {
+            Err(format!("stored so far: {got:?}"))
+        }
+    });
+}
+
+/// How many times each value (a sequence number) was stored.
+pub fn count_by_value(rows: &[(i64, f64)]) -> BTreeMap<u64, usize> {
+    let mut counts = BTreeMap::new();
+    for (_, v) in rows {
+        assert!(
+            v.fract() == 0.0 && *v >= 0.0,
+            "a sequence number must be a whole number: {v}"
+        );
+        *counts.entry(*v as u64).or_insert(0) += 1;
+    }
+    counts
+}
+
+/// The retained message on `topic`, as `mosquitto_sub` sees it on arrival.
+pub fn retained(broker: &Broker, topic: &str) -> Option<serde_json::Value> {
+    let out = std::process::Command::new("mosquitto_sub")
+        .args(["-h", "127.0.0.1", "-p", &broker.port().to_string()])
+        .args(["-t", topic, "-C", "1", "-W", "3"])
+        .output()
+        .expect("mosquitto_sub");
+    serde_json::from_slice(&out.stdout).ok()
 }
