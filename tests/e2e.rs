@@ -459,7 +459,6 @@ async fn demo_dashboard_device_page_layouts_and_offline_history() {
            call('history', {query: q({metric: 'no-such-metric'})}), \
            call('history', {query: q({points: 'many'})}), \
            call('history', {}), \
-           call('device', {id: ''}), \
            call('export_csv', {request: {device: 'mqtt:demo-plant/pump-02', metric: 'vibration', from_ms: 10, to_ms: 1}}), \
            call('set_retention', {device: 'mqtt:demo-plant/pump-02', metric: 'vibration', setting: {raw_ms: 5, minute_ms: null}}), \
            call('set_retention', {device: 'nobody', metric: 'nothing', setting: {raw_ms: null, minute_ms: null}}), \
@@ -484,7 +483,6 @@ async fn demo_dashboard_device_page_layouts_and_offline_history() {
         "raw:",
         "invalid_argument",
         "invalid_argument",
-        "invalid_argument",
         "not_found",
     ];
     assert_eq!(refusals.len(), expected.len(), "{refusals:?}");
@@ -499,6 +497,97 @@ async fn demo_dashboard_device_page_layouts_and_offline_history() {
         COUNT_LINE_PIXELS,
         Duration::from_secs(10),
         "the chart still drawn after hostile calls",
+    )
+    .await;
+
+    // Capabilities: the window may call only what capabilities/main.json grants it, which is
+    // what its UI calls. A command the UI never calls is refused by Tauri before it runs (it
+    // would answer `not_found` here if it ran), and so are plugin commands: no notification
+    // from the page, no new window, no event listeners.
+    let elsewhere = Elsewhere::serve();
+    let acl = js(
+        &client,
+        &format!(
+            "const call = (cmd, args) => window.__TAURI__.core.invoke(cmd, args) \
+                 .then(() => 'accepted', e => (e && e.code) ? e.code : 'raw:' + String(e)); \
+             return Promise.all([ \
+               call('dashboard'), \
+               call('device', {{id: 'mqtt:demo-plant/no-such-device'}}), \
+               call('plugin:notification|notify', {{options: {{title: 'from the page'}}}}), \
+               call('plugin:webview|create_webview_window', {{options: {{label: 'elsewhere', \
+                 url: '{url}window'}}}}), \
+               call('plugin:event|listen', {{event: 'tauri://focus', target: {{kind: 'Any'}}, \
+                 handler: 0}}), \
+             ]);",
+            url = elsewhere.url,
+        ),
+    )
+    .await;
+    println!("commands from the page: {acl}");
+    let acl: Vec<&str> = acl
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    assert_eq!(
+        acl.first(),
+        Some(&"accepted"),
+        "a granted command runs: {acl:?}"
+    );
+    assert_eq!(acl.len(), 5, "{acl:?}");
+    for refusal in &acl[1..] {
+        assert!(
+            refusal.starts_with("raw:") && refusal.contains("not allowed"),
+            "refused by the ACL, not by the command: {acl:?}"
+        );
+    }
+
+    // Navigation guard: whatever the page asks (a script, a link, a new window, a frame, a data
+    // URL), the window stays on the bundled UI, and nothing of another origin is even fetched.
+    // A page of another origin would get Tauri's IPC in this window; it never loads in it.
+    let app_url = js(&client, "return location.href;").await;
+    js(
+        &client,
+        &format!(
+            "const a = document.createElement('a'); a.href = '{url}link'; \
+             document.body.append(a); a.click(); \
+             window.open('{url}popup'); \
+             const f = document.createElement('iframe'); f.src = '{url}frame'; \
+             document.body.append(f); \
+             location.href = '{url}location'; \
+             return true;",
+            url = elsewhere.url,
+        ),
+    )
+    .await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    js(
+        &client,
+        "location.href = 'data:text/html,<p id=elsewhere>another origin</p>'; return true;",
+    )
+    .await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let (here, heading) = (
+        js(&client, "return location.href;").await,
+        js(
+            &client,
+            "const h = document.querySelector('[data-testid=device-name]'); \
+             return h ? h.textContent : null;",
+        )
+        .await,
+    );
+    let reached = elsewhere.requests();
+    assert!(
+        here == app_url && reached.is_empty(),
+        "the window left the bundled UI for {here}; another origin got {reached:?}"
+    );
+    assert_eq!(heading, json!("pump-02"), "the app's page is still shown");
+    wait_until(
+        &client,
+        COUNT_LINE_PIXELS,
+        Duration::from_secs(10),
+        "the chart still drawn after the navigation attempts",
     )
     .await;
 
@@ -1151,6 +1240,49 @@ const BINDKEY: &str = "5a1e5a1e0b1d4e3f9c8d7e6f5a4b3c2d";
 const FRONT_DOOR: &str = "3C:2E:F5:D0:0A:11";
 /// The demo's neighbouring Xiaomi thermometer: heard, not one of the home's devices.
 const NEIGHBOUR: &str = "A4:C1:38:55:66:77";
+
+/// A web server of another origin (a free loopback port) that records every request it gets.
+/// Its page, were it ever shown in the app's window, tries a command and reports the answer
+/// back to it, so a failure says whether the page could have used the app's IPC.
+struct Elsewhere {
+    url: String,
+    requests: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+}
+
+impl Elsewhere {
+    fn serve() -> Self {
+        use std::io::{BufRead, BufReader, Write};
+        let listener = TcpListener::bind("127.0.0.1:0").expect("no free port on 127.0.0.1");
+        let url = format!("http://{}/", listener.local_addr().unwrap());
+        let requests = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let log = requests.clone();
+        // Lives as long as the test process; it only ever answers on loopback.
+        std::thread::spawn(move || {
+            for stream in listener.incoming().flatten() {
+                let mut reader = BufReader::new(&stream);
+                let mut line = String::new();
+                let _ = reader.read_line(&mut line);
+                log.lock().unwrap().push(line.trim_end().to_owned());
+                let page =
+                    "<!doctype html><title>elsewhere</title><p id=elsewhere>another origin</p>\
+                    <script>window.__TAURI__.core.invoke('dashboard')\
+                    .then(() => fetch('/invoke-accepted'), e => fetch('/invoke-refused?' + \
+                    encodeURIComponent(String(e))));</script>";
+                let _ = write!(
+                    &stream,
+                    "HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: {}\r\n\
+                     Connection: close\r\n\r\n{page}",
+                    page.len()
+                );
+            }
+        });
+        Elsewhere { url, requests }
+    }
+
+    fn requests(&self) -> Vec<String> {
+        self.requests.lock().unwrap().clone()
+    }
+}
 
 /// A mosquitto of the test's own on a free loopback port.
 fn start_mosquitto(reaper: &mut Reaper, dir: &Path) -> u16 {

@@ -112,12 +112,25 @@ pub async fn save_broker(state: State<'_, AppState>, request: SaveBroker) -> Res
                 "give a new password or clear it, not both",
             ))
         }
-        (Some(p), false) => PasswordChange::Set(p),
+        (Some(p), false) => PasswordChange::Set(p.into()),
         (None, true) => PasswordChange::Clear,
         (None, false) => PasswordChange::Keep,
     };
-    let ingest = state.with_engine(|e| Ok(e.ingest()))?;
-    telltale_sources::save_broker(&ingest, &OsKeyring, &request.config, password).await?;
+    let (ingest, previous) = state.with_engine(|e| {
+        let previous = e
+            .configured_brokers()?
+            .into_iter()
+            .find(|c| c.id == request.config.id);
+        Ok((e.ingest(), previous))
+    })?;
+    telltale_sources::save_broker(
+        &ingest,
+        &OsKeyring,
+        previous.as_ref(),
+        &request.config,
+        password,
+    )
+    .await?;
     state.with_engine_mut(|e| Ok(e.start_broker(request.config, &OsKeyring)?))
 }
 
@@ -159,7 +172,7 @@ pub async fn save_ble_device(
                 "give a new bindkey or clear it, not both",
             ))
         }
-        (Some(k), false) if !k.trim().is_empty() => BindkeyChange::Set(k),
+        (Some(k), false) if !k.trim().is_empty() => BindkeyChange::Set(k.into()),
         (_, true) => BindkeyChange::Clear,
         _ => BindkeyChange::Keep,
     };

@@ -93,9 +93,39 @@ pub fn build<R: Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R> {
                     tracing::error!(error = %e, "Bluetooth not started");
                 }
             });
+            // A writer that dies (a bug) means nothing more is stored: say so and exit non-zero
+            // rather than show a live-looking app that keeps nothing.
+            let mut died = engine.writer_died();
+            let handle = app.handle().clone();
+            tauri::async_runtime::spawn(async move {
+                if died.wait_for(Option::is_some).await.is_ok() {
+                    let why = died.borrow().clone().unwrap_or_default();
+                    tracing::error!(%why, "the store's writer died: nothing more can be stored; exiting");
+                    handle.exit(1);
+                }
+            });
             app.manage(AppState {
                 engine: Mutex::new(Some(engine)),
             });
+            // Made here rather than by Tauri from tauri.conf.json ("create": false): so the
+            // window has its navigation guard from its first load, and its UI never calls a
+            // command before the engine is managed.
+            let config = app
+                .config()
+                .app
+                .windows
+                .iter()
+                .find(|w| w.label == MAIN_WINDOW)
+                .ok_or("tauri.conf.json has no \"main\" window")?;
+            tauri::WebviewWindowBuilder::from_config(app.handle(), config)?
+                .on_navigation(|url| {
+                    let allowed = is_bundled_ui(url);
+                    if !allowed {
+                        tracing::warn!(%url, "navigation away from the bundled UI refused");
+                    }
+                    allowed
+                })
+                .build()?;
             Ok(())
         })
         .plugin(tauri_plugin_notification::init())
@@ -128,6 +158,22 @@ pub fn build<R: Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R> {
             commands::mark_serviced,
             commands::fleet_rul,
         ])
+}
+
+/// The app's one window. `capabilities/main.json` grants it the commands its UI calls.
+const MAIN_WINDOW: &str = "main";
+
+/// Whether `url` is the bundled UI (ui/dist, served by Tauri): `tauri://localhost` where the
+/// webview takes custom schemes (Linux, macOS, iOS), `http(s)://tauri.localhost` where it does
+/// not (Windows, Android). The main window may navigate nowhere else: a page of another origin
+/// never runs in it, whatever a link, a script or a form asks.
+fn is_bundled_ui(url: &tauri::Url) -> bool {
+    let host = match url.scheme() {
+        "tauri" => "localhost",
+        "http" | "https" => "tauri.localhost",
+        _ => return false,
+    };
+    url.host_str() == Some(host) && url.port().is_none() && url.username().is_empty()
 }
 
 /// Stops the sources and commits what they handed over before the process ends.
@@ -179,6 +225,38 @@ impl<R: Runtime> telltale_sources::alerting::Notifier for DesktopNotifier<R> {
             .show()
         {
             tracing::warn!(error = %e, alert = %n.key, "desktop notification not shown");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_bundled_ui;
+
+    #[test]
+    fn only_the_bundled_ui_is_a_destination() {
+        let cases = [
+            ("tauri://localhost/", true),
+            ("tauri://localhost/index.html#/device/x", true),
+            ("http://tauri.localhost/", true),
+            ("https://tauri.localhost/boot.js", true),
+            ("tauri://localhost.evil.example/", false),
+            ("tauri://evil.example/", false),
+            ("http://tauri.localhost:8080/", false),
+            ("http://user@tauri.localhost/", false),
+            ("http://tauri.localhost.evil.example/", false),
+            ("http://localhost/", false),
+            ("http://127.0.0.1:1430/", false),
+            ("https://example.com/", false),
+            ("ipc://localhost/dashboard", false),
+            ("data:text/html,<p>hi</p>", false),
+            ("about:blank", false),
+            ("file:///etc/passwd", false),
+            ("javascript:alert(1)", false),
+        ];
+        for (url, want) in cases {
+            let parsed = tauri::Url::parse(url).unwrap();
+            assert_eq!(is_bundled_ui(&parsed), want, "{url}");
         }
     }
 }

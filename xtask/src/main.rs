@@ -409,6 +409,7 @@ fn test() -> Result {
     lap.mark("ui");
     run(cargo().args(["fmt", "--all", "--", "--check"]))?;
     check_invariants()?;
+    check_command_grants()?;
     run(cargo().args([
         "clippy",
         "--workspace",
@@ -559,6 +560,87 @@ fn check_invariants() -> Result {
     eprintln!(
         "architecture invariants hold ({} crates checked, zbus without tokio)",
         rules.len()
+    );
+    Ok(())
+}
+
+/// The IPC invariant of ARCHITECTURE.md, checked on the sources: every command registered in
+/// `generate_handler!` is in the app's command manifest (`src-tauri/build.rs`, which gives it a
+/// permission), and `capabilities/main.json` grants exactly the commands the UI calls
+/// (`ui/src/api.rs`). Tauri refuses at run time a command no capability grants; this says so
+/// before a test has to find out.
+fn check_command_grants() -> Result {
+    use std::collections::BTreeSet;
+    let read = |p: &str| std::fs::read_to_string(root().join(p)).map_err(|e| format!("{p}: {e}"));
+    let between = |text: &str, start: &str, end: &str, file: &str| -> Result<String> {
+        text.split_once(start)
+            .and_then(|(_, rest)| rest.split_once(end))
+            .map(|(inside, _)| inside.to_owned())
+            .ok_or(format!("{file}: no {start}...{end}"))
+    };
+    let quoted = |s: &str| -> BTreeSet<String> {
+        s.split('"').skip(1).step_by(2).map(str::to_owned).collect()
+    };
+    let lib = read("src-tauri/src/lib.rs")?;
+    let registered: BTreeSet<String> =
+        between(&lib, "generate_handler![", "]", "src-tauri/src/lib.rs")?
+            .split(',')
+            .map(|c| c.trim().trim_start_matches("commands::").to_owned())
+            .filter(|c| !c.is_empty())
+            .collect();
+    let build = read("src-tauri/build.rs")?;
+    let manifest = quoted(&between(
+        &build,
+        "const COMMANDS",
+        "];",
+        "src-tauri/build.rs",
+    )?);
+    let api = read("ui/src/api.rs")?;
+    let called: BTreeSet<String> = api
+        .split("call(")
+        .skip(1)
+        .filter_map(|rest| rest.trim_start().strip_prefix('"')?.split_once('"'))
+        .map(|(cmd, _)| cmd.to_owned())
+        .collect();
+    let granted: BTreeSet<String> = quoted(&read("capabilities/main.json")?)
+        .iter()
+        .filter_map(|p| p.strip_prefix("allow-"))
+        .map(|p| p.replace('-', "_"))
+        .collect();
+    let differ = |what: &str, a: &BTreeSet<String>, b: &BTreeSet<String>| -> Result {
+        let only_a: Vec<_> = a.difference(b).collect();
+        if only_a.is_empty() {
+            Ok(())
+        } else {
+            Err(format!(
+                "invariant broken: {what}: {only_a:?} (see ARCHITECTURE.md)"
+            ))
+        }
+    };
+    differ(
+        "registered in generate_handler! but missing from src-tauri/build.rs's COMMANDS",
+        &registered,
+        &manifest,
+    )?;
+    differ(
+        "in src-tauri/build.rs's COMMANDS but not registered in generate_handler!",
+        &manifest,
+        &registered,
+    )?;
+    differ(
+        "called by ui/src/api.rs but not granted by capabilities/main.json",
+        &called,
+        &granted,
+    )?;
+    differ(
+        "granted by capabilities/main.json but never called by the UI",
+        &granted,
+        &called,
+    )?;
+    eprintln!(
+        "IPC invariant holds ({} commands registered, {} granted to the main window)",
+        registered.len(),
+        granted.len()
     );
     Ok(())
 }

@@ -38,10 +38,21 @@ pub async fn collect(db: &Path, config: &Path) -> Result<(), String> {
             .map_err(|e| format!("bluetooth: {e}"))?;
     }
     tracing::info!(db = %db.display(), "collecting; stop with SIGINT or SIGTERM");
-    crate::shutdown_signal().await;
+    let mut died = engine.writer_died();
+    tokio::select! {
+        _ = crate::shutdown_signal() => {}
+        _ = died.wait_for(Option::is_some) => {}
+    }
+    let death = died.borrow().clone();
     tracing::info!("stopping: committing what the sources handed over");
     engine.shutdown().await;
-    Ok(())
+    match death {
+        // Exit non-zero: a service manager restarts a collector that cannot store.
+        Some(why) => Err(format!(
+            "the store's writer died ({why}); nothing more could be stored, so the collector stopped"
+        )),
+        None => Ok(()),
+    }
 }
 
 /// Whose secret: a broker of the config (its password) or a BLE device (its bindkey).

@@ -137,7 +137,13 @@ fn split_pair<'a>(item: &'a str, flag: &str, shape: &str) -> Result<(&'a str, &'
 /// Hex digits in either case; an odd count or another character is an error.
 fn hex(text: &str, what: &str) -> Result<Vec<u8>, String> {
     let text = text.trim();
-    let bad = || format!("{what}: {text:?} is not hex (an even number of 0-9, a-f)");
+    // The text itself is never echoed: for --bindkey it is a secret, even when mistyped.
+    let bad = || {
+        format!(
+            "{what}: not hex (an even number of 0-9, a-f; got {} characters)",
+            text.chars().count()
+        )
+    };
     if !text.len().is_multiple_of(2) || !text.bytes().all(|b| b.is_ascii_hexdigit()) {
         return Err(bad());
     }

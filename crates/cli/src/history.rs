@@ -1,27 +1,45 @@
 //! `import`, `query` and `export`: history in and out of a database, as files and JSON.
+//!
+//! The readings CSV is `device,metric,ts_ms,value` under that header, quoted as RFC 4180 says: a
+//! field in double quotes may hold commas, line breaks and quotes (doubled). White space around
+//! an unquoted field is dropped, as hand-written files need; a quoted field is kept exactly.
+//! `export` writes what `import` reads back bit for bit ([`CsvFor::Import`]).
+//!
+//! Import reads bytes, one line at a time, never more than [`MAX_RECORD`] of one: a line that is
+//! not UTF-8, too long, malformed or outside what the store keeps ([`Reading::check`]) is one bad
+//! line, reported with its number on stderr and counted as `skipped`; the rest is imported.
+//!
+//! The CSV reader is ours rather than `csv::Reader`, which holds a whole record however long,
+//! reads a stray quote leniently (`"a"b` as `ab`) and cannot tell a quoted field from an
+//! unquoted one (only unquoted ones are trimmed). Its tests check it against the `csv` crate.
 
+use std::collections::VecDeque;
 use std::fs::File;
-use std::io::{BufRead, BufReader, BufWriter, IsTerminal};
+use std::io::{self, BufRead, BufReader, BufWriter, IsTerminal};
 use std::path::{Path, PathBuf};
 use telltale_model::{DeviceId, HistoryQuery, Quality, Reading};
-use telltale_store::{Committed, PendingCommit, SeriesKey, Store};
+use telltale_store::{Committed, CsvFor, PendingCommit, SeriesKey, Store};
 
 /// Readings per transaction: large enough that fsyncs are rare and each series' hourly chunk is
 /// rewritten seldom (a bulk file interleaves a thousand series), small enough that a crash
 /// loses little and memory stays flat (~20 MB).
 const BATCH: usize = 200_000;
 
+/// The longest line, or record whose quoted field runs over several lines, that import reads;
+/// a longer one is skipped to its end without being held. A good row is under 1 KiB (a device
+/// id is at most 256 bytes and a metric 128).
+const MAX_RECORD: usize = 1 << 20;
+
+const HEADER: [&str; 4] = ["device", "metric", "ts_ms", "value"];
+
 pub fn import(db: &Path, file: &Path) -> Result<(), String> {
     let input = File::open(file).map_err(|e| format!("{}: {e}", file.display()))?;
     let total_bytes = input.metadata().map_or(0, |m| m.len());
-    let mut lines = BufReader::with_capacity(1 << 20, input);
+    let mut records = Records::new(BufReader::with_capacity(1 << 20, input), MAX_RECORD);
     let (_store, writer) = telltale_store::open(db).map_err(|e| e.to_string())?;
     let ingest = writer.ingest();
     let progress = std::io::stderr().is_terminal();
 
-    let mut line = String::new();
-    let mut number = 0u64;
-    let mut read_bytes = 0u64;
     let mut good = 0u64;
     let mut skipped = 0u64;
     let mut totals = Committed::default();
@@ -38,21 +56,24 @@ pub fn import(db: &Path, file: &Path) -> Result<(), String> {
         Ok(())
     };
     loop {
-        line.clear();
-        let n = lines
-            .read_line(&mut line)
-            .map_err(|e| format!("{}: line {}: {e}", file.display(), number + 1))?;
-        if n == 0 {
+        let next = records
+            .next_record()
+            .map_err(|e| format!("{}: {e}", file.display()))?;
+        let Some((number, fields)) = next else {
             break;
-        }
-        number += 1;
-        read_bytes += n as u64;
-        let text = line.trim_end_matches(['\n', '\r']);
+        };
         if number == 1 {
-            check_header(file, text)?;
-            continue;
+            if fields.is_ok_and(|f| is_header(&f)) {
+                continue;
+            }
+            let line = records.line.trim_ascii_end();
+            return Err(header_error(file, &shown(line)));
         }
-        match parse_line(text) {
+        // Checked here rather than left to the store, so that the report names the line.
+        match fields
+            .and_then(reading)
+            .and_then(|r| r.check(None).map(|()| r))
+        {
             Ok(r) => {
                 good += 1;
                 batch.push(r);
@@ -69,8 +90,8 @@ pub fn import(db: &Path, file: &Path) -> Result<(), String> {
             if progress {
                 eprint!(
                     "\rimporting… {} lines, {:.0}%",
-                    number,
-                    100.0 * read_bytes as f64 / total_bytes.max(1) as f64
+                    records.lines,
+                    100.0 * records.bytes as f64 / total_bytes.max(1) as f64
                 );
             }
         }
@@ -81,61 +102,335 @@ pub fn import(db: &Path, file: &Path) -> Result<(), String> {
     }
     settle(in_flight.take(), &mut totals)?;
     if progress {
-        eprintln!("\rimported {number} lines.                ");
+        eprintln!("\rimported {} lines.                ", records.lines);
     }
     drop(ingest);
     writer.close();
     crate::print_line(serde_json::json!({
             "rows": totals.stored,
             "duplicates": totals.duplicates,
+            // Rows the store refused although they passed `Reading::check` (none expected).
+            "rejected": totals.rejected,
             "skipped": skipped,
-            "lines": number.saturating_sub(1),
+            "lines": records.lines.saturating_sub(1),
             "good_lines": good,
     }))
 }
 
-/// The readings CSV's first line must be its header (a byte-order mark and case are forgiven).
+/// The readings CSV's first line must be its header (a byte-order mark, case and quotes are
+/// forgiven).
 pub fn check_header(file: &Path, line: &str) -> Result<(), String> {
-    let header = line.trim_start_matches('\u{feff}').trim();
-    if header.eq_ignore_ascii_case("device,metric,ts_ms,value") {
-        Ok(())
-    } else {
-        Err(format!(
-            "{}: the first line must be the header device,metric,ts_ms,value (found {header:?})",
-            file.display()
-        ))
+    let line = line.strip_prefix('\u{feff}').unwrap_or(line);
+    match split_line(&mut Split::default(), line) {
+        Ok(f) if is_header(&f) => Ok(()),
+        _ => Err(header_error(file, &shown(line.as_bytes()))),
     }
 }
 
-/// `device,metric,ts_ms,value`. Never panics; says what is wrong.
+fn is_header(fields: &[&[u8]; 4]) -> bool {
+    fields
+        .iter()
+        .zip(HEADER)
+        .all(|(f, name)| f.eq_ignore_ascii_case(name.as_bytes()))
+}
+
+fn header_error(file: &Path, found: &str) -> String {
+    format!(
+        "{}: the first line must be the header device,metric,ts_ms,value (found {found})",
+        file.display()
+    )
+}
+
+/// `device,metric,ts_ms,value` on one line, quoted or not. Never panics; says what is wrong.
 pub fn parse_line(text: &str) -> Result<Reading, String> {
-    let fields: Vec<&str> = text.split(',').collect();
-    let [device, metric, ts, value] = fields[..] else {
-        return Err(format!("wrong field count ({}, expected 4)", fields.len()));
+    reading(split_line(&mut Split::default(), text)?)
+}
+
+fn split_line<'a>(split: &'a mut Split, text: &str) -> Result<[&'a [u8]; 4], String> {
+    split.start();
+    if split.feed_line(text.as_bytes()) {
+        return Err("a quoted field is not closed on its line".into());
+    }
+    split.finish()
+}
+
+/// A reading from its fields. Never panics; says what is wrong.
+fn reading([device, metric, ts, value]: [&[u8]; 4]) -> Result<Reading, String> {
+    let text = |what: &str, field: &[u8]| -> Result<String, String> {
+        match std::str::from_utf8(field) {
+            Ok(s) => Ok(s.to_owned()),
+            Err(e) => Err(format!(
+                "{what} {} is not UTF-8 (byte {})",
+                shown(field),
+                e.valid_up_to() + 1
+            )),
+        }
     };
-    let (device, metric) = (device.trim(), metric.trim());
+    let (device, metric) = (text("device", device)?, text("metric", metric)?);
     if device.is_empty() || metric.is_empty() {
         return Err("empty device or metric".into());
     }
-    let ts_ms: i64 = ts
-        .trim()
-        .parse()
-        .map_err(|_| format!("ts_ms {:?} is not an integer", ts.trim()))?;
-    let value: f64 = value
-        .trim()
-        .parse()
-        .map_err(|_| format!("value {:?} is not a number", value.trim()))?;
+    fn number<T: std::str::FromStr>(field: &[u8]) -> Option<T> {
+        std::str::from_utf8(field).ok()?.parse().ok()
+    }
+    let ts_ms: i64 = number(ts).ok_or_else(|| format!("ts_ms {} is not an integer", shown(ts)))?;
+    let value: f64 =
+        number(value).ok_or_else(|| format!("value {} is not a number", shown(value)))?;
     if !value.is_finite() {
         return Err(format!("value {value} is not a finite number"));
     }
     Ok(Reading {
         device: DeviceId::new(device),
-        metric: metric.to_owned(),
+        metric,
         unit: None,
         ts_ms,
         value,
         quality: Quality::Good,
     })
+}
+
+/// A field as a message shows it: quoted, escaped, its first 40 bytes at most.
+fn shown(field: &[u8]) -> String {
+    const SHOWN: usize = 40;
+    let text = String::from_utf8_lossy(&field[..field.len().min(SHOWN)]);
+    if field.len() > SHOWN {
+        format!("{text:?}… ({} bytes)", field.len())
+    } else {
+        format!("{text:?}")
+    }
+}
+
+/// The records of a readings CSV, read as bytes a line at a time.
+struct Records<R> {
+    input: R,
+    /// See [`MAX_RECORD`].
+    cap: usize,
+    /// Lines and bytes read from `input` so far.
+    lines: u64,
+    bytes: u64,
+    /// Lines read ahead and given back, to read again (`None`: one over `cap`).
+    replay: VecDeque<(u64, Option<Vec<u8>>)>,
+    /// The line last read, with its line break.
+    line: Vec<u8>,
+    split: Split,
+}
+
+impl<R: BufRead> Records<R> {
+    fn new(input: R, cap: usize) -> Self {
+        Records {
+            input,
+            cap,
+            lines: 0,
+            bytes: 0,
+            replay: VecDeque::new(),
+            line: Vec::new(),
+            split: Split::default(),
+        }
+    }
+
+    /// The next record: the number of the line it starts on, and its four fields or why it has
+    /// none. A quoted field may run over several lines; when such a record turns out malformed
+    /// (never closed, too long, too many fields…) only its first line is reported and reading
+    /// goes on at its second, so a stray quote costs one line rather than the rest of the file.
+    #[allow(clippy::type_complexity)]
+    fn next_record(&mut self) -> io::Result<Option<(u64, Result<[&[u8]; 4], String>)>> {
+        let Some((first, fits)) = self.next_line()? else {
+            return Ok(None);
+        };
+        if !fits {
+            let why = format!("longer than {} bytes; skipped", self.cap);
+            return Ok(Some((first, Err(why))));
+        }
+        self.split.start();
+        let mut open = self.split.feed_line(&self.line);
+        let mut size = self.line.len();
+        let mut held = Vec::new();
+        let mut unclosed = None;
+        while open {
+            let Some((number, fits)) = self.next_line()? else {
+                unclosed = Some("a quoted field is not closed by the end of the file".to_owned());
+                break;
+            };
+            size += self.line.len();
+            held.push((number, fits.then(|| self.line.clone())));
+            if !fits || size > self.cap {
+                unclosed = Some(format!(
+                    "a quoted field is not closed within {} bytes",
+                    self.cap
+                ));
+                break;
+            }
+            open = self.split.feed_line(&self.line);
+        }
+        let fields = match unclosed {
+            Some(why) => Err(why),
+            None => self.split.finish(),
+        };
+        if fields.is_err() {
+            for line in held.into_iter().rev() {
+                self.replay.push_front(line);
+            }
+        }
+        Ok(Some((first, fields)))
+    }
+
+    /// Reads the next line into `self.line`, with its break; says its number and whether it
+    /// fits in `cap` (one that does not is read to its end, and `self.line` left empty).
+    fn next_line(&mut self) -> io::Result<Option<(u64, bool)>> {
+        if let Some((number, line)) = self.replay.pop_front() {
+            let fits = line.is_some();
+            self.line = line.unwrap_or_default();
+            return Ok(Some((number, fits)));
+        }
+        self.line.clear();
+        let (mut fits, mut any) = (true, false);
+        loop {
+            let chunk = match self.input.fill_buf() {
+                Ok(chunk) => chunk,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => {
+                    let at = format!("line {}: {e}", self.lines + 1);
+                    return Err(io::Error::new(e.kind(), at));
+                }
+            };
+            if chunk.is_empty() {
+                break;
+            }
+            any = true;
+            let (take, ends) = match chunk.iter().position(|&b| b == b'\n') {
+                Some(i) => (i + 1, true),
+                None => (chunk.len(), false),
+            };
+            if fits && self.line.len() + take <= self.cap {
+                self.line.extend_from_slice(&chunk[..take]);
+            } else {
+                fits = false;
+                self.line.clear();
+            }
+            self.input.consume(take);
+            self.bytes += take as u64;
+            if ends {
+                break;
+            }
+        }
+        if !any {
+            return Ok(None);
+        }
+        self.lines += 1;
+        if self.lines == 1 && self.line.starts_with("\u{feff}".as_bytes()) {
+            self.line.drain(..3);
+        }
+        Ok(Some((self.lines, fits)))
+    }
+}
+
+/// Splits one record into fields as RFC 4180 says, fed a line at a time; lenient only about
+/// white space around a field, strict about quotes.
+#[derive(Default)]
+struct Split {
+    /// The fields' bytes, one after the other, and where each finished one ends.
+    bytes: Vec<u8>,
+    ends: Vec<usize>,
+    state: SplitState,
+    error: Option<&'static str>,
+}
+
+#[derive(Default, Clone, Copy, PartialEq, Eq)]
+enum SplitState {
+    #[default]
+    FieldStart,
+    Unquoted,
+    Quoted,
+    /// A `"` in a quoted field: its end, or the first of a doubled quote.
+    QuoteInQuoted,
+    /// White space after a quoted field.
+    AfterQuoted,
+}
+
+impl Split {
+    fn start(&mut self) {
+        self.bytes.clear();
+        self.ends.clear();
+        self.state = SplitState::FieldStart;
+        self.error = None;
+    }
+
+    /// Feeds one line, with its break if it has one. True when the line ends inside a quoted
+    /// field: the field then holds the break and goes on on the next line.
+    fn feed_line(&mut self, line: &[u8]) -> bool {
+        let text = line.strip_suffix(b"\n").unwrap_or(line);
+        let text = text.strip_suffix(b"\r").unwrap_or(text);
+        for &b in text {
+            if self.error.is_some() {
+                return false;
+            }
+            self.byte(b);
+        }
+        if self.error.is_none() && self.state == SplitState::Quoted {
+            self.bytes.extend_from_slice(&line[text.len()..]);
+            return true;
+        }
+        false
+    }
+
+    fn byte(&mut self, b: u8) {
+        use SplitState::*;
+        match (self.state, b) {
+            (FieldStart, b'"') => self.state = Quoted,
+            (FieldStart | Unquoted | QuoteInQuoted | AfterQuoted, b',') => self.end_field(),
+            (FieldStart, b) if b.is_ascii_whitespace() => {}
+            (Unquoted, b'"') => {
+                self.error = Some(
+                    "a quote inside an unquoted field (quote the whole field, doubling its quotes)",
+                )
+            }
+            (FieldStart | Unquoted, b) => {
+                self.bytes.push(b);
+                self.state = Unquoted;
+            }
+            (Quoted, b'"') => self.state = QuoteInQuoted,
+            (Quoted, b) => self.bytes.push(b),
+            (QuoteInQuoted, b'"') => {
+                self.bytes.push(b'"');
+                self.state = Quoted;
+            }
+            (QuoteInQuoted | AfterQuoted, b) if b.is_ascii_whitespace() => self.state = AfterQuoted,
+            (QuoteInQuoted | AfterQuoted, _) => {
+                self.error = Some("text after the closing quote of a field")
+            }
+        }
+    }
+
+    fn end_field(&mut self) {
+        if self.state == SplitState::Unquoted {
+            let start = self.ends.last().copied().unwrap_or(0);
+            while self.bytes.len() > start && self.bytes.last().is_some_and(u8::is_ascii_whitespace)
+            {
+                self.bytes.pop();
+            }
+        }
+        self.ends.push(self.bytes.len());
+        self.state = SplitState::FieldStart;
+    }
+
+    /// The record's fields, once its last line is fed.
+    fn finish(&mut self) -> Result<[&[u8]; 4], String> {
+        if let Some(why) = self.error {
+            return Err(why.into());
+        }
+        if self.state == SplitState::Quoted {
+            return Err("a quoted field is not closed".into());
+        }
+        self.end_field();
+        let [a, b, c, d] = self.ends[..] else {
+            return Err(format!(
+                "wrong field count ({}, expected 4)",
+                self.ends.len()
+            ));
+        };
+        let f = &self.bytes;
+        Ok([&f[..a], &f[a..b], &f[b..c], &f[c..d]])
+    }
 }
 
 /// Opens an existing database for reading; a missing file is an error, not a new database.
@@ -216,7 +511,7 @@ pub fn export(range: &SeriesRange) -> Result<(), String> {
     let key = range.key(&store)?;
     let stdout = std::io::stdout();
     let mut out = BufWriter::new(stdout.lock());
-    match store.export_csv(&key, range.from, to, &mut out) {
+    match store.export_csv(&key, range.from, to, CsvFor::Import, &mut out) {
         Ok(_) => Ok(()),
         // A reader that stopped early (`| head`) is not an error worth a message.
         Err(e) if e.to_string().contains("Broken pipe") => Err(crate::OUTPUT_CLOSED.into()),
@@ -227,6 +522,7 @@ pub fn export(range: &SeriesRange) -> Result<(), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::{Duration, Instant};
 
     #[test]
     fn lines_parse_or_say_why() {
@@ -236,6 +532,19 @@ mod tests {
             ("ble:A", "temperature", 1_700_000_000_000, 21.5)
         );
         assert_eq!(parse_line(" d , m , -5 , -0.25 ").unwrap().value, -0.25);
+        let quoted = [
+            (r#""a,b","say ""hi""",1,2"#, "a,b", r#"say "hi""#),
+            (r#" " a " , "=1+1" ,1,2"#, " a ", "=1+1"),
+            (r#""""",m,1,2"#, "\"", "m"),
+            ("\u{e9}t\u{e9},\"\",1,2", "\u{e9}t\u{e9}", ""),
+        ];
+        for (line, device, metric) in quoted {
+            match parse_line(line) {
+                Ok(r) => assert_eq!((r.device.as_str(), r.metric.as_str()), (device, metric)),
+                // An empty metric is still refused, quoted or not.
+                Err(e) => assert!(metric.is_empty() && e.contains("empty"), "{line:?}: {e}"),
+            }
+        }
         let bad = [
             ("d,m,1", "field count"),
             ("d,m,1,2,3", "field count"),
@@ -249,10 +558,215 @@ mod tests {
             ("d,m,1,-infinity", "finite"),
             (",m,1,2", "empty"),
             ("d,m,99999999999999999999,2", "not an integer"),
+            (r#""d,m,1,2"#, "not closed"),
+            (r#"d"x,m,1,2"#, "quote inside an unquoted field"),
+            (r#""d"x,m,1,2"#, "after the closing quote"),
+            (r#""d" "x",m,1,2"#, "after the closing quote"),
+            (r#"d,m,"1"5,2"#, "after the closing quote"),
         ];
         for (line, why) in bad {
             let err = parse_line(line).unwrap_err();
             assert!(err.contains(why), "{line:?}: {err}");
+        }
+    }
+
+    /// What `Records` made of a file: (line, fields or the error).
+    type Read = Vec<(u64, Result<Vec<Vec<u8>>, String>)>;
+
+    fn read_all(bytes: &[u8], cap: usize, buffer: usize) -> (Read, u64) {
+        let mut records = Records::new(BufReader::with_capacity(buffer, bytes), cap);
+        let mut out = Vec::new();
+        while let Some((n, fields)) = records.next_record().unwrap() {
+            out.push((n, fields.map(|f| f.iter().map(|f| f.to_vec()).collect())));
+        }
+        (out, records.lines)
+    }
+
+    #[test]
+    fn records_span_lines_only_inside_quotes_and_a_bad_one_costs_its_first_line() {
+        let file = concat!(
+            "device,metric,ts_ms,value\r\n",
+            "\"two\r\nlines\",m,1,2\n",
+            "\"stray,m,3,4\n",
+            "d,m,5,6\n",
+            "d,m,6,7\n",
+            "d,m,7,8\n",
+            "d,\"m\n",
+            "\n",
+            "\",8,9\n",
+            "long long long long long long long long,m,9,10\n",
+            "d,m,11,12",
+        );
+        let (got, lines) = read_all(file.as_bytes(), 32, 8);
+        let fields = |f: [&str; 4]| Ok(f.iter().map(|f| f.as_bytes().to_vec()).collect());
+        let want: Read = vec![
+            (1, fields(["device", "metric", "ts_ms", "value"])),
+            (2, fields(["two\r\nlines", "m", "1", "2"])),
+            // The stray quote reads ahead 32 bytes, then gives back all but its own line.
+            (
+                4,
+                Err("a quoted field is not closed within 32 bytes".into()),
+            ),
+            (5, fields(["d", "m", "5", "6"])),
+            (6, fields(["d", "m", "6", "7"])),
+            (7, fields(["d", "m", "7", "8"])),
+            (8, fields(["d", "m\n\n", "8", "9"])),
+            (11, Err("longer than 32 bytes; skipped".into())),
+            (12, fields(["d", "m", "11", "12"])),
+        ];
+        assert_eq!(got, want);
+        assert_eq!(lines, 12);
+    }
+
+    struct XorShift(u64);
+    impl XorShift {
+        fn next(&mut self) -> u64 {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            self.0
+        }
+        fn below(&mut self, n: usize) -> usize {
+            (self.next() % n as u64) as usize
+        }
+    }
+
+    /// Bytes that matter to the reader, and some that do not.
+    const ALPHABET: &[u8] = b"\"\",,\n\n\r \t=-ab1.\xff\xc3\xa9";
+
+    /// Random bytes, from the alphabet above with runs of one byte now and then.
+    fn noise(rng: &mut XorShift) -> Vec<u8> {
+        let mut bytes = Vec::new();
+        for _ in 0..rng.below(300) {
+            let b = ALPHABET[rng.below(ALPHABET.len())];
+            let run = if rng.below(20) == 0 {
+                rng.below(100)
+            } else {
+                1
+            };
+            bytes.extend(std::iter::repeat_n(b, run));
+        }
+        bytes
+    }
+
+    /// Fields as `telltale export` writes them: the `csv` crate's quoting, and quotes for white
+    /// space at either end (else trimmed on import).
+    fn write_record(out: &mut Vec<u8>, fields: &[Vec<u8>], always: bool) {
+        for (i, field) in fields.iter().enumerate() {
+            let edge = field.first().is_some_and(u8::is_ascii_whitespace)
+                || field.last().is_some_and(u8::is_ascii_whitespace);
+            let style = if always || edge {
+                csv::QuoteStyle::Always
+            } else {
+                csv::QuoteStyle::Necessary
+            };
+            let mut w = csv::WriterBuilder::new()
+                .quote_style(style)
+                .terminator(csv::Terminator::Any(b'\n'))
+                .from_writer(&mut *out);
+            // A record of one field: `write_field` leaves the closing quote for the next field.
+            w.write_record([field]).unwrap();
+            w.flush().unwrap();
+            drop(w);
+            if i + 1 < fields.len() {
+                *out.last_mut().unwrap() = b',';
+            }
+        }
+    }
+
+    /// Never a panic, every line accounted for, record numbers rising, and every record read
+    /// writes back (through the `csv` crate) to a record that reads the same.
+    #[test]
+    fn random_bytes_read_without_panic_and_what_reads_round_trips() {
+        let deadline = Instant::now() + Duration::from_secs(1);
+        let mut runs = 0u64;
+        while Instant::now() < deadline || runs < 100 {
+            runs += 1;
+            let seed = 0x9E37_79B9_7F4A_7C15 ^ runs;
+            let mut rng = XorShift(seed);
+            let bytes = noise(&mut rng);
+            let cap = 1 + rng.below(80);
+            let (read, lines) = read_all(&bytes, cap, 1 + rng.below(16));
+            let want_lines = bytes.split(|&b| b == b'\n').count() as u64
+                - u64::from(bytes.is_empty() || bytes.ends_with(b"\n"));
+            assert_eq!(lines, want_lines, "seed {seed}");
+            for pair in read.windows(2) {
+                assert!(pair[0].0 < pair[1].0, "seed {seed}: {read:?}");
+            }
+            for (n, fields) in &read {
+                assert!(*n >= 1 && *n <= lines, "seed {seed}");
+                let Ok(fields) = fields else { continue };
+                let mut again = Vec::new();
+                write_record(&mut again, fields, rng.below(2) == 0);
+                let (back, _) = read_all(&again, usize::MAX, 64);
+                assert_eq!(back, vec![(1, Ok(fields.clone()))], "seed {seed}");
+            }
+            // The one-line reader the alert replay uses: never a panic.
+            for line in String::from_utf8_lossy(&bytes).lines() {
+                let _ = parse_line(line);
+            }
+        }
+    }
+
+    /// Records written by the `csv` crate, among lines of garbage without quotes: every record
+    /// comes back exactly, on its line, as the `csv` crate's own reader reads it; every garbage
+    /// line is one bad record.
+    #[test]
+    fn records_written_by_the_csv_crate_read_back_as_it_reads_them() {
+        let deadline = Instant::now() + Duration::from_secs(1);
+        let mut runs = 0u64;
+        while Instant::now() < deadline || runs < 100 {
+            runs += 1;
+            let seed = 0xD1B5_4A32_D192_ED03 ^ runs;
+            let mut rng = XorShift(seed);
+            let (mut file, mut clean) = (Vec::new(), Vec::new());
+            let mut want: Read = Vec::new();
+            let mut line = 1u64;
+            for _ in 0..rng.below(12) {
+                if rng.below(3) == 0 {
+                    let garbage: Vec<u8> = noise(&mut rng)
+                        .into_iter()
+                        .filter(|b| !b"\",\n".contains(b))
+                        .collect();
+                    let fits = garbage.len() < 1000;
+                    file.extend_from_slice(&garbage);
+                    file.push(b'\n');
+                    let why = if fits {
+                        "wrong field count (1, expected 4)".to_owned()
+                    } else {
+                        "longer than 1000 bytes; skipped".to_owned()
+                    };
+                    want.push((line, Err(why)));
+                    line += 1;
+                } else {
+                    let fields: Vec<Vec<u8>> = (0..4)
+                        .map(|_| {
+                            let mut f = noise(&mut rng);
+                            f.truncate(30);
+                            f
+                        })
+                        .collect();
+                    let start = file.len();
+                    write_record(&mut file, &fields, rng.below(4) == 0);
+                    clean.extend_from_slice(&file[start..]);
+                    want.push((line, Ok(fields)));
+                    line += file[start..].iter().filter(|&&b| b == b'\n').count() as u64;
+                }
+            }
+            // A good record is at most 4 × (2 × 30 + 2) + 4 bytes: it always fits.
+            let (got, _) = read_all(&file, 1000, 1 + rng.below(64));
+            assert_eq!(got, want, "seed {seed}");
+
+            let mut reference = csv::ReaderBuilder::new()
+                .has_headers(false)
+                .flexible(true)
+                .from_reader(&clean[..]);
+            let theirs: Vec<Vec<Vec<u8>>> = reference
+                .byte_records()
+                .map(|r| r.unwrap().iter().map(<[u8]>::to_vec).collect())
+                .collect();
+            let ours: Vec<Vec<Vec<u8>>> = want.into_iter().filter_map(|(_, f)| f.ok()).collect();
+            assert_eq!(ours, theirs, "seed {seed}");
         }
     }
 }

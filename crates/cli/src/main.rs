@@ -233,17 +233,20 @@ fn with_runtime<F: std::future::Future<Output = Result<(), String>>>(
 }
 
 async fn demo(db: PathBuf, seconds: Option<f64>) -> Result<(), String> {
-    if let Some(s) = seconds {
-        if !s.is_finite() || s < 0.0 {
-            return Err(format!("--seconds must be a non-negative number, got {s}"));
-        }
-    }
+    let run_for = match seconds {
+        Some(s) => Some(Duration::try_from_secs_f64(s).map_err(|_| {
+            format!(
+                "--seconds must be a non-negative number of seconds a Duration can hold, got {s}"
+            )
+        })?),
+        None => None,
+    };
     let mut engine = Engine::open(&db).map_err(|e| e.to_string())?;
     engine.start_maintenance();
     engine.start_demo();
     let until = async {
-        match seconds {
-            Some(s) => tokio::time::sleep(Duration::from_secs_f64(s)).await,
+        match run_for {
+            Some(d) => tokio::time::sleep(d).await,
             None => shutdown_signal().await,
         }
     };

@@ -24,7 +24,12 @@ fn help_and_version() {
 fn bad_arguments_are_explained_not_panicked() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("x.db");
-    for bad in ["--seconds=-3", "--seconds=NaN", "--seconds=inf"] {
+    for bad in [
+        "--seconds=-3",
+        "--seconds=NaN",
+        "--seconds=inf",
+        "--seconds=1e20",
+    ] {
         let out = telltale()
             .args(["demo", "--db"])
             .arg(&db)

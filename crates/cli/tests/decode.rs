@@ -811,3 +811,25 @@ fn undecodable_ble_input_is_one_line_and_exit_1() {
         assert_fails_in_one_line(&decode(&args), what);
     }
 }
+
+/// A mistyped bindkey is a secret all the same: the error says what is wrong with it, never
+/// what it is.
+#[test]
+fn a_wrong_bindkey_is_never_echoed() {
+    for key in [
+        "correcthorsebatterystaple0123456",   // 32 characters, not hex
+        "00112233445566778899aabbccddeef",    // 31 hex digits
+        "00112233445566778899aabbccddeeff00", // 34
+    ] {
+        let out = ble(
+            "A4:C1:38:AA:BB:CC",
+            Some(key),
+            &[("--service-data", "fcd2=40020000".to_owned())],
+        );
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{key}: {stderr}");
+        assert!(stderr.contains("--bindkey"), "{stderr}");
+        assert!(!stderr.contains(key), "the key was echoed: {stderr}");
+        assert!(!String::from_utf8_lossy(&out.stdout).contains(key));
+    }
+}

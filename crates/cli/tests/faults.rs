@@ -538,3 +538,100 @@ fn collector_log_has(site: &Site, name: &str, what: &str) -> bool {
     std::fs::read_to_string(site.dir.path().join(format!("{name}.log")))
         .is_ok_and(|l| l.contains(what))
 }
+
+/// Issue 12, point 3: 20,000 new device topics from a real client (paho-mqtt), with a normal
+/// series published beside them. With the default bounds the collector stores at most
+/// `max_devices` (10,000) devices from the broker, refuses the rest (counted), keeps storing the
+/// normal series, and its memory stays bounded (the figure is printed).
+#[test]
+fn a_flood_of_new_device_topics_is_bounded() {
+    const FLOOD: usize = 20_000;
+    const NORMAL: usize = 40;
+    let broker = Broker::start(BrokerSetup::default());
+    let site = Site::new(&broker_config(
+        &broker.url(),
+        "telltale-flood",
+        "",
+        &[
+            PROBE,
+            ("flood/+/+", "number", "{1}", "{2}", ""),
+            ("line/+/+", "number", "{1}", "{2}", ""),
+        ],
+    ));
+    let publisher = broker.publisher();
+    let mut collector = site.collector("flood", &[]);
+    wait_until_subscribed(&mut collector, &publisher, &site.db, READY);
+    let before_kib = collector.peak_rss_kib();
+    let mut python = Command::new(broker::peers_python());
+    python.arg(broker::peers_dir().join("flood.py")).args([
+        "127.0.0.1",
+        &broker.port().to_string(),
+        &FLOOD.to_string(),
+    ]);
+    let mut flood = broker::Program::start("flood.py", python);
+    // The normal series goes on beside the flood.
+    for i in 0..NORMAL {
+        publisher.send_lines("line/meter/power", &[&i.to_string()]);
+    }
+    let status = flood.wait_exit(LONG);
+    assert!(status.success(), "flood.py: {}", flood.stderr());
+    let want: Vec<f64> = (0..NORMAL).map(|i| i as f64).collect();
+    collector.wait_for("the normal series, all of it", LONG, || {
+        let got = values(&site.db, "mqtt:line/meter", "power");
+        if got == want {
+            Ok(())
+        } else {
+            Err(format!("{} of {NORMAL}: {got:?}", got.len()))
+        }
+    });
+    // Everything the flood sent has been taken (stored or refused) once the devices stop growing.
+    let devices = |db: &Path| {
+        let out = broker::telltale()
+            .args(["devices", "--db"])
+            .arg(db)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .filter(|l| l.contains("\"mqtt:line/dev-"))
+            .count()
+    };
+    let mut last = (usize::MAX, Instant::now());
+    let flooded = collector.wait_for("the flood to be taken", LONG, || {
+        let n = devices(&site.db);
+        if n != last.0 {
+            last = (n, Instant::now());
+        }
+        if last.1.elapsed() > Duration::from_secs(2) {
+            Ok(n)
+        } else {
+            Err(format!("{n} flood devices so far"))
+        }
+    });
+    let peak_kib = collector.peak_rss_kib();
+    let log = collector.terminate();
+    println!(
+        "flood: {FLOOD} new device topics; {flooded} devices stored (max_devices 10,000), the rest \
+         refused; normal series complete; collector peak RSS {:.1} MiB ({:.1} MiB before the flood)",
+        peak_kib as f64 / 1024.0,
+        before_kib as f64 / 1024.0
+    );
+    assert!(
+        flooded <= 10_000,
+        "{flooded} devices stored from a flood: the bound is 10,000"
+    );
+    assert!(
+        log.contains("max_devices"),
+        "the refusal is logged: {}",
+        tail(&log, 20)
+    );
+    assert!(
+        peak_kib < 256 * 1024,
+        "collector peak RSS {peak_kib} KiB under the flood"
+    );
+}

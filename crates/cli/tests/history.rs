@@ -393,3 +393,264 @@ fn kill_9_during_import_loses_at_most_the_uncommitted_batch() {
     assert_eq!(all, total);
     assert_eq!(integrity(&db), "ok");
 }
+
+/// Device ids and metric names that break a naive CSV, or that a spreadsheet would evaluate.
+const AWKWARD: [&str; 15] = [
+    "plain",
+    "a,b",
+    "say \"hi\"",
+    "two\nlines",
+    "crlf\r\nend",
+    "=1+1",
+    "+1",
+    "-1",
+    "@SUM(A1:A2)",
+    "\tindented",
+    " spaced ",
+    "'quoted'",
+    "\"",
+    "température, \"°C\"",
+    "=HYPERLINK(\"http://x\",\"y\")",
+];
+
+/// A text cell as RFC 4180 quotes it.
+fn quoted(text: &str) -> String {
+    format!("\"{}\"", text.replace('"', "\"\""))
+}
+
+/// Every series in a database with its readings, read through the store itself.
+fn stored(db: &Path) -> Series {
+    let store = telltale_store::open_read_only(db).unwrap();
+    let mut all = Series::new();
+    for summary in store.device_summaries().unwrap() {
+        for latest in summary.latest {
+            let key = telltale_store::SeriesKey {
+                device: summary.device.id.clone(),
+                metric: latest.metric.clone(),
+            };
+            let series = all
+                .entry((key.device.as_str().to_owned(), key.metric.clone()))
+                .or_default();
+            store
+                .export(&key, 0, i64::MAX, |s| {
+                    series.insert(s.ts, s.value);
+                    Ok(())
+                })
+                .unwrap();
+        }
+    }
+    all
+}
+
+fn assert_same(got: &Series, want: &Series) {
+    assert_eq!(
+        got.keys().collect::<Vec<_>>(),
+        want.keys().collect::<Vec<_>>()
+    );
+    for (key, series) in want {
+        let bits = |s: &BTreeMap<i64, f64>| -> Vec<(i64, u64)> {
+            s.iter().map(|(t, v)| (*t, v.to_bits())).collect()
+        };
+        assert_eq!(bits(&got[key]), bits(series), "{key:?}");
+    }
+}
+
+fn export_args(device: &str, metric: &str) -> Vec<String> {
+    // `--device=…`: an id such as `-1` would otherwise read as an option.
+    vec![
+        "export".into(),
+        format!("--device={device}"),
+        format!("--metric={metric}"),
+        "--from=0".into(),
+        "--to=9999999999999".into(),
+    ]
+}
+
+/// Names with commas, quotes, line breaks and formula characters: a file quoting them imports
+/// exactly, `telltale export` writes them so that they import again exactly (and export again
+/// to the same bytes), and the app's export for spreadsheets neutralises formula-leading text
+/// cells while leaving numbers such as -5.25 alone.
+#[test]
+fn awkward_names_round_trip_exactly_and_the_spreadsheet_export_neutralises_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let (csv, db, again) = (
+        dir.path().join("in.csv"),
+        dir.path().join("a.db"),
+        dir.path().join("b.db"),
+    );
+    let values = [-5.25, 0.1 + 0.2, 1e-300, 7.0];
+    let mut truth = Series::new();
+    // A byte-order mark, CRLF line ends and a quoted header, as a spreadsheet saves them.
+    let mut text = String::from("\u{feff}\"device\",metric,\"TS_MS\",value\r\n");
+    for (i, device) in AWKWARD.iter().enumerate() {
+        let metric = AWKWARD[(i * 7 + 3) % AWKWARD.len()];
+        for (j, value) in values.iter().enumerate() {
+            let ts = 1_700_000_000_000 + j as i64 * 1000 + i as i64;
+            truth
+                .entry((device.to_string(), metric.to_string()))
+                .or_default()
+                .insert(ts, *value);
+            text += &format!("{},{},{ts},{value}\r\n", quoted(device), quoted(metric));
+        }
+    }
+    std::fs::write(&csv, text).unwrap();
+    let summary = json(&run(&["import", csv.to_str().unwrap()], &db));
+    assert_eq!(
+        summary["rows"],
+        (AWKWARD.len() * values.len()) as u64,
+        "{summary}"
+    );
+    assert_eq!(summary["skipped"], 0, "{summary}");
+    assert_same(&stored(&db), &truth);
+
+    for (n, ((device, metric), series)) in truth.iter().enumerate() {
+        let mut c = telltale();
+        c.args(export_args(device, metric)).arg("--db").arg(&db);
+        let exported = c.output().unwrap();
+        assert!(
+            exported.status.success(),
+            "{}",
+            String::from_utf8_lossy(&exported.stderr)
+        );
+        let file = dir.path().join(format!("export-{n}.csv"));
+        std::fs::write(&file, &exported.stdout).unwrap();
+        let summary = json(&run(&["import", file.to_str().unwrap()], &again));
+        assert_eq!(
+            summary["rows"],
+            series.len() as u64,
+            "{device:?} {metric:?}: {summary}"
+        );
+        assert_eq!(summary["skipped"], 0, "{device:?} {metric:?}: {summary}");
+
+        let mut c = telltale();
+        c.args(export_args(device, metric)).arg("--db").arg(&again);
+        let twice = c.output().unwrap();
+        assert_eq!(
+            String::from_utf8_lossy(&twice.stdout),
+            String::from_utf8_lossy(&exported.stdout),
+            "an export of the re-import is the same file"
+        );
+    }
+    assert_same(&stored(&again), &truth);
+
+    // The app's "Export CSV", for people: read back as a spreadsheet reads CSV.
+    let store = telltale_store::open_read_only(&db).unwrap();
+    let formula = |s: &str| s.starts_with(['=', '+', '-', '@', '\t', '\r']);
+    for ((device, metric), series) in &truth {
+        let key = telltale_store::SeriesKey {
+            device: telltale_model::DeviceId::new(device.clone()),
+            metric: metric.clone(),
+        };
+        let mut file = Vec::new();
+        let rows = store
+            .export_csv(
+                &key,
+                0,
+                i64::MAX,
+                telltale_store::CsvFor::Spreadsheet,
+                &mut file,
+            )
+            .unwrap();
+        assert_eq!(rows, series.len() as u64);
+        let mut reader = csv::Reader::from_reader(&file[..]);
+        assert_eq!(
+            reader.headers().unwrap(),
+            vec!["device", "metric", "ts_ms", "value"]
+        );
+        let mut back = BTreeMap::new();
+        for row in reader.records() {
+            let row = row.unwrap();
+            for (cell, name) in [(&row[0], device), (&row[1], metric)] {
+                let want = if formula(name) {
+                    format!("'{name}")
+                } else {
+                    name.clone()
+                };
+                assert_eq!(cell, want, "{file:?}");
+                assert!(!formula(cell), "{cell:?} would be evaluated");
+            }
+            back.insert(
+                row[2].parse::<i64>().unwrap(),
+                row[3].parse::<f64>().unwrap(),
+            );
+        }
+        let bits = |s: &BTreeMap<i64, f64>| -> Vec<(i64, u64)> {
+            s.iter().map(|(t, v)| (*t, v.to_bits())).collect()
+        };
+        assert_eq!(bits(&back), bits(series), "numbers are never prefixed");
+    }
+}
+
+/// Lines that are not UTF-8, a 10 MB line, timestamps at i64's ends, values and times outside
+/// what the store keeps, stray quotes: each is one bad line, reported by its number; the good
+/// lines around them are stored, the exit status is 0, and a second import stores nothing new.
+#[test]
+fn each_bad_line_is_reported_once_and_the_good_ones_are_stored_twice_idempotently() {
+    let dir = tempfile::tempdir().unwrap();
+    let (csv, db) = (dir.path().join("in.csv"), dir.path().join("h.db"));
+    let huge = format!("d,m,1700000000000,{}", "1".repeat(10 << 20));
+    let bad: Vec<Vec<u8>> = vec![
+        b"d\xff\xfe,m,1700000000000,1".to_vec(),
+        b"d,m\xc3,1700000000000,1".to_vec(),
+        huge.into_bytes(),
+        format!("d,m,{},1", i64::MIN).into_bytes(),
+        format!("d,m,{},1", i64::MAX).into_bytes(),
+        b"d,m,-5,1".to_vec(),
+        b"d,m,1700000000000,1e101".to_vec(),
+        b"\"d,m,1700000000000,1".to_vec(),
+        b"d\"x,m,1700000000000,1".to_vec(),
+        b"d,m,1700000000000,1,extra".to_vec(),
+    ];
+    let mut file = b"device,metric,ts_ms,value\n".to_vec();
+    let mut truth = Series::new();
+    let (mut line, mut bad_lines) = (1, Vec::new());
+    for k in 0..40i64 {
+        let ts = 1_700_000_000_000 + k * 1000;
+        let value = -0.25 * k as f64;
+        truth
+            .entry(("d".into(), "m".into()))
+            .or_default()
+            .insert(ts, value);
+        file.extend_from_slice(format!("d,m,{ts},{value}\n").as_bytes());
+        line += 1;
+        if let Some(b) = bad.get(k as usize / 3).filter(|_| k % 3 == 1) {
+            file.extend_from_slice(b);
+            file.push(b'\n');
+            line += 1;
+            bad_lines.push(line);
+        }
+    }
+    assert_eq!(bad_lines.len(), bad.len());
+    std::fs::write(&csv, &file).unwrap();
+    let good = truth[&("d".to_string(), "m".to_string())].len();
+
+    for round in 0..2 {
+        let out = run(&["import", csv.to_str().unwrap()], &db);
+        let summary = json(&out);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            stderr.len() < 4096,
+            "bad lines are reported briefly: {} bytes",
+            stderr.len()
+        );
+        assert_eq!(summary["skipped"], bad.len() as u64, "{summary}\n{stderr}");
+        assert_eq!(summary["good_lines"], good as u64, "{summary}");
+        assert_eq!(summary["lines"], line - 1, "{summary}");
+        let (rows, duplicates) = if round == 0 { (good, 0) } else { (0, good) };
+        assert_eq!(summary["rows"], rows as u64, "round {round}: {summary}");
+        assert_eq!(
+            summary["duplicates"], duplicates as u64,
+            "round {round}: {summary}"
+        );
+        assert_eq!(summary["rejected"], 0, "{summary}");
+        for n in &bad_lines {
+            assert_eq!(
+                stderr.matches(&format!("line {n}:")).count(),
+                1,
+                "line {n} reported once:\n{stderr}"
+            );
+        }
+        assert_eq!(stderr.lines().count(), bad.len(), "{stderr}");
+        assert_same(&stored(&db), &truth);
+    }
+}

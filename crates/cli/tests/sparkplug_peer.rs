@@ -13,10 +13,12 @@
 
 mod broker;
 
-use broker::{export, now_ms, tail, Broker, BrokerSetup, Collector, Program, SHORT};
+use broker::{
+    export, now_ms, peers_dir, peers_python, tail, Broker, BrokerSetup, Collector, Program, SHORT,
+};
 use serde_json::Value;
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
@@ -32,56 +34,6 @@ const BD_SEQ: u64 = 7;
 const RUMQTTC_DEFAULT_LIMIT: u64 = 10 * 1024;
 /// How long the peer waits for anything (the host's STATE, the rebirth request).
 const PEER_TIMEOUT_S: u64 = 15;
-
-/// The Python of the peers' virtualenv: `TELLTALE_PEERS_PYTHON` (set by `cargo xtask test`),
-/// else `peers-venv/bin/python` in the target dir. Fails, never skips, when it is missing or was
-/// made from another requirements.txt.
-fn peers_python() -> PathBuf {
-    let fix = "run `cargo xtask setup`: it installs crates/cli/tests/peers/requirements.txt \
-               into <target dir>/peers-venv";
-    if let Some(python) = std::env::var_os("TELLTALE_PEERS_PYTHON") {
-        let python = PathBuf::from(python);
-        assert!(
-            python.is_file(),
-            "TELLTALE_PEERS_PYTHON={} does not exist: {fix}",
-            python.display()
-        );
-        return python;
-    }
-    // The binary is <target>/debug/telltale (or <target>/<triple>/debug/telltale).
-    let mut dirs: Vec<PathBuf> = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .into_iter()
-        .collect();
-    dirs.extend(
-        Path::new(env!("CARGO_BIN_EXE_telltale"))
-            .ancestors()
-            .skip(1)
-            .take(3)
-            .map(Path::to_path_buf),
-    );
-    let venv = dirs
-        .iter()
-        .map(|d| d.join("peers-venv"))
-        .find(|v| v.join("bin/python").is_file())
-        .unwrap_or_else(|| {
-            panic!("the Sparkplug peer's Python virtualenv is missing (no peers-venv/bin/python in {dirs:?}): {fix}")
-        });
-    // The venv keeps a copy of the requirements it was made from.
-    let wanted = std::fs::read_to_string(peers_dir().join("requirements.txt")).unwrap();
-    let installed =
-        std::fs::read_to_string(venv.join("telltale-requirements.txt")).unwrap_or_default();
-    assert!(
-        installed == wanted,
-        "the virtualenv {} was made from another tests/peers/requirements.txt: {fix}",
-        venv.display()
-    );
-    venv.join("bin/python")
-}
-
-fn peers_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/peers")
-}
 
 /// The collector as the Sparkplug host `HOST_ID` of the group, with a short reorder window: the
 /// skipped seq becomes a rebirth request within a second.

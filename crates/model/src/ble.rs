@@ -162,6 +162,13 @@ pub struct BleDeviceStatus {
     /// bindkey"); None once something from it is stored again.
     #[serde(default)]
     pub problem: Option<String>,
+    /// How often its encrypted counter was accepted as restarted (a reboot: taken only after
+    /// its count fell silent, see `ble/replay.rs` in the sources) since the engine started...
+    #[serde(default)]
+    pub restarts: u32,
+    /// ...and when the last time was (ms).
+    #[serde(default)]
+    pub last_restart_ms: Option<i64>,
 }
 
 #[cfg(test)]

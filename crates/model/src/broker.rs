@@ -45,7 +45,24 @@ pub struct BrokerConfig {
     /// limit at CONNECT and holds such messages back itself.
     #[serde(default = "a_mebibyte")]
     pub max_message_bytes: usize,
+    /// Bounds on what one broker connection tracks, so ids chosen by whoever publishes on the
+    /// broker cannot grow the collector's memory: devices (MQTT devices, Sparkplug nodes and
+    /// devices), series (device × metric), and messages received but not yet stored. Readings
+    /// beyond them are refused and counted per topic; see the README for the defaults.
+    #[serde(default = "ten_thousand")]
+    pub max_devices: usize,
+    #[serde(default = "a_hundred_thousand")]
+    pub max_series: usize,
+    #[serde(default = "a_hundred_thousand")]
+    pub max_queued_messages: usize,
     pub topics: Vec<TopicMap>,
+}
+
+fn ten_thousand() -> usize {
+    10_000
+}
+fn a_hundred_thousand() -> usize {
+    100_000
 }
 
 /// The default and the bounds of [`BrokerConfig::max_message_bytes`]: a Sparkplug birth of a
@@ -110,6 +127,9 @@ impl BrokerConfig {
             expected_interval_ms: a_minute(),
             sparkplug: None,
             max_message_bytes: a_mebibyte(),
+            max_devices: ten_thousand(),
+            max_series: a_hundred_thousand(),
+            max_queued_messages: a_hundred_thousand(),
             topics,
         }
     }
@@ -245,6 +265,15 @@ pub fn expand(template: &str, captures: &[&str]) -> std::result::Result<String, 
 
 /// `mqtt://host:port` / `mqtts://host:port` → (tls, host, port).
 pub fn parse_url(url: &str) -> Result<(bool, String, u16)> {
+    // Checked first, and the URL never echoed: it may carry a password.
+    if url.contains('@') {
+        return Err(
+            "a broker url must not carry a user name or password (user:password@host): \
+             give the user name as `username` and put the password in the OS keyring \
+             (`telltale secret set --broker ID`, or the password field of the Sources page)"
+                .to_owned(),
+        );
+    }
     let (tls, rest) = if let Some(rest) = url.strip_prefix("mqtts://") {
         (true, rest)
     } else if let Some(rest) = url.strip_prefix("mqtt://") {
@@ -300,6 +329,18 @@ impl BrokerConfig {
                  {MAX_MAX_MESSAGE_BYTES}",
                 self.id
             ));
+        }
+        for (name, value) in [
+            ("max_devices", self.max_devices),
+            ("max_series", self.max_series),
+            ("max_queued_messages", self.max_queued_messages),
+        ] {
+            if !(1..=10_000_000).contains(&value) {
+                return Err(format!(
+                    "broker {}: {name} must be between 1 and 10000000",
+                    self.id
+                ));
+            }
         }
         if self.topics.is_empty() {
             return Err(format!(
@@ -421,6 +462,9 @@ mod tests {
                 expected_interval_ms: 60_000,
                 sparkplug: None,
                 max_message_bytes: DEFAULT_MAX_MESSAGE_BYTES,
+                max_devices: 10_000,
+                max_series: 100_000,
+                max_queued_messages: 100_000,
                 topics: vec![],
             },
             password: Some("hunter2-secret".into()),

@@ -52,7 +52,7 @@ impl BleDeviceEntry {
 impl CollectorConfig {
     pub fn parse(text: &str) -> Result<Self> {
         let config: CollectorConfig =
-            toml::from_str(text).map_err(|e| SourceError::Config(one_line(&e.to_string())))?;
+            toml::from_str(text).map_err(|e| SourceError::Config(describe(text, &e)))?;
         config.validate()?;
         Ok(config)
     }
@@ -97,13 +97,52 @@ impl CollectorConfig {
 }
 
 /// toml's messages quote the offending line over several lines; a log wants one.
-fn one_line(message: &str) -> String {
-    message
-        .lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty() && !l.starts_with('|') && !l.chars().all(|c| c == '^'))
-        .collect::<Vec<_>>()
-        .join("; ")
+/// A parse error as one line that names where and what, never the file's values: a config file
+/// may hold a password someone put there by mistake, and errors end up in logs and terminals.
+/// toml's own rendering quotes the offending line, and serde's messages quote values
+/// (`invalid type: string "…"`, ``unknown variant `…` ``); keys and expectations are kept.
+fn describe(text: &str, e: &toml::de::Error) -> String {
+    let message = redact_values(e.message().lines().next().unwrap_or(""));
+    match e.span() {
+        Some(span) => {
+            let before = &text[..span.start.min(text.len())];
+            let line = before.matches('\n').count() + 1;
+            let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+            format!("line {line}, column {column}: {message}")
+        }
+        None => message,
+    }
+}
+
+fn redact_values(message: &str) -> String {
+    let mut out = String::with_capacity(message.len());
+    let mut rest = message;
+    while let Some(i) = rest.find(['"', '`']) {
+        let quote = &rest[i..i + 1];
+        out.push_str(&rest[..i]);
+        let after = &rest[i + 1..];
+        let Some(j) = after.find(quote) else {
+            // An unclosed quote: drop the rest rather than risk echoing a value.
+            out.push('…');
+            return out;
+        };
+        let inner = &after[..j];
+        // Backticks after "field" name keys (`unknown field `password``) or list what is
+        // expected; after "variant" they hold the file's value.
+        let is_value = quote == "\"" || out.trim_end().ends_with("variant");
+        if is_value {
+            out.push_str(quote);
+            out.push('…');
+            out.push_str(quote);
+        } else {
+            out.push_str(quote);
+            out.push_str(inner);
+            out.push_str(quote);
+        }
+        rest = &after[j + 1..];
+    }
+    out.push_str(rest);
+    out
 }
 
 #[cfg(test)]
@@ -151,6 +190,43 @@ username = "collector"
         assert!(!devices[0].connect);
         assert_eq!(devices[1].kind, "sensor");
         assert!(devices[1].connect);
+    }
+
+    /// A value from the file never comes back in an error, whatever is wrong with it.
+    #[test]
+    fn parse_errors_never_echo_the_files_values() {
+        let secret = "hunter2-correct-horse";
+        let cases: Vec<(String, &str)> = vec![
+            (
+                GOOD.replace("username = \"collector\"", &format!("password = \"{secret}\"")),
+                "unknown field `password`",
+            ),
+            (
+                GOOD.replace("protocol = \"5\"", &format!("protocol = \"{secret}\"")),
+                "unknown variant",
+            ),
+            (
+                GOOD.replace("persistent_session = true", &format!("persistent_session = \"{secret}\"")),
+                "invalid type",
+            ),
+            (
+                format!("[[ble]]\naddress = \"A4:C1:38:12:34:56\"\nname = \"x\"\nbindkey = \"{secret}\"\n"),
+                "unknown field `bindkey`",
+            ),
+            (format!("[[mqtt]]\nid = \"{secret}"), "line 2"),
+            (
+                GOOD.replace("url = \"mqtts://127.0.0.1:8883\"", &format!("url = \"mqtt://u:{secret}@h\"")),
+                "OS keyring",
+            ),
+        ];
+        for (text, fragment) in &cases {
+            let err = CollectorConfig::parse(text).unwrap_err().to_string();
+            assert!(!err.contains(secret), "{err}");
+            assert!(!err.contains("hunter2"), "{err}");
+            assert!(err.contains(fragment), "{fragment}: {err}");
+        }
+        let located = CollectorConfig::parse(&cases[0].0).unwrap_err().to_string();
+        assert!(located.contains("line "), "{located}");
     }
 
     #[test]

@@ -6,7 +6,7 @@ use crate::board::SourceBoard;
 use crate::demo::DemoFleet;
 use crate::error::{Result, SourceError};
 use crate::mqtt::BrokerConfig;
-use crate::secret::SecretStore;
+use crate::secret::{ExposeSecret, Secret, SecretStore};
 use crate::task::TaskHandle;
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -15,6 +15,7 @@ use std::time::Duration;
 use telltale_model::ble::{
     bindkey_hex, parse_bindkey, BleDeviceConfig, BleDeviceStatus, NearbyDevice,
 };
+use telltale_model::broker::parse_url;
 use telltale_model::{
     Dashboard, DeviceId, ExportRequest, ExportResult, History, HistoryQuery, Reading,
     RetentionSetting, SourceState, Transport,
@@ -194,6 +195,8 @@ impl Engine {
                     last_event: health.last_event,
                     demo: self.ble_fleet.get(&d.address).is_none(),
                     problem: health.problem,
+                    restarts: health.restarts,
+                    last_restart_ms: health.last_restart_ms,
                 }
             })
             .collect()
@@ -425,6 +428,12 @@ impl Engine {
         ));
     }
 
+    /// Why the store's writer died, once it has (a bug): nothing can be stored from then on,
+    /// so the collector and the app stop and say so rather than run on without storing.
+    pub fn writer_died(&self) -> tokio::sync::watch::Receiver<Option<String>> {
+        self.writer.died()
+    }
+
     /// A handle for writing, for callers that await a commit without holding the engine.
     pub fn ingest(&self) -> Ingest {
         self.writer.ingest()
@@ -442,7 +451,10 @@ impl Engine {
         })
     }
 
-    /// Saves a series' raw readings as CSV in `dir` and says where.
+    /// Saves a series' raw readings as CSV in `dir` and says where. The file is for people: text
+    /// cells a spreadsheet would run as a formula are neutralised (see [`CsvFor::Spreadsheet`]).
+    ///
+    /// [`CsvFor::Spreadsheet`]: telltale_store::CsvFor::Spreadsheet
     pub fn export_csv(&self, req: &ExportRequest, dir: &Path) -> Result<ExportResult> {
         let key = SeriesKey {
             device: req.device.clone(),
@@ -468,9 +480,13 @@ impl Engine {
             req.to_ms
         ));
         let mut file = std::io::BufWriter::new(std::fs::File::create(&path)?);
-        let rows = self
-            .store
-            .export_csv(&key, req.from_ms, req.to_ms, &mut file)?;
+        let rows = self.store.export_csv(
+            &key,
+            req.from_ms,
+            req.to_ms,
+            telltale_store::CsvFor::Spreadsheet,
+            &mut file,
+        )?;
         Ok(ExportResult {
             path: path.display().to_string(),
             rows,
@@ -549,19 +565,35 @@ pub async fn set_retention(
 pub async fn save_broker(
     ingest: &Ingest,
     secrets: &dyn SecretStore,
+    previous: Option<&BrokerConfig>,
     config: &BrokerConfig,
     password: PasswordChange,
 ) -> Result<()> {
     config.validate().map_err(SourceError::Config)?;
+    // The stored password was given for one host: it never follows the settings to another
+    // (a typo, or someone pointing the collector at a broker of theirs to collect it).
+    if let (Some(previous), PasswordChange::Keep) = (previous, &password) {
+        if config.username.is_some()
+            && parse_url(&previous.url).ok() != parse_url(&config.url).ok()
+            && secrets.get(&config.secret_key())?.is_some()
+        {
+            return Err(SourceError::Config(
+                "the broker's address changed: enter its password again (or clear it); the \
+                 stored password is never sent to a different host"
+                    .into(),
+            ));
+        }
+    }
     match password {
         PasswordChange::Keep => {}
         PasswordChange::Set(p) => {
+            let p = p.expose_secret();
             if p.is_empty() || p.len() > 1024 || p.contains('\n') {
                 return Err(SourceError::Config(
                     "a password must be one line of 1 to 1024 characters".into(),
                 ));
             }
-            secrets.set(&config.secret_key(), &p)?
+            secrets.set(&config.secret_key(), p)?
         }
         PasswordChange::Clear => secrets.delete(&config.secret_key())?,
     }
@@ -593,10 +625,10 @@ pub async fn forget_broker(ingest: &Ingest, secrets: &dyn SecretStore, id: &str)
 }
 
 /// What to do with a broker's stored password when its settings are saved.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub enum PasswordChange {
     Keep,
-    Set(String),
+    Set(Secret),
     Clear,
 }
 
@@ -619,7 +651,7 @@ fn fleet_of(
     let mut devices = Vec::new();
     for config in configs {
         let bindkey = match secrets.get(&bindkey_name(&config.address)) {
-            Ok(Some(hex)) => match parse_bindkey(&hex) {
+            Ok(Some(hex)) => match parse_bindkey(hex.expose_secret()) {
                 Ok(key) => Some(Bindkey(key)),
                 Err(e) => {
                     tracing::error!(address = %config.address, error = %e.message, "unreadable bindkey in the keyring");
@@ -653,11 +685,11 @@ pub fn bindkey_name(address: &str) -> String {
 }
 
 /// What to do with a BLE device's bindkey when its settings are saved.
-#[derive(Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub enum BindkeyChange {
     Keep,
     /// 32 hex digits as typed; checked before anything is saved.
-    Set(String),
+    Set(Secret),
     Clear,
 }
 
@@ -676,7 +708,8 @@ pub async fn save_ble_device(
     match bindkey {
         BindkeyChange::Keep => {}
         BindkeyChange::Set(text) => {
-            let key = parse_bindkey(&text).map_err(|e| SourceError::Config(e.message))?;
+            let key =
+                parse_bindkey(text.expose_secret()).map_err(|e| SourceError::Config(e.message))?;
             secrets.set(&bindkey_name(&config.address), &bindkey_hex(&key))?;
         }
         BindkeyChange::Clear => secrets.delete(&bindkey_name(&config.address))?,

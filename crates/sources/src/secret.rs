@@ -6,12 +6,17 @@
 
 use crate::error::{Result, SourceError};
 
+/// A password or bindkey in memory. `Debug` prints `[REDACTED]`, it has no `Serialize`, and its
+/// bytes are zeroed when it is dropped. Read it with [`ExposeSecret::expose_secret`], at the one
+/// place that hands it on (the MQTT client, the decryptor, the keyring).
+pub use secrecy::{ExposeSecret, SecretString as Secret};
+
 /// The keyring "service" every Telltale secret is filed under.
 pub const KEYRING_SERVICE: &str = "telltale";
 
 pub trait SecretStore: Send + Sync {
     /// The secret stored under `name`, or None when there is none.
-    fn get(&self, name: &str) -> Result<Option<String>>;
+    fn get(&self, name: &str) -> Result<Option<Secret>>;
     fn set(&self, name: &str, secret: &str) -> Result<()>;
     /// Removes the secret; removing one that is not there is not an error.
     fn delete(&self, name: &str) -> Result<()>;
@@ -28,11 +33,11 @@ fn keyring_error(name: &str, e: keyring::Error) -> SourceError {
 }
 
 impl SecretStore for OsKeyring {
-    fn get(&self, name: &str) -> Result<Option<String>> {
+    fn get(&self, name: &str) -> Result<Option<Secret>> {
         let entry =
             keyring::Entry::new(KEYRING_SERVICE, name).map_err(|e| keyring_error(name, e))?;
         match entry.get_password() {
-            Ok(secret) => Ok(Some(secret)),
+            Ok(secret) => Ok(Some(Secret::from(secret))),
             Err(keyring::Error::NoEntry) => Ok(None),
             Err(e) => Err(keyring_error(name, e)),
         }

@@ -18,7 +18,7 @@ use telltale_fake_bluez::{
 use telltale_model::ble::BleDeviceConfig;
 use telltale_model::{DeviceId, HistoryQuery, SourceState};
 use telltale_sources::demo::{heart_rate_measurement, pvvx, ruuvi_rawv2};
-use telltale_sources::secret::SecretStore;
+use telltale_sources::secret::{Secret, SecretStore};
 use telltale_sources::{BindkeyChange, Engine, BLUETOOTH_SOURCE};
 
 /// Stands in for the OS keyring, which other tests exercise for real: this test is about radios.
@@ -26,8 +26,8 @@ use telltale_sources::{BindkeyChange, Engine, BLUETOOTH_SOURCE};
 struct Secrets(Mutex<HashMap<String, String>>);
 
 impl SecretStore for Secrets {
-    fn get(&self, name: &str) -> telltale_sources::Result<Option<String>> {
-        Ok(self.0.lock().unwrap().get(name).cloned())
+    fn get(&self, name: &str) -> telltale_sources::Result<Option<Secret>> {
+        Ok(self.0.lock().unwrap().get(name).cloned().map(Secret::from))
     }
     fn set(&self, name: &str, secret: &str) -> telltale_sources::Result<()> {
         self.0.lock().unwrap().insert(name.into(), secret.into());
@@ -132,7 +132,7 @@ async fn bluetooth_devices_through_btleplug_and_a_fake_bluez() {
         ),
         (
             config(SEALED, "Garage", "thermometer", false),
-            BindkeyChange::Set(SEALED_KEY.to_uppercase()),
+            BindkeyChange::Set(SEALED_KEY.to_uppercase().into()),
         ),
         (
             config(RUUVI, "Balcony", "environment_sensor", false),
@@ -160,7 +160,7 @@ async fn bluetooth_devices_through_btleplug_and_a_fake_bluez() {
         ),
         (
             config(MIBEACON, "Bathroom", "thermometer", false),
-            BindkeyChange::Set(MIBEACON_KEY.into()),
+            BindkeyChange::Set(MIBEACON_KEY.to_owned().into()),
         ),
         (
             config(RUUVI_V1, "Shed", "environment_sensor", false),
@@ -176,7 +176,7 @@ async fn bluetooth_devices_through_btleplug_and_a_fake_bluez() {
         &ingest,
         &secrets,
         config(THERMO, "Living room", "thermometer", false),
-        BindkeyChange::Set("not a key".into()),
+        BindkeyChange::Set("not a key".to_owned().into()),
     )
     .await;
     assert!(refused.is_err());
@@ -430,7 +430,7 @@ async fn bluetooth_devices_through_btleplug_and_a_fake_bluez() {
     // A bindkey given to a device that does not encrypt: its plain frames are refused (they
     // could come from anyone) and the list says why; clearing the key ends it.
     for (key, temperature) in [
-        (BindkeyChange::Set(SEALED_KEY.into()), 18.0),
+        (BindkeyChange::Set(SEALED_KEY.to_owned().into()), 18.0),
         (BindkeyChange::Clear, 18.5),
     ] {
         telltale_sources::save_ble_device(

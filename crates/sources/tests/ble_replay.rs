@@ -1,7 +1,8 @@
 //! Replay protection survives a restart of the app: the counter of an encrypted advertisement
 //! is stored with its readings, so a frame recorded before the restart is refused after it.
-//! A device that reboots and counts again from 1 is taken back after a short run of frames
-//! (the frame-by-frame rules are unit-tested in `ble::replay`).
+//! A recorded run played back while the device still sends is refused; a device that falls
+//! silent, reboots and counts again from 1 is taken back after a short run of frames, and the
+//! restart shows in its health (the frame-by-frame rules are unit-tested in `ble::replay`).
 
 use std::future::Future;
 use std::time::Duration;
@@ -34,6 +35,19 @@ fn advert_bytes(frame: Vec<u8>) -> BleEvent {
         manufacturer_data: vec![],
         services: vec![],
     }
+}
+
+/// A BTHome v2 frame sealed with the test key: `counter`, one temperature.
+fn sealed(counter: u32, temperature: f64) -> BleEvent {
+    let mac = [0x54, 0x48, 0xe6, 0x8f, 0x80, 0xa5];
+    let mut objects = vec![0x02];
+    objects.extend_from_slice(&((temperature * 100.0).round() as i16).to_le_bytes());
+    advert_bytes(telltale_decode::seal_bthome_v2(
+        &objects,
+        mac,
+        &SEALED_KEY,
+        counter,
+    ))
 }
 
 fn fleet() -> BleFleet {
@@ -154,25 +168,105 @@ async fn a_frame_recorded_before_a_restart_is_refused_after_it() {
     .unwrap();
     assert_eq!(kept, Some(0x0011_2233));
 
-    // The device reboots (a battery change) and counts from 1 again: the first two frames are
-    // refused like any old frame, the third of the run restarts the count and is stored.
-    let mac = [0x54, 0x48, 0xe6, 0x8f, 0x80, 0xa5];
-    for (counter, temperature) in [(1u32, 30.0), (2, 30.5), (3, 31.0)] {
-        let objects = {
-            let mut o = vec![0x02];
-            o.extend_from_slice(&((temperature * 100.0) as i16).to_le_bytes());
-            o
-        };
-        let frame = telltale_decode::seal_bthome_v2(&objects, mac, &SEALED_KEY, counter);
-        radio.send(advert_bytes(frame)).await.unwrap();
+    // A run counting from 1 right after the app starts is no reboot yet: the device's count
+    // was not heard to fall silent (the app was not listening).
+    for (counter, temperature) in [(1, 30.0), (2, 30.5), (3, 31.0)] {
+        radio.send(sealed(counter, temperature)).await.unwrap();
     }
-    eventually("the third frame after the reboot is stored", || {
-        (temperatures(&store) == [25.06, 31.0]).then_some(())
+    eventually("the run is refused", || {
+        (refused(&board).0 == 5).then_some(())
     })
     .await;
-    let restarted = within("the counter", writer.ingest().replay_counter(device))
+    assert_eq!(temperatures(&store), [25.06]);
+    assert_eq!(stored_counter(writer.ingest()).await, Some(0x0011_2233));
+    within("the source stops", source.stop()).await;
+}
+
+/// The sealed device's counter as the store keeps it.
+async fn stored_counter(ingest: Ingest) -> Option<u32> {
+    let device = DeviceId::new(format!("ble:{SEALED}"));
+    within("the counter", ingest.replay_counter(device))
         .await
-        .unwrap();
-    assert_eq!(restarted, Some(3));
+        .unwrap()
+}
+
+/// How many of the sealed device's frames were refused, and the last reason.
+fn refused(board: &SourceBoard) -> (u64, String) {
+    board
+        .snapshot()
+        .into_iter()
+        .find(|s| s.id == SOURCE)
+        .and_then(|s| s.rejected.into_iter().find(|r| r.topic == SEALED))
+        .map_or((0, String::new()), |r| (r.count, r.last_reason))
+}
+
+#[tokio::test]
+async fn a_recorded_run_is_refused_while_the_device_sends_and_a_reboot_is_taken_after_a_silence() {
+    let dir = tempfile::tempdir().unwrap();
+    let (store, writer) = telltale_store::open(&dir.path().join("reboot.db")).unwrap();
+    let board = SourceBoard::default();
+    let (source, radio) = start(writer.ingest(), &board).await;
+
+    // The device is far into its count; an attacker recorded three frames right after an
+    // earlier reboot and plays them back between two of its real ones.
+    let mut stored = Vec::new();
+    for (counter, temperature) in [(1_000_000, 20.0), (1_000_001, 20.5)] {
+        radio.send(sealed(counter, temperature)).await.unwrap();
+        stored.push(temperature);
+        eventually("a real frame is stored", || {
+            (temperatures(&store) == stored).then_some(())
+        })
+        .await;
+    }
+    for (counter, temperature) in [(5, 10.0), (6, 10.5), (7, 11.0)] {
+        radio.send(sealed(counter, temperature)).await.unwrap();
+    }
+    radio.send(sealed(1_000_002, 21.0)).await.unwrap();
+    stored.push(21.0);
+    eventually("the real frame after the playback is stored", || {
+        (temperatures(&store) == stored).then_some(())
+    })
+    .await;
+    let (count, reason) = refused(&board);
+    assert_eq!(count, 3, "the whole recorded run is refused");
+    assert!(reason.contains("replayed"), "{reason}");
+    assert_eq!(stored_counter(writer.ingest()).await, Some(1_000_002));
+    assert_eq!(source.health(SEALED).restarts, 0);
+
+    // The battery is changed: silent for longer than the restart needs (three intervals, at
+    // least 30 s), the device counts from 1 again and the third frame of the run is stored.
+    let silent_from = telltale_sources::now_ms();
+    tokio::time::sleep(Duration::from_millis(31_000)).await;
+    for (counter, temperature) in [(1, 30.0), (2, 30.5), (3, 31.0)] {
+        radio.send(sealed(counter, temperature)).await.unwrap();
+    }
+    stored.push(31.0);
+    eventually("the third frame after the reboot is stored", || {
+        (temperatures(&store) == stored).then_some(())
+    })
+    .await;
+    assert_eq!(stored_counter(writer.ingest()).await, Some(3));
+    let health = source.health(SEALED);
+    assert_eq!(health.restarts, 1, "the restart shows on the device's row");
+    assert!(
+        health.last_restart_ms.is_some_and(|t| t > silent_from),
+        "{:?}",
+        health.last_restart_ms
+    );
+
+    // The old count's frames are recordings now: refused, the counter stays where it is.
+    radio.send(sealed(1_000_002, 21.0)).await.unwrap();
+    eventually("the old count's frame is refused", || {
+        (refused(&board).0 == 6).then_some(())
+    })
+    .await;
+    radio.send(sealed(4, 31.5)).await.unwrap();
+    stored.push(31.5);
+    eventually("the new count goes on", || {
+        (temperatures(&store) == stored).then_some(())
+    })
+    .await;
+    assert_eq!(stored_counter(writer.ingest()).await, Some(4));
+    assert_eq!(source.health(SEALED).restarts, 1);
     within("the source stops", source.stop()).await;
 }

@@ -24,6 +24,11 @@ pub struct HostConfig {
     /// This host's Sparkplug Host ID: a STATE message saying it is offline must be answered by
     /// republishing its online STATE (tck-id-message-flow-hid-sparkplug-state-message-delivered).
     pub host_id: Option<String>,
+    /// The most edge nodes tracked at once, and devices per node: a broker (or anyone allowed
+    /// to publish on it) choosing new ids must not grow the host's memory, nor make it send a
+    /// rebirth request per invented node. Messages beyond are refused ([`HostEvent::Refused`]).
+    pub max_nodes: usize,
+    pub max_devices_per_node: usize,
 }
 
 impl Default for HostConfig {
@@ -32,6 +37,8 @@ impl Default for HostConfig {
             reorder_timeout_ms: 2_000,
             rebirth_interval_ms: 2_000,
             host_id: None,
+            max_nodes: 1_000,
+            max_devices_per_node: 1_000,
         }
     }
 }
@@ -175,6 +182,11 @@ pub enum HostEvent {
     /// Publish this host's online STATE again, with its Will's timestamp.
     RepublishState {
         host_id: String,
+    },
+    /// A message from a node or device beyond the configured limits, ignored.
+    Refused {
+        node: NodeId,
+        reason: String,
     },
 }
 
@@ -382,8 +394,27 @@ impl Host {
         events
     }
 
+    /// Whether a message of node `id` may be tracked: known nodes always, new ones while there
+    /// is room.
+    fn admits(&self, id: &NodeId, events: &mut Vec<HostEvent>) -> bool {
+        if self.nodes.contains_key(id) || self.nodes.len() < self.config.max_nodes {
+            return true;
+        }
+        events.push(HostEvent::Refused {
+            node: id.clone(),
+            reason: format!(
+                "more than {} edge nodes on this broker (max_nodes)",
+                self.config.max_nodes
+            ),
+        });
+        false
+    }
+
     fn node_birth(&mut self, now_ms: u64, message: &Message, events: &mut Vec<HostEvent>) {
         let id = NodeId::of(&message.topic);
+        if !self.admits(&id, events) {
+            return;
+        }
         let interval = self.config.rebirth_interval_ms;
         let node = self.nodes.entry(id.clone()).or_default();
         // A new session: devices of the old one are gone until they send DBIRTH again.
@@ -439,7 +470,11 @@ impl Host {
     /// NDATA, DBIRTH, DDATA, DDEATH: the messages that carry the node's seq.
     fn sequenced(&mut self, now_ms: u64, message: &Message, events: &mut Vec<HostEvent>) {
         let id = NodeId::of(&message.topic);
+        if !self.admits(&id, events) {
+            return;
+        }
         let interval = self.config.rebirth_interval_ms;
+        let max_devices = self.config.max_devices_per_node;
         let node = self.nodes.entry(id.clone()).or_default();
         if !node.online {
             events.extend(node.rebirth(&id, now_ms, interval, RebirthReason::DataBeforeBirth));
@@ -455,6 +490,15 @@ impl Host {
         let (readings, unknown_alias) = match (message.topic.message_type, &device_id) {
             (MessageType::NData, _) => readings(&node.birth, message, now_ms),
             (MessageType::DBirth, Some(device_id)) => {
+                if !node.devices.contains_key(device_id) && node.devices.len() >= max_devices {
+                    events.push(HostEvent::Refused {
+                        node: id.clone(),
+                        reason: format!(
+                            "more than {max_devices} devices on this edge node (max_devices_per_node)"
+                        ),
+                    });
+                    return;
+                }
                 let device = node.devices.entry(device_id.clone()).or_default();
                 device.online = true;
                 device.birth = BirthMetrics::from_birth(&message.metrics);

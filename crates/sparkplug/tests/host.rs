@@ -466,3 +466,49 @@ fn state_payloads_and_the_hosts_own_state() {
         "spBv1.0/STATE/scada"
     );
 }
+
+/// Ids chosen by whoever publishes on the broker cannot grow the host without bound, nor make it
+/// send one rebirth request per invented node: beyond the limits, messages are refused.
+#[test]
+fn invented_nodes_and_devices_beyond_the_limits_are_refused() {
+    let mut host = Host::new(HostConfig {
+        max_nodes: 3,
+        max_devices_per_node: 2,
+        ..HostConfig::default()
+    });
+    let mut refused = 0;
+    let mut rebirth_requests = 0;
+    for i in 0..100 {
+        let topic = Topic::node(MessageType::NData, "Plant1", &format!("ghost-{i}")).unwrap();
+        let events = host.handle(T0 + i, &wire(&data(topic, 0, T0, &[temperature(1, 1.0)])));
+        refused += events
+            .iter()
+            .filter(
+                |e| matches!(e, HostEvent::Refused { reason, .. } if reason.contains("max_nodes")),
+            )
+            .count();
+        rebirth_requests += rebirths(&events).len();
+    }
+    assert_eq!((refused, rebirth_requests), (97, 3));
+    // A known node goes on; its devices are capped too.
+    let mut host = Host::new(HostConfig {
+        max_devices_per_node: 2,
+        ..HostConfig::default()
+    });
+    let birth = nbirth(node_topic(MessageType::NBirth), 0, 3, T0, &[]);
+    host.handle(T0, &wire(&birth));
+    for (seq, name) in ["a", "b", "c", "b"].iter().enumerate() {
+        let birth = nbirth(
+            device_topic(MessageType::DBirth, name),
+            seq as u64 + 1,
+            3,
+            T0,
+            &[Metric::new("t", DataType::Double, MetricValue::Float(1.0))],
+        );
+        let events = host.handle(T0, &wire(&birth));
+        let is_refused = events
+            .iter()
+            .any(|e| matches!(e, HostEvent::Refused { reason, .. } if reason.contains("max_devices_per_node")));
+        assert_eq!(is_refused, *name == "c", "{name}: {events:?}");
+    }
+}

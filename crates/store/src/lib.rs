@@ -226,22 +226,30 @@ impl Store {
     }
 
     /// Writes a series' raw readings in `[from, to)` as CSV (`device,metric,ts_ms,value`, with a
-    /// header) and returns how many rows. Values print as the shortest text that reads back as
-    /// the same f64, so an export re-imports bit for bit.
+    /// header) and returns how many rows. Text cells are quoted per RFC 4180 where needed (see
+    /// [`CsvFor`] for who the file is for); values print as the shortest text that reads back as
+    /// the same f64, so an export for `telltale import` re-imports bit for bit.
     pub fn export_csv(
         &self,
         key: &SeriesKey,
         from: telltale_model::TimestampMs,
         to: telltale_model::TimestampMs,
+        reader: CsvFor,
         out: &mut impl std::io::Write,
     ) -> Result<u64> {
         let io = |e: std::io::Error| StoreError::Io(e.to_string());
-        writeln!(out, "device,metric,ts_ms,value").map_err(io)?;
-        let (device, metric) = (key.device.as_str(), key.metric.as_str());
+        // Every row names the same series: its text cells are rendered once.
+        let mut series = Vec::new();
+        for text in [key.device.as_str(), key.metric.as_str()] {
+            csv_text_cell(&mut series, text, reader)?;
+            series.push(b',');
+        }
+        out.write_all(b"device,metric,ts_ms,value\n").map_err(io)?;
         let mut rows = 0;
         self.export(key, from, to, |s| {
             rows += 1;
-            writeln!(out, "{device},{metric},{},{}", s.ts, s.value).map_err(io)
+            out.write_all(&series).map_err(io)?;
+            writeln!(out, "{},{}", s.ts, s.value).map_err(io)
         })?;
         out.flush().map_err(io)?;
         Ok(rows)
@@ -270,6 +278,52 @@ impl Store {
             .map(|m| m.len())
             .sum()
     }
+}
+
+/// Who reads a CSV export. Numbers are the same for both: never quoted, never prefixed (a
+/// value such as `-5.2` starts with `-` and must stay a number).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CsvFor {
+    /// `telltale import` (the CLI's `export`): RFC 4180 quoting only, so names with commas,
+    /// quotes or line breaks, and names starting with `=`, re-import exactly.
+    Import,
+    /// A person's spreadsheet (the app's "Export CSV"): a text cell starting with `=`, `+`, `-`,
+    /// `@`, tab or CR, which a spreadsheet would evaluate as a formula, gets a leading `'`
+    /// (OWASP, "CSV injection"). Such a file is for reading, not for re-importing.
+    Spreadsheet,
+}
+
+/// One text cell (a device id or metric name) as CSV, without its delimiter.
+fn csv_text_cell(out: &mut Vec<u8>, text: &str, reader: CsvFor) -> Result<()> {
+    let neutralised;
+    let text =
+        if reader == CsvFor::Spreadsheet && text.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+            neutralised = format!("'{text}");
+            &neutralised
+        } else {
+            text
+        };
+    // `telltale import` trims unquoted cells, as hand-written files need; a cell with white space
+    // at either end is quoted so that it keeps it.
+    let edge_space = text.starts_with(|c: char| c.is_ascii_whitespace())
+        || text.ends_with(|c: char| c.is_ascii_whitespace());
+    let style = if edge_space {
+        csv::QuoteStyle::Always
+    } else {
+        csv::QuoteStyle::Necessary
+    };
+    let mut w = csv::WriterBuilder::new()
+        .quote_style(style)
+        .terminator(csv::Terminator::Any(b'\n'))
+        .from_writer(&mut *out);
+    // A record of one field rather than `write_field`, which leaves a closing quote unwritten
+    // until the next field; the record's line break is dropped.
+    w.write_record([text])
+        .and_then(|()| w.flush().map_err(csv::Error::from))
+        .map_err(|e| StoreError::Io(e.to_string()))?;
+    drop(w);
+    out.pop();
+    Ok(())
 }
 
 #[cfg(test)]

@@ -975,3 +975,28 @@ async fn declared_presence_is_persisted_and_read_back() {
         .collect();
     assert_eq!(left, vec![node]);
 }
+
+/// A writer that dies (a bug) is reported, and every later write fails at once instead of
+/// waiting forever or being dropped silently (issue 12, point 5).
+#[tokio::test]
+async fn a_dead_writer_is_reported_and_writes_fail_fast() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_store, writer) = open(&dir.path().join("t.db")).unwrap();
+    let ingest = writer.ingest();
+    let mut died = writer.died();
+    assert_eq!(*died.borrow(), None);
+    ingest.inject_panic().await;
+    let why = tokio::time::timeout(
+        std::time::Duration::from_secs(10),
+        died.wait_for(Option::is_some),
+    )
+    .await
+    .expect("the death is reported")
+    .unwrap()
+    .clone();
+    assert!(why.unwrap().contains("injected"));
+    let write = ingest
+        .write(vec![reading("ble:A", "t", 1_700_000_000_000, 1.0)])
+        .await;
+    assert!(matches!(write, Err(StoreError::WriterStopped)), "{write:?}");
+}

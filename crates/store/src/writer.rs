@@ -53,6 +53,10 @@ enum Request {
     Service(ServiceChange, oneshot::Sender<Result<()>>),
     /// A device declared offline or back online by its source.
     Presence(PresenceChange, oneshot::Sender<Result<()>>),
+    /// Makes the writer thread panic: the tests' stand-in for a bug, to prove the process hears
+    /// of a dead writer.
+    #[cfg(test)]
+    Panic,
     /// Sent by `Writer::close`: commit what came before, then stop, even while sources still
     /// hold `Ingest` handles (their later writes fail with `WriterStopped`). Waiting for every
     /// handle to be dropped instead could wait forever on a task that is itself waiting.
@@ -114,6 +118,7 @@ pub struct Writer {
     ingest: Ingest,
     committed: broadcast::Sender<Arc<[Reading]>>,
     trouble: watch::Receiver<Option<String>>,
+    died: watch::Receiver<Option<String>>,
     closing: Arc<AtomicBool>,
     thread: Option<JoinHandle<()>>,
 }
@@ -160,17 +165,39 @@ impl Writer {
             closing: closing.clone(),
             gave_up: std::cell::Cell::new(false),
         };
+        let (death, died) = watch::channel(None);
         let thread = std::thread::Builder::new()
             .name("telltale-store-writer".into())
-            .spawn(move || run(conn, rx, announce, health))
+            .spawn(move || {
+                // Supervised: a panic (a bug) must not leave the process running on without
+                // storing. The queue goes with the thread, so every caller hears
+                // `WriterStopped`, and whoever watches `died` (the collector, the app) stops.
+                let run = std::panic::AssertUnwindSafe(|| run(conn, rx, announce, health));
+                if let Err(panic) = std::panic::catch_unwind(run) {
+                    let why = panic
+                        .downcast_ref::<&str>()
+                        .map(|s| (*s).to_owned())
+                        .or_else(|| panic.downcast_ref::<String>().cloned())
+                        .unwrap_or_else(|| "a panic".to_owned());
+                    tracing::error!(%why, "the store's writer died: nothing more can be stored");
+                    death.send_replace(Some(why));
+                }
+            })
             .expect("spawning a thread only fails when the OS is out of resources");
         Self {
             ingest: Ingest { tx },
             committed,
             trouble,
+            died,
             closing,
             thread: Some(thread),
         }
+    }
+
+    /// Why the writer thread died (a bug), once it has: from then on nothing can be stored, and
+    /// the process should say so and exit non-zero so a service manager restarts it.
+    pub fn died(&self) -> watch::Receiver<Option<String>> {
+        self.died.clone()
     }
 
     /// Why the store cannot write right now (a locked or full database it keeps retrying), or
@@ -226,6 +253,12 @@ impl Ingest {
             .await
             .map_err(|_| StoreError::WriterStopped)?;
         wait.await.map_err(|_| StoreError::WriterStopped)?
+    }
+
+    /// Kills the writer thread with a panic (tests of its supervision only).
+    #[cfg(test)]
+    pub(crate) async fn inject_panic(&self) {
+        let _ = self.tx.send(Request::Panic).await;
     }
 
     /// Queues readings and resolves once they are committed to disk.
@@ -389,6 +422,8 @@ fn batch_len(r: &Request) -> usize {
         | Request::Service(..)
         | Request::Presence(..)
         | Request::Close => 1,
+        #[cfg(test)]
+        Request::Panic => 1,
     }
 }
 
@@ -537,6 +572,8 @@ fn reply(request: Request, outcome: Outcome) {
                 let _ = done.send(Err(fail()));
             }
             Request::Close => {}
+            #[cfg(test)]
+            Request::Panic => {}
             Request::Device(_, done)
             | Request::Retention(_, _, done)
             | Request::SourceConfig(_, done)
@@ -580,6 +617,8 @@ fn reply(request: Request, outcome: Outcome) {
             let _ = done.send(Ok(()));
         }
         (Request::Close, _) => {}
+        #[cfg(test)]
+        (Request::Panic, _) => {}
         _ => unreachable!("outcomes are pushed in request order"),
     }
 }
@@ -691,6 +730,8 @@ fn apply(
         }
         // Never batched: the serving loop stops at it.
         Request::Close => Outcome::Done,
+        #[cfg(test)]
+        Request::Panic => panic!("a bug in the writer (injected by a test)"),
         Request::Tags(id, tags, _) => match table::devices::set_tags(tx, id, tags)? {
             true => Outcome::Done,
             false => Outcome::NotFound(format!("no device {id}")),

@@ -102,6 +102,16 @@ fn MyDevice(status: BleDeviceStatus, editing: RwSignal<Option<Draft>>) -> impl I
             .map(|i| format!("every {:.1} s (learned)", i as f64 / 1000.0)),
         status.link.clone(),
         status.has_bindkey.then(|| "bindkey in keyring".to_owned()),
+        // A restarted counter is a reboot, or a replay that waited for the device to fall
+        // silent: either way worth seeing.
+        (status.restarts > 0).then(|| match status.last_restart_ms {
+            Some(t) => format!(
+                "counter restarted {}× (last {})",
+                status.restarts,
+                format::clock(t)
+            ),
+            None => format!("counter restarted {}×", status.restarts),
+        }),
     ]
     .into_iter()
     .flatten()

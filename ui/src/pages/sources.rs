@@ -318,6 +318,9 @@ fn BrokerForm(
                 .map_or(telltale_model::broker::DEFAULT_MAX_MESSAGE_BYTES, |c| {
                     c.max_message_bytes
                 }),
+            max_devices: base.as_ref().map_or(10_000, |c| c.max_devices),
+            max_series: base.as_ref().map_or(100_000, |c| c.max_series),
+            max_queued_messages: base.as_ref().map_or(100_000, |c| c.max_queued_messages),
             topics: topics
                 .get_untracked()
                 .into_iter()

@@ -786,6 +786,17 @@ impl Collector {
         read_log(&self.log)
     }
 
+    /// Its peak resident memory so far (VmHWM), in KiB, as the kernel accounts it.
+    pub fn peak_rss_kib(&mut self) -> u64 {
+        let pid = self.process.pid();
+        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmHWM:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+            .unwrap_or(0)
+    }
+
     pub fn log_path(&self) -> PathBuf {
         self.log.clone()
     }
@@ -1183,4 +1194,55 @@ pub fn retained(broker: &Broker, topic: &str) -> Option<serde_json::Value> {
         .output()
         .expect("mosquitto_sub");
     serde_json::from_slice(&out.stdout).ok()
+}
+
+/// The Python of the peers' virtualenv: `TELLTALE_PEERS_PYTHON` (set by `cargo xtask test`),
+/// else `peers-venv/bin/python` in the target dir. Fails, never skips, when it is missing or was
+/// made from another requirements.txt.
+pub fn peers_python() -> PathBuf {
+    let fix = "run `cargo xtask setup`: it installs crates/cli/tests/peers/requirements.txt \
+               into <target dir>/peers-venv";
+    if let Some(python) = std::env::var_os("TELLTALE_PEERS_PYTHON") {
+        let python = PathBuf::from(python);
+        assert!(
+            python.is_file(),
+            "TELLTALE_PEERS_PYTHON={} does not exist: {fix}",
+            python.display()
+        );
+        return python;
+    }
+    // The binary is <target>/debug/telltale (or <target>/<triple>/debug/telltale).
+    let mut dirs: Vec<PathBuf> = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .into_iter()
+        .collect();
+    dirs.extend(
+        Path::new(env!("CARGO_BIN_EXE_telltale"))
+            .ancestors()
+            .skip(1)
+            .take(3)
+            .map(Path::to_path_buf),
+    );
+    let venv = dirs
+        .iter()
+        .map(|d| d.join("peers-venv"))
+        .find(|v| v.join("bin/python").is_file())
+        .unwrap_or_else(|| {
+            panic!("the Sparkplug peer's Python virtualenv is missing (no peers-venv/bin/python in {dirs:?}): {fix}")
+        });
+    // The venv keeps a copy of the requirements it was made from.
+    let wanted = std::fs::read_to_string(peers_dir().join("requirements.txt")).unwrap();
+    let installed =
+        std::fs::read_to_string(venv.join("telltale-requirements.txt")).unwrap_or_default();
+    assert!(
+        installed == wanted,
+        "the virtualenv {} was made from another tests/peers/requirements.txt: {fix}",
+        venv.display()
+    );
+    venv.join("bin/python")
+}
+
+/// The real protocol peers' scripts (crates/cli/tests/peers).
+pub fn peers_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/peers")
 }

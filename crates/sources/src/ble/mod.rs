@@ -144,8 +144,9 @@ impl Radio for ChannelRadio {
     }
 }
 
-/// A 128-bit AES key for encrypted advertisements. Its `Debug` never shows it: fleets are logged.
-#[derive(Clone, PartialEq, Eq)]
+/// A 128-bit AES key for encrypted advertisements. Its `Debug` never shows it (fleets are
+/// logged), it has no `Serialize`, and its bytes are zeroed when it is dropped.
+#[derive(Clone, PartialEq, Eq, zeroize::Zeroize, zeroize::ZeroizeOnDrop)]
 pub struct Bindkey(pub [u8; 16]);
 
 impl fmt::Debug for Bindkey {
@@ -198,6 +199,11 @@ pub struct DeviceHealth {
     /// Why its last refused frame was refused, for the user (see [`problem_of`]); cleared by
     /// the next frame that decodes.
     pub problem: Option<String>,
+    /// How often its encrypted counter was accepted as restarted (a reboot, or a replay that
+    /// waited for it to fall silent: see `ble/replay.rs`) since the source started.
+    pub restarts: u32,
+    /// When the last of those restarts was accepted.
+    pub last_restart_ms: Option<i64>,
 }
 
 /// A running BLE source: owns its task, its fleet, and what it heard.
@@ -458,6 +464,10 @@ impl Tracked {
     }
 
     fn health(&self) -> DeviceHealth {
+        let (restarts, last_restart_ms) = self
+            .counter
+            .as_ref()
+            .map_or((0, None), CounterGuard::restarts);
         DeviceHealth {
             rssi: self.rssi,
             last_seen_ms: self.interval.last_heard_ms(),
@@ -467,6 +477,8 @@ impl Tracked {
             battery_pct: self.battery_pct,
             last_event: self.last_event.clone(),
             problem: self.problem.clone(),
+            restarts,
+            last_restart_ms,
         }
     }
 
@@ -689,6 +701,14 @@ impl Run {
                 let readings = match decoded {
                     Ok(decoded) => {
                         if let Some(counter) = decoded.replay_counter {
+                            // Until the counter's own pace is learned, a restart waits for
+                            // silence by the device's interval: never shorter than the one
+                            // configured, as a flood of replays would make the heard one.
+                            let interval_ms = t
+                                .interval
+                                .interval_ms()
+                                .unwrap_or(0)
+                                .max(t.device.expected_interval_ms);
                             let guard = match &mut t.counter {
                                 Some(guard) => guard,
                                 None => {
@@ -697,10 +717,11 @@ impl Run {
                                         .replay_counter(device_id(&address))
                                         .await
                                         .map_err(|e| e.to_string())?;
-                                    t.counter.insert(CounterGuard::new(stored))
+                                    t.counter.insert(CounterGuard::new(stored, now_ms))
                                 }
                             };
-                            match guard.judge(counter, decoded.format.replay_counter_bits()) {
+                            let bits = decoded.format.replay_counter_bits();
+                            match guard.judge(counter, bits, now_ms, interval_ms) {
                                 Verdict::Replay => {
                                     let reason =
                                         format!("replayed advertisement (counter {counter})");
@@ -712,7 +733,8 @@ impl Run {
                                     if verdict == Verdict::Restarted {
                                         tracing::warn!(source = %self.id, %address, counter,
                                             "encrypted advertisements restarted their counter \
-                                             (a reboot or a battery change); accepted");
+                                             after a silence (a reboot or a battery change); \
+                                             accepted");
                                     }
                                     mark = Some(ReplayMark {
                                         device: device_id(&address),

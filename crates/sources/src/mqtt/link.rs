@@ -189,6 +189,14 @@ impl Message {
         }
     }
 
+    /// Whether the broker waits for our acknowledgement (QoS 1 or 2).
+    pub fn needs_ack(&self) -> bool {
+        match self {
+            Message::V311(p) => p.qos != QoS::AtMostOnce,
+            Message::V5(p) => p.qos != QoS5::AtMostOnce,
+        }
+    }
+
     /// Drops the payload (an oversize one is never stored) and keeps what acknowledging needs.
     pub fn drop_payload(&mut self) {
         match self {

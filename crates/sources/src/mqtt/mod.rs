@@ -18,6 +18,7 @@ use crate::error::{Result, SourceError};
 use crate::task::TaskHandle;
 use link::{Client, Incoming, LinkOptions, Message};
 use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 use telltale_model::broker::parse_url;
@@ -127,7 +128,7 @@ fn lookup<'v>(value: &'v serde_json::Value, path: &str) -> Option<&'v serde_json
 /// `password` comes from the keyring; it is handed to the MQTT client and kept nowhere else.
 pub fn start(
     config: BrokerConfig,
-    password: Option<String>,
+    password: Option<crate::secret::Secret>,
     ingest: Ingest,
     board: SourceBoard,
 ) -> Result<TaskHandle> {
@@ -140,10 +141,17 @@ pub fn start(
         None
     };
     let insecure = config.tls.as_ref().is_some_and(|t| t.insecure_skip_verify);
+    use crate::secret::ExposeSecret;
     let credentials = config
         .username
         .as_deref()
-        .map(|u| (u, password.as_deref().unwrap_or("")));
+        .map(|u| (u, password.as_ref().map_or("", |p| p.expose_secret())));
+    // A password over plain mqtt:// can be read by anyone on the path: said in the log and on
+    // the Sources page, every time the connection starts.
+    let plaintext_password = !tls
+        && password
+            .as_ref()
+            .is_some_and(|p| !p.expose_secret().is_empty());
     // A Sparkplug host announces itself: a retained STATE birth after connecting, and the same
     // message with online=false and the same timestamp as its will.
     let state = config.is_sparkplug_host().then(|| {
@@ -179,12 +187,20 @@ pub fn start(
     let scheme = if tls { "mqtts" } else { "mqtt" };
     let endpoint = if insecure {
         format!("{scheme}://{host}:{port} (TLS verification OFF)")
+    } else if plaintext_password {
+        format!("{scheme}://{host}:{port} (password sent unencrypted: use mqtts://)")
     } else {
         format!("{scheme}://{host}:{port}")
     };
     Ok(TaskHandle::spawn(
         format!("mqtt:{id}"),
         move |cancel| async move {
+            if plaintext_password {
+                tracing::warn!(
+                    source = %id,
+                    "this broker's password travels unencrypted over mqtt://: anyone on the path can read it; use mqtts://"
+                );
+            }
             if insecure {
                 tracing::warn!(
                     source = %id,
@@ -196,10 +212,12 @@ pub fn start(
             // bounds it is the broker's in-flight window (MQTT 5 receive maximum, mosquitto's
             // max_inflight_messages): unacknowledged messages are all it can hold.
             let (messages_tx, messages) = mpsc::unbounded_channel::<Delivery>();
+            // Messages handed over and not yet taken by the store task.
+            let queued = Arc::new(AtomicUsize::new(0));
             let mut store_task = tokio::spawn(store_and_ack(
                 config.clone(),
                 client.clone(),
-                messages,
+                (messages, queued.clone()),
                 ingest,
                 board.clone(),
                 state_birth.clone(),
@@ -292,8 +310,24 @@ pub fn start(
                     Ok(Incoming::Connected { .. }) => connected = true,
                     Ok(Incoming::Message(m)) => {
                         if let Some(tx) = &messages_tx {
-                            if tx.send(Delivery::of(*m, config.max_message_bytes)).is_err() {
-                                messages_tx = None;
+                            // QoS 1 is bounded by the broker's in-flight window; QoS 0 is not,
+                            // so a flood could queue without end while the store is slow.
+                            // Beyond the bound a message is dropped and counted (a QoS 1 one
+                            // is not acknowledged either: the broker delivers it again).
+                            if queued.load(Ordering::Relaxed) >= config.max_queued_messages {
+                                let reason = format!(
+                                    "more than {} messages waiting to be stored (max_queued_messages); dropped{}",
+                                    config.max_queued_messages,
+                                    if m.needs_ack() { ", to be delivered again" } else { "" }
+                                );
+                                if board.count_rejected(&id, &m.topic(), &reason) == 1 {
+                                    tracing::warn!(source = %id, %reason, "message dropped");
+                                }
+                            } else {
+                                queued.fetch_add(1, Ordering::Relaxed);
+                                if tx.send(Delivery::of(*m, config.max_message_bytes)).is_err() {
+                                    messages_tx = None;
+                                }
                             }
                         }
                     }
@@ -414,12 +448,48 @@ impl Delivery {
 struct Seen {
     registered: HashSet<DeviceId>,
     last_ts: HashMap<(DeviceId, String), i64>,
+    /// Every series this connection stored, by device, and how many: the `max_series` bound.
+    series: HashMap<DeviceId, HashSet<String>>,
+    series_count: usize,
+}
+
+impl Seen {
+    /// Whether a reading of `device`'s `metric` may be stored: a device or series already
+    /// known always; a new one while this connection is under its broker's bounds.
+    fn admit(
+        &mut self,
+        config: &BrokerConfig,
+        device: &DeviceId,
+        metric: &str,
+    ) -> std::result::Result<(), String> {
+        if !self.registered.contains(device) && self.registered.len() >= config.max_devices {
+            return Err(format!(
+                "more than {} devices on this broker (max_devices); new ones are refused",
+                config.max_devices
+            ));
+        }
+        if self.series.get(device).is_some_and(|m| m.contains(metric)) {
+            return Ok(());
+        }
+        if self.series_count >= config.max_series {
+            return Err(format!(
+                "more than {} series on this broker (max_series); new ones are refused",
+                config.max_series
+            ));
+        }
+        self.series
+            .entry(device.clone())
+            .or_default()
+            .insert(metric.to_owned());
+        self.series_count += 1;
+        Ok(())
+    }
 }
 
 async fn store_and_ack(
     config: BrokerConfig,
     client: Client,
-    mut messages: mpsc::UnboundedReceiver<Delivery>,
+    (mut messages, queued): (mpsc::UnboundedReceiver<Delivery>, Arc<AtomicUsize>),
     ingest: Ingest,
     board: SourceBoard,
     state_birth: Option<(String, Vec<u8>)>,
@@ -437,6 +507,8 @@ async fn store_and_ack(
                 .as_ref()
                 .map_or(2_000, |s| s.reorder_timeout_ms),
             host_id: Some(config.sparkplug_host_id().to_owned()),
+            max_nodes: config.max_devices,
+            max_devices_per_node: config.max_devices,
         })
     });
     let connected = format!("connected to {endpoint}");
@@ -467,6 +539,7 @@ async fn store_and_ack(
                 break;
             }
         }
+        queued.fetch_sub(batch.len(), Ordering::Relaxed);
         let now = crate::now_ms();
         let mut readings = Vec::with_capacity(batch.len());
         for d in &batch {
@@ -566,9 +639,15 @@ async fn store_and_ack(
                         .rsplit_once('/')
                         .map_or("", |(_, n)| n)
                         .to_owned();
-                    if let Err(reason) = r.check(Some(now)) {
+                    if let Err(reason) = r
+                        .check(Some(now))
+                        .and_then(|()| seen.admit(&config, &r.device, &r.metric))
+                    {
                         let n = board.count_rejected(&config.id, &topic, &reason);
-                        tracing::warn!(source = %config.id, %topic, %reason, count = n, "reading refused");
+                        // The first of each topic is worth a line; a flood is in the counts.
+                        if n == 1 {
+                            tracing::warn!(source = %config.id, %topic, %reason, "reading refused");
+                        }
                         continue;
                     }
                     register(
@@ -810,6 +889,16 @@ async fn sparkplug_events(
                 } else {
                     config.site.clone()
                 };
+                if !seen.registered.contains(&id) && seen.registered.len() >= config.max_devices {
+                    let reason = format!(
+                        "more than {} devices on this broker (max_devices); new ones are refused",
+                        config.max_devices
+                    );
+                    if board.count_rejected(&config.id, topic, &reason) == 1 {
+                        tracing::warn!(source = %config.id, %topic, %reason, "Sparkplug device refused");
+                    }
+                    continue;
+                }
                 register(config, ingest, seen, &id, name, site).await;
                 for v in values {
                     // Strings, bytes, datasets: kept out of the numeric store (not chartable).
@@ -825,7 +914,10 @@ async fn sparkplug_events(
                         quality: Quality::Good,
                     };
                     // An edge node's clock or payload may be absurd: refuse that reading alone.
-                    if let Err(reason) = reading.check(Some(now)) {
+                    if let Err(reason) = reading
+                        .check(Some(now))
+                        .and_then(|()| seen.admit(config, &reading.device, &reading.metric))
+                    {
                         let reason = format!("{}: {reason}", reading.metric);
                         let n = board.count_rejected(&config.id, topic, &reason);
                         tracing::warn!(source = %config.id, %topic, %reason, count = n, "Sparkplug reading refused");
@@ -865,6 +957,12 @@ async fn sparkplug_events(
                 let payload = telltale_sparkplug::rebirth_payload(crate::now_ms().max(0) as u64);
                 if let Err(e) = client.publish(&node.command_topic(), false, payload).await {
                     tracing::warn!(error = %e, "rebirth request not sent");
+                }
+            }
+            HostEvent::Refused { node, reason } => {
+                let n = board.count_rejected(&config.id, topic, &reason);
+                if n == 1 {
+                    tracing::warn!(source = %config.id, group = %node.group_id, node = %node.edge_node_id, %reason, "Sparkplug message refused");
                 }
             }
             HostEvent::RepublishState { .. } => {
