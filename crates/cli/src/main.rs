@@ -3,6 +3,7 @@
 
 mod alerts;
 mod collect;
+mod csv_records;
 mod decode;
 mod devices;
 mod forecast;

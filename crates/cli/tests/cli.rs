@@ -203,3 +203,55 @@ fn alerts_replay_contract() {
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("deadband"));
 }
+
+/// A collector config that carries a secret by mistake (a `password` line, a password in the
+/// broker URL) is refused by the real binary, and the secret is in neither of its outputs.
+#[test]
+fn a_config_with_a_secret_is_refused_without_echoing_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let secret = "hunter2-correct-horse";
+    let broker = |extra: &str, url: &str| {
+        format!(
+            "[[mqtt]]\nid = \"plant\"\nurl = \"{url}\"\nclient_id = \"c\"\n{extra}\n\
+             [[mqtt.topics]]\nfilter = \"p/+/+\"\nformat = \"number\"\ndevice = \"{{1}}\"\nmetric = \"{{2}}\"\n"
+        )
+    };
+    let cases = [
+        (
+            "password line",
+            broker(&format!("password = \"{secret}\""), "mqtt://h"),
+        ),
+        (
+            "userinfo",
+            broker("", &format!("mqtt://collector:{secret}@h")),
+        ),
+        (
+            "bad value",
+            broker(&format!("protocol = \"{secret}\""), "mqtt://h"),
+        ),
+    ];
+    for (what, config) in cases {
+        let file = dir.path().join("collect.toml");
+        std::fs::write(&file, config).unwrap();
+        let out = telltale()
+            .args(["collect", "--db"])
+            .arg(dir.path().join("x.db"))
+            .arg("--config")
+            .arg(&file)
+            .output()
+            .unwrap();
+        let (stdout, stderr) = (
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr),
+        );
+        assert_eq!(out.status.code(), Some(1), "{what}: {stderr}");
+        assert!(
+            !stderr.contains(secret) && !stdout.contains(secret),
+            "{what}: {stderr}"
+        );
+        assert!(
+            stderr.contains("collect.toml"),
+            "{what}: says which file: {stderr}"
+        );
+    }
+}

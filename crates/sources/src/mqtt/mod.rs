@@ -320,7 +320,10 @@ pub fn start(
                                     config.max_queued_messages,
                                     if m.needs_ack() { ", to be delivered again" } else { "" }
                                 );
-                                if board.count_rejected(&id, &m.topic(), &reason) == 1 {
+                                if board
+                                    .count_rejected(&id, &m.topic(), &reason)
+                                    .is_power_of_two()
+                                {
                                     tracing::warn!(source = %id, %reason, "message dropped");
                                 }
                             } else {
@@ -644,8 +647,8 @@ async fn store_and_ack(
                         .and_then(|()| seen.admit(&config, &r.device, &r.metric))
                     {
                         let n = board.count_rejected(&config.id, &topic, &reason);
-                        // The first of each topic is worth a line; a flood is in the counts.
-                        if n == 1 {
+                        // A flood is in the counts; the log gets the 1st, 2nd, 4th, 8th… of a topic.
+                        if n.is_power_of_two() {
                             tracing::warn!(source = %config.id, %topic, %reason, "reading refused");
                         }
                         continue;
@@ -894,7 +897,10 @@ async fn sparkplug_events(
                         "more than {} devices on this broker (max_devices); new ones are refused",
                         config.max_devices
                     );
-                    if board.count_rejected(&config.id, topic, &reason) == 1 {
+                    if board
+                        .count_rejected(&config.id, topic, &reason)
+                        .is_power_of_two()
+                    {
                         tracing::warn!(source = %config.id, %topic, %reason, "Sparkplug device refused");
                     }
                     continue;
@@ -961,7 +967,7 @@ async fn sparkplug_events(
             }
             HostEvent::Refused { node, reason } => {
                 let n = board.count_rejected(&config.id, topic, &reason);
-                if n == 1 {
+                if n.is_power_of_two() {
                     tracing::warn!(source = %config.id, group = %node.group_id, node = %node.edge_node_id, %reason, "Sparkplug message refused");
                 }
             }
