@@ -91,6 +91,9 @@ async fn open_adapter() -> Result<(Adapter, String), String> {
     Ok((adapter, info))
 }
 
+/// The most peripherals the scanner remembers (names and signal strengths between events).
+const MAX_SEEN: usize = 4_096;
+
 /// What the scanner remembers about a peripheral between its events.
 struct Seen {
     address: String,
@@ -140,6 +143,12 @@ async fn scan(
                 let advert = match event {
                     CentralEvent::DeviceDiscovered(id) | CentralEvent::DeviceUpdated(id) => {
                         let Some(props) = properties(&adapter, &id).await else { continue };
+                        if !seen.contains_key(&id) && seen.len() >= MAX_SEEN {
+                            // A neighbour rotating random addresses must not grow this without
+                            // end: forget everyone but the user's own devices.
+                            let fleet = fleet.borrow();
+                            seen.retain(|_, s| fleet.devices.iter().any(|d| d.address == s.address));
+                        }
                         let entry = seen.entry(id.clone()).or_insert_with(|| Seen {
                             address: props.address.to_string(),
                             name: None,
