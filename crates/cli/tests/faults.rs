@@ -635,3 +635,42 @@ fn a_flood_of_new_device_topics_is_bounded() {
         "collector peak RSS {peak_kib} KiB under the flood"
     );
 }
+
+/// Issue 12, point 2: a password that would travel over plain mqtt:// is warned about, in the
+/// log and in the status the Sources page shows, and is itself in neither.
+#[test]
+fn a_password_over_plain_mqtt_is_warned_about() {
+    use broker::{random_secret, SecretService};
+    let password = random_secret("collector");
+    let broker = Broker::start(BrokerSetup {
+        users: vec![("collector".into(), password.clone())],
+        ..BrokerSetup::default()
+    });
+    let keyring = SecretService::start();
+    keyring.set_broker_password("line", &password);
+    let site = Site::new(&broker_config(
+        &broker.url(),
+        "telltale-plain-password",
+        "username = \"collector\"",
+        &[PROBE],
+    ));
+    let publisher = broker.publisher_as("collector", &password);
+    let mut collector = site.collector("plain", &[keyring.env()]);
+    wait_until_subscribed(&mut collector, &publisher, &site.db, READY);
+    let log = collector.terminate();
+    assert!(
+        log.contains("password travels unencrypted"),
+        "warned in the log: {}",
+        tail(&log, 20)
+    );
+    assert!(
+        log.lines()
+            .any(|l| l.contains("state=Connected") && l.contains("password sent unencrypted")),
+        "and in the source's status: {}",
+        tail(&log, 20)
+    );
+    assert!(
+        !log.contains(&password),
+        "the password itself is never logged"
+    );
+}
