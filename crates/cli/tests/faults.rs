@@ -16,12 +16,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 /// One `[[mqtt]]` table with its topics, as `(filter, format, device, metric, extra keys)`.
-fn broker_config(
-    url: &str,
-    client_id: &str,
-    settings: &str,
-    topics: &[(&str, &str, &str, &str, &str)],
-) -> String {
+fn broker_config(url: &str, client_id: &str, settings: &str, topics: &[Map]) -> String {
     let mut t = format!(
         "[[mqtt]]\nid = \"line\"\nurl = {}\nclient_id = {}\npersistent_session = true\n{settings}\n",
         s(url),
@@ -40,9 +35,33 @@ fn broker_config(
 }
 
 /// The probe topic every config here maps, so a test can tell when the collector listens.
-const PROBE: (&str, &str, &str, &str, &str) = ("probe/+/+", "number", "{1}", "{2}", "");
+const PROBE: Map = ("probe/+/+", "number", "{1}", "{2}", "");
 /// A probe message on it: (topic, device, metric).
 const READY: (&str, &str, &str) = ("probe/probe/ready", "mqtt:line/probe", "ready");
+
+/// A topic map as `broker_config` takes it: (filter, format, device, metric, extra keys).
+type Map<'a> = (&'a str, &'a str, &'a str, &'a str, &'a str);
+
+/// The numbers every stream test publishes on `line/<device>/<metric>`.
+const LINE: Map = ("line/+/+", "number", "{1}", "{2}", "");
+
+/// A private broker, a site whose collector (client `client_id`, extra `[[mqtt]]` keys
+/// `settings`) maps the probe and `topics`, and a publisher on that broker.
+fn setup(client_id: &str, settings: &str, topics: &[Map]) -> (Broker, Site, Publisher) {
+    let broker = Broker::start(BrokerSetup::default());
+    let mut maps = vec![PROBE];
+    maps.extend_from_slice(topics);
+    let site = Site::new(&broker_config(&broker.url(), client_id, settings, &maps));
+    let publisher = broker.publisher();
+    (broker, site, publisher)
+}
+
+/// Starts the site's collector (its log `<name>.log`) and returns once it listens.
+fn listening(site: &Site, publisher: &Publisher, name: &str) -> Collector {
+    let mut collector = site.collector(name, &[]);
+    wait_until_subscribed(&mut collector, publisher, &site.db, READY);
+    collector
+}
 
 fn values(db: &Path, device: &str, metric: &str) -> Vec<f64> {
     export(db, device, metric).iter().map(|r| r.1).collect()
@@ -63,16 +82,12 @@ fn json_with_padding(value: f64, bytes: usize) -> Vec<u8> {
 /// (over the default 1 MiB limit) is refused without dropping the connection, and the stream
 /// goes on; after a restart the broker does not deliver the refused one again.
 fn check_oversize(protocol: &str) {
-    let broker = Broker::start(BrokerSetup::default());
-    let site = Site::new(&broker_config(
-        &broker.url(),
+    let (_broker, site, publisher) = setup(
         &format!("telltale-oversize-{protocol}"),
         &format!("protocol = {}", s(protocol)),
-        &[PROBE, ("big/+/+", "json", "{1}", "{2}", "")],
-    ));
-    let publisher = broker.publisher();
-    let mut first = site.collector("first", &[]);
-    wait_until_subscribed(&mut first, &publisher, &site.db, READY);
+        &[("big/+/+", "json", "{1}", "{2}", "")],
+    );
+    let mut first = listening(&site, &publisher, "first");
     let topic = "big/node/load";
     publisher.send(topic, &json_with_padding(1.0, 19_000));
     publisher.send(topic, &json_with_padding(2.0, 900_000));
@@ -258,16 +273,8 @@ fn lock_database(db: &Path, hold: Duration) -> std::process::Child {
 #[test]
 fn a_database_locked_for_nine_seconds_loses_nothing() {
     const N: usize = 35;
-    let broker = Broker::start(BrokerSetup::default());
-    let site = Site::new(&broker_config(
-        &broker.url(),
-        "telltale-locked",
-        "",
-        &[PROBE, ("line/+/+", "number", "{1}", "{2}", "")],
-    ));
-    let publisher = broker.publisher();
-    let mut collector = site.collector("locked", &[]);
-    wait_until_subscribed(&mut collector, &publisher, &site.db, READY);
+    let (_broker, site, publisher) = setup("telltale-locked", "", &[LINE]);
+    let mut collector = listening(&site, &publisher, "locked");
     let started = Instant::now();
     let mut holder = lock_database(&site.db, Duration::from_secs(9));
     for i in 0..N {
@@ -332,16 +339,8 @@ fn wait_end_marker(collector: &mut Collector, publisher: &Publisher, db: &Path) 
 #[test]
 fn a_graceful_stop_mid_stream_stores_each_message_once() {
     const N: usize = 1020;
-    let broker = Broker::start(BrokerSetup::default());
-    let site = Site::new(&broker_config(
-        &broker.url(),
-        "telltale-graceful",
-        "",
-        &[PROBE, ("line/+/+", "number", "{1}", "{2}", "")],
-    ));
-    let publisher = broker.publisher();
-    let mut first = site.collector("first", &[]);
-    wait_until_subscribed(&mut first, &publisher, &site.db, READY);
+    let (_broker, site, publisher) = setup("telltale-graceful", "", &[LINE]);
+    let first = listening(&site, &publisher, "first");
     let mut stream = publisher.stream("line/counter/seq");
     let numbers: Vec<usize> = (0..N).collect();
     let mut chunks = numbers.chunks(20);
@@ -376,17 +375,9 @@ fn a_graceful_stop_mid_stream_stores_each_message_once() {
 #[test]
 fn a_graceful_stop_while_draining_a_backlog_is_prompt() {
     const N: usize = 10_000;
-    let broker = Broker::start(BrokerSetup::default());
-    let site = Site::new(&broker_config(
-        &broker.url(),
-        "telltale-backlog",
-        "",
-        &[PROBE, ("line/+/+", "number", "{1}", "{2}", "")],
-    ));
-    let publisher = broker.publisher();
+    let (_broker, site, publisher) = setup("telltale-backlog", "", &[LINE]);
     // The first run makes the persistent session; the backlog queues while nobody listens.
-    let mut first = site.collector("first", &[]);
-    wait_until_subscribed(&mut first, &publisher, &site.db, READY);
+    let first = listening(&site, &publisher, "first");
     first.terminate();
     let mut stream = publisher.stream("line/counter/seq");
     stream.write_lines((0..N).map(|i| i.to_string()));
@@ -547,20 +538,12 @@ fn collector_log_has(site: &Site, name: &str, what: &str) -> bool {
 fn a_flood_of_new_device_topics_is_bounded() {
     const FLOOD: usize = 20_000;
     const NORMAL: usize = 40;
-    let broker = Broker::start(BrokerSetup::default());
-    let site = Site::new(&broker_config(
-        &broker.url(),
+    let (broker, site, publisher) = setup(
         "telltale-flood",
         "",
-        &[
-            PROBE,
-            ("flood/+/+", "number", "{1}", "{2}", ""),
-            ("line/+/+", "number", "{1}", "{2}", ""),
-        ],
-    ));
-    let publisher = broker.publisher();
-    let mut collector = site.collector("flood", &[]);
-    wait_until_subscribed(&mut collector, &publisher, &site.db, READY);
+        &[("flood/+/+", "number", "{1}", "{2}", ""), LINE],
+    );
+    let mut collector = listening(&site, &publisher, "flood");
     let before_kib = collector.peak_rss_kib();
     let mut python = Command::new(broker::peers_python());
     python.arg(broker::peers_dir().join("flood.py")).args([

@@ -8,9 +8,10 @@
 //! libdbus reads `DBUS_SYSTEM_BUS_ADDRESS` once per process, so this binary holds exactly one
 //! scenario, run as steps in order.
 
-use std::collections::HashMap;
+mod common;
+
+use common::MemoryKeyring;
 use std::future::Future;
-use std::sync::Mutex;
 use std::time::{Duration, Instant};
 use telltale_fake_bluez::{
     bytes_of_hex as hex, CharacteristicSpec, DeviceSpec, FakeBluez, PrivateBus, ServiceSpec,
@@ -18,26 +19,8 @@ use telltale_fake_bluez::{
 use telltale_model::ble::BleDeviceConfig;
 use telltale_model::{DeviceId, HistoryQuery, SourceState};
 use telltale_sources::demo::{heart_rate_measurement, pvvx, ruuvi_rawv2};
-use telltale_sources::secret::{Secret, SecretStore};
+use telltale_sources::secret::SecretStore;
 use telltale_sources::{BindkeyChange, Engine, BLUETOOTH_SOURCE};
-
-/// Stands in for the OS keyring, which other tests exercise for real: this test is about radios.
-#[derive(Default)]
-struct Secrets(Mutex<HashMap<String, String>>);
-
-impl SecretStore for Secrets {
-    fn get(&self, name: &str) -> telltale_sources::Result<Option<Secret>> {
-        Ok(self.0.lock().unwrap().get(name).cloned().map(Secret::from))
-    }
-    fn set(&self, name: &str, secret: &str) -> telltale_sources::Result<()> {
-        self.0.lock().unwrap().insert(name.into(), secret.into());
-        Ok(())
-    }
-    fn delete(&self, name: &str) -> telltale_sources::Result<()> {
-        self.0.lock().unwrap().remove(name);
-        Ok(())
-    }
-}
 
 const THERMO: &str = "A4:C1:38:10:20:01"; // BTHome v2, plain
 const SEALED: &str = "54:48:E6:8F:80:A5"; // BTHome v2, encrypted (bthome-ble's test key and frames)
@@ -120,7 +103,7 @@ async fn bluetooth_devices_through_btleplug_and_a_fake_bluez() {
         .expect("fake BlueZ starts");
 
     let dir = tempfile::tempdir().unwrap();
-    let secrets = Secrets::default();
+    let secrets = MemoryKeyring::default();
     let mut engine = Engine::open(&dir.path().join("ble.db")).unwrap();
     let ingest = engine.ingest();
 

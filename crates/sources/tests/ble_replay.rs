@@ -4,13 +4,16 @@
 //! silent, reboots and counts again from 1 is taken back after a short run of frames, and the
 //! restart shows in its health (the frame-by-frame rules are unit-tested in `ble::replay`).
 
+mod common;
+
+use common::temperatures;
 use std::future::Future;
 use std::time::Duration;
 use telltale_fake_bluez::bytes_of_hex as hex;
 use telltale_model::{DeviceId, SourceState};
 use telltale_sources::ble::{self, Bindkey, BleEvent, BleFleet, ChannelRadio, KnownDevice};
 use telltale_sources::SourceBoard;
-use telltale_store::{Ingest, SeriesKey, Store};
+use telltale_store::Ingest;
 use tokio::sync::mpsc;
 
 const SEALED: &str = "54:48:E6:8F:80:A5";
@@ -82,20 +85,6 @@ async fn within<F: Future>(what: &str, f: F) -> F::Output {
         .unwrap_or_else(|_| panic!("timed out: {what}"))
 }
 
-/// Every stored temperature of the sealed device, raw, in time order.
-fn temperatures(store: &Store) -> Vec<f64> {
-    let key = SeriesKey {
-        device: DeviceId::new(format!("ble:{SEALED}")),
-        metric: "temperature".into(),
-    };
-    let mut out = Vec::new();
-    let _ = store.export(&key, 0, i64::MAX, |s| {
-        out.push(s.value);
-        Ok(())
-    });
-    out
-}
-
 /// Starts a source on the test's radio and waits until it listens.
 async fn start(ingest: Ingest, board: &SourceBoard) -> (ble::BleSource, mpsc::Sender<BleEvent>) {
     let (tx, rx) = mpsc::channel(16);
@@ -126,7 +115,7 @@ async fn a_frame_recorded_before_a_restart_is_refused_after_it() {
     let (source, radio) = start(writer.ingest(), &board).await;
     radio.send(advert(SEALED_FRAME)).await.unwrap();
     eventually("the sealed frame is stored", || {
-        (temperatures(&store) == [25.06]).then_some(())
+        (temperatures(&store, SEALED) == [25.06]).then_some(())
     })
     .await;
     let stored = within(
@@ -156,7 +145,7 @@ async fn a_frame_recorded_before_a_restart_is_refused_after_it() {
         rejected.last_reason
     );
     assert_eq!(
-        temperatures(&store),
+        temperatures(&store, SEALED),
         [25.06],
         "nothing stored twice, nothing lost"
     );
@@ -177,7 +166,7 @@ async fn a_frame_recorded_before_a_restart_is_refused_after_it() {
         (refused(&board).0 == 5).then_some(())
     })
     .await;
-    assert_eq!(temperatures(&store), [25.06]);
+    assert_eq!(temperatures(&store, SEALED), [25.06]);
     assert_eq!(stored_counter(writer.ingest()).await, Some(0x0011_2233));
     within("the source stops", source.stop()).await;
 }
@@ -214,7 +203,7 @@ async fn a_recorded_run_is_refused_while_the_device_sends_and_a_reboot_is_taken_
         radio.send(sealed(counter, temperature)).await.unwrap();
         stored.push(temperature);
         eventually("a real frame is stored", || {
-            (temperatures(&store) == stored).then_some(())
+            (temperatures(&store, SEALED) == stored).then_some(())
         })
         .await;
     }
@@ -224,7 +213,7 @@ async fn a_recorded_run_is_refused_while_the_device_sends_and_a_reboot_is_taken_
     radio.send(sealed(1_000_002, 21.0)).await.unwrap();
     stored.push(21.0);
     eventually("the real frame after the playback is stored", || {
-        (temperatures(&store) == stored).then_some(())
+        (temperatures(&store, SEALED) == stored).then_some(())
     })
     .await;
     let (count, reason) = refused(&board);
@@ -242,7 +231,7 @@ async fn a_recorded_run_is_refused_while_the_device_sends_and_a_reboot_is_taken_
     }
     stored.push(31.0);
     eventually("the third frame after the reboot is stored", || {
-        (temperatures(&store) == stored).then_some(())
+        (temperatures(&store, SEALED) == stored).then_some(())
     })
     .await;
     assert_eq!(stored_counter(writer.ingest()).await, Some(3));
@@ -263,7 +252,7 @@ async fn a_recorded_run_is_refused_while_the_device_sends_and_a_reboot_is_taken_
     radio.send(sealed(4, 31.5)).await.unwrap();
     stored.push(31.5);
     eventually("the new count goes on", || {
-        (temperatures(&store) == stored).then_some(())
+        (temperatures(&store, SEALED) == stored).then_some(())
     })
     .await;
     assert_eq!(stored_counter(writer.ingest()).await, Some(4));

@@ -3,11 +3,13 @@
 //! the lock goes, and the source goes on listening, instead of stopping for good at its first
 //! failed write.
 
+mod common;
+
+use common::temperatures;
 use std::time::Duration;
-use telltale_model::{DeviceId, SourceState};
+use telltale_model::SourceState;
 use telltale_sources::ble::{self, BleEvent, BleFleet, ChannelRadio, KnownDevice};
 use telltale_sources::SourceBoard;
-use telltale_store::{SeriesKey, Store};
 use tokio::sync::mpsc;
 
 const ADDRESS: &str = "A4:C1:38:00:00:01";
@@ -24,19 +26,6 @@ fn advert(centi_degrees: i16) -> BleEvent {
         manufacturer_data: vec![],
         services: vec![],
     }
-}
-
-fn temperatures(store: &Store) -> Vec<f64> {
-    let key = SeriesKey {
-        device: DeviceId::new(format!("ble:{ADDRESS}")),
-        metric: "temperature".into(),
-    };
-    let mut out = Vec::new();
-    let _ = store.export(&key, 0, i64::MAX, |s| {
-        out.push(s.value);
-        Ok(())
-    });
-    out
 }
 
 async fn eventually<T>(what: &str, within: Duration, mut check: impl FnMut() -> Option<T>) -> T {
@@ -85,7 +74,7 @@ async fn a_locked_database_does_not_stop_the_ble_source() {
     eventually("the source listens", Duration::from_secs(10), listening).await;
     radio.send(advert(1000)).await.unwrap();
     eventually("the first frame", Duration::from_secs(10), || {
-        (temperatures(&store) == [10.0]).then_some(())
+        (temperatures(&store, ADDRESS) == [10.0]).then_some(())
     })
     .await;
 
@@ -105,7 +94,7 @@ async fn a_locked_database_does_not_stop_the_ble_source() {
     eventually(
         "the frame heard during the lock, stored after it",
         Duration::from_secs(30),
-        || (temperatures(&store) == [10.0, 11.0]).then_some(()),
+        || (temperatures(&store, ADDRESS) == [10.0, 11.0]).then_some(()),
     )
     .await;
     holder.join().unwrap();
@@ -113,7 +102,7 @@ async fn a_locked_database_does_not_stop_the_ble_source() {
     eventually(
         "the source still listening",
         Duration::from_secs(10),
-        || (temperatures(&store) == [10.0, 11.0, 12.0]).then_some(()),
+        || (temperatures(&store, ADDRESS) == [10.0, 11.0, 12.0]).then_some(()),
     )
     .await;
     assert!(listening().is_some(), "{:?}", board.snapshot());

@@ -2,28 +2,12 @@
 //! another host, a password in a broker URL is refused without being echoed, and a secret's
 //! `Debug` never prints it.
 
-use std::collections::HashMap;
-use std::sync::Mutex;
+mod common;
+
+use common::MemoryKeyring;
 use telltale_sources::mqtt::{BrokerConfig, PayloadFormat, TopicMap};
 use telltale_sources::secret::{ExposeSecret, Secret, SecretStore};
 use telltale_sources::{save_broker, Engine, PasswordChange};
-
-#[derive(Default)]
-struct Keyring(Mutex<HashMap<String, String>>);
-
-impl SecretStore for Keyring {
-    fn get(&self, name: &str) -> telltale_sources::Result<Option<Secret>> {
-        Ok(self.0.lock().unwrap().get(name).cloned().map(Secret::from))
-    }
-    fn set(&self, name: &str, secret: &str) -> telltale_sources::Result<()> {
-        self.0.lock().unwrap().insert(name.into(), secret.into());
-        Ok(())
-    }
-    fn delete(&self, name: &str) -> telltale_sources::Result<()> {
-        self.0.lock().unwrap().remove(name);
-        Ok(())
-    }
-}
 
 fn broker(url: &str) -> BrokerConfig {
     BrokerConfig {
@@ -42,7 +26,7 @@ async fn a_stored_password_never_follows_the_settings_to_another_host() {
     let dir = tempfile::tempdir().unwrap();
     let engine = Engine::open(&dir.path().join("s.db")).unwrap();
     let ingest = engine.ingest();
-    let keyring = Keyring::default();
+    let keyring = MemoryKeyring::default();
     let first = broker("mqtts://gateway.plant:8883");
     save_broker(
         &ingest,

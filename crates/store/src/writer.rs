@@ -641,7 +641,7 @@ fn attempt(
     for (ri, request) in batch.iter().enumerate() {
         let sp = tx.savepoint()?;
         let mut samples = Vec::new();
-        match apply(&sp, cache, ri, request, &mut samples, &mut by_series) {
+        match apply(&sp, cache, request, &mut samples, &mut by_series) {
             Ok(outcome) => {
                 sp.commit()?;
                 for (id, sample, k) in samples {
@@ -714,7 +714,6 @@ fn attempt(
 fn apply(
     tx: &Connection,
     cache: &mut SeriesCache,
-    _ri: usize,
     request: &Request,
     samples: &mut Vec<(i64, Sample, usize)>,
     by_series: &mut HashMap<i64, Vec<(Sample, usize)>>,

@@ -457,6 +457,22 @@ struct Seen {
 }
 
 impl Seen {
+    /// Whether `device` may be described to the store: a known one always, a new one while
+    /// this connection is under `max_devices`.
+    fn admit_device(
+        &self,
+        config: &BrokerConfig,
+        device: &DeviceId,
+    ) -> std::result::Result<(), String> {
+        if !self.registered.contains(device) && self.registered.len() >= config.max_devices {
+            return Err(format!(
+                "more than {} devices on this broker (max_devices); new ones are refused",
+                config.max_devices
+            ));
+        }
+        Ok(())
+    }
+
     /// Whether a reading of `device`'s `metric` may be stored: a device or series already
     /// known always; a new one while this connection is under its broker's bounds.
     fn admit(
@@ -465,12 +481,7 @@ impl Seen {
         device: &DeviceId,
         metric: &str,
     ) -> std::result::Result<(), String> {
-        if !self.registered.contains(device) && self.registered.len() >= config.max_devices {
-            return Err(format!(
-                "more than {} devices on this broker (max_devices); new ones are refused",
-                config.max_devices
-            ));
-        }
+        self.admit_device(config, device)?;
         if self.series.get(device).is_some_and(|m| m.contains(metric)) {
             return Ok(());
         }
@@ -892,11 +903,7 @@ async fn sparkplug_events(
                 } else {
                     config.site.clone()
                 };
-                if !seen.registered.contains(&id) && seen.registered.len() >= config.max_devices {
-                    let reason = format!(
-                        "more than {} devices on this broker (max_devices); new ones are refused",
-                        config.max_devices
-                    );
+                if let Err(reason) = seen.admit_device(config, &id) {
                     if board
                         .count_rejected(&config.id, topic, &reason)
                         .is_power_of_two()
