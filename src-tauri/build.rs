@@ -7,6 +7,7 @@
 /// Every command in `lib.rs`'s `generate_handler!`; `cargo xtask test` checks that the two agree.
 const COMMANDS: &[&str] = &[
     "dashboard",
+    "live",
     "ble_nearby",
     "ble_devices",
     "save_ble_device",

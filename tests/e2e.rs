@@ -935,6 +935,60 @@ async fn demo_dashboard_device_page_layouts_and_offline_history() {
     )
     .await;
 
+    // Publish → screen, the stream's latency: values sent one at a time, each timed from just
+    // before mosquitto_pub starts (so an upper bound on commit → screen: it includes the
+    // process start, the broker and the writer's batched commit) to the moment the card shows
+    // it, noted by a MutationObserver in the page. Printed, not asserted: a figure, not a test.
+    js(
+        &client,
+        "window.__shown = {}; \
+         const c = document.querySelector(\"[data-device-id='mqtt:e2e/lathe-07']\"); \
+         const note = () => { for (const v of c.textContent.match(/\\d+\\.\\d/g) || []) \
+             if (!(v in window.__shown)) window.__shown[v] = Date.now(); }; \
+         note(); \
+         new MutationObserver(note).observe(c, {subtree: true, childList: true, characterData: true}); \
+         return true;",
+    )
+    .await;
+    let mut sent = Vec::new();
+    for i in 0..20 {
+        // Never a whole number: the card writes 31.0 as "31".
+        let value = format!("{}.{}", 30 + i / 9, i % 9 + 1);
+        let at = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_millis() as i64;
+        publish(broker_port, "factory/lathe-07/spindle_temp", &value);
+        sent.push((value, at));
+        tokio::time::sleep(Duration::from_millis(150)).await;
+    }
+    let last = sent.last().unwrap().0.clone();
+    wait_until(
+        &client,
+        &format!("return '{last}' in window.__shown;"),
+        Duration::from_secs(10),
+        "the last timed value on the card",
+    )
+    .await;
+    let shown = js(&client, "return window.__shown;").await;
+    let mut latency: Vec<i64> = sent
+        .iter()
+        .filter_map(|(v, at)| Some(shown.get(v)?.as_i64()? - at))
+        .collect();
+    latency.sort_unstable();
+    assert!(
+        latency.len() >= sent.len() / 2,
+        "most timed values reached the card: {shown}"
+    );
+    let pct = |p: f64| latency[((latency.len() - 1) as f64 * p).round() as usize];
+    println!(
+        "publish → screen latency over {} values: p50 {} ms, p99 {} ms, max {} ms",
+        latency.len(),
+        pct(0.5),
+        pct(0.99),
+        latency.last().unwrap()
+    );
+
     // 4. An alert rule written in the app fires on the next reading, is acknowledged from the
     //    alerts page, and both are on record.
     click(&client, "[data-testid=nav-alerts]").await;

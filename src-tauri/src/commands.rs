@@ -1,6 +1,7 @@
 //! IPC commands: take arguments, call the engine, map the error. Nothing else lives here.
 
 use crate::AppState;
+use tauri::ipc::Channel;
 use tauri::{AppHandle, Manager, Runtime, State};
 use telltale_model::alert::{
     AlertHistoryQuery, AlertId, AlertRecord, AlertsOverview, MaintenanceForecast, SeriesAlerts,
@@ -10,14 +11,35 @@ use telltale_model::broker::{BrokerEntry, SaveBroker};
 use telltale_model::upkeep::{FleetRul, ServicePlan, ServiceStatus};
 use telltale_model::{
     ApiError, Dashboard, Device, DeviceId, ErrorCode, ExportRequest, ExportResult, History,
-    HistoryQuery, RetentionSetting,
+    HistoryQuery, LiveEvent, RetentionSetting,
 };
-use telltale_sources::secret::{OsKeyring, SecretStore};
+use telltale_sources::secret::{OsKeyring, Secret, SecretStore};
 use telltale_sources::{now_ms, upkeep, BindkeyChange, PasswordChange};
 
 #[tauri::command]
 pub async fn dashboard(state: State<'_, AppState>) -> Result<Dashboard, ApiError> {
     state.with_engine(|e| Ok(e.dashboard(now_ms())?))
+}
+
+/// Starts pushing committed readings and source changes to `channel` (see `live.rs`), in place
+/// of any earlier stream: the window has one page, and a reloaded page asks again.
+#[tauri::command]
+pub async fn live<R: Runtime>(
+    app: AppHandle<R>,
+    state: State<'_, AppState>,
+    channel: Channel<LiveEvent>,
+) -> Result<(), ApiError> {
+    state.with_engine(|_| Ok(()))?;
+    let task = tauri::async_runtime::spawn(crate::live::stream(app.clone(), channel));
+    let earlier = state
+        .live
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .replace(task);
+    if let Some(earlier) = earlier {
+        earlier.abort();
+    }
+    Ok(())
 }
 
 #[tauri::command]
@@ -112,7 +134,7 @@ pub async fn save_broker(state: State<'_, AppState>, request: SaveBroker) -> Res
                 "give a new password or clear it, not both",
             ))
         }
-        (Some(p), false) => PasswordChange::Set(p.into()),
+        (Some(p), false) => PasswordChange::Set(Secret::from(p.into_text().as_str())),
         (None, true) => PasswordChange::Clear,
         (None, false) => PasswordChange::Keep,
     };
@@ -172,7 +194,9 @@ pub async fn save_ble_device(
                 "give a new bindkey or clear it, not both",
             ))
         }
-        (Some(k), false) if !k.trim().is_empty() => BindkeyChange::Set(k.into()),
+        (Some(k), false) if !k.is_blank() => {
+            BindkeyChange::Set(Secret::from(k.into_text().as_str()))
+        }
         (_, true) => BindkeyChange::Clear,
         _ => BindkeyChange::Keep,
     };

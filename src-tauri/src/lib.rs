@@ -2,6 +2,7 @@
 //! and exposes thin commands whose errors cross IPC as `{code, message}`.
 
 mod commands;
+mod live;
 
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -12,6 +13,8 @@ use telltale_sources::Engine;
 /// What commands reach through `State`. The engine is taken out on exit to shut it down cleanly.
 pub struct AppState {
     engine: Mutex<Option<Engine>>,
+    /// The one live stream to the main window; a reloaded page's new stream replaces it.
+    live: Mutex<Option<tauri::async_runtime::JoinHandle<()>>>,
 }
 
 impl AppState {
@@ -106,6 +109,7 @@ pub fn build<R: Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R> {
             });
             app.manage(AppState {
                 engine: Mutex::new(Some(engine)),
+                live: Mutex::new(None),
             });
             // Made here rather than by Tauri from tauri.conf.json ("create": false): so the
             // window has its navigation guard from its first load, and its UI never calls a
@@ -131,6 +135,7 @@ pub fn build<R: Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R> {
         .plugin(tauri_plugin_notification::init())
         .invoke_handler(tauri::generate_handler![
             commands::dashboard,
+            commands::live,
             commands::ble_nearby,
             commands::ble_devices,
             commands::save_ble_device,
@@ -181,6 +186,9 @@ fn shutdown<R: Runtime>(handle: &tauri::AppHandle<R>) {
     let Some(state) = handle.try_state::<AppState>() else {
         return;
     };
+    if let Some(live) = state.live.lock().unwrap_or_else(|p| p.into_inner()).take() {
+        live.abort();
+    }
     let engine = state
         .engine
         .lock()

@@ -10,7 +10,7 @@ use telltale_model::broker::{BrokerEntry, SaveBroker};
 use telltale_model::upkeep::{FleetRul, ServicePlan, ServiceStatus};
 use telltale_model::{
     ApiError, Dashboard, DeviceId, ErrorCode, ExportRequest, ExportResult, History, HistoryQuery,
-    RetentionSetting,
+    LiveEvent, RetentionSetting,
 };
 use wasm_bindgen::prelude::*;
 
@@ -23,6 +23,11 @@ extern "C" {
 async fn call<A: Serialize, T: DeserializeOwned>(cmd: &str, args: &A) -> Result<T, ApiError> {
     let args = serde_wasm_bindgen::to_value(args)
         .map_err(|e| ApiError::new(ErrorCode::Internal, format!("encoding {cmd}: {e}")))?;
+    invoke_call(cmd, args).await
+}
+
+/// `call` with arguments already in JavaScript form (a channel cannot go through serde).
+async fn invoke_call<T: DeserializeOwned>(cmd: &str, args: JsValue) -> Result<T, ApiError> {
     match tauri_invoke(cmd, args).await {
         Ok(value) => serde_wasm_bindgen::from_value(value)
             .map_err(|e| ApiError::new(ErrorCode::Internal, format!("decoding {cmd}: {e}"))),
@@ -47,6 +52,41 @@ struct QueryArgs<'a> {
 
 pub async fn dashboard() -> Result<Dashboard, ApiError> {
     call("dashboard", &NoArgs {}).await
+}
+
+/// Subscribes to what the engine pushes (committed readings, source changes). `on_event` runs
+/// for every event for as long as the page lives; a later subscription replaces this one.
+pub async fn live(mut on_event: impl FnMut(LiveEvent) + 'static) -> Result<(), ApiError> {
+    let js = |what: &'static str| {
+        move |e: JsValue| {
+            ApiError::new(
+                ErrorCode::Internal,
+                format!("{what}: {}", e.as_string().unwrap_or_default()),
+            )
+        }
+    };
+    // Tauri's own `Channel` (window.__TAURI__.core.Channel): it orders messages and serialises
+    // to the `__CHANNEL__:<id>` reference the shell turns into an `ipc::Channel`.
+    let core = js_sys::Reflect::get(&js_sys::global(), &"__TAURI__".into())
+        .and_then(|t| js_sys::Reflect::get(&t, &"core".into()))
+        .and_then(|c| js_sys::Reflect::get(&c, &"Channel".into()))
+        .map_err(js("no Tauri channel"))?;
+    let channel =
+        js_sys::Reflect::construct::<fn() -> JsValue>(core.unchecked_ref(), &js_sys::Array::new())
+            .map_err(js("creating a channel"))?;
+    let handler = Closure::<dyn FnMut(JsValue)>::new(move |message: JsValue| {
+        match serde_wasm_bindgen::from_value::<LiveEvent>(message) {
+            Ok(event) => on_event(event),
+            Err(e) => web_sys::console::warn_1(&format!("live event not understood: {e}").into()),
+        }
+    });
+    js_sys::Reflect::set(&channel, &"onmessage".into(), handler.as_ref())
+        .map_err(js("listening on the channel"))?;
+    // The handler lives as long as the page: the shell keeps sending until it is replaced.
+    handler.forget();
+    let args = js_sys::Object::new();
+    js_sys::Reflect::set(&args, &"channel".into(), &channel).map_err(js("channel argument"))?;
+    invoke_call("live", args.into()).await
 }
 
 pub async fn history(query: &HistoryQuery) -> Result<History, ApiError> {

@@ -5,6 +5,7 @@
 mod api;
 mod chart;
 mod format;
+mod live;
 mod pages;
 
 use leptos::prelude::*;
@@ -32,6 +33,7 @@ pub fn start() {
 fn App() -> impl IntoView {
     let page = RwSignal::new(Page::Dashboard);
     provide_context(page);
+    live::provide();
     // Alerts waiting for someone, on every page.
     let overview = pages::dashboard::poll(std::time::Duration::from_secs(3), api::alerts);
     let attention = Memo::new(move |_| {

@@ -92,25 +92,15 @@ pub fn parse_bindkey(text: &str) -> Result<[u8; 16], ApiError> {
 
 /// The UI's "save" on a BLE device: its settings and what to do with its bindkey. The key goes
 /// straight to the keyring; `Debug` never shows it.
-#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SaveBleDevice {
     pub config: BleDeviceConfig,
     /// A new bindkey (32 hex digits), or None to keep the one saved.
     #[serde(default)]
-    pub bindkey: Option<String>,
+    pub bindkey: Option<crate::secret::SecretInput>,
     /// Forget the saved bindkey.
     #[serde(default)]
     pub clear_bindkey: bool,
-}
-
-impl std::fmt::Debug for SaveBleDevice {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SaveBleDevice")
-            .field("config", &self.config)
-            .field("bindkey", &self.bindkey.as_ref().map(|_| "<redacted>"))
-            .field("clear_bindkey", &self.clear_bindkey)
-            .finish()
-    }
 }
 
 /// A device heard by the scanner, added or not.

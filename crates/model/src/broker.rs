@@ -420,26 +420,15 @@ pub struct BrokerEntry {
 }
 
 /// The settings page's "save": new settings, and what to do with the stored password.
-#[derive(Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SaveBroker {
     pub config: BrokerConfig,
     /// A new password for the keyring; None keeps the stored one.
     #[serde(default)]
-    pub password: Option<String>,
+    pub password: Option<crate::secret::SecretInput>,
     /// Remove the stored password.
     #[serde(default)]
     pub clear_password: bool,
-}
-
-/// Hand-written so that a debug log of a request can never print the password.
-impl std::fmt::Debug for SaveBroker {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SaveBroker")
-            .field("config", &self.config)
-            .field("password", &self.password.as_ref().map(|_| "<redacted>"))
-            .field("clear_password", &self.clear_password)
-            .finish()
-    }
 }
 
 #[cfg(test)]

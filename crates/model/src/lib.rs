@@ -10,6 +10,7 @@ use std::fmt;
 pub mod alert;
 pub mod ble;
 pub mod broker;
+pub mod secret;
 pub mod upkeep;
 
 /// Milliseconds since the Unix epoch, UTC. Every timestamp in Telltale is one of these.
@@ -327,20 +328,34 @@ pub struct Dashboard {
 
 impl Dashboard {
     /// Assembles a dashboard and judges every device's freshness.
+    pub fn new(
+        now_ms: TimestampMs,
+        devices: Vec<DeviceSummary>,
+        sources: Vec<SourceStatus>,
+    ) -> Self {
+        let mut dashboard = Self {
+            now_ms,
+            devices,
+            sources,
+        };
+        dashboard.judge(now_ms);
+        dashboard
+    }
+
+    /// Judges every device's freshness again at `now_ms`.
     ///
     /// A value is live only when it is recent *and* a connected source of the device's transport
     /// is still listening for the next one: right after a restart with every source off, values
     /// from a few seconds ago are history ("as of 14:32"), not live readings.
-    pub fn new(
-        now_ms: TimestampMs,
-        mut devices: Vec<DeviceSummary>,
-        sources: Vec<SourceStatus>,
-    ) -> Self {
-        for d in &mut devices {
-            let listening = sources
+    pub fn judge(&mut self, now_ms: TimestampMs) {
+        self.now_ms = now_ms;
+        for d in &mut self.devices {
+            let listening = self
+                .sources
                 .iter()
                 .any(|s| s.transport == d.device.transport && s.state == SourceState::Connected);
-            let declared_offline = sources
+            let declared_offline = self
+                .sources
                 .iter()
                 .flat_map(|s| &s.offline)
                 .any(|o| o.covers(&d.device.id));
@@ -350,12 +365,60 @@ impl Dashboard {
                 f => f,
             };
         }
-        Self {
-            now_ms,
-            devices,
-            sources,
-        }
     }
+
+    /// Takes in readings just committed: each becomes its series' latest value unless that one
+    /// is newer (a late reading never replaces a newer value). Returns false when a reading
+    /// belongs to a device this dashboard does not show yet: only a fresh dashboard knows its
+    /// name, kind and site. Freshness is left to [`Dashboard::judge`].
+    pub fn apply(&mut self, readings: &[Reading]) -> bool {
+        let mut complete = true;
+        for r in readings {
+            let Some(d) = self.devices.iter_mut().find(|d| d.device.id == r.device) else {
+                complete = false;
+                continue;
+            };
+            // Kept in metric order, as the store lists them.
+            match d
+                .latest
+                .binary_search_by(|v| v.metric.as_str().cmp(&r.metric))
+            {
+                Ok(i) => {
+                    let v = &mut d.latest[i];
+                    if r.ts_ms >= v.ts_ms {
+                        v.value = r.value;
+                        v.ts_ms = r.ts_ms;
+                        if r.unit.is_some() {
+                            v.unit.clone_from(&r.unit);
+                        }
+                    }
+                }
+                Err(i) => d.latest.insert(
+                    i,
+                    LatestValue {
+                        metric: r.metric.clone(),
+                        unit: r.unit.clone(),
+                        value: r.value,
+                        ts_ms: r.ts_ms,
+                    },
+                ),
+            }
+            d.last_seen_ms = Some(d.last_seen_ms.map_or(r.ts_ms, |t| t.max(r.ts_ms)));
+        }
+        complete
+    }
+}
+
+/// What the engine pushes to the screen as it happens, so that no page has to poll the store.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum LiveEvent {
+    /// Readings committed since the last event: the newest of each series, in commit order.
+    Readings { readings: Vec<Reading> },
+    /// The sources' state changed (connected, failed, devices declared offline).
+    Sources { sources: Vec<SourceStatus> },
+    /// Events were lost (the screen fell behind a flood): ask for the whole picture again.
+    Resync,
 }
 
 /// A request for a chart's worth of history.
@@ -632,6 +695,68 @@ mod tests {
             since_ms: 9_500,
         });
         assert_eq!(judged(vec![dead]), [Offline, Offline, Offline]);
+    }
+
+    #[test]
+    fn committed_readings_update_the_cards_never_backwards() {
+        let device = Device {
+            id: DeviceId::new("ble:1"),
+            name: "Fridge".into(),
+            kind: "thermometer".into(),
+            transport: Transport::Ble,
+            site: "Home".into(),
+            expected_interval_ms: 5_000,
+            tags: vec![],
+        };
+        let latest = |metric: &str, value, ts_ms| LatestValue {
+            metric: metric.into(),
+            unit: Some("°C".into()),
+            value,
+            ts_ms,
+        };
+        let mut d = Dashboard::new(
+            10_000,
+            vec![DeviceSummary {
+                device,
+                last_seen_ms: Some(9_000),
+                latest: vec![latest("temperature", 4.0, 9_000)],
+                freshness: Freshness::Unknown,
+            }],
+            vec![],
+        );
+        let reading = |device: &str, metric: &str, ts_ms, value| Reading {
+            device: DeviceId::new(device),
+            metric: metric.into(),
+            unit: None,
+            ts_ms,
+            value,
+            quality: Quality::default(),
+        };
+        assert!(d.apply(&[
+            reading("ble:1", "temperature", 11_000, 5.0),
+            // Late: an older reading arriving after a newer one changes nothing.
+            reading("ble:1", "temperature", 10_500, 99.0),
+            reading("ble:1", "battery", 11_000, 80.0),
+            reading("ble:1", "humidity", 8_000, 40.0),
+        ]));
+        let card = &d.devices[0];
+        assert_eq!(card.last_seen_ms, Some(11_000));
+        let got: Vec<_> = card
+            .latest
+            .iter()
+            .map(|v| (v.metric.as_str(), v.value, v.unit.as_deref()))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("battery", 80.0, None),
+                ("humidity", 40.0, None),
+                ("temperature", 5.0, Some("°C")),
+            ]
+        );
+        // A device the dashboard has never shown: the caller must fetch a fresh one.
+        assert!(!d.apply(&[reading("ble:2", "temperature", 11_000, 1.0)]));
+        assert_eq!(d.devices.len(), 1);
     }
 
     #[test]

@@ -18,7 +18,7 @@ use telltale_model::ble::{
 use telltale_model::broker::parse_url;
 use telltale_model::{
     Dashboard, DeviceId, ExportRequest, ExportResult, History, HistoryQuery, Reading,
-    RetentionSetting, SourceState, Transport,
+    RetentionSetting, SourceState, SourceStatus, Transport,
 };
 use telltale_store::{Ingest, Retention, SeriesKey, SourceConfigChange, Store, Writer};
 use tokio::sync::broadcast;
@@ -500,6 +500,11 @@ impl Engine {
     /// Readings as they are committed, for live views.
     pub fn committed(&self) -> broadcast::Receiver<Arc<[Reading]>> {
         self.writer.subscribe()
+    }
+
+    /// What each source says about itself now (in memory: cheap to ask often).
+    pub fn sources(&self) -> Vec<SourceStatus> {
+        self.board.snapshot()
     }
 
     pub fn dashboard(&self, now_ms: i64) -> Result<Dashboard> {

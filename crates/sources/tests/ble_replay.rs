@@ -258,4 +258,31 @@ async fn a_recorded_run_is_refused_while_the_device_sends_and_a_reboot_is_taken_
     assert_eq!(stored_counter(writer.ingest()).await, Some(4));
     assert_eq!(source.health(SEALED).restarts, 1);
     within("the source stops", source.stop()).await;
+
+    // The restart is on record with the device: the next run of the app counts on from it.
+    let record = within(
+        "the record",
+        writer
+            .ingest()
+            .counter_record(DeviceId::new(format!("ble:{SEALED}"))),
+    )
+    .await
+    .unwrap()
+    .unwrap();
+    assert_eq!(
+        (record.restarts, record.last_restart_ms),
+        (1, health.last_restart_ms)
+    );
+    let board = SourceBoard::default();
+    let (source, radio) = start(writer.ingest(), &board).await;
+    radio.send(sealed(5, 32.0)).await.unwrap();
+    stored.push(32.0);
+    eventually("the count goes on after the app restarts", || {
+        (temperatures(&store, SEALED) == stored).then_some(())
+    })
+    .await;
+    let health = source.health(SEALED);
+    assert_eq!(health.restarts, 1, "still on the device's row");
+    assert_eq!(health.last_restart_ms, record.last_restart_ms);
+    within("the source stops", source.stop()).await;
 }

@@ -19,6 +19,7 @@ pub use migrate::supported_version as schema_version;
 pub use rollup::LEVELS as ROLLUP_LEVELS;
 pub use table::alerts::{AlertWrite, TransitionRow};
 pub use table::presence::PresenceRow;
+pub use table::replay_counters::CounterRecord;
 pub use table::service_plans::{PlanRow, ServiceChange};
 pub use writer::{
     Committed, Ingest, PendingCommit, PresenceChange, ReplayMark, Retention, SeriesKey,

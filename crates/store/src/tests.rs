@@ -642,6 +642,7 @@ async fn a_replay_counter_is_kept_with_its_readings_and_goes_with_its_device() {
         device: device.clone(),
         counter,
         at_ms: 1_000,
+        restarted: false,
     };
     {
         let (_store, writer) = open(&path).unwrap();
@@ -676,6 +677,32 @@ async fn a_replay_counter_is_kept_with_its_readings_and_goes_with_its_device() {
         ingest.replay_counter(device.clone()).await.unwrap(),
         Some(42)
     );
+    // A restarted count is counted with the device, and outlives the app as the counter does.
+    for (counter, at_ms, restarted) in [(1, 90_000, true), (2, 91_000, false), (1, 500_000, true)] {
+        ingest
+            .write_marked(
+                vec![],
+                ReplayMark {
+                    device: device.clone(),
+                    counter,
+                    at_ms,
+                    restarted,
+                },
+            )
+            .await
+            .unwrap();
+    }
+    writer.close();
+    let (_store, writer) = open(&path).unwrap();
+    let ingest = writer.ingest();
+    assert_eq!(
+        ingest.counter_record(device.clone()).await.unwrap(),
+        Some(CounterRecord {
+            counter: 1,
+            restarts: 2,
+            last_restart_ms: Some(500_000),
+        })
+    );
     // A counter of a device with no readings yet registers the device (it is the device's
     // first frame, whose readings were all invalid).
     let other = DeviceId::new("ble:A4:C1:38:00:00:02");
@@ -686,6 +713,7 @@ async fn a_replay_counter_is_kept_with_its_readings_and_goes_with_its_device() {
                 device: other.clone(),
                 counter: 7,
                 at_ms: 2_000,
+                restarted: false,
             },
         )
         .await

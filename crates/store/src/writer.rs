@@ -6,6 +6,7 @@ use crate::error::{Result, StoreError};
 use crate::ingest::store_series;
 use crate::table;
 use crate::table::alerts::AlertWrite;
+use crate::table::replay_counters::CounterRecord;
 use crate::table::service_plans::ServiceChange;
 use rusqlite::{Connection, TransactionBehavior};
 use std::collections::HashMap;
@@ -41,7 +42,7 @@ enum Request {
         Option<ReplayMark>,
         oneshot::Sender<Result<Committed>>,
     ),
-    ReplayCounter(DeviceId, oneshot::Sender<Result<Option<u32>>>),
+    ReplayCounter(DeviceId, oneshot::Sender<Result<Option<CounterRecord>>>),
     Device(Device, oneshot::Sender<Result<()>>),
     Retention(SeriesKey, Retention, oneshot::Sender<Result<()>>),
     Prune(TimestampMs, oneshot::Sender<Result<usize>>),
@@ -88,6 +89,8 @@ pub struct ReplayMark {
     pub device: DeviceId,
     pub counter: u32,
     pub at_ms: TimestampMs,
+    /// The count restarted at this frame (accepted as a reboot): counted with the device.
+    pub restarted: bool,
 }
 
 /// A series named as users name it.
@@ -279,6 +282,11 @@ impl Ingest {
 
     /// A device's newest stored replay counter, as of every write queued before this call.
     pub async fn replay_counter(&self, device: DeviceId) -> Result<Option<u32>> {
+        Ok(self.counter_record(device).await?.map(|r| r.counter))
+    }
+
+    /// A device's stored counter with its restarts, as of every write queued before this call.
+    pub async fn counter_record(&self, device: DeviceId) -> Result<Option<CounterRecord>> {
         self.ask(|done| Request::ReplayCounter(device, done)).await
     }
 
@@ -461,7 +469,7 @@ enum Outcome {
     Pruned(usize),
     NotFound(String),
     LastTs(Option<TimestampMs>),
-    Counter(Option<u32>),
+    Counter(Option<CounterRecord>),
     /// This request alone could not be written (rolled back to its savepoint); the rest of the
     /// batch commits.
     Failed(String),
@@ -822,7 +830,7 @@ fn apply(
             }
             if let Some(m) = mark {
                 table::devices::ensure(tx, &m.device, transport_of_device(&m.device))?;
-                table::replay_counters::put(tx, &m.device, m.counter, m.at_ms)?;
+                table::replay_counters::put(tx, &m.device, m.counter, m.at_ms, m.restarted)?;
             }
             Outcome::Readings(c)
         }

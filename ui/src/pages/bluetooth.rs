@@ -11,6 +11,7 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 use std::time::Duration;
 use telltale_model::ble::{BleDeviceConfig, BleDeviceStatus, NearbyDevice, SaveBleDevice};
+use telltale_model::secret::SecretInput;
 
 const REFRESH: Duration = Duration::from_secs(2);
 
@@ -263,7 +264,7 @@ fn DeviceForm(draft: Draft, editing: RwSignal<Option<Draft>>) -> impl IntoView {
                 kind: kind.get_untracked(),
                 connect: connect.get_untracked(),
             },
-            bindkey: (!key.trim().is_empty()).then_some(key),
+            bindkey: SecretInput::typed(key),
             clear_bindkey: clear_bindkey.get_untracked(),
         };
         status.set(Some((false, "Saving…".into())));

@@ -1,15 +1,13 @@
 //! The dashboard: every device, grouped by site, with its newest values and how fresh they are.
 
-use crate::{api, format, Page};
+use crate::live::Live;
+use crate::{format, Page};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use std::time::Duration;
 use telltale_model::{
     ApiError, Dashboard as DashboardData, DeviceId, Freshness, SourceState, SourceStatus,
 };
-
-/// How often the dashboard asks for fresh values: the demo's fastest devices report every second.
-const REFRESH: Duration = Duration::from_secs(1);
 
 /// Polls `fetch` into a signal every `every`, starting now, until the calling component unmounts.
 pub fn poll<T: Send + Sync + 'static, F: std::future::Future<Output = T> + 'static>(
@@ -33,7 +31,11 @@ pub fn poll<T: Send + Sync + 'static, F: std::future::Future<Output = T> + 'stat
 
 #[component]
 pub fn Dashboard() -> impl IntoView {
-    let data = poll(REFRESH, api::dashboard);
+    let live = Live::get();
+    // Pushed readings keep values current; names, kinds and new devices come with a full read,
+    // once per visit.
+    live.refetch();
+    let data = live.dashboard;
     // Cards are keyed by device and read their values reactively, so a refresh updates text in
     // place: nothing flickers, and a card being tapped is never swapped out under the finger.
     let dashboard =

@@ -1,11 +1,10 @@
 //! A device's page: its values, how fresh they are, and a chart of one metric's history over a
 //! chosen range, with CSV export and the series' retention.
 
-use super::dashboard::{error_view, poll};
+use super::dashboard::error_view;
 use crate::{api, chart, format, Page};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use std::time::Duration;
 use telltale_model::{
     DeviceId, DeviceSummary, ExportRequest, Freshness, HistoryQuery, RetentionSetting,
     KEEP_FOREVER, MAX_POINTS,
@@ -51,7 +50,7 @@ impl Range {
 #[component]
 pub fn DevicePage(id: DeviceId) -> impl IntoView {
     let page = expect_context::<RwSignal<Page>>();
-    let dashboard = poll(Duration::from_secs(2), api::dashboard);
+    let dashboard = crate::live::Live::get().dashboard;
     let summary = {
         let id = id.clone();
         Memo::new(move |_| {

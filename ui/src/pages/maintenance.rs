@@ -292,7 +292,7 @@ fn PlanRow(
 
 #[component]
 fn PlanForm(reload: RwSignal<u32>, message: RwSignal<Option<(bool, String)>>) -> impl IntoView {
-    let devices = poll(Duration::from_secs(60), api::dashboard);
+    let devices = crate::live::Live::get().dashboard;
     let id = RwSignal::new(String::new());
     let device = RwSignal::new(String::new());
     let metric = RwSignal::new(String::new());

@@ -4,21 +4,19 @@
 //! receives one back (a broker only says whether it has one).
 
 use crate::api;
-use crate::pages::dashboard::{error_view, poll};
+use crate::pages::dashboard::error_view;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use std::path::PathBuf;
-use std::time::Duration;
 use telltale_model::broker::{
     BrokerConfig, BrokerEntry, PayloadFormat, Protocol, SaveBroker, TlsSettings, TopicMap,
 };
+use telltale_model::secret::SecretInput;
 use telltale_model::{SourceState, SourceStatus};
-
-const REFRESH: Duration = Duration::from_secs(2);
 
 #[component]
 pub fn SourcesPage() -> impl IntoView {
-    let dashboard = poll(REFRESH, api::dashboard);
+    let dashboard = crate::live::Live::get().dashboard;
     let statuses = Memo::new(move |_| {
         dashboard.with(|d| match d {
             Some(Ok(d)) => d.sources.clone(),
@@ -329,7 +327,8 @@ fn BrokerForm(
         };
         let request = SaveBroker {
             config,
-            password: non_empty(password.get_untracked()),
+            // Not trimmed: spaces can be part of a password.
+            password: SecretInput::typed(password.get_untracked()),
             clear_password: clear_password.get_untracked(),
         };
         status.set(Some((false, "Saving…".into())));

@@ -101,6 +101,22 @@ struct Seen {
     rssi: Option<i16>,
 }
 
+/// The entry of peripheral `id`, made with `new` if it is not remembered yet. At `max` entries,
+/// a new peripheral first makes the scanner forget everyone but the user's own devices: a
+/// neighbour rotating random addresses (or a hostile advertiser) must not grow this without end.
+fn remember<'a, K: std::hash::Hash + Eq>(
+    seen: &'a mut HashMap<K, Seen>,
+    max: usize,
+    fleet: &BleFleet,
+    id: K,
+    new: impl FnOnce() -> Seen,
+) -> &'a mut Seen {
+    if !seen.contains_key(&id) && seen.len() >= max {
+        seen.retain(|_, s| fleet.devices.iter().any(|d| d.address == s.address));
+    }
+    seen.entry(id).or_insert_with(new)
+}
+
 /// Scans until cancelled (`Ok`) or the adapter goes away (`Err`).
 async fn scan(
     adapter: Adapter,
@@ -143,13 +159,7 @@ async fn scan(
                 let advert = match event {
                     CentralEvent::DeviceDiscovered(id) | CentralEvent::DeviceUpdated(id) => {
                         let Some(props) = properties(&adapter, &id).await else { continue };
-                        if !seen.contains_key(&id) && seen.len() >= MAX_SEEN {
-                            // A neighbour rotating random addresses must not grow this without
-                            // end: forget everyone but the user's own devices.
-                            let fleet = fleet.borrow();
-                            seen.retain(|_, s| fleet.devices.iter().any(|d| d.address == s.address));
-                        }
-                        let entry = seen.entry(id.clone()).or_insert_with(|| Seen {
+                        let entry = remember(&mut seen, MAX_SEEN, &fleet.borrow(), id.clone(), || Seen {
                             address: props.address.to_string(),
                             name: None,
                             rssi: None,
@@ -522,4 +532,48 @@ async fn read_into(
         })
         .await;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn remembered_peripherals_stay_bounded_and_keep_the_users_devices() {
+        let mine = "A4:C1:38:00:00:01";
+        let fleet = BleFleet {
+            devices: vec![crate::ble::KnownDevice {
+                address: mine.to_owned(),
+                name: "Fridge".into(),
+                kind: "thermometer".into(),
+                site: String::new(),
+                expected_interval_ms: 10_000,
+                tags: vec![],
+                connect: false,
+                bindkey: None,
+            }],
+        };
+        let seen_as = |address: String| {
+            move || Seen {
+                address,
+                name: None,
+                rssi: None,
+            }
+        };
+        let mut seen: HashMap<u32, Seen> = HashMap::new();
+        remember(&mut seen, 8, &fleet, 0, seen_as(mine.to_owned()));
+        // A flood of rotating addresses: never more than the bound.
+        for id in 1..10_000u32 {
+            remember(&mut seen, 8, &fleet, id, seen_as(format!("rotating-{id}")));
+            assert!(seen.len() <= 8, "{} remembered", seen.len());
+            assert!(
+                seen.contains_key(&0),
+                "the user's device is never forgotten"
+            );
+        }
+        // One already remembered is found again, not replaced.
+        remember(&mut seen, 8, &fleet, 0, seen_as("other".into())).rssi = Some(-40);
+        assert_eq!(seen[&0].address, mine);
+        assert_eq!(seen[&0].rssi, Some(-40));
+    }
 }

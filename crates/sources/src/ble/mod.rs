@@ -714,10 +714,15 @@ impl Run {
                                 None => {
                                     let stored = self
                                         .ingest
-                                        .replay_counter(device_id(&address))
+                                        .counter_record(device_id(&address))
                                         .await
                                         .map_err(|e| e.to_string())?;
-                                    t.counter.insert(CounterGuard::new(stored, now_ms))
+                                    let (restarts, last) = stored
+                                        .map_or((0, None), |r| (r.restarts, r.last_restart_ms));
+                                    t.counter.insert(
+                                        CounterGuard::new(stored.map(|r| r.counter), now_ms)
+                                            .with_restarts(restarts, last),
+                                    )
                                 }
                             };
                             let bits = decoded.format.replay_counter_bits();
@@ -740,6 +745,7 @@ impl Run {
                                         device: device_id(&address),
                                         counter,
                                         at_ms: now_ms,
+                                        restarted: verdict == Verdict::Restarted,
                                     });
                                     t.accepted(&decoded, now_ms);
                                     readings_of_decoded(&address, &decoded, rssi, now_ms)

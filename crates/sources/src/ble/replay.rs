@@ -29,8 +29,8 @@
 //! [`RESTART_BELOW`]) but not past the old one are refused. The first [`RESTART_BELOW`] frames
 //! of the old count look exactly like the new count's (same key, same counters), which no
 //! receiver can tell apart; a device that keeps its counter across reboots has no such gap.
-//! The restarts and that bound live in memory (the store keeps only the counter) and are
-//! forgotten when the app restarts.
+//! Each accepted restart is counted with the device in the store (shown on its row, kept across
+//! restarts of the app); the bound on the old count lives in memory only.
 //! What a replay can still do is wait for the device to fall silent (or jam it) and play back
 //! the start of a count: every restart shows on the device's row, and every frame refused on
 //! the way is counted on the Sources page.
@@ -98,6 +98,15 @@ impl CounterGuard {
             accepted,
             live_ms: now_ms,
             ..CounterGuard::default()
+        }
+    }
+
+    /// The restarts already on record (from the store), to count on from.
+    pub fn with_restarts(self, restarts: u32, last_restart_ms: Option<i64>) -> Self {
+        CounterGuard {
+            restarts,
+            last_restart_ms,
+            ..self
         }
     }
 

@@ -1,0 +1,84 @@
+//! The live stream: what the engine commits and what its sources say, pushed to the UI through
+//! a Tauri channel so that no page polls the store to stay current.
+
+use crate::AppState;
+use std::collections::HashMap;
+use std::time::Duration;
+use tauri::ipc::Channel;
+use tauri::{AppHandle, Manager, Runtime};
+use telltale_model::{LiveEvent, Reading};
+use tokio::sync::broadcast::error::RecvError;
+use tokio::time::{sleep_until, Instant};
+
+/// Readings committed within this long of the first one pending go in one event: a screen
+/// needs no more than ten updates a second, and a flood then costs the webview ten messages a
+/// second rather than one per commit.
+const BATCH: Duration = Duration::from_millis(100);
+
+/// How often the sources' state is compared with what the screen last got (in memory, cheap).
+const SOURCES_EVERY: Duration = Duration::from_secs(1);
+
+/// Streams until the webview stops listening (a closed window, a reloaded page whose channel is
+/// gone) or the engine shuts down.
+pub async fn stream<R: Runtime>(app: AppHandle<R>, channel: Channel<LiveEvent>) {
+    let state = app.state::<AppState>();
+    let Ok(mut committed) = state.with_engine(|e| Ok(e.committed())) else {
+        return;
+    };
+    // The newest reading of each series since the last event, in first-seen order.
+    let mut pending: Vec<Reading> = Vec::new();
+    let mut slot: HashMap<(String, String), usize> = HashMap::new();
+    let mut due: Option<Instant> = None;
+    let mut sources_sent = None;
+    let mut sources_check = tokio::time::interval(SOURCES_EVERY);
+    loop {
+        let event = tokio::select! {
+            got = committed.recv() => match got {
+                Ok(batch) => {
+                    for r in batch.iter() {
+                        let key = (r.device.0.clone(), r.metric.clone());
+                        match slot.get(&key) {
+                            Some(&i) if pending[i].ts_ms <= r.ts_ms => pending[i] = r.clone(),
+                            Some(_) => {}
+                            None => {
+                                slot.insert(key, pending.len());
+                                pending.push(r.clone());
+                            }
+                        }
+                    }
+                    due.get_or_insert_with(|| Instant::now() + BATCH);
+                    None
+                }
+                Err(RecvError::Lagged(missed)) => {
+                    tracing::debug!(missed, "live stream fell behind; the screen resyncs");
+                    pending.clear();
+                    slot.clear();
+                    due = None;
+                    Some(LiveEvent::Resync)
+                }
+                Err(RecvError::Closed) => return,
+            },
+            () = async { sleep_until(due.unwrap_or_else(Instant::now)).await }, if due.is_some() => {
+                due = None;
+                slot.clear();
+                Some(LiveEvent::Readings { readings: std::mem::take(&mut pending) })
+            }
+            _ = sources_check.tick() => {
+                let Ok(now) = state.with_engine(|e| Ok(e.sources())) else {
+                    return;
+                };
+                if sources_sent.as_ref() == Some(&now) {
+                    None
+                } else {
+                    sources_sent = Some(now.clone());
+                    Some(LiveEvent::Sources { sources: now })
+                }
+            }
+        };
+        if let Some(event) = event {
+            if channel.send(event).is_err() {
+                return;
+            }
+        }
+    }
+}
