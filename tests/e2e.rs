@@ -1272,6 +1272,42 @@ async fn demo_dashboard_device_page_layouts_and_offline_history() {
         .expect("closing the session quits the app");
     drop(driver);
     drop(broker);
+
+    // 9. A writer that dies (a bug, injected in this debug build through TELLTALE_FAULT) ends
+    //    the app with an error, rather than leaving a live-looking window that stores nothing.
+    let dead = tempfile::tempdir().unwrap();
+    let log = dead.path().join("app.log");
+    let log_file = std::fs::File::create(&log).unwrap();
+    let mut doomed = Command::new(&app)
+        .env("DISPLAY", &display)
+        .env("TELLTALE_DATA_DIR", dead.path())
+        .env("TELLTALE_FAULT", "writer-panic")
+        .env("HOME", dead.path())
+        .env("NO_AT_BRIDGE", "1")
+        // The app logs to stdout, panics go to stderr: both into one file.
+        .stdout(log_file.try_clone().unwrap())
+        .stderr(log_file)
+        .spawn()
+        .expect("starting the app");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let status = loop {
+        if let Some(status) = doomed.try_wait().unwrap() {
+            break status;
+        }
+        if Instant::now() > deadline {
+            let _ = doomed.kill();
+            let _ = doomed.wait();
+            panic!(
+                "the app ran on without a writer: {}",
+                std::fs::read_to_string(&log).unwrap_or_default()
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    let said = std::fs::read_to_string(&log).unwrap_or_default();
+    assert_eq!(status.code(), Some(1), "{said}");
+    assert!(said.contains("the store's writer died"), "{said}");
+    println!("dead writer: the app exited with {status}");
     drop(xvfb);
     // The password and the bindkey are in the keyring only: not in the database, its journal,
     // or anything else the app wrote.

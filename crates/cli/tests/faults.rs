@@ -657,3 +657,41 @@ fn a_password_over_plain_mqtt_is_warned_about() {
         "the password itself is never logged"
     );
 }
+
+/// Issue 12, point 5: a writer that dies (a bug, injected in this debug build through
+/// `TELLTALE_FAULT`) stops the real collector with a non-zero exit and the reason, rather than
+/// leaving it connected and acknowledging messages it can no longer store.
+#[test]
+fn a_dead_writer_stops_the_collector_with_an_error() {
+    let (_broker, site, publisher) = setup("telltale-writer-death", "", &[LINE]);
+    let mut collector = site.collector(
+        "writer-death",
+        &[("TELLTALE_FAULT", "writer-panic".to_owned())],
+    );
+    // Its first reading kills the writer: published until one arrives (the subscription is
+    // made after the connection), and never stored.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let status = loop {
+        if let Some(status) = collector.exited() {
+            break status;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the collector runs on without a writer: {}",
+            tail(&collector.log(), 20)
+        );
+        publisher.send("line/press-01/pressure", b"6.5");
+        std::thread::sleep(Duration::from_millis(500));
+    };
+    let log = collector.log();
+    assert!(
+        !status.success(),
+        "exit status {status}: {}",
+        tail(&log, 20)
+    );
+    assert!(
+        log.contains("the store's writer died") && log.contains("injected through TELLTALE_FAULT"),
+        "the reason is logged: {}",
+        tail(&log, 20)
+    );
+}

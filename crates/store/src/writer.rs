@@ -379,6 +379,14 @@ impl PendingCommit {
     }
 }
 
+/// Fault injection for tests of the real binaries, in debug builds only (release builds have no
+/// such switch): `TELLTALE_FAULT=writer-panic` makes the writer panic at its first readings, as
+/// a bug would, so a test can see the collector and the app stop rather than run on.
+#[cfg(debug_assertions)]
+fn injected_panic() -> bool {
+    std::env::var("TELLTALE_FAULT").is_ok_and(|v| v == "writer-panic")
+}
+
 fn run(
     mut conn: Connection,
     mut rx: mpsc::Receiver<Request>,
@@ -386,9 +394,15 @@ fn run(
     health: Health,
 ) {
     let mut cache = SeriesCache::default();
+    #[cfg(debug_assertions)]
+    let panic_at_readings = injected_panic();
     'serve: while let Some(first) = rx.blocking_recv() {
         if matches!(first, Request::Close) {
             break;
+        }
+        #[cfg(debug_assertions)]
+        if panic_at_readings && matches!(first, Request::Readings(..)) {
+            panic!("a bug in the writer (injected through TELLTALE_FAULT)");
         }
         // Take whatever else is already waiting, so a burst costs one fsync instead of many.
         let mut batch = vec![first];

@@ -854,6 +854,11 @@ impl Collector {
         })
     }
 
+    /// Whether the collector has exited by itself, and how.
+    pub fn exited(&mut self) -> Option<ExitStatus> {
+        self.process.exited()
+    }
+
     /// SIGKILL: no flush, no goodbye.
     pub fn kill9(mut self) {
         self.process.kill_now();
