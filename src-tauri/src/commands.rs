@@ -1,23 +1,21 @@
 //! IPC commands: take arguments, call the engine, map the error. Nothing else lives here.
 
+use crate::args::{Answer, Args};
 use crate::AppState;
 use tauri::ipc::Channel;
 use tauri::{AppHandle, Manager, Runtime, State};
-use telltale_model::alert::{
-    AlertHistoryQuery, AlertId, AlertRecord, AlertsOverview, MaintenanceForecast, SeriesAlerts,
-};
-use telltale_model::ble::{BleDeviceStatus, NearbyDevice, SaveBleDevice};
-use telltale_model::broker::{BrokerEntry, SaveBroker};
-use telltale_model::upkeep::{FleetRul, ServicePlan, ServiceStatus};
-use telltale_model::{
-    ApiError, Dashboard, Device, DeviceId, ErrorCode, ExportRequest, ExportResult, History,
-    HistoryQuery, LiveEvent, RetentionSetting,
-};
+use telltale_model::alert::AlertsOverview;
+use telltale_model::broker::BrokerEntry;
+use telltale_model::ipc;
+use telltale_model::{ApiError, Device, DeviceId, ErrorCode, LiveEvent};
 use telltale_sources::secret::{OsKeyring, Secret, SecretStore};
 use telltale_sources::{now_ms, upkeep, BindkeyChange, PasswordChange};
 
 #[tauri::command]
-pub async fn dashboard(state: State<'_, AppState>) -> Result<Dashboard, ApiError> {
+pub async fn dashboard(
+    state: State<'_, AppState>,
+    _args: Args<ipc::Dashboard>,
+) -> Answer<ipc::Dashboard> {
     state.with_engine(|e| Ok(e.dashboard(now_ms())?))
 }
 
@@ -43,7 +41,8 @@ pub async fn live<R: Runtime>(
 }
 
 #[tauri::command]
-pub async fn history(state: State<'_, AppState>, query: HistoryQuery) -> Result<History, ApiError> {
+pub async fn history(state: State<'_, AppState>, args: Args<ipc::History>) -> Answer<ipc::History> {
+    let ipc::History { query } = args.0;
     query.validate()?;
     state.with_engine(|e| Ok(e.history(&query)?))
 }
@@ -62,8 +61,9 @@ pub async fn device(state: State<'_, AppState>, id: DeviceId) -> Result<Device, 
 pub async fn export_csv<R: Runtime>(
     app: AppHandle<R>,
     state: State<'_, AppState>,
-    request: ExportRequest,
-) -> Result<ExportResult, ApiError> {
+    args: Args<ipc::ExportCsv>,
+) -> Answer<ipc::ExportCsv> {
+    let ipc::ExportCsv { request } = args.0;
     request.validate()?;
     let dir = app
         .path()
@@ -81,19 +81,22 @@ pub async fn export_csv<R: Runtime>(
 #[tauri::command]
 pub async fn retention(
     state: State<'_, AppState>,
-    device: DeviceId,
-    metric: String,
-) -> Result<RetentionSetting, ApiError> {
+    args: Args<ipc::Retention>,
+) -> Answer<ipc::Retention> {
+    let ipc::Retention { device, metric } = args.0;
     state.with_engine(|e| Ok(e.retention(&device, &metric)?))
 }
 
 #[tauri::command]
 pub async fn set_retention(
     state: State<'_, AppState>,
-    device: DeviceId,
-    metric: String,
-    setting: RetentionSetting,
-) -> Result<(), ApiError> {
+    args: Args<ipc::SetRetention>,
+) -> Answer<ipc::SetRetention> {
+    let ipc::SetRetention {
+        device,
+        metric,
+        setting,
+    } = args.0;
     setting.validate()?;
     let ingest = state.with_engine(|e| Ok(e.ingest()))?;
     Ok(telltale_sources::set_retention(&ingest, device, metric, setting).await?)
@@ -101,7 +104,10 @@ pub async fn set_retention(
 
 /// The brokers configured in the app; whether each has a stored password, never the password.
 #[tauri::command]
-pub async fn brokers(state: State<'_, AppState>) -> Result<Vec<BrokerEntry>, ApiError> {
+pub async fn brokers(
+    state: State<'_, AppState>,
+    _args: Args<ipc::Brokers>,
+) -> Answer<ipc::Brokers> {
     let configs = state.with_engine(|e| Ok(e.configured_brokers()?))?;
     // The keyring answers over D-Bus: keep that off the async workers.
     tauri::async_runtime::spawn_blocking(move || {
@@ -123,7 +129,11 @@ pub async fn brokers(state: State<'_, AppState>) -> Result<Vec<BrokerEntry>, Api
 
 /// Saves a broker's settings (its password into the OS keyring) and (re)connects it.
 #[tauri::command]
-pub async fn save_broker(state: State<'_, AppState>, request: SaveBroker) -> Result<(), ApiError> {
+pub async fn save_broker(
+    state: State<'_, AppState>,
+    args: Args<ipc::SaveBroker>,
+) -> Answer<ipc::SaveBroker> {
+    let ipc::SaveBroker { request } = args.0;
     request
         .config
         .validate()
@@ -158,7 +168,11 @@ pub async fn save_broker(state: State<'_, AppState>, request: SaveBroker) -> Res
 
 /// Disconnects a broker and forgets its settings and password; its history stays.
 #[tauri::command]
-pub async fn delete_broker(state: State<'_, AppState>, id: String) -> Result<(), ApiError> {
+pub async fn delete_broker(
+    state: State<'_, AppState>,
+    args: Args<ipc::DeleteBroker>,
+) -> Answer<ipc::DeleteBroker> {
+    let ipc::DeleteBroker { id } = args.0;
     if id.is_empty() || id.len() > 64 {
         return Err(ApiError::invalid("broker id must be 1 to 64 characters"));
     }
@@ -172,13 +186,19 @@ pub async fn delete_broker(state: State<'_, AppState>, id: String) -> Result<(),
 
 /// What the Bluetooth scanners heard recently, added or not.
 #[tauri::command]
-pub async fn ble_nearby(state: State<'_, AppState>) -> Result<Vec<NearbyDevice>, ApiError> {
+pub async fn ble_nearby(
+    state: State<'_, AppState>,
+    _args: Args<ipc::BleNearby>,
+) -> Answer<ipc::BleNearby> {
     state.with_engine(|e| Ok(e.nearby(now_ms())))
 }
 
 /// The user's BLE devices with their health (never their bindkeys).
 #[tauri::command]
-pub async fn ble_devices(state: State<'_, AppState>) -> Result<Vec<BleDeviceStatus>, ApiError> {
+pub async fn ble_devices(
+    state: State<'_, AppState>,
+    _args: Args<ipc::BleDevices>,
+) -> Answer<ipc::BleDevices> {
     state.with_engine(|e| Ok(e.ble_devices()))
 }
 
@@ -186,8 +206,9 @@ pub async fn ble_devices(state: State<'_, AppState>) -> Result<Vec<BleDeviceStat
 #[tauri::command]
 pub async fn save_ble_device(
     state: State<'_, AppState>,
-    request: SaveBleDevice,
-) -> Result<(), ApiError> {
+    args: Args<ipc::SaveBleDevice>,
+) -> Answer<ipc::SaveBleDevice> {
+    let ipc::SaveBleDevice { request } = args.0;
     let bindkey = match (request.bindkey, request.clear_bindkey) {
         (Some(_), true) => {
             return Err(ApiError::invalid(
@@ -209,9 +230,12 @@ pub async fn save_ble_device(
 #[tauri::command]
 pub async fn remove_ble_device(
     state: State<'_, AppState>,
-    address: String,
-    delete_history: bool,
-) -> Result<(), ApiError> {
+    args: Args<ipc::RemoveBleDevice>,
+) -> Answer<ipc::RemoveBleDevice> {
+    let ipc::RemoveBleDevice {
+        address,
+        delete_history,
+    } = args.0;
     let ingest = state.with_engine(|e| Ok(e.ingest()))?;
     telltale_sources::remove_ble_device(&ingest, &OsKeyring, &address, delete_history).await?;
     state.with_engine_mut(|e| Ok(e.reload_ble_fleet(&OsKeyring)?))
@@ -234,7 +258,7 @@ fn operator() -> String {
 
 /// Active alerts, the rules in force, and whether evaluation kept up.
 #[tauri::command]
-pub async fn alerts(state: State<'_, AppState>) -> Result<AlertsOverview, ApiError> {
+pub async fn alerts(state: State<'_, AppState>, _args: Args<ipc::Alerts>) -> Answer<ipc::Alerts> {
     let alerts = alerts_of(&state)?;
     Ok(AlertsOverview {
         active: alerts.active(),
@@ -246,14 +270,19 @@ pub async fn alerts(state: State<'_, AppState>) -> Result<AlertsOverview, ApiErr
 #[tauri::command]
 pub async fn alert_history(
     state: State<'_, AppState>,
-    query: AlertHistoryQuery,
-) -> Result<Vec<AlertRecord>, ApiError> {
+    args: Args<ipc::AlertHistory>,
+) -> Answer<ipc::AlertHistory> {
+    let ipc::AlertHistory { query } = args.0;
     query.validate()?;
     state.with_engine(|e| Ok(telltale_sources::alerting::history(e.store(), &query)?))
 }
 
 #[tauri::command]
-pub async fn acknowledge_alert(state: State<'_, AppState>, id: AlertId) -> Result<(), ApiError> {
+pub async fn acknowledge_alert(
+    state: State<'_, AppState>,
+    args: Args<ipc::AcknowledgeAlert>,
+) -> Answer<ipc::AcknowledgeAlert> {
+    let ipc::AcknowledgeAlert { id } = args.0;
     id.validate()?;
     let alerts = alerts_of(&state)?;
     Ok(alerts.acknowledge(&id, &operator()).await?)
@@ -263,9 +292,9 @@ pub async fn acknowledge_alert(state: State<'_, AppState>, id: AlertId) -> Resul
 #[tauri::command]
 pub async fn shelve_alert(
     state: State<'_, AppState>,
-    id: AlertId,
-    minutes: u32,
-) -> Result<(), ApiError> {
+    args: Args<ipc::ShelveAlert>,
+) -> Answer<ipc::ShelveAlert> {
+    let ipc::ShelveAlert { id, minutes } = args.0;
     id.validate()?;
     if !(1..=7 * 24 * 60).contains(&minutes) {
         return Err(ApiError::invalid("shelve for 1 minute to 7 days"));
@@ -276,7 +305,11 @@ pub async fn shelve_alert(
 }
 
 #[tauri::command]
-pub async fn unshelve_alert(state: State<'_, AppState>, id: AlertId) -> Result<(), ApiError> {
+pub async fn unshelve_alert(
+    state: State<'_, AppState>,
+    args: Args<ipc::UnshelveAlert>,
+) -> Answer<ipc::UnshelveAlert> {
+    let ipc::UnshelveAlert { id } = args.0;
     id.validate()?;
     let alerts = alerts_of(&state)?;
     Ok(alerts.unshelve(&id, &operator()).await?)
@@ -284,7 +317,11 @@ pub async fn unshelve_alert(state: State<'_, AppState>, id: AlertId) -> Result<(
 
 /// Replaces the alert rules (TOML); refused with the reason when they do not validate.
 #[tauri::command]
-pub async fn save_alert_rules(state: State<'_, AppState>, rules: String) -> Result<(), ApiError> {
+pub async fn save_alert_rules(
+    state: State<'_, AppState>,
+    args: Args<ipc::SaveAlertRules>,
+) -> Answer<ipc::SaveAlertRules> {
+    let ipc::SaveAlertRules { rules } = args.0;
     if rules.len() > 256 * 1024 {
         return Err(ApiError::invalid("the rules must be under 256 KiB"));
     }
@@ -294,7 +331,10 @@ pub async fn save_alert_rules(state: State<'_, AppState>, rules: String) -> Resu
 
 /// When each series under a high/low alert limit will reach it, soonest first.
 #[tauri::command]
-pub async fn maintenance(state: State<'_, AppState>) -> Result<Vec<MaintenanceForecast>, ApiError> {
+pub async fn maintenance(
+    state: State<'_, AppState>,
+    _args: Args<ipc::Maintenance>,
+) -> Answer<ipc::Maintenance> {
     state.with_engine(|e| Ok(e.maintenance(now_ms())?))
 }
 
@@ -302,8 +342,9 @@ pub async fn maintenance(state: State<'_, AppState>) -> Result<Vec<MaintenanceFo
 #[tauri::command]
 pub async fn series_alerts(
     state: State<'_, AppState>,
-    query: HistoryQuery,
-) -> Result<SeriesAlerts, ApiError> {
+    args: Args<ipc::SeriesAlerts>,
+) -> Answer<ipc::SeriesAlerts> {
+    let ipc::SeriesAlerts { query } = args.0;
     query.validate()?;
     state.with_engine(|e| {
         let mut alerts =
@@ -315,7 +356,10 @@ pub async fn series_alerts(
 
 /// Where each service plan stands: counted since its last service, due when at the recent pace.
 #[tauri::command]
-pub async fn service_plans(state: State<'_, AppState>) -> Result<Vec<ServiceStatus>, ApiError> {
+pub async fn service_plans(
+    state: State<'_, AppState>,
+    _args: Args<ipc::ServicePlans>,
+) -> Answer<ipc::ServicePlans> {
     let store = state.with_engine(|e| Ok(e.store().clone()))?;
     Ok(upkeep::service_statuses(&store, now_ms())?)
 }
@@ -324,8 +368,9 @@ pub async fn service_plans(state: State<'_, AppState>) -> Result<Vec<ServiceStat
 #[tauri::command]
 pub async fn save_service_plan(
     state: State<'_, AppState>,
-    plan: ServicePlan,
-) -> Result<(), ApiError> {
+    args: Args<ipc::SaveServicePlan>,
+) -> Answer<ipc::SaveServicePlan> {
+    let ipc::SaveServicePlan { plan } = args.0;
     plan.validate()?;
     let ingest = state.with_engine(|e| Ok(e.ingest()))?;
     upkeep::save_plan(&ingest, plan, now_ms()).await?;
@@ -342,7 +387,11 @@ fn recheck_maintenance(state: &State<'_, AppState>) {
 
 /// Removes a service plan with its service history.
 #[tauri::command]
-pub async fn delete_service_plan(state: State<'_, AppState>, id: String) -> Result<(), ApiError> {
+pub async fn delete_service_plan(
+    state: State<'_, AppState>,
+    args: Args<ipc::DeleteServicePlan>,
+) -> Answer<ipc::DeleteServicePlan> {
+    let ipc::DeleteServicePlan { id } = args.0;
     if id.is_empty() || id.len() > 64 {
         return Err(ApiError::invalid("a plan id is 1 to 64 characters"));
     }
@@ -354,7 +403,11 @@ pub async fn delete_service_plan(state: State<'_, AppState>, id: String) -> Resu
 
 /// Records a service done now by the signed-in user: the plan's count starts again.
 #[tauri::command]
-pub async fn mark_serviced(state: State<'_, AppState>, id: String) -> Result<(), ApiError> {
+pub async fn mark_serviced(
+    state: State<'_, AppState>,
+    args: Args<ipc::MarkServiced>,
+) -> Answer<ipc::MarkServiced> {
+    let ipc::MarkServiced { id } = args.0;
     if id.is_empty() || id.len() > 64 {
         return Err(ApiError::invalid("a plan id is 1 to 64 characters"));
     }
@@ -367,7 +420,8 @@ pub async fn mark_serviced(state: State<'_, AppState>, id: String) -> Result<(),
 /// Remaining lives of a fleet's running assets from its failed ones' histories, both as the
 /// text of C-MAPSS-layout files the user picked. Fitted off the async workers.
 #[tauri::command]
-pub async fn fleet_rul(failed: String, running: String) -> Result<FleetRul, ApiError> {
+pub async fn fleet_rul(args: Args<ipc::FleetRul>) -> Answer<ipc::FleetRul> {
+    let ipc::FleetRul { failed, running } = args.0;
     tauri::async_runtime::spawn_blocking(move || upkeep::fleet_rul(&failed, &running))
         .await
         .map_err(|e| ApiError::new(ErrorCode::Internal, e.to_string()))?
@@ -378,9 +432,9 @@ pub async fn fleet_rul(failed: String, running: String) -> Result<FleetRul, ApiE
 #[tauri::command]
 pub async fn set_device_tags(
     state: State<'_, AppState>,
-    device: DeviceId,
-    tags: Vec<String>,
-) -> Result<(), ApiError> {
+    args: Args<ipc::SetDeviceTags>,
+) -> Answer<ipc::SetDeviceTags> {
+    let ipc::SetDeviceTags { device, tags } = args.0;
     if device.as_str().is_empty() || device.as_str().len() > 256 {
         return Err(ApiError::invalid("device id must be 1 to 256 characters"));
     }

@@ -1,6 +1,7 @@
 //! The Tauri shell: the only crate that knows Tauri. It opens the engine, starts the sources,
 //! and exposes thin commands whose errors cross IPC as `{code, message}`.
 
+mod args;
 mod commands;
 mod live;
 
@@ -133,37 +134,52 @@ pub fn build<R: Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R> {
             Ok(())
         })
         .plugin(tauri_plugin_notification::init())
-        .invoke_handler(tauri::generate_handler![
-            commands::dashboard,
-            commands::live,
-            commands::ble_nearby,
-            commands::ble_devices,
-            commands::save_ble_device,
-            commands::remove_ble_device,
-            commands::history,
-            commands::device,
-            commands::export_csv,
-            commands::retention,
-            commands::set_retention,
-            commands::brokers,
-            commands::save_broker,
-            commands::delete_broker,
-            commands::alerts,
-            commands::alert_history,
-            commands::acknowledge_alert,
-            commands::shelve_alert,
-            commands::unshelve_alert,
-            commands::save_alert_rules,
-            commands::maintenance,
-            commands::series_alerts,
-            commands::set_device_tags,
-            commands::service_plans,
-            commands::save_service_plan,
-            commands::delete_service_plan,
-            commands::mark_serviced,
-            commands::fleet_rul,
-        ])
+        .invoke_handler(handler())
 }
+
+/// Every command registered with Tauri, named once: for the handler, for `cargo xtask test`
+/// (which reads this list), and for the test that checks it against the IPC contract.
+macro_rules! registered {
+    ($($command:ident),* $(,)?) => {
+        #[cfg(test)]
+        const REGISTERED: &[&str] = &[$(stringify!($command)),*];
+
+        fn handler<R: Runtime>() -> impl Fn(tauri::ipc::Invoke<R>) -> bool + Send + Sync + 'static {
+            tauri::generate_handler![$(commands::$command),*]
+        }
+    };
+}
+
+registered!(
+    dashboard,
+    live,
+    ble_nearby,
+    ble_devices,
+    save_ble_device,
+    remove_ble_device,
+    history,
+    device,
+    export_csv,
+    retention,
+    set_retention,
+    brokers,
+    save_broker,
+    delete_broker,
+    alerts,
+    alert_history,
+    acknowledge_alert,
+    shelve_alert,
+    unshelve_alert,
+    save_alert_rules,
+    maintenance,
+    series_alerts,
+    set_device_tags,
+    service_plans,
+    save_service_plan,
+    delete_service_plan,
+    mark_serviced,
+    fleet_rul,
+);
 
 /// The app's one window. `capabilities/main.json` grants it the commands its UI calls.
 const MAIN_WINDOW: &str = "main";
@@ -239,7 +255,24 @@ impl<R: Runtime> telltale_sources::alerting::Notifier for DesktopNotifier<R> {
 
 #[cfg(test)]
 mod tests {
-    use super::is_bundled_ui;
+    use super::{is_bundled_ui, REGISTERED};
+
+    #[test]
+    fn every_command_of_the_contract_is_registered() {
+        for name in telltale_model::ipc::NAMES {
+            assert!(
+                REGISTERED.contains(name),
+                "{name} is declared but not registered"
+            );
+        }
+        // Registered but not in the contract: what the UI must never call (the e2e proves
+        // the window is refused it).
+        let extra: Vec<_> = REGISTERED
+            .iter()
+            .filter(|n| !telltale_model::ipc::NAMES.contains(n))
+            .collect();
+        assert_eq!(extra, [&"device"]);
+    }
 
     #[test]
     fn only_the_bundled_ui_is_a_destination() {

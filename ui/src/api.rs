@@ -1,12 +1,15 @@
-//! Typed calls into the Tauri shell. Every failure arrives as an `ApiError`, whether the engine
-//! refused (`{code, message}`) or the IPC layer itself did (a bare string).
+//! Typed calls into the Tauri shell, through the IPC contract (`telltale_model::ipc`): each
+//! call sends a command's argument struct and gets its declared answer. Every failure arrives as
+//! an `ApiError`, whether the engine refused (`{code, message}`) or the IPC layer itself did (a
+//! bare string).
 
-use serde::{de::DeserializeOwned, Serialize};
+use serde::de::DeserializeOwned;
 use telltale_model::alert::{
     AlertHistoryQuery, AlertId, AlertRecord, AlertsOverview, MaintenanceForecast, SeriesAlerts,
 };
 use telltale_model::ble::{BleDeviceStatus, NearbyDevice, SaveBleDevice};
 use telltale_model::broker::{BrokerEntry, SaveBroker};
+use telltale_model::ipc::{self, Command};
 use telltale_model::upkeep::{FleetRul, ServicePlan, ServiceStatus};
 use telltale_model::{
     ApiError, Dashboard, DeviceId, ErrorCode, ExportRequest, ExportResult, History, HistoryQuery,
@@ -20,7 +23,9 @@ extern "C" {
     async fn tauri_invoke(cmd: &str, args: JsValue) -> Result<JsValue, JsValue>;
 }
 
-async fn call<A: Serialize, T: DeserializeOwned>(cmd: &str, args: &A) -> Result<T, ApiError> {
+/// Calls command `C` with `args`.
+pub async fn call<C: Command>(args: &C) -> Result<C::Answer, ApiError> {
+    let cmd = C::NAME;
     let args = serde_wasm_bindgen::to_value(args)
         .map_err(|e| ApiError::new(ErrorCode::Internal, format!("encoding {cmd}: {e}")))?;
     invoke_call(cmd, args).await
@@ -42,16 +47,8 @@ async fn invoke_call<T: DeserializeOwned>(cmd: &str, args: JsValue) -> Result<T,
     }
 }
 
-#[derive(Serialize)]
-struct NoArgs {}
-
-#[derive(Serialize)]
-struct QueryArgs<'a> {
-    query: &'a HistoryQuery,
-}
-
 pub async fn dashboard() -> Result<Dashboard, ApiError> {
-    call("dashboard", &NoArgs {}).await
+    call(&ipc::Dashboard {}).await
 }
 
 /// Subscribes to what the engine pushes (committed readings, source changes). `on_event` runs
@@ -86,37 +83,22 @@ pub async fn live(mut on_event: impl FnMut(LiveEvent) + 'static) -> Result<(), A
     handler.forget();
     let args = js_sys::Object::new();
     js_sys::Reflect::set(&args, &"channel".into(), &channel).map_err(js("channel argument"))?;
-    invoke_call("live", args.into()).await
+    invoke_call(ipc::Live::NAME, args.into()).await
 }
 
 pub async fn history(query: &HistoryQuery) -> Result<History, ApiError> {
-    call("history", &QueryArgs { query }).await
-}
-
-#[derive(Serialize)]
-struct ExportArgs<'a> {
-    request: &'a ExportRequest,
-}
-
-#[derive(Serialize)]
-struct SeriesArgs<'a> {
-    device: &'a DeviceId,
-    metric: &'a str,
-}
-
-#[derive(Serialize)]
-struct RetentionArgs<'a> {
-    device: &'a DeviceId,
-    metric: &'a str,
-    setting: RetentionSetting,
+    let query = query.clone();
+    call(&ipc::History { query }).await
 }
 
 pub async fn export_csv(request: &ExportRequest) -> Result<ExportResult, ApiError> {
-    call("export_csv", &ExportArgs { request }).await
+    let request = request.clone();
+    call(&ipc::ExportCsv { request }).await
 }
 
 pub async fn retention(device: &DeviceId, metric: &str) -> Result<RetentionSetting, ApiError> {
-    call("retention", &SeriesArgs { device, metric }).await
+    let (device, metric) = (device.clone(), metric.to_owned());
+    call(&ipc::Retention { device, metric }).await
 }
 
 pub async fn set_retention(
@@ -124,169 +106,109 @@ pub async fn set_retention(
     metric: &str,
     setting: RetentionSetting,
 ) -> Result<(), ApiError> {
-    call(
-        "set_retention",
-        &RetentionArgs {
-            device,
-            metric,
-            setting,
-        },
-    )
+    let (device, metric) = (device.clone(), metric.to_owned());
+    call(&ipc::SetRetention {
+        device,
+        metric,
+        setting,
+    })
     .await
 }
 
 pub async fn brokers() -> Result<Vec<BrokerEntry>, ApiError> {
-    call("brokers", &NoArgs {}).await
-}
-
-#[derive(Serialize)]
-struct SaveBrokerArgs<'a> {
-    request: &'a SaveBroker,
+    call(&ipc::Brokers {}).await
 }
 
 pub async fn save_broker(request: &SaveBroker) -> Result<(), ApiError> {
-    call("save_broker", &SaveBrokerArgs { request }).await
-}
-
-#[derive(Serialize)]
-struct IdArgs<'a> {
-    id: &'a str,
+    let request = request.clone();
+    call(&ipc::SaveBroker { request }).await
 }
 
 pub async fn delete_broker(id: &str) -> Result<(), ApiError> {
-    call("delete_broker", &IdArgs { id }).await
+    call(&ipc::DeleteBroker { id: id.to_owned() }).await
 }
 
 pub async fn alerts() -> Result<AlertsOverview, ApiError> {
-    call("alerts", &NoArgs {}).await
-}
-
-#[derive(Serialize)]
-struct AlertHistoryArgs<'a> {
-    query: &'a AlertHistoryQuery,
+    call(&ipc::Alerts {}).await
 }
 
 pub async fn alert_history(query: &AlertHistoryQuery) -> Result<Vec<AlertRecord>, ApiError> {
-    call("alert_history", &AlertHistoryArgs { query }).await
-}
-
-#[derive(Serialize)]
-struct AlertArgs<'a> {
-    id: &'a AlertId,
-}
-
-#[derive(Serialize)]
-struct ShelveArgs<'a> {
-    id: &'a AlertId,
-    minutes: u32,
-}
-
-#[derive(Serialize)]
-struct RulesArgs<'a> {
-    rules: &'a str,
+    let query = query.clone();
+    call(&ipc::AlertHistory { query }).await
 }
 
 pub async fn acknowledge_alert(id: &AlertId) -> Result<(), ApiError> {
-    call("acknowledge_alert", &AlertArgs { id }).await
+    call(&ipc::AcknowledgeAlert { id: id.clone() }).await
 }
 
 pub async fn shelve_alert(id: &AlertId, minutes: u32) -> Result<(), ApiError> {
-    call("shelve_alert", &ShelveArgs { id, minutes }).await
+    let id = id.clone();
+    call(&ipc::ShelveAlert { id, minutes }).await
 }
 
 pub async fn unshelve_alert(id: &AlertId) -> Result<(), ApiError> {
-    call("unshelve_alert", &AlertArgs { id }).await
+    call(&ipc::UnshelveAlert { id: id.clone() }).await
 }
 
 pub async fn save_alert_rules(rules: &str) -> Result<(), ApiError> {
-    call("save_alert_rules", &RulesArgs { rules }).await
+    let rules = rules.to_owned();
+    call(&ipc::SaveAlertRules { rules }).await
 }
 
 pub async fn maintenance() -> Result<Vec<MaintenanceForecast>, ApiError> {
-    call("maintenance", &NoArgs {}).await
+    call(&ipc::Maintenance {}).await
 }
 
 pub async fn series_alerts(query: &HistoryQuery) -> Result<SeriesAlerts, ApiError> {
-    call("series_alerts", &QueryArgs { query }).await
-}
-
-#[derive(Serialize)]
-struct TagsArgs<'a> {
-    device: &'a DeviceId,
-    tags: &'a [String],
+    let query = query.clone();
+    call(&ipc::SeriesAlerts { query }).await
 }
 
 pub async fn set_device_tags(device: &DeviceId, tags: &[String]) -> Result<(), ApiError> {
-    call("set_device_tags", &TagsArgs { device, tags }).await
+    let (device, tags) = (device.clone(), tags.to_vec());
+    call(&ipc::SetDeviceTags { device, tags }).await
 }
 
 pub async fn ble_nearby() -> Result<Vec<NearbyDevice>, ApiError> {
-    call("ble_nearby", &NoArgs {}).await
+    call(&ipc::BleNearby {}).await
 }
 
 pub async fn ble_devices() -> Result<Vec<BleDeviceStatus>, ApiError> {
-    call("ble_devices", &NoArgs {}).await
-}
-
-#[derive(Serialize)]
-struct SaveBleArgs<'a> {
-    request: &'a SaveBleDevice,
+    call(&ipc::BleDevices {}).await
 }
 
 pub async fn save_ble_device(request: &SaveBleDevice) -> Result<(), ApiError> {
-    call("save_ble_device", &SaveBleArgs { request }).await
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct RemoveBleArgs<'a> {
-    address: &'a str,
-    delete_history: bool,
+    let request = request.clone();
+    call(&ipc::SaveBleDevice { request }).await
 }
 
 pub async fn remove_ble_device(address: &str, delete_history: bool) -> Result<(), ApiError> {
-    call(
-        "remove_ble_device",
-        &RemoveBleArgs {
-            address,
-            delete_history,
-        },
-    )
+    let address = address.to_owned();
+    call(&ipc::RemoveBleDevice {
+        address,
+        delete_history,
+    })
     .await
 }
 
 pub async fn service_plans() -> Result<Vec<ServiceStatus>, ApiError> {
-    call("service_plans", &NoArgs {}).await
-}
-
-#[derive(Serialize)]
-struct PlanArgs<'a> {
-    plan: &'a ServicePlan,
-}
-
-#[derive(Serialize)]
-struct PlanIdArgs<'a> {
-    id: &'a str,
+    call(&ipc::ServicePlans {}).await
 }
 
 pub async fn save_service_plan(plan: &ServicePlan) -> Result<(), ApiError> {
-    call("save_service_plan", &PlanArgs { plan }).await
+    let plan = plan.clone();
+    call(&ipc::SaveServicePlan { plan }).await
 }
 
 pub async fn delete_service_plan(id: &str) -> Result<(), ApiError> {
-    call("delete_service_plan", &PlanIdArgs { id }).await
+    call(&ipc::DeleteServicePlan { id: id.to_owned() }).await
 }
 
 pub async fn mark_serviced(id: &str) -> Result<(), ApiError> {
-    call("mark_serviced", &PlanIdArgs { id }).await
-}
-
-#[derive(Serialize)]
-struct FleetArgs<'a> {
-    failed: &'a str,
-    running: &'a str,
+    call(&ipc::MarkServiced { id: id.to_owned() }).await
 }
 
 pub async fn fleet_rul(failed: &str, running: &str) -> Result<FleetRul, ApiError> {
-    call("fleet_rul", &FleetArgs { failed, running }).await
+    let (failed, running) = (failed.to_owned(), running.to_owned());
+    call(&ipc::FleetRul { failed, running }).await
 }

@@ -565,10 +565,11 @@ fn check_invariants() -> Result {
 }
 
 /// The IPC invariant of ARCHITECTURE.md, checked on the sources: every command registered in
-/// `generate_handler!` is in the app's command manifest (`src-tauri/build.rs`, which gives it a
-/// permission), and `capabilities/main.json` grants exactly the commands the UI calls
-/// (`ui/src/api.rs`). Tauri refuses at run time a command no capability grants; this says so
-/// before a test has to find out.
+/// `src-tauri/src/lib.rs` (`registered!`) is in the app's command manifest
+/// (`src-tauri/build.rs`, which gives it a permission), and `capabilities/main.json` grants
+/// exactly the commands of the IPC contract (`crates/model/src/ipc.rs`), the only ones the UI
+/// can call. Tauri refuses at run time a command no capability grants; this says so before a
+/// test has to find out.
 fn check_command_grants() -> Result {
     use std::collections::BTreeSet;
     let read = |p: &str| std::fs::read_to_string(root().join(p)).map_err(|e| format!("{p}: {e}"));
@@ -583,9 +584,9 @@ fn check_command_grants() -> Result {
     };
     let lib = read("src-tauri/src/lib.rs")?;
     let registered: BTreeSet<String> =
-        between(&lib, "generate_handler![", "]", "src-tauri/src/lib.rs")?
+        between(&lib, "\nregistered!(", ");", "src-tauri/src/lib.rs")?
             .split(',')
-            .map(|c| c.trim().trim_start_matches("commands::").to_owned())
+            .map(|c| c.trim().to_owned())
             .filter(|c| !c.is_empty())
             .collect();
     let build = read("src-tauri/build.rs")?;
@@ -595,13 +596,14 @@ fn check_command_grants() -> Result {
         "];",
         "src-tauri/build.rs",
     )?);
-    let api = read("ui/src/api.rs")?;
-    let called: BTreeSet<String> = api
-        .split("call(")
-        .skip(1)
-        .filter_map(|rest| rest.trim_start().strip_prefix('"')?.split_once('"'))
-        .map(|(cmd, _)| cmd.to_owned())
-        .collect();
+    // The IPC contract: every command the UI may call, as `Name = "name" { ... } -> Answer;`.
+    let ipc = read("crates/model/src/ipc.rs")?;
+    let called: BTreeSet<String> =
+        between(&ipc, "\ncommands! {", "\n}", "crates/model/src/ipc.rs")?
+            .lines()
+            .filter_map(|l| l.split_once(" = \"")?.1.split_once('"'))
+            .map(|(name, _)| name.to_owned())
+            .collect();
     let granted: BTreeSet<String> = quoted(&read("capabilities/main.json")?)
         .iter()
         .filter_map(|p| p.strip_prefix("allow-"))
@@ -618,22 +620,22 @@ fn check_command_grants() -> Result {
         }
     };
     differ(
-        "registered in generate_handler! but missing from src-tauri/build.rs's COMMANDS",
+        "registered in src-tauri/src/lib.rs but missing from src-tauri/build.rs's COMMANDS",
         &registered,
         &manifest,
     )?;
     differ(
-        "in src-tauri/build.rs's COMMANDS but not registered in generate_handler!",
+        "in src-tauri/build.rs's COMMANDS but not registered in src-tauri/src/lib.rs",
         &manifest,
         &registered,
     )?;
     differ(
-        "called by ui/src/api.rs but not granted by capabilities/main.json",
+        "declared in crates/model/src/ipc.rs but not granted by capabilities/main.json",
         &called,
         &granted,
     )?;
     differ(
-        "granted by capabilities/main.json but never called by the UI",
+        "granted by capabilities/main.json but not in the IPC contract (crates/model/src/ipc.rs)",
         &granted,
         &called,
     )?;

@@ -10,6 +10,7 @@ use std::fmt;
 pub mod alert;
 pub mod ble;
 pub mod broker;
+pub mod ipc;
 pub mod secret;
 pub mod upkeep;
 
