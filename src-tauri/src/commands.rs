@@ -9,14 +9,15 @@ use telltale_model::broker::BrokerEntry;
 use telltale_model::ipc;
 use telltale_model::{ApiError, Device, DeviceId, ErrorCode, LiveEvent};
 use telltale_sources::secret::{OsKeyring, Secret, SecretStore};
-use telltale_sources::{now_ms, upkeep, BindkeyChange, PasswordChange};
+use telltale_sources::{now_ms, upkeep, BindkeyChange, PasswordChange, Queries};
 
 #[tauri::command]
 pub async fn dashboard(
     state: State<'_, AppState>,
     _args: Args<ipc::Dashboard>,
 ) -> Answer<ipc::Dashboard> {
-    state.with_engine(|e| Ok(e.dashboard(now_ms())?))
+    let queries = queries(&state)?;
+    blocking(move || queries.dashboard(now_ms())).await
 }
 
 /// Starts pushing committed readings and source changes to `channel` (see `live.rs`), in place
@@ -44,7 +45,8 @@ pub async fn live<R: Runtime>(
 pub async fn history(state: State<'_, AppState>, args: Args<ipc::History>) -> Answer<ipc::History> {
     let ipc::History { query } = args.0;
     query.validate()?;
-    state.with_engine(|e| Ok(e.history(&query)?))
+    let queries = queries(&state)?;
+    blocking(move || queries.history(&query)).await
 }
 
 #[tauri::command]
@@ -52,7 +54,8 @@ pub async fn device(state: State<'_, AppState>, id: DeviceId) -> Result<Device, 
     if id.as_str().is_empty() || id.as_str().len() > 256 {
         return Err(ApiError::invalid("device id must be 1 to 256 characters"));
     }
-    state.with_engine(|e| Ok(e.store().device(&id)?))
+    let queries = queries(&state)?;
+    blocking(move || queries.device(&id)).await
 }
 
 /// Saves a series' readings as CSV in the user's Downloads folder (or the app's data folder
@@ -75,7 +78,8 @@ pub async fn export_csv<R: Runtime>(
                 format!("no folder to save into: {e}"),
             )
         })?;
-    state.with_engine(|e| Ok(e.export_csv(&request, &dir)?))
+    let queries = queries(&state)?;
+    blocking(move || queries.export_csv(&request, &dir)).await
 }
 
 #[tauri::command]
@@ -84,7 +88,8 @@ pub async fn retention(
     args: Args<ipc::Retention>,
 ) -> Answer<ipc::Retention> {
     let ipc::Retention { device, metric } = args.0;
-    state.with_engine(|e| Ok(e.retention(&device, &metric)?))
+    let queries = queries(&state)?;
+    blocking(move || queries.retention(&device, &metric)).await
 }
 
 #[tauri::command]
@@ -248,6 +253,22 @@ fn alerts_of(state: &State<'_, AppState>) -> Result<telltale_sources::alerting::
     })
 }
 
+/// The engine's read side, taken out so that no read holds the engine.
+fn queries(state: &State<'_, AppState>) -> Result<Queries, ApiError> {
+    state.with_engine(|e| Ok(e.queries()))
+}
+
+/// Runs a read (SQLite, a trend fit) on a blocking thread: never on the async workers that
+/// carry IPC and the sources.
+async fn blocking<T: Send + 'static>(
+    read: impl FnOnce() -> telltale_sources::Result<T> + Send + 'static,
+) -> Result<T, ApiError> {
+    tauri::async_runtime::spawn_blocking(read)
+        .await
+        .map_err(|e| ApiError::new(ErrorCode::Internal, e.to_string()))?
+        .map_err(ApiError::from)
+}
+
 /// Who acknowledges: the signed-in user of this device (recorded with every acknowledgement).
 fn operator() -> String {
     ["USER", "USERNAME", "LOGNAME"]
@@ -274,7 +295,8 @@ pub async fn alert_history(
 ) -> Answer<ipc::AlertHistory> {
     let ipc::AlertHistory { query } = args.0;
     query.validate()?;
-    state.with_engine(|e| Ok(telltale_sources::alerting::history(e.store(), &query)?))
+    let queries = queries(&state)?;
+    blocking(move || queries.alert_history(&query)).await
 }
 
 #[tauri::command]
@@ -335,7 +357,8 @@ pub async fn maintenance(
     state: State<'_, AppState>,
     _args: Args<ipc::Maintenance>,
 ) -> Answer<ipc::Maintenance> {
-    state.with_engine(|e| Ok(e.maintenance(now_ms())?))
+    let queries = queries(&state)?;
+    blocking(move || queries.maintenance(now_ms())).await
 }
 
 /// A series' alert limits and active periods over a chart's range.
@@ -346,12 +369,14 @@ pub async fn series_alerts(
 ) -> Answer<ipc::SeriesAlerts> {
     let ipc::SeriesAlerts { query } = args.0;
     query.validate()?;
-    state.with_engine(|e| {
+    let queries = queries(&state)?;
+    blocking(move || {
         let mut alerts =
-            e.series_alerts(&query.device, &query.metric, query.from_ms, query.to_ms)?;
-        alerts.forecasts = e.chart_forecasts(&query.device, &query.metric, now_ms())?;
+            queries.series_alerts(&query.device, &query.metric, query.from_ms, query.to_ms)?;
+        alerts.forecasts = queries.chart_forecasts(&query.device, &query.metric, now_ms())?;
         Ok(alerts)
     })
+    .await
 }
 
 /// Where each service plan stands: counted since its last service, due when at the recent pace.
@@ -360,8 +385,8 @@ pub async fn service_plans(
     state: State<'_, AppState>,
     _args: Args<ipc::ServicePlans>,
 ) -> Answer<ipc::ServicePlans> {
-    let store = state.with_engine(|e| Ok(e.store().clone()))?;
-    Ok(upkeep::service_statuses(&store, now_ms())?)
+    let queries = queries(&state)?;
+    blocking(move || queries.service_plans(now_ms())).await
 }
 
 /// Adds a service plan, or changes one (its count goes on).

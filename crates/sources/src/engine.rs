@@ -6,19 +6,21 @@ use crate::board::SourceBoard;
 use crate::demo::DemoFleet;
 use crate::error::{Result, SourceError};
 use crate::mqtt::BrokerConfig;
+use crate::queries::Queries;
 use crate::secret::{ExposeSecret, Secret, SecretStore};
 use crate::task::TaskHandle;
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
+use telltale_model::alert::{ChartForecast, MaintenanceForecast};
 use telltale_model::ble::{
     bindkey_hex, parse_bindkey, BleDeviceConfig, BleDeviceStatus, NearbyDevice,
 };
 use telltale_model::broker::parse_url;
 use telltale_model::{
-    Dashboard, DeviceId, ExportRequest, ExportResult, History, HistoryQuery, Reading,
-    RetentionSetting, SourceState, SourceStatus, Transport,
+    Dashboard, DeviceId, History, HistoryQuery, Reading, RetentionSetting, SourceState,
+    SourceStatus, Transport,
 };
 use telltale_store::{Ingest, Retention, SeriesKey, SourceConfigChange, Store, Writer};
 use tokio::sync::broadcast;
@@ -267,38 +269,6 @@ impl Engine {
         Ok(())
     }
 
-    /// When each series watched by a high or low alert limit will reach it, by its trend.
-    pub fn maintenance(
-        &self,
-        now_ms: i64,
-    ) -> Result<Vec<telltale_model::alert::MaintenanceForecast>> {
-        let rules = self.alerts().map(|a| a.rules()).unwrap_or_default();
-        crate::maintenance::forecasts(&self.store, &rules, now_ms)
-    }
-
-    /// A series' alert limits and active periods in [from, to], for its chart.
-    pub fn series_alerts(
-        &self,
-        device: &DeviceId,
-        metric: &str,
-        from_ms: i64,
-        to_ms: i64,
-    ) -> Result<telltale_model::alert::SeriesAlerts> {
-        let rules = self.alerts().map(|a| a.rules()).unwrap_or_default();
-        crate::alerting::series_alerts(&self.store, &rules, device, metric, from_ms, to_ms)
-    }
-
-    /// A series' dated forecasts, projected from its last point to the limits in force.
-    pub fn chart_forecasts(
-        &self,
-        device: &DeviceId,
-        metric: &str,
-        now_ms: i64,
-    ) -> Result<Vec<telltale_model::alert::ChartForecast>> {
-        let rules = self.alerts().map(|a| a.rules()).unwrap_or_default();
-        crate::maintenance::chart_forecasts(&self.store, &rules, device, metric, now_ms)
-    }
-
     /// The running alert engine, for acknowledging, shelving and reading active alerts.
     pub fn alerts(&self) -> Option<Alerts> {
         self.alerter.as_ref().map(Alerter::handle)
@@ -439,58 +409,31 @@ impl Engine {
         self.writer.ingest()
     }
 
-    pub fn retention(&self, device: &DeviceId, metric: &str) -> Result<RetentionSetting> {
-        let key = SeriesKey {
-            device: device.clone(),
-            metric: metric.to_owned(),
-        };
-        let r = self.store.retention(&key)?;
-        Ok(RetentionSetting {
-            raw_ms: r.raw_ms,
-            minute_ms: r.minute_ms,
-        })
+    /// The read side, to take away: cheap to clone, each call blocking (run it on a blocking
+    /// thread), so nobody holds the engine while SQLite reads or a trend is fitted.
+    pub fn queries(&self) -> Queries {
+        Queries::new(self.store.clone(), self.board.clone(), self.alerts())
     }
 
-    /// Saves a series' raw readings as CSV in `dir` and says where. The file is for people: text
-    /// cells a spreadsheet would run as a formula are neutralised (see [`CsvFor::Spreadsheet`]).
-    ///
-    /// [`CsvFor::Spreadsheet`]: telltale_store::CsvFor::Spreadsheet
-    pub fn export_csv(&self, req: &ExportRequest, dir: &Path) -> Result<ExportResult> {
-        let key = SeriesKey {
-            device: req.device.clone(),
-            metric: req.metric.clone(),
-        };
-        let safe = |s: &str| -> String {
-            s.chars()
-                .map(|c| {
-                    if c.is_ascii_alphanumeric() || c == '-' {
-                        c
-                    } else {
-                        '_'
-                    }
-                })
-                .collect()
-        };
-        std::fs::create_dir_all(dir)?;
-        let path = dir.join(format!(
-            "telltale-{}-{}-{}-{}.csv",
-            safe(req.device.as_str()),
-            safe(&req.metric),
-            req.from_ms,
-            req.to_ms
-        ));
-        let mut file = std::io::BufWriter::new(std::fs::File::create(&path)?);
-        let rows = self.store.export_csv(
-            &key,
-            req.from_ms,
-            req.to_ms,
-            telltale_store::CsvFor::Spreadsheet,
-            &mut file,
-        )?;
-        Ok(ExportResult {
-            path: path.display().to_string(),
-            rows,
-        })
+    pub fn dashboard(&self, now_ms: i64) -> Result<Dashboard> {
+        self.queries().dashboard(now_ms)
+    }
+
+    pub fn history(&self, q: &HistoryQuery) -> Result<History> {
+        self.queries().history(q)
+    }
+
+    pub fn maintenance(&self, now_ms: i64) -> Result<Vec<MaintenanceForecast>> {
+        self.queries().maintenance(now_ms)
+    }
+
+    pub fn chart_forecasts(
+        &self,
+        device: &DeviceId,
+        metric: &str,
+        now_ms: i64,
+    ) -> Result<Vec<ChartForecast>> {
+        self.queries().chart_forecasts(device, metric, now_ms)
     }
 
     pub fn store(&self) -> &Arc<Store> {
@@ -505,18 +448,6 @@ impl Engine {
     /// What each source says about itself now (in memory: cheap to ask often).
     pub fn sources(&self) -> Vec<SourceStatus> {
         self.board.snapshot()
-    }
-
-    pub fn dashboard(&self, now_ms: i64) -> Result<Dashboard> {
-        Ok(Dashboard::new(
-            now_ms,
-            self.store.device_summaries()?,
-            self.board.snapshot(),
-        ))
-    }
-
-    pub fn history(&self, q: &HistoryQuery) -> Result<History> {
-        Ok(self.store.history(q)?)
     }
 
     /// Stops every source, commits what they handed over, and closes the store.

@@ -15,6 +15,7 @@ mod engine;
 mod error;
 pub mod maintenance;
 pub mod mqtt;
+mod queries;
 pub mod secret;
 mod task;
 pub mod upkeep;
@@ -26,6 +27,7 @@ pub use engine::{
     set_retention, BindkeyChange, Engine, PasswordChange, BLUETOOTH_SOURCE,
 };
 pub use error::{Result, SourceError};
+pub use queries::Queries;
 pub use task::TaskHandle;
 
 /// The wall clock in ms. Sources stamp what they receive with it; everything downstream takes

@@ -172,6 +172,7 @@ async fn raised_on_commit_acknowledged_and_continued_after_a_restart() {
     assert_eq!(events, ["cleared", "acknowledged", "raised"]);
     // The device chart's overlay: the limit, and the stretch the alert was active.
     let overlay = second
+        .queries()
         .series_alerts(
             &DeviceId::new("ble:FREEZER"),
             "temperature",

@@ -29,14 +29,57 @@ pub use writer::{
 use rusqlite::{Connection, OpenFlags};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Condvar, Mutex};
 use std::time::Duration;
 use telltale_model::{DeviceSummary, Freshness, History, HistoryQuery};
 
-/// Read access to the store. Cheap to share behind an `Arc`.
+/// Read access to the store. Cheap to share behind an `Arc`; safe to call from several threads
+/// at once (each call borrows one of a few read-only connections).
 pub struct Store {
     path: PathBuf,
-    reader: Mutex<Connection>,
+    readers: Readers,
+}
+
+/// How many read-only connections a store opens at most: reads run beside each other (a chart
+/// while the dashboard loads) and beside the writer (WAL), on a phone's few cores too.
+const MAX_READERS: usize = 4;
+
+/// A small pool of read-only connections, opened as needed up to [`MAX_READERS`].
+struct Readers {
+    idle: Mutex<Vec<Connection>>,
+    /// Connections open (idle or lent).
+    open: Mutex<usize>,
+    returned: Condvar,
+}
+
+impl Readers {
+    fn new(first: Connection) -> Self {
+        Readers {
+            idle: Mutex::new(vec![first]),
+            open: Mutex::new(1),
+            returned: Condvar::new(),
+        }
+    }
+}
+
+/// A connection lent by the pool, given back when dropped (a panicking read included).
+struct Lent<'a> {
+    conn: Option<Connection>,
+    readers: &'a Readers,
+}
+
+impl Drop for Lent<'_> {
+    fn drop(&mut self) {
+        if let Some(conn) = self.conn.take() {
+            // A poisoned lock only means another read panicked; the list itself is intact.
+            self.readers
+                .idle
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .push(conn);
+            self.readers.returned.notify_one();
+        }
+    }
 }
 
 /// Opens (creating if needed) the database at `path`, migrates it, and starts its writer.
@@ -55,7 +98,7 @@ pub fn open(path: &Path) -> Result<(Store, Writer)> {
     configure(&reader)?;
     let store = Store {
         path: path.to_owned(),
-        reader: Mutex::new(reader),
+        readers: Readers::new(reader),
     };
     Ok((store, Writer::start(conn)))
 }
@@ -89,7 +132,7 @@ pub fn open_read_only(path: &Path) -> Result<Store> {
     }
     Ok(Store {
         path: path.to_owned(),
-        reader: Mutex::new(reader),
+        readers: Readers::new(reader),
     })
 }
 
@@ -104,11 +147,53 @@ impl Store {
         &self.path
     }
 
+    /// Runs `f` on a read-only connection: an idle one, a new one while fewer than
+    /// [`MAX_READERS`] are open, or the first one given back. Blocking: call it from a blocking
+    /// thread, not an async worker.
     fn with_reader<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
-        // A panic while holding the lock cannot leave the connection half-used in a way SQLite
-        // cares about, so a poisoned lock is still safe to use.
-        let conn = self.reader.lock().unwrap_or_else(|p| p.into_inner());
-        f(&conn)
+        let lent = self.lend()?;
+        f(lent.conn.as_ref().expect("lent until dropped"))
+    }
+
+    fn lend(&self) -> Result<Lent<'_>> {
+        let readers = &self.readers;
+        // Lock poisoning only means another read panicked; the pool's state is still whole.
+        let mut idle = readers.idle.lock().unwrap_or_else(|p| p.into_inner());
+        loop {
+            if let Some(conn) = idle.pop() {
+                return Ok(Lent {
+                    conn: Some(conn),
+                    readers,
+                });
+            }
+            let mut open = readers.open.lock().unwrap_or_else(|p| p.into_inner());
+            if *open < MAX_READERS {
+                *open += 1;
+                drop(open);
+                drop(idle);
+                let opened = Connection::open_with_flags(
+                    &self.path,
+                    OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+                )
+                .map_err(StoreError::from)
+                .and_then(|c| configure(&c).map(|()| c));
+                return match opened {
+                    Ok(conn) => Ok(Lent {
+                        conn: Some(conn),
+                        readers,
+                    }),
+                    Err(e) => {
+                        *readers.open.lock().unwrap_or_else(|p| p.into_inner()) -= 1;
+                        Err(e)
+                    }
+                };
+            }
+            drop(open);
+            idle = readers
+                .returned
+                .wait(idle)
+                .unwrap_or_else(|p| p.into_inner());
+        }
     }
 
     /// Every known device with the newest value of each of its metrics.

@@ -921,6 +921,58 @@ async fn a_read_only_open_never_waits_for_the_writer() {
     ));
 }
 
+/// Reads from many threads at once share a few read-only connections: all answer, in parallel
+/// where connections allow, and the pool never opens more than its bound.
+#[tokio::test]
+async fn reads_from_many_threads_share_a_bounded_pool() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("t.db");
+    let (store, writer) = open(&path).unwrap();
+    writer
+        .ingest()
+        .write(
+            (0..1_000)
+                .map(|i| reading("ble:A", "t", 1_700_000_000_000 + i * 1_000, i as f64))
+                .collect(),
+        )
+        .await
+        .unwrap();
+    let store = std::sync::Arc::new(store);
+    let busiest = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let running = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let threads: Vec<_> = (0..12)
+        .map(|_| {
+            let (store, busiest, running) = (store.clone(), busiest.clone(), running.clone());
+            std::thread::spawn(move || {
+                for _ in 0..40 {
+                    let n = store
+                        .with_reader(|conn| {
+                            let now = running.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
+                            busiest.fetch_max(now, std::sync::atomic::Ordering::SeqCst);
+                            let n: i64 =
+                                conn.query_row("SELECT count(*) FROM series", [], |r| r.get(0))?;
+                            std::thread::sleep(std::time::Duration::from_millis(1));
+                            running.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+                            Ok(n)
+                        })
+                        .unwrap();
+                    assert_eq!(n, 1);
+                    assert_eq!(store.device_summaries().unwrap().len(), 1);
+                }
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().unwrap();
+    }
+    let busiest = busiest.load(std::sync::atomic::Ordering::SeqCst);
+    assert!(
+        (2..=MAX_READERS).contains(&busiest),
+        "{busiest} reads at once"
+    );
+    assert!(*store.readers.open.lock().unwrap() <= MAX_READERS);
+}
+
 /// A device declared offline or back online by its source (issue 11, point 8) is on disk, for a
 /// reader in another process: the first declaration of a standing state keeps its time, a
 /// device no source described yet is created, and the row goes with its device.
