@@ -13,7 +13,6 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
-use telltale_model::alert::{ChartForecast, MaintenanceForecast};
 use telltale_model::ble::{
     bindkey_hex, parse_bindkey, BleDeviceConfig, BleDeviceStatus, NearbyDevice,
 };
@@ -421,19 +420,6 @@ impl Engine {
 
     pub fn history(&self, q: &HistoryQuery) -> Result<History> {
         self.queries().history(q)
-    }
-
-    pub fn maintenance(&self, now_ms: i64) -> Result<Vec<MaintenanceForecast>> {
-        self.queries().maintenance(now_ms)
-    }
-
-    pub fn chart_forecasts(
-        &self,
-        device: &DeviceId,
-        metric: &str,
-        now_ms: i64,
-    ) -> Result<Vec<ChartForecast>> {
-        self.queries().chart_forecasts(device, metric, now_ms)
     }
 
     pub fn store(&self) -> &Arc<Store> {

@@ -56,7 +56,7 @@ async fn a_rising_series_is_dated_and_a_flat_one_is_not() {
         )
         .await
         .unwrap();
-    let forecasts = engine.maintenance(now).unwrap();
+    let forecasts = engine.queries().maintenance(now).unwrap();
     assert_eq!(forecasts.len(), 2, "{forecasts:?}");
     let pump = &forecasts[0];
     assert_eq!(pump.device_name, "pump", "dated forecasts come first");
@@ -79,12 +79,16 @@ async fn a_rising_series_is_dated_and_a_flat_one_is_not() {
 
     // The device chart's projection starts at the newest reading and reaches the limit.
     let pump_id = DeviceId::new("mqtt:p/pump");
-    let drawn = engine.chart_forecasts(&pump_id, "vibration", now).unwrap();
+    let drawn = engine
+        .queries()
+        .chart_forecasts(&pump_id, "vibration", now)
+        .unwrap();
     assert_eq!(drawn.len(), 1, "{drawn:?}");
     assert_eq!((drawn[0].from_ms, drawn[0].threshold), (now - HOUR, 4.0));
     assert_eq!(drawn[0].eta_ms, pump.eta_ms.unwrap());
     let fan_id = DeviceId::new("mqtt:p/fan");
     assert!(engine
+        .queries()
         .chart_forecasts(&fan_id, "vibration", now)
         .unwrap()
         .is_empty());
