@@ -938,7 +938,8 @@ async fn demo_dashboard_device_page_layouts_and_offline_history() {
     // Publish → screen, the stream's latency: values sent one at a time, each timed from just
     // before mosquitto_pub starts (so an upper bound on commit → screen: it includes the
     // process start, the broker and the writer's batched commit) to the moment the card shows
-    // it, noted by a MutationObserver in the page. Printed, not asserted: a figure, not a test.
+    // it, noted by a MutationObserver in the page, while the demo streams beside it. The figure
+    // is printed, not asserted (a timed test would only measure the machine).
     js(
         &client,
         "window.__shown = {}; \
@@ -960,7 +961,9 @@ async fn demo_dashboard_device_page_layouts_and_offline_history() {
             .as_millis() as i64;
         publish(broker_port, "factory/lathe-07/spindle_temp", &value);
         sent.push((value, at));
-        tokio::time::sleep(Duration::from_millis(150)).await;
+        // Further apart than the stream's batches (250 ms), so every value gets its own and
+        // none is superseded before it is shown.
+        tokio::time::sleep(Duration::from_millis(400)).await;
     }
     let last = sent.last().unwrap().0.clone();
     wait_until(
@@ -976,9 +979,10 @@ async fn demo_dashboard_device_page_layouts_and_offline_history() {
         .filter_map(|(v, at)| Some(shown.get(v)?.as_i64()? - at))
         .collect();
     latency.sort_unstable();
-    assert!(
-        latency.len() >= sent.len() / 2,
-        "most timed values reached the card: {shown}"
+    assert_eq!(
+        latency.len(),
+        sent.len(),
+        "every timed value reached the card: {shown}"
     );
     let pct = |p: f64| latency[((latency.len() - 1) as f64 * p).round() as usize];
     println!(

@@ -10,10 +10,13 @@ use telltale_model::{LiveEvent, Reading};
 use tokio::sync::broadcast::error::RecvError;
 use tokio::time::{sleep_until, Instant};
 
-/// Readings committed within this long of the first one pending go in one event: a screen
-/// needs no more than ten updates a second, and a flood then costs the webview ten messages a
-/// second rather than one per commit.
-const BATCH: Duration = Duration::from_millis(100);
+/// Readings committed within this long of the first one pending go in one event.
+const GATHER: Duration = Duration::from_millis(20);
+
+/// Events with readings leave at least this far apart: each one costs the webview a repaint
+/// (in software, on many machines), so a steady stream is sent four times a second rather than
+/// once per commit, and a reading still reaches the screen within a quarter of a second.
+const MIN_GAP: Duration = Duration::from_millis(250);
 
 /// How often the sources' state is compared with what the screen last got (in memory, cheap).
 const SOURCES_EVERY: Duration = Duration::from_secs(1);
@@ -29,6 +32,7 @@ pub async fn stream<R: Runtime>(app: AppHandle<R>, channel: Channel<LiveEvent>) 
     let mut pending: Vec<Reading> = Vec::new();
     let mut slot: HashMap<(String, String), usize> = HashMap::new();
     let mut due: Option<Instant> = None;
+    let mut last_sent: Option<Instant> = None;
     let mut sources_sent = None;
     let mut sources_check = tokio::time::interval(SOURCES_EVERY);
     loop {
@@ -46,7 +50,10 @@ pub async fn stream<R: Runtime>(app: AppHandle<R>, channel: Channel<LiveEvent>) 
                             }
                         }
                     }
-                    due.get_or_insert_with(|| Instant::now() + BATCH);
+                    due.get_or_insert_with(|| {
+                        let gathered = Instant::now() + GATHER;
+                        last_sent.map_or(gathered, |t| gathered.max(t + MIN_GAP))
+                    });
                     None
                 }
                 Err(RecvError::Lagged(missed)) => {
@@ -60,6 +67,7 @@ pub async fn stream<R: Runtime>(app: AppHandle<R>, channel: Channel<LiveEvent>) 
             },
             () = async { sleep_until(due.unwrap_or_else(Instant::now)).await }, if due.is_some() => {
                 due = None;
+                last_sent = Some(Instant::now());
                 slot.clear();
                 Some(LiveEvent::Readings { readings: std::mem::take(&mut pending) })
             }

@@ -25,6 +25,8 @@ pub struct Live {
     fetching: StoredValue<Option<Vec<Reading>>>,
     /// A full read was asked for while one was in flight.
     again: StoredValue<bool>,
+    /// When the dashboard was last updated (ms, the screen's clock).
+    last_update: StoredValue<f64>,
     /// When the last full read started (ms, the screen's clock), and whether a later one is
     /// already scheduled.
     last_fetch: StoredValue<f64>,
@@ -37,6 +39,7 @@ pub fn provide() -> Live {
         dashboard: RwSignal::new(None),
         fetching: StoredValue::new(None),
         again: StoredValue::new(false),
+        last_update: StoredValue::new(f64::NEG_INFINITY),
         last_fetch: StoredValue::new(f64::NEG_INFINITY),
         scheduled: StoredValue::new(false),
     };
@@ -50,11 +53,13 @@ pub fn provide() -> Live {
     });
     if let Ok(handle) = set_interval_with_handle(
         move || {
-            live.dashboard.update(|d| {
-                if let Some(Ok(d)) = d {
-                    d.judge(now_ms());
-                }
-            })
+            // Pushed readings judge as they land; the clock alone only when none did lately
+            // (each update is a repaint).
+            if now_ms() as f64 - live.last_update.get_value()
+                >= JUDGE_EVERY.as_millis() as f64 * 0.9
+            {
+                live.update(|_| {});
+            }
         },
         JUDGE_EVERY,
     ) {
@@ -82,24 +87,26 @@ impl Live {
                     }
                 });
                 let mut complete = true;
-                self.dashboard.update(|d| {
-                    if let Some(Ok(d)) = d {
-                        complete = d.apply(&readings);
-                    }
-                });
+                self.update(|d| complete = d.apply(&readings));
                 if !complete {
                     // A new device: only a full read knows its name, kind and site.
                     self.refetch_soon();
                 }
             }
-            LiveEvent::Sources { sources } => self.dashboard.update(|d| {
-                if let Some(Ok(d)) = d {
-                    d.sources = sources;
-                    d.judge(now_ms());
-                }
-            }),
+            LiveEvent::Sources { sources } => self.update(|d| d.sources = sources),
             LiveEvent::Resync => self.refetch_soon(),
         }
+    }
+
+    /// Changes the dashboard and judges freshness in the same update: one repaint.
+    fn update(self, change: impl FnOnce(&mut Dashboard)) {
+        self.last_update.set_value(js_sys::Date::now());
+        self.dashboard.update(|d| {
+            if let Some(Ok(d)) = d {
+                change(d);
+                d.judge(now_ms());
+            }
+        });
     }
 
     /// [`Live::refetch`], but no sooner than [`MIN_REFETCH_GAP_MS`] after the last one started.

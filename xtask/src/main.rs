@@ -60,7 +60,7 @@ fn main() -> ExitCode {
         "ui" => WasmRoute::detect().and_then(build_ui),
         "demo" => demo(),
         "test" | "ci" => test(),
-        "measure" => measure(),
+        "measure" => measure(&args[1..]),
         _ => {
             eprintln!("usage: cargo xtask <setup | ui | demo | test | measure>");
             return ExitCode::from(2);
@@ -649,11 +649,18 @@ fn check_command_grants() -> Result {
 
 /// Launches the built app on the demo fleet under a private Xvfb, waits a minute, and prints the
 /// resident memory of the app and of the WebKit processes it started.
-fn measure() -> Result {
-    setup(true)?;
-    build_ui(WasmRoute::detect()?)?;
-    build_app()?;
-    let app = target_dir().join("debug").join("telltale-app");
+fn measure(args: &[String]) -> Result {
+    // `--app PATH` measures another build (an older one, to compare); by default this tree's.
+    let app = match args {
+        [flag, path] if flag == "--app" => PathBuf::from(path),
+        [] => {
+            setup(true)?;
+            build_ui(WasmRoute::detect()?)?;
+            build_app()?;
+            target_dir().join("debug").join("telltale-app")
+        }
+        _ => return Err("usage: cargo xtask measure [--app PATH]".into()),
+    };
     let display = (90..400)
         .find(|n| {
             !Path::new(&format!("/tmp/.X11-unix/X{n}")).exists()
@@ -682,24 +689,74 @@ fn measure() -> Result {
         .env("RUST_LOG", "warn")
         .spawn()
         .map_err(|e| format!("{}: {e}", app.display()))?;
-    eprintln!("demo running; sampling memory in 60 s…");
+    eprintln!("demo running; sampling memory in 60 s, then CPU over the next 60 s…");
     std::thread::sleep(Duration::from_secs(60));
+    // The app and its WebKit processes; not the session bus, nor the demo's broker (a stand-in
+    // for a plant's gateway, not part of the app).
+    let ours = |name: &str| !matches!(name, "dbus-run-sessio" | "dbus-daemon" | "mosquitto");
     let mut total = 0;
-    for (pid, name, rss_kib) in process_tree(child.id()) {
-        if name != "dbus-run-sessio" && name != "dbus-daemon" {
-            println!("{pid:>8} {name:<20} {:>8.1} MiB", rss_kib as f64 / 1024.0);
-            total += rss_kib;
+    for p in process_tree(child.id()) {
+        if ours(&p.name) {
+            println!(
+                "{:>8} {:<20} {:>8.1} MiB",
+                p.pid,
+                p.name,
+                p.rss_kib as f64 / 1024.0
+            );
+            total += p.rss_kib;
         }
     }
     println!(
         "total resident after 60 s of demo: {:.1} MiB",
         total as f64 / 1024.0
     );
+    let cpu = |tree: &[Proc]| -> u64 {
+        tree.iter()
+            .filter(|p| ours(&p.name))
+            .map(|p| p.cpu_ticks)
+            .sum()
+    };
+    let first = process_tree(child.id());
+    let before = cpu(&first);
+    let window = Instant::now();
+    std::thread::sleep(Duration::from_secs(60));
+    let second = process_tree(child.id());
+    let after = cpu(&second);
+    for p in second.iter().filter(|p| ours(&p.name)) {
+        let was = first
+            .iter()
+            .find(|q| q.pid == p.pid)
+            .map_or(0, |q| q.cpu_ticks);
+        println!(
+            "{:>8} {:<20} {:>8} CPU ticks in the window",
+            p.pid,
+            p.name,
+            p.cpu_ticks.saturating_sub(was)
+        );
+    }
+    let ticks_per_s = Command::new("getconf")
+        .arg("CLK_TCK")
+        .output()
+        .ok()
+        .and_then(|o| {
+            String::from_utf8_lossy(&o.stdout)
+                .trim()
+                .parse::<f64>()
+                .ok()
+        })
+        .unwrap_or(100.0);
+    let busy_s = after.saturating_sub(before) as f64 / ticks_per_s;
+    println!(
+        "CPU of the app and its WebKit processes, demo running, nobody touching it: {:.1} % of \
+         one core ({busy_s:.2} s over {:.0} s)",
+        100.0 * busy_s / window.elapsed().as_secs_f64(),
+        window.elapsed().as_secs_f64()
+    );
     // Stop everything the session started (D-Bus services included), children first.
-    for (pid, _, _) in process_tree(child.id()).into_iter().rev() {
+    for p in process_tree(child.id()).into_iter().rev() {
         let _ = Command::new("kill")
             .arg("-TERM")
-            .arg(pid.to_string())
+            .arg(p.pid.to_string())
             .status();
     }
     let _ = child.wait();
@@ -709,9 +766,19 @@ fn measure() -> Result {
     Ok(())
 }
 
-/// `(pid, name, VmRSS in KiB)` of `root` and all its descendants, from /proc.
-fn process_tree(root: u32) -> Vec<(u32, String, u64)> {
-    let mut parents: Vec<(u32, u32)> = Vec::new();
+/// A process as /proc describes it.
+struct Proc {
+    pid: u32,
+    name: String,
+    rss_kib: u64,
+    /// User plus system CPU time so far, in clock ticks.
+    cpu_ticks: u64,
+}
+
+/// `root` and all its descendants, from /proc.
+fn process_tree(root: u32) -> Vec<Proc> {
+    // (pid, parent, CPU ticks)
+    let mut procs: Vec<(u32, u32, u64)> = Vec::new();
     for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
         let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
             continue;
@@ -723,15 +790,24 @@ fn process_tree(root: u32) -> Vec<(u32, String, u64)> {
         let Some(rest) = stat.rsplit_once(')').map(|(_, r)| r) else {
             continue;
         };
-        if let Some(ppid) = rest.split_whitespace().nth(1).and_then(|p| p.parse().ok()) {
-            parents.push((pid, ppid));
+        let fields: Vec<&str> = rest.split_whitespace().collect();
+        let number = |i: usize| fields.get(i).and_then(|f| f.parse::<u64>().ok());
+        // After the name: state, ppid, ... utime (11), stime (12).
+        if let Some(ppid) = number(1) {
+            let ticks = number(11).unwrap_or(0) + number(12).unwrap_or(0);
+            procs.push((pid, ppid as u32, ticks));
         }
     }
     let mut tree = vec![root];
     let mut i = 0;
     while i < tree.len() {
         let p = tree[i];
-        tree.extend(parents.iter().filter(|(_, pp)| *pp == p).map(|(c, _)| *c));
+        tree.extend(
+            procs
+                .iter()
+                .filter(|(_, pp, _)| *pp == p)
+                .map(|(c, _, _)| *c),
+        );
         i += 1;
     }
     tree.into_iter()
@@ -744,10 +820,16 @@ fn process_tree(root: u32) -> Vec<(u32, String, u64)> {
                     .map(|l| l[key.len()..].trim().to_owned())
             };
             let name = field("Name:")?;
-            let rss = field("VmRSS:")
+            let rss_kib = field("VmRSS:")
                 .and_then(|v| v.trim_end_matches(" kB").trim().parse().ok())
                 .unwrap_or(0);
-            Some((pid, name, rss))
+            let cpu_ticks = procs.iter().find(|(p, _, _)| *p == pid).map_or(0, |p| p.2);
+            Some(Proc {
+                pid,
+                name,
+                rss_kib,
+                cpu_ticks,
+            })
         })
         .collect()
 }

@@ -141,66 +141,82 @@ fn SourceStrip(sources: Vec<SourceStatus>) -> impl IntoView {
 #[component]
 fn DeviceCard(id: DeviceId, dashboard: Memo<Option<DashboardData>>) -> impl IntoView {
     let page = expect_context::<RwSignal<Page>>();
+    // The card's own data, apart from the clock: a pushed reading for another device, or the
+    // clock moving on, re-renders nothing here but the "seen" line, and that only when its text
+    // changes.
     let card = {
         let id = id.clone();
         Memo::new(move |_| {
             dashboard.with(|d| {
-                d.as_ref().and_then(|d| {
-                    let s = d.devices.iter().find(|s| s.device.id == id)?;
-                    Some((s.clone(), d.now_ms))
-                })
+                d.as_ref()
+                    .and_then(|d| d.devices.iter().find(|s| s.device.id == id).cloned())
             })
         })
     };
+    let now = Memo::new(move |_| dashboard.with(|d| d.as_ref().map_or(0, |d| d.now_ms)));
     let fresh = move || {
         card.with(|c| match c {
-            Some((s, _)) => s.freshness,
+            Some(s) => s.freshness,
             None => Freshness::Unknown,
         })
     };
-    let seen = move || {
+    let seen = Memo::new(move |_| {
         card.with(|c| {
-            let Some((s, now)) = c else {
+            let Some(s) = c else {
                 return String::new();
             };
             match (s.freshness, s.last_seen_ms) {
-                (Freshness::Live, Some(t)) => format!("live · {}", format::ago(t, *now)),
+                (Freshness::Live, Some(t)) => format!("live · {}", format::ago(t, now.get())),
                 (Freshness::Stale, Some(t)) => format!("as of {}", format::clock(t)),
                 (Freshness::Offline, Some(t)) => format!("offline · as of {}", format::clock(t)),
                 _ => "not heard from yet".to_owned(),
             }
         })
-    };
+    });
     let name = move || {
         card.with(|c| {
             c.as_ref()
-                .map(|(s, _)| s.device.name.clone())
+                .map(|s| s.device.name.clone())
                 .unwrap_or_default()
         })
     };
     let kind = move || {
         card.with(|c| {
             c.as_ref()
-                .map(|(s, _)| s.device.kind.replace('_', " "))
+                .map(|s| s.device.kind.replace('_', " "))
                 .unwrap_or_default()
         })
     };
-    let values = move || {
+    // What the card shows, as text: a reading that does not change it (a diagnostic metric, the
+    // same value again) changes nothing on screen.
+    let shown = Memo::new(move |_| {
         card.with(|c| {
             c.iter()
-                .flat_map(|(s, _)| s.latest.iter())
+                .flat_map(|s| s.latest.iter())
                 .filter(|v| !format::is_diagnostic(&v.metric))
                 .take(4)
                 .map(|v| {
-                    view! {
-                        <li>
-                            <span class="metric">{format::metric_label(&v.metric)}</span>
-                            <span class="value" data-testid="value">{format::with_unit(v.value, v.unit.as_deref())}</span>
-                        </li>
-                    }
+                    (
+                        format::metric_label(&v.metric),
+                        format::with_unit(v.value, v.unit.as_deref()),
+                    )
                 })
-                .collect_view()
+                .collect::<Vec<_>>()
         })
+    });
+    let values = move || {
+        shown
+            .get()
+            .into_iter()
+            .map(|(label, value)| {
+                view! {
+                    <li>
+                        <span class="metric">{label}</span>
+                        <span class="value" data-testid="value">{value}</span>
+                    </li>
+                }
+            })
+            .collect_view()
     };
     let device_attr = id.0.clone();
     view! {

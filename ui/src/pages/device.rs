@@ -11,6 +11,10 @@ use telltale_model::{
 };
 
 const MINUTE: i64 = 60_000;
+
+/// While new readings of the charted series are pushed, the chart is asked for again at most
+/// this often (a 1 Hz sensor must not cost two queries a second).
+const LIVE_CHART_EVERY_MS: f64 = 2_000.0;
 const DAY: i64 = 1_440 * MINUTE;
 
 /// Range presets: (label, test id, length).
@@ -91,11 +95,17 @@ pub fn DevicePage(id: DeviceId) -> impl IntoView {
     });
 
     let overlay = RwSignal::new(telltale_model::alert::SeriesAlerts::default());
-    // Re-query whenever the dashboard refreshes (every 2 s) or the selection changes.
+    // Asks for the chart's history and overlay with the selection as it is now. Each ask is
+    // numbered: a slow answer to an earlier one (another range, another metric) never
+    // overwrites a newer one.
+    let asked = StoredValue::new(0u64);
+    let last_ask = StoredValue::new(f64::NEG_INFINITY);
     let query_id = id.clone();
-    Effect::new(move |_| {
-        let Some(m) = metric.get() else { return };
-        let (from_ms, to_ms) = range.get().bounds(now.get());
+    let ask = move || {
+        let Some(m) = metric.get_untracked() else {
+            return;
+        };
+        let (from_ms, to_ms) = range.get_untracked().bounds(js_sys::Date::now() as i64);
         let query = HistoryQuery {
             device: query_id.clone(),
             metric: m,
@@ -103,14 +113,61 @@ pub fn DevicePage(id: DeviceId) -> impl IntoView {
             to_ms,
             points: 600.min(MAX_POINTS),
         };
+        let number = asked.get_value() + 1;
+        asked.set_value(number);
+        last_ask.set_value(js_sys::Date::now());
         spawn_local(async move {
             // Limits and alert periods are drawn with the history; without them the chart
             // still draws (an alert engine that is down must not hide the data).
             let alerts = api::series_alerts(&query).await.unwrap_or_default();
             let result = api::history(&query).await;
+            if asked.try_get_value() != Some(number) {
+                return;
+            }
             let _ = overlay.try_set(alerts);
             let _ = history.try_set(Some(result));
         });
+    };
+    let ask = StoredValue::new(ask);
+    // A new selection: ask at once.
+    Effect::new(move |_| {
+        metric.track();
+        range.track();
+        ask.with_value(|ask| ask());
+    });
+    // A reading of this series was pushed (the live dashboard's newest value for it moved): ask
+    // again, at most every LIVE_CHART_EVERY_MS, with a trailing ask so the last one is drawn.
+    let newest = Memo::new(move |_| {
+        let m = metric.get()?;
+        summary.with(|s| {
+            s.as_ref()?
+                .latest
+                .iter()
+                .find(|v| v.metric == m)
+                .map(|v| v.ts_ms)
+        })
+    });
+    let trailing = StoredValue::new(false);
+    Effect::new(move |previous: Option<Option<i64>>| {
+        let current = newest.get();
+        if previous.is_some() && previous != Some(current) && !trailing.get_value() {
+            let wait = last_ask.get_value() + LIVE_CHART_EVERY_MS - js_sys::Date::now();
+            if wait <= 0.0 {
+                ask.with_value(|ask| ask());
+            } else {
+                trailing.set_value(true);
+                set_timeout(
+                    move || {
+                        // None: set, so the page is still open.
+                        if trailing.try_set_value(false).is_none() {
+                            ask.with_value(|ask| ask());
+                        }
+                    },
+                    std::time::Duration::from_millis(wait as u64),
+                );
+            }
+        }
+        current
     });
 
     Effect::new(move |_| {
