@@ -1,5 +1,6 @@
 //! Evaluation cost per reading per rule, for 1, 10 and 100 rules matching one series, for
-//! limit (high/low) and anomaly rules. The goal is at most 2 µs per reading per rule.
+//! limit (high/low), anomaly and rate rules. The goal is at most 2 µs per reading per rule, 5 µs
+//! for anomaly rules (each compares the latest 8 readings with every pattern in its last 768).
 //!
 //! `cargo bench -p telltale-alerts` prints one line per case.
 
@@ -54,7 +55,8 @@ fn measure(kind: &str, n: usize) -> (f64, usize) {
         kind: Some("freezer"),
         ..Target::new("freezer-1", "temperature")
     };
-    // Warm up: create the series, get past the anomaly warm-up.
+    // Warm up: create the series, get past the anomaly warm-up and fill its pattern history
+    // (768 readings), so what is measured is the steady state.
     for i in 0..1000 {
         ev.observe(&target, i as i64 * 10_000, value(i));
     }
@@ -72,7 +74,9 @@ fn measure(kind: &str, n: usize) -> (f64, usize) {
 }
 
 fn main() {
-    println!("telltale-alerts: evaluation cost per reading per rule (goal <= 2000 ns)");
+    println!(
+        "telltale-alerts: evaluation cost per reading per rule (goal <= 2000 ns; anomaly <= 5000 ns)"
+    );
     println!(
         "{:<10} {:>6} {:>16} {:>18} {:>8}",
         "kind", "rules", "ns/reading/rule", "ns/reading (all)", "outputs"

@@ -6,10 +6,12 @@ use serde::{Deserialize, Serialize};
 
 /// What one observation did: the event it caused, and the rule's measure at that moment
 /// (value, rate per minute, z, or silence in ms), `None` when the rule could not judge.
-#[derive(Debug, Clone, Copy, PartialEq, Default)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub(crate) struct Step {
     pub event: Option<EventKind>,
     pub measure: Option<f64>,
+    /// Why it raised, in words, when the measure alone does not say (anomaly rules).
+    pub note: Option<String>,
 }
 
 /// The per-series state of one rule. Constant size for every kind.
@@ -31,6 +33,9 @@ pub(crate) enum Detector {
     Anomaly {
         state: LimitState,
         baseline: Baseline,
+        /// Added later: a state saved before starts with an empty history.
+        #[serde(default)]
+        context: Box<Context>,
     },
 }
 
@@ -52,6 +57,7 @@ impl Detector {
             Kind::Anomaly => Detector::Anomaly {
                 state: LimitState::default(),
                 baseline: Baseline::default(),
+                context: Box::default(),
             },
         }
     }
@@ -67,6 +73,7 @@ impl Detector {
                 rule.off_delay_s,
             ),
             measure: Some(measure),
+            note: None,
         };
         match self {
             Detector::Limit(state) => judge(state, value, value),
@@ -74,8 +81,30 @@ impl Detector {
                 Some(rate) => judge(state, rate, rate.abs()),
                 None => Step::default(),
             },
-            Detector::Anomaly { state, baseline } => match baseline.observe(rule, value) {
-                Some(z) => judge(state, z, z.abs()),
+            Detector::Anomaly {
+                state,
+                baseline,
+                context,
+            } => match baseline.observe(rule, value, context) {
+                Some(j) => {
+                    let abs = j.z.abs();
+                    let event = state.step(
+                        j.surprising,
+                        rule.off(abs),
+                        ts,
+                        rule.on_delay_s,
+                        rule.off_delay_s,
+                    );
+                    let note = (event == Some(EventKind::Raised)).then(|| {
+                        baseline.raised(rule);
+                        j.why(context.len())
+                    });
+                    Step {
+                        event,
+                        measure: Some(j.z),
+                        note,
+                    }
+                }
                 None => Step::default(),
             },
             Detector::Stale {
@@ -120,6 +149,7 @@ impl Detector {
                 rule.off_delay_s,
             ),
             measure: Some(silence),
+            note: None,
         }
     }
 
@@ -212,45 +242,38 @@ impl RateWindow {
 /// Mean absolute deviation to standard deviation, for normally distributed noise: sqrt(pi/2).
 const MAD_TO_SIGMA: f64 = 1.253_314_137_315_500_3;
 
-/// The anomaly detector's memory of a series: an EWMA of the value, an EWMA of the absolute
-/// deviation from it, and the smallest step seen between consecutive readings (the sensor's
-/// resolution, a floor for the spread). Four numbers and a count.
+/// A robust streaming location and spread: an EWMA of a quantity and an EWMA of its absolute
+/// deviation, whose residuals beyond `limit` spreads are clipped before they are learnt (so a
+/// spike barely moves it while a lasting shift is absorbed over a few dozen readings).
 #[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
-pub(crate) struct Baseline {
+pub(crate) struct Spread {
     n: u32,
     mean: f64,
     dev: f64,
-    quantum: f64,
-    last: f64,
 }
 
-impl Baseline {
-    /// Judges a reading against the past, then learns from it. Returns z = (value - mean) /
-    /// scale, with scale = max(sqrt(pi/2) * dev, quantum), once `warmup` readings were seen and
-    /// the scale is not zero.
-    pub fn observe(&mut self, rule: &Rule, x: f64) -> Option<f64> {
+impl Spread {
+    /// Judges `x` against the past, then learns it: z = (x - mean) / max(sqrt(pi/2) dev,
+    /// floor), once `warmup` values were seen and that scale is not zero.
+    fn observe(&mut self, rule: &Rule, x: f64, floor: f64) -> Option<f64> {
+        // A distance between huge readings can overflow: one such value must not poison the
+        // state for good.
+        if !x.is_finite() {
+            return None;
+        }
         if self.n == 0 {
-            *self = Baseline {
+            *self = Spread {
                 n: 1,
                 mean: x,
                 dev: 0.0,
-                quantum: 0.0,
-                last: x,
             };
             return None;
         }
-        let step = (x - self.last).abs();
-        if step > 0.0 && (self.quantum == 0.0 || step < self.quantum) {
-            self.quantum = step;
-        }
-        self.last = x;
         let r = x - self.mean;
-        let scale = (MAD_TO_SIGMA * self.dev).max(self.quantum);
-        let judged = self.n >= rule.warmup && scale > 0.0;
-        let z = judged.then(|| r / scale);
-        // Warm-up: plain running mean (weights 1/n) until alpha takes over; afterwards a
-        // residual beyond the limit is clipped before it is learnt, so a spike barely moves the
-        // baseline while a lasting shift is absorbed over a few dozen readings.
+        let scale = (MAD_TO_SIGMA * self.dev).max(floor);
+        let z = (self.n >= rule.warmup && scale > 0.0).then(|| r / scale);
+        // Warm-up: plain running mean (weights 1/n, so the start does not dominate) until
+        // alpha takes over.
         let (w, c) = if self.n < rule.warmup {
             (rule.alpha.max(1.0 / (self.n as f64 + 1.0)), r)
         } else if scale > 0.0 {
@@ -263,5 +286,198 @@ impl Baseline {
         self.dev += w * (c.abs() - self.dev);
         self.n = self.n.saturating_add(1);
         z
+    }
+}
+
+/// What the anomaly detector made of one reading.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct Judgement {
+    /// How far the value is from its recent level, in its usual spreads (signed).
+    pub z: f64,
+    /// How much further the last [`CONTEXT_DIM`] readings are from their nearest match in the
+    /// kept past than such patterns usually are, in usual spreads of that distance.
+    pub novelty: f64,
+    /// The geometric mean of |z| and the (positive) novelty: what the limit judges.
+    pub surprise: f64,
+    /// The surprise beats the limit and every surprise remembered, outside the refractory
+    /// period: the rule's ON condition.
+    pub surprising: bool,
+    /// The recent level, for the sentence.
+    pub level: f64,
+}
+
+impl Judgement {
+    /// Why the rule fired, for people: "3.4 × its usual spread above its recent level of
+    /// 21.5, its last 8 readings 5.1 × further than usual from anything in the 760 readings
+    /// before".
+    pub fn why(&self, kept: usize) -> String {
+        let way = if self.z < 0.0 { "below" } else { "above" };
+        let level = (self.level * 1000.0).round() / 1000.0;
+        format!(
+            "{:.1} × its usual spread {way} its recent level of {level}, its last {CONTEXT_DIM} \
+             readings {:.1} × further than usual from anything in the {} readings before",
+            self.z.abs(),
+            self.novelty,
+            kept.saturating_sub(CONTEXT_DIM),
+        )
+    }
+}
+
+/// The anomaly detector's memory of a series: the level and spread of the value, the smallest
+/// step seen between consecutive readings (the sensor's resolution, a floor for spreads), the
+/// largest surprise seen (decaying with half-life `memory` readings) and the readings left in
+/// the refractory period after a raise. The field names of the first version are kept so a
+/// saved state still loads.
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
+pub(crate) struct Baseline {
+    n: u32,
+    mean: f64,
+    dev: f64,
+    quantum: f64,
+    last: f64,
+    #[serde(default)]
+    peak: f64,
+    #[serde(default)]
+    quiet: u32,
+}
+
+impl Baseline {
+    /// Judges a reading against the past, then learns from it (and keeps it in `context`).
+    pub fn observe(&mut self, rule: &Rule, x: f64, context: &mut Context) -> Option<Judgement> {
+        if self.n > 0 {
+            let step = (x - self.last).abs();
+            if step > 0.0 && (self.quantum == 0.0 || step < self.quantum) {
+                self.quantum = step;
+            }
+        }
+        self.last = x;
+        let mut value = Spread {
+            n: self.n,
+            mean: self.mean,
+            dev: self.dev,
+        };
+        let level = value.mean;
+        let z = value.observe(rule, x, self.quantum);
+        (self.n, self.mean, self.dev) = (value.n, value.mean, value.dev);
+        let novelty = context.observe(rule, x, self.quantum);
+        let (z, novelty) = (z?, novelty?);
+        // Both must be unusual: a value far from the level in a pattern seen before (a daily
+        // peak) or a new pattern at an ordinary level (noise taking a new shape) is not
+        // surprising; a level shift, a spike or a flatline in a lively series is both.
+        let surprise = (z.abs() * novelty.max(0.0)).sqrt();
+        let peak = self.peak;
+        self.peak = surprise.max(peak * 0.5f64.powf(1.0 / rule.memory as f64));
+        let quiet = self.quiet > 0;
+        self.quiet = self.quiet.saturating_sub(1);
+        Some(Judgement {
+            z,
+            novelty,
+            surprise,
+            surprising: !quiet && context.settled(rule) && surprise > rule.limit && surprise > peak,
+            level,
+        })
+    }
+
+    /// The rule raised: hold further raises off for `refractory` readings.
+    pub fn raised(&mut self, rule: &Rule) {
+        self.quiet = rule.refractory;
+    }
+}
+
+/// How many past readings the context keeps, and how many readings make one pattern.
+pub const CONTEXT_KEPT: usize = 768;
+pub const CONTEXT_DIM: usize = 8;
+
+/// The recent past as patterns: a ring of the last [`CONTEXT_KEPT`] readings, and the level and
+/// spread of the distance from each new pattern (the last [`CONTEXT_DIM`] readings) to its
+/// nearest neighbour among the earlier ones. A pattern far from everything kept is novel.
+/// Constant size: the ring never grows past [`CONTEXT_KEPT`].
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub(crate) struct Context {
+    kept: Vec<f64>,
+    /// Where the next reading goes once the ring is full (its oldest reading).
+    next: u16,
+    /// Where the last nearest pattern started (time order); where the next search begins.
+    #[serde(default)]
+    matched: u16,
+    distance: Spread,
+}
+
+impl Context {
+    /// Keeps `x`; returns the novelty of the pattern it ends, once the distance has a usual.
+    pub fn observe(&mut self, rule: &Rule, x: f64, quantum: f64) -> Option<f64> {
+        if self.kept.len() < CONTEXT_KEPT {
+            // The whole ring at once (at a series' first reading, or the first after a restore
+            // of a partly filled one), so that filling it never allocates again.
+            self.kept.reserve_exact(CONTEXT_KEPT - self.kept.len());
+            self.kept.push(x);
+        } else {
+            self.kept[self.next as usize] = x;
+            self.next = ((self.next as usize + 1) % CONTEXT_KEPT) as u16;
+        }
+        let len = self.kept.len();
+        if len < 3 * CONTEXT_DIM {
+            return None;
+        }
+        // The ring in time order, contiguous (a copy on the stack is cheaper than wrapping
+        // every index), so each candidate pattern is a plain slice.
+        let mut past = [0.0; CONTEXT_KEPT];
+        let (newer, older) = self.kept.split_at(self.next as usize);
+        past[..older.len()].copy_from_slice(older);
+        past[older.len()..len].copy_from_slice(newer);
+        let current: [f64; CONTEXT_DIM] = std::array::from_fn(|k| past[len - CONTEXT_DIM + k]);
+        let distance2 = |start: usize| -> f64 {
+            past[start..start + CONTEXT_DIM]
+                .iter()
+                .zip(&current)
+                .map(|(p, c)| (c - p) * (c - p))
+                .sum()
+        };
+        // Nearest neighbour among the patterns that ended a whole pattern before the current
+        // one starts: not itself, and not the readings just before it (a new level would
+        // otherwise match its own first readings and never look new). Start from the successor of the last nearest match (the
+        // likeliest to be near again) so that most candidates are abandoned after their first
+        // half.
+        let last = len - 3 * CONTEXT_DIM;
+        // A full ring moved by one reading, so the successor has the index the match had.
+        let successor = self.matched as usize + usize::from(len < CONTEXT_KEPT);
+        let mut matched = successor.min(last);
+        let mut best = distance2(matched);
+        const HALF: usize = CONTEXT_DIM / 2;
+        for start in 0..=last {
+            let window = &past[start..start + CONTEXT_DIM];
+            let head: f64 = window[..HALF]
+                .iter()
+                .zip(&current[..HALF])
+                .map(|(p, c)| (c - p) * (c - p))
+                .sum();
+            if head >= best {
+                continue;
+            }
+            let d = head
+                + window[HALF..]
+                    .iter()
+                    .zip(&current[HALF..])
+                    .map(|(p, c)| (c - p) * (c - p))
+                    .sum::<f64>();
+            if d < best {
+                best = d;
+                matched = start;
+            }
+        }
+        self.matched = matched as u16;
+        let distance = (best / CONTEXT_DIM as f64).sqrt();
+        self.distance.observe(rule, distance, quantum)
+    }
+
+    /// Whether surprises have been seen long enough (`warmup` of them) for the remembered
+    /// peak to mean something: before that a series' first wiggles would all be records.
+    pub fn settled(&self, rule: &Rule) -> bool {
+        self.distance.n >= rule.warmup.saturating_mul(2)
+    }
+
+    /// How many readings it holds.
+    pub fn len(&self) -> usize {
+        self.kept.len()
     }
 }

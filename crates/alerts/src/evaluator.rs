@@ -73,6 +73,9 @@ struct Alert {
     /// The rule's last measure (value, rate per minute, z, silence in ms), for sentences.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     measure: Option<f64>,
+    /// Why the rule last raised, in words (anomaly rules), for the notification.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    note: Option<String>,
     /// Index of the rule in the rule set, and of the series that created the alert.
     #[serde(skip)]
     rule: usize,
@@ -193,6 +196,9 @@ impl Evaluator {
                 alert.measure = step.measure;
             }
             if let Some(event) = step.event {
+                if event == EventKind::Raised {
+                    alert.note = step.note;
+                }
                 record(alert, rule, event, ts_ms, shown, unit, &mut out);
             }
         }
@@ -493,6 +499,7 @@ impl Evaluator {
                                 life: Lifecycle::new(since),
                                 last_value: None,
                                 measure: None,
+                                note: None,
                                 rule: r,
                                 series: s,
                                 severity: rule.severity,
@@ -555,6 +562,7 @@ fn transition(
         value,
         by: by.map(str::to_owned),
         severity: alert.severity,
+        note: None,
     })
 }
 
@@ -569,7 +577,11 @@ fn record(
     out: &mut Vec<Output>,
 ) {
     if let Some((from, to)) = alert.life.condition(event, ts, rule) {
-        out.push(transition(alert, from, to, ts, value, None));
+        let mut t = transition(alert, from, to, ts, value, None);
+        if let (Output::Transition(t), EventKind::Raised) = (&mut t, event) {
+            t.note = alert.note.clone();
+        }
+        out.push(t);
     }
     notify(alert, rule, ts, unit, out);
 }
@@ -642,10 +654,13 @@ fn describe(rule: &Rule, alert: &Alert, unit: Option<&str>, now: i64) -> (String
         }
         Kind::Anomaly => (
             format!("{device} {metric} unusual"),
-            format!(
-                "{device} {metric} {v}{u} is unusual for it (z = {}, limit {limit}) ({id})",
-                num(alert.measure.unwrap_or(f64::NAN))
-            ),
+            match &alert.note {
+                Some(why) => format!("{device} {metric} {v}{u} is unusual for it: {why} ({id})"),
+                None => format!(
+                    "{device} {metric} {v}{u} is unusual for it (z = {}, limit {limit}) ({id})",
+                    num(alert.measure.unwrap_or(f64::NAN))
+                ),
+            },
         ),
         Kind::Forecast => (
             format!("{device} {metric} maintenance"),

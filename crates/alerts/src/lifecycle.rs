@@ -89,6 +89,9 @@ pub struct Transition {
     pub value: Option<f64>,
     pub by: Option<String>,
     pub severity: Severity,
+    /// Why the alert was raised, in words (anomaly rules); absent otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
 }
 
 /// Something to tell a person, once (re-notifications are new notifications).

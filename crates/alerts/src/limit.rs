@@ -18,6 +18,9 @@ pub struct Event {
     #[serde(rename = "event")]
     pub kind: EventKind,
     pub value: f64,
+    /// Why it was raised, in words, when the rule says more than its value (anomaly).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
 }
 
 /// Whether a limit's condition is raised, for one (rule, device, metric).

@@ -117,7 +117,13 @@ pub const BATTERY_DEADBAND: f64 = 5.0;
 /// Defaults of `anomaly`.
 pub const ANOMALY_LIMIT: f64 = 4.0;
 pub const ANOMALY_WARMUP: u32 = 30;
-pub const ANOMALY_ALPHA: f64 = 0.05;
+pub const ANOMALY_ALPHA: f64 = 0.02;
+/// Default of `anomaly`'s `memory`: the half-life, in readings, of the largest surprise
+/// remembered.
+pub const ANOMALY_MEMORY: u32 = 100;
+/// Default of `anomaly`'s `refractory`: readings after a raise during which it does not raise
+/// again.
+pub const ANOMALY_REFRACTORY: u32 = 100;
 /// Default flap suppression: at most one notification per alert per minute.
 pub const MIN_NOTIFY_INTERVAL_S: f64 = 60.0;
 
@@ -138,7 +144,8 @@ pub struct Rule {
     /// their default).
     pub metric: String,
     pub kind: Kind,
-    /// high/low/battery_low: the value; rate: units per minute; anomaly: the |z| threshold.
+    /// high/low/battery_low: the value; rate: units per minute; anomaly: the threshold of the
+    /// surprise (to raise) and of |z| (to clear, less the deadband).
     pub limit: f64,
     pub deadband: f64,
     pub on_delay_s: f64,
@@ -147,10 +154,15 @@ pub struct Rule {
     pub window_s: f64,
     /// stale: silence after which the device counts as stale.
     pub stale_after_s: f64,
-    /// anomaly: readings that only train the detector before it judges any.
+    /// anomaly: values each of its scores learns from before it judges any.
     pub warmup: u32,
-    /// anomaly: the weight of a new reading in the running mean and spread (0 < alpha <= 1).
+    /// anomaly: the weight of a new value in each running level and spread (0 < alpha <= 1).
     pub alpha: f64,
+    /// anomaly: the half-life, in readings, of the largest surprise it remembers; a reading
+    /// must beat the remembered one to raise.
+    pub memory: u32,
+    /// anomaly: readings after a raise during which the rule does not raise again.
+    pub refractory: u32,
     /// forecast, service_due: raise when the date is less than this far ahead.
     pub horizon_s: f64,
     pub severity: Severity,
@@ -190,6 +202,10 @@ struct RawRule {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     alpha: Option<f64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    memory: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    refractory: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     horizon_s: Option<f64>,
     #[serde(default)]
     severity: Severity,
@@ -214,6 +230,8 @@ fn accepts(kind: Kind) -> &'static [&'static str] {
             "off_delay_s",
             "warmup",
             "alpha",
+            "memory",
+            "refractory",
         ],
         Kind::Forecast | Kind::ServiceDue => {
             &["horizon_s", "deadband", "on_delay_s", "off_delay_s"]
@@ -239,6 +257,8 @@ impl TryFrom<RawRule> for Rule {
             ("stale_after_s", raw.stale_after_s.is_some()),
             ("warmup", raw.warmup.is_some()),
             ("alpha", raw.alpha.is_some()),
+            ("memory", raw.memory.is_some()),
+            ("refractory", raw.refractory.is_some()),
             ("horizon_s", raw.horizon_s.is_some()),
         ];
         if let Some((name, _)) = given
@@ -275,12 +295,14 @@ impl TryFrom<RawRule> for Rule {
             Kind::Stale => (0.0, needs("stale_after_s", raw.stale_after_s)?),
             _ => (0.0, 0.0),
         };
-        let (warmup, alpha) = match kind {
+        let (warmup, alpha, memory, refractory) = match kind {
             Kind::Anomaly => (
                 raw.warmup.unwrap_or(ANOMALY_WARMUP),
                 raw.alpha.unwrap_or(ANOMALY_ALPHA),
+                raw.memory.unwrap_or(ANOMALY_MEMORY),
+                raw.refractory.unwrap_or(ANOMALY_REFRACTORY),
             ),
-            _ => (0, 0.0),
+            _ => (0, 0.0, 0, 0),
         };
         Ok(Rule {
             id: raw.id,
@@ -297,6 +319,8 @@ impl TryFrom<RawRule> for Rule {
             stale_after_s,
             warmup,
             alpha,
+            memory,
+            refractory,
             horizon_s,
             severity: raw.severity,
             renotify_s: raw.renotify_s.unwrap_or(0.0),
@@ -318,6 +342,8 @@ impl From<Rule> for RawRule {
             stale_after_s: opt("stale_after_s", r.stale_after_s),
             warmup: takes("warmup").then_some(r.warmup),
             alpha: opt("alpha", r.alpha),
+            memory: takes("memory").then_some(r.memory),
+            refractory: takes("refractory").then_some(r.refractory),
             horizon_s: opt("horizon_s", r.horizon_s),
             renotify_s: Some(r.renotify_s),
             min_notify_interval_s: Some(r.min_notify_interval_s),
@@ -462,6 +488,9 @@ impl Rule {
             }
             if self.warmup < 2 {
                 return bad(format!("warmup must be at least 2, got {}", self.warmup));
+            }
+            if self.memory < 1 {
+                return bad(format!("memory must be at least 1, got {}", self.memory));
             }
         }
         Ok(())

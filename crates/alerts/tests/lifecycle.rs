@@ -220,27 +220,30 @@ fn notification_sentences() {
         ..Target::new("Freezer", "temperature")
     };
     let min = 60_000;
-    for i in 0..10 {
+    // The anomaly rule raises from 23 + 2 x warmup readings on (see `kinds.rs`).
+    for i in 0..40 {
         assert!(body(ev.observe(&t, i * min, -20.0 + 0.01 * (i % 2) as f64)).is_empty());
     }
     assert_eq!(
-        body(ev.observe(&t, 10 * min, -12.5)),
+        body(ev.observe(&t, 40 * min, -12.5)),
         [
             "Freezer temperature -12.5 °C above -15 (freezer-warm)",
             "Freezer temperature rising 0.75 °C/min, faster than 0.5 °C/min (door)",
-            "Freezer temperature -12.5 °C is unusual for it (z = 749.555, limit 4) (odd)",
+            "Freezer temperature -12.5 °C is unusual for it: 749.5 × its usual spread above its \
+             recent level of -19.995, its last 8 readings 264.8 × further than usual from \
+             anything in the 33 readings before (odd)",
         ]
     );
     assert_eq!(
-        body(ev.observe(&Target::new("chest", "temperature"), 20 * min, -31.25)),
+        body(ev.observe(&Target::new("chest", "temperature"), 50 * min, -31.25)),
         ["chest temperature -31.25 below -30 (cold)"]
     );
     assert_eq!(
-        body(ev.observe(&Target::new("chest", "battery"), 20 * min, 19.0)),
+        body(ev.observe(&Target::new("chest", "battery"), 50 * min, 19.0)),
         ["chest battery 19 below 20 (batt)"]
     );
     assert_eq!(
-        body(ev.tick(10 * min + 15 * min)),
+        body(ev.tick(40 * min + 15 * min)),
         ["Freezer has sent nothing for 15 min (quiet)"]
     );
     assert_eq!(
@@ -456,4 +459,47 @@ fn replacing_the_rules_keeps_matching_state_and_closes_the_rest() {
         (3_000, AlertState::ActiveUnacked, AlertState::Inactive)
     );
     assert!(ev.active().is_empty());
+}
+
+/// An anomaly state saved by the first version (an EWMA baseline only: no pattern history,
+/// no remembered surprise, no refractory count) still restores, keeps its learnt level and
+/// builds the rest afresh.
+#[test]
+fn an_anomaly_state_of_the_first_version_restores() {
+    let set = one_rule("metric = \"t\"\nkind = \"anomaly\"\nwarmup = 10");
+    let mut noise = Noise::new(5);
+    let mut ev = Evaluator::new(set.clone());
+    for i in 0..50i64 {
+        apply(&mut ev, Step::R(i * 60_000, 20.0 + 0.1 * noise.next()));
+    }
+    let mut saved = serde_json::to_value(ev.snapshot()).unwrap();
+    let anomaly = &mut saved["alerts"][0]["detector"]["anomaly"];
+    let object = anomaly.as_object_mut().unwrap();
+    assert!(object.remove("context").is_some(), "{anomaly}");
+    let baseline = anomaly["baseline"].as_object_mut().unwrap();
+    for added in ["peak", "quiet"] {
+        assert!(baseline.remove(added).is_some(), "{added}");
+    }
+    let mut ev = Evaluator::restore(set, serde_json::from_value(saved).unwrap());
+    // It goes on judging: quiet readings raise nothing; after a fresh warm-up of the pattern
+    // history a spike is flagged.
+    let mut raised = Vec::new();
+    for i in 50..200i64 {
+        let spike = if i == 180 { 5.0 } else { 0.0 };
+        for o in apply(
+            &mut ev,
+            Step::R(i * 60_000, 20.0 + 0.1 * noise.next() + spike),
+        ) {
+            if let Some(t) = o.as_transition() {
+                raised.push((t.ts / 60_000, t.to));
+            }
+        }
+    }
+    assert_eq!(
+        raised,
+        [
+            (180, AlertState::ActiveUnacked),
+            (181, AlertState::ClearedUnacked)
+        ]
+    );
 }

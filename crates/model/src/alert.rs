@@ -57,6 +57,9 @@ pub struct AlertRecord {
     pub by: Option<String>,
     pub severity: Option<String>,
     pub shelved_until_ms: Option<TimestampMs>,
+    /// Why it was raised, in words (anomaly rules); rows stored before it have none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
 }
 
 /// The alerts page in one round trip.

@@ -154,6 +154,7 @@ impl Alerter {
             ticks: 0,
             offline: HashSet::new(),
             saved_state: String::new(),
+            state_checked: None,
             save_rules: first_run.then_some(rules_text),
             judged: None,
         };
@@ -313,6 +314,7 @@ pub fn record_of(output: &Output) -> Option<AlertRecord> {
                 by: t.by.clone(),
                 severity: Some(name(&t.severity)),
                 shelved_until_ms: None,
+                note: t.note.clone(),
             })
         }
         Output::Shelving(s) => Some(AlertRecord {
@@ -330,6 +332,7 @@ pub fn record_of(output: &Output) -> Option<AlertRecord> {
             by: s.by.clone(),
             severity: None,
             shelved_until_ms: s.until,
+            note: None,
         }),
         Output::Notification(_) => None,
     }
@@ -356,6 +359,8 @@ struct Worker {
     offline: HashSet<DeviceId>,
     /// The last state written, to skip identical writes.
     saved_state: String,
+    /// When the state was last compared with what is saved (None: never).
+    state_checked: Option<std::time::Instant>,
     /// The default rules to save on the first run.
     save_rules: Option<String>,
     /// The series given a maintenance measure by the last pass (None before the first): one
@@ -390,10 +395,11 @@ impl Worker {
                 _ = tick.tick() => self.tick(crate::now_ms()),
                 Some(command) = commands.recv() => self.command(command, crate::now_ms()),
             };
-            self.publish(outputs).await;
+            self.publish(outputs, false).await;
         }
-        // Whatever changed since the last write (a running on-delay) is kept for the restart.
-        self.publish(Vec::new()).await;
+        // Whatever changed since the last write (a running on-delay, what detectors learnt) is
+        // kept for the restart.
+        self.publish(Vec::new(), true).await;
     }
 
     fn device(&mut self, id: &DeviceId) -> Option<&DeviceInfo> {
@@ -562,12 +568,23 @@ impl Worker {
         }
     }
 
-    /// Stores the records and the state (when changed), then notifies and updates the view.
-    async fn publish(&mut self, outputs: Vec<Output>) {
+    /// Stores the records and the state (when changed: with every transition, at the end, and
+    /// otherwise at most every [`STATE_SAVE_EVERY`]), then notifies and updates the view.
+    async fn publish(&mut self, outputs: Vec<Output>, end: bool) {
         let now = crate::now_ms();
         let records: Vec<AlertRecord> = outputs.iter().filter_map(record_of).collect();
-        let state = serde_json::to_string(&self.evaluator.snapshot()).unwrap_or_default();
-        let state_changed = state != self.saved_state;
+        let due = end
+            || !records.is_empty()
+            || self
+                .state_checked
+                .is_none_or(|t| t.elapsed() >= STATE_SAVE_EVERY);
+        let state = if due {
+            self.state_checked = Some(std::time::Instant::now());
+            serde_json::to_string(&self.evaluator.snapshot()).unwrap_or_default()
+        } else {
+            String::new()
+        };
+        let state_changed = due && state != self.saved_state;
         if let Some(text) = self.save_rules.take() {
             let change = SourceConfigChange {
                 kind: RULES_KIND.into(),
@@ -615,6 +632,12 @@ impl Worker {
         }
     }
 }
+
+/// The evaluator's state (running delays, what anomaly detectors learnt) is written with every
+/// transition, when the task ends, and otherwise at most this often: a crash then costs at most
+/// half a minute of learning, where writing every series' state after every commit would cost a
+/// write (kilobytes per anomaly series) per batch.
+const STATE_SAVE_EVERY: Duration = Duration::from_secs(30);
 
 /// Every [`UPKEEP_EVERY`], computes what maintenance rules judge (only the kinds some rule in
 /// force needs) on a blocking thread, and hands it to the alert task.

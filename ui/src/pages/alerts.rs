@@ -178,6 +178,8 @@ fn History() -> impl IntoView {
                                     r.value.map(|v| format!(" = {}", format::value(v))).unwrap_or_default(),
                                     r.by.map(|b| format!(" by {b}")).unwrap_or_default(),
                                 )}</span>
+                                // Why an anomaly rule fired, in its own words.
+                                {r.note.map(|n| view! { <span class="why">{format!(" · {n}")}</span> })}
                             </li>
                         }).collect_view()}
                     </ul>
