@@ -21,7 +21,10 @@ pub enum AlertError {
 /// One alert as an alerts page shows it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AlertView {
+    /// Its rule, device (by id) and metric.
     pub key: AlertKey,
+    /// The device's name when it last reported, for people.
+    pub device_name: String,
     pub rule: String,
     pub kind: Kind,
     pub severity: Severity,
@@ -37,6 +40,11 @@ pub struct AlertView {
 /// sight; recomputed only if the device's kind or tags change).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 struct Series {
+    /// The device's id, which its alerts are kept by. Snapshots written before ids were kept
+    /// have none: [`Snapshot::identify`] gives them theirs.
+    #[serde(default)]
+    id: String,
+    /// The device's name as it last reported (rules match it; sentences use it).
     device: String,
     metric: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -52,6 +60,7 @@ struct Series {
 impl Series {
     fn target(&self) -> Target<'_> {
         Target {
+            id: &self.id,
             device: &self.device,
             kind: self.kind.as_deref(),
             tags: &self.tags,
@@ -66,6 +75,9 @@ impl Series {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 struct Alert {
     key: AlertKey,
+    /// The device's name as its series last reported it, for sentences and records.
+    #[serde(skip)]
+    name: String,
     detector: Detector,
     life: Lifecycle,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -97,6 +109,26 @@ pub struct Snapshot {
 }
 
 impl Snapshot {
+    /// Gives the series of a snapshot written before alerts were kept by device id their ids:
+    /// `id_of` maps a device name (or id) to the one device it names, if exactly one. Their
+    /// alerts' keys follow, so every state carries on under the device's id. A name that names
+    /// no device, or several, stays as it is (those alerts start afresh when their devices
+    /// report). Series that have an id are left alone.
+    pub fn identify(&mut self, id_of: impl Fn(&str) -> Option<String>) {
+        let mut renamed: HashMap<String, String> = HashMap::new();
+        for s in self.series.iter_mut().filter(|s| s.id.is_empty()) {
+            s.id = id_of(&s.device).unwrap_or_else(|| s.device.clone());
+            if s.id != s.device {
+                renamed.insert(s.device.clone(), s.id.clone());
+            }
+        }
+        for a in &mut self.alerts {
+            if let Some(id) = renamed.get(&a.key.device) {
+                a.key.device = id.clone();
+            }
+        }
+    }
+
     /// How many alerts (active or not) it holds.
     pub fn len(&self) -> usize {
         self.alerts.len()
@@ -349,6 +381,7 @@ impl Evaluator {
     fn view(&self, alert: &Alert) -> AlertView {
         AlertView {
             key: alert.key.clone(),
+            device_name: self.series[alert.series].device.clone(),
             rule: alert.key.rule.clone(),
             kind: self.rules.rules[alert.rule].kind,
             severity: alert.severity,
@@ -395,13 +428,18 @@ impl Evaluator {
     /// gone, no longer applies, or changed kind are dropped (a fresh state replaces them).
     pub fn restore(rules: RuleSet, snapshot: Snapshot) -> Self {
         let mut ev = Evaluator::new(rules);
-        for (i, s) in snapshot.series.iter().enumerate() {
+        let mut series = snapshot.series;
+        for (i, s) in series.iter_mut().enumerate() {
+            if s.id.is_empty() {
+                // Not identified (see `Snapshot::identify`): its name stands in for its id.
+                s.id = s.device.clone();
+            }
             ev.lookup
-                .entry(s.device.clone())
+                .entry(s.id.clone())
                 .or_default()
                 .insert(s.metric.clone(), i);
         }
-        ev.series = snapshot.series;
+        ev.series = series;
         let old = snapshot
             .alerts
             .into_iter()
@@ -428,14 +466,20 @@ impl Evaluator {
     fn series_for(&mut self, target: &Target<'_>, ts: i64, out: &mut Vec<Output>) -> usize {
         if let Some(&s) = self
             .lookup
-            .get(target.device)
+            .get(target.id)
             .and_then(|m| m.get(target.metric))
         {
             let series = &mut self.series[s];
             if series.unit.as_deref() != target.unit {
                 series.unit = target.unit.map(str::to_owned);
             }
-            if series.kind.as_deref() != target.kind || series.tags.as_slice() != target.tags {
+            // Renamed, re-kinded or re-tagged: the same alerts carry on where their rules still
+            // apply; the others end.
+            if series.device != target.device
+                || series.kind.as_deref() != target.kind
+                || series.tags.as_slice() != target.tags
+            {
+                series.device = target.device.to_owned();
                 series.kind = target.kind.map(str::to_owned);
                 series.tags = target.tags.to_vec();
                 let old = std::mem::take(&mut self.alerts)
@@ -448,6 +492,7 @@ impl Evaluator {
         }
         let s = self.series.len();
         self.series.push(Series {
+            id: target.id.to_owned(),
             device: target.device.to_owned(),
             metric: target.metric.to_owned(),
             kind: target.kind.map(str::to_owned),
@@ -456,7 +501,7 @@ impl Evaluator {
             alerts: Vec::new(),
         });
         self.lookup
-            .entry(target.device.to_owned())
+            .entry(target.id.to_owned())
             .or_default()
             .insert(target.metric.to_owned(), s);
         let mut none = HashMap::new();
@@ -485,7 +530,7 @@ impl Evaluator {
             } else {
                 &series.metric
             };
-            let key = AlertKey::new(&rule.id, &series.device, metric);
+            let key = AlertKey::new(&rule.id, &series.id, metric);
             let a = match self.index.get(&key) {
                 Some(&a) => a,
                 None => {
@@ -495,6 +540,7 @@ impl Evaluator {
                             dropped.extend(other);
                             Alert {
                                 key: key.clone(),
+                                name: String::new(),
                                 detector: Detector::new(rule.kind),
                                 life: Lifecycle::new(since),
                                 last_value: None,
@@ -509,6 +555,7 @@ impl Evaluator {
                     alert.rule = r;
                     alert.series = s;
                     alert.severity = rule.severity;
+                    alert.name.clone_from(&series.device);
                     self.alerts.push(alert);
                     self.index.insert(key, self.alerts.len() - 1);
                     self.alerts.len() - 1
@@ -556,6 +603,7 @@ fn transition(
         ts,
         rule: alert.key.rule.clone(),
         device: alert.key.device.clone(),
+        device_name: alert.name.clone(),
         metric: alert.key.metric.clone(),
         from,
         to,
@@ -625,10 +673,9 @@ fn duration(ms: i64) -> String {
 /// The notification's title and sentence.
 fn describe(rule: &Rule, alert: &Alert, unit: Option<&str>, now: i64) -> (String, String) {
     let AlertKey {
-        rule: id,
-        device,
-        metric,
+        rule: id, metric, ..
     } = &alert.key;
+    let device = &alert.name;
     let u = unit.map(|u| format!(" {u}")).unwrap_or_default();
     let v = alert.last_value.map_or_else(|| "?".to_owned(), num);
     let limit = num(rule.limit);

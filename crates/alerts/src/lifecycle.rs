@@ -82,7 +82,11 @@ impl fmt::Display for AlertKey {
 pub struct Transition {
     pub ts: i64,
     pub rule: String,
+    /// The device's id.
     pub device: String,
+    /// Its name at the time, for people.
+    #[serde(default)]
+    pub device_name: String,
     pub metric: String,
     pub from: AlertState,
     pub to: AlertState,

@@ -88,6 +88,10 @@ impl fmt::Display for Severity {
 /// which metric. Borrowed, so building one per reading costs nothing.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Target<'a> {
+    /// The device's stable id (`ble:A4:C1:38:00:00:01`): what alerts are kept by, so a renamed
+    /// device keeps its alerts and two devices of one name never share one.
+    pub id: &'a str,
+    /// The device's name, as people write it in rules ("Freezer").
     pub device: &'a str,
     /// The device's kind (`freezer`, `thermometer`), when known.
     pub kind: Option<&'a str>,
@@ -98,9 +102,11 @@ pub struct Target<'a> {
 }
 
 impl<'a> Target<'a> {
-    /// A target known only by device name and metric (no kind, tags or unit).
+    /// A target known only by one device string (its id and its name) and metric (no kind,
+    /// tags or unit).
     pub fn new(device: &'a str, metric: &'a str) -> Self {
         Target {
+            id: device,
             device,
             kind: None,
             tags: &[],
@@ -361,7 +367,8 @@ impl From<Rule> for RawRule {
 impl Rule {
     /// Whether the rule watches this series.
     pub fn applies(&self, t: &Target<'_>) -> bool {
-        (self.device == "*" || self.device == t.device)
+        // Rules name devices as people do, by name ("Freezer"), or by id.
+        (self.device == "*" || self.device == t.device || self.device == t.id)
             && (self.metric == "*" || self.metric == t.metric)
             && self
                 .device_kind

@@ -49,6 +49,7 @@ fn quiet_readings_and_ticks_allocate_nothing() {
     .unwrap();
     let tags = vec!["garage".to_owned()];
     let target = Target {
+        id: "ble:CHEST",
         device: "chest",
         kind: Some("freezer"),
         tags: &tags,

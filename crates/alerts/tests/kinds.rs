@@ -363,6 +363,7 @@ fn targeting_by_device_kind_and_tags() {
     let garage = vec!["garage".to_owned(), "critical".to_owned(), "x".to_owned()];
     let only_garage = vec!["garage".to_owned()];
     let target = |device, kind, tags| Target {
+        id: device,
         device,
         kind,
         tags,

@@ -21,6 +21,7 @@ enum Do {
 use Do::*;
 
 const FREEZER: Target<'static> = Target {
+    id: "freezer",
     device: "freezer",
     kind: Some("freezer"),
     tags: &[],

@@ -3,7 +3,9 @@
 use crate::{ApiError, TimestampMs, MAX_TS_MS, MIN_TS_MS};
 use serde::{Deserialize, Serialize};
 
-/// Names one alert: a rule on one device's metric (`*` for a device-wide stale rule).
+/// Names one alert: a rule on one device's metric (`*` for a device-wide stale rule). The device
+/// is its id (`ble:A4:C1:38:00:00:01`), never its name: a renamed device keeps its alerts, and
+/// two devices of one name never share one.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct AlertId {
     pub rule: String,
@@ -32,6 +34,9 @@ impl AlertId {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ActiveAlert {
     pub id: AlertId,
+    /// The device's name, for people.
+    #[serde(default)]
+    pub device_name: String,
     /// `high`, `low`, `rate`, `stale`, `battery_low`, `anomaly`.
     pub kind: String,
     /// `info`, `warning`, `critical`.
@@ -49,6 +54,10 @@ pub struct ActiveAlert {
 pub struct AlertRecord {
     pub ts_ms: TimestampMs,
     pub id: AlertId,
+    /// The device's name at the time, for people (records older than alerts kept by device id
+    /// have none, and `id.device` is their name).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device_name: Option<String>,
     /// `raised`, `cleared`, `acknowledged`, `shelved`, `unshelved`, or `from → to` otherwise.
     pub event: String,
     pub from: Option<String>,

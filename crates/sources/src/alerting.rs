@@ -126,6 +126,19 @@ impl Alerter {
                 }
             })
             .unwrap_or_default();
+        let mut snapshot = snapshot;
+        // A state saved before alerts were kept by device id knows devices by name: each name
+        // that names exactly one device (or is an id) carries on under that device's id.
+        let devices = store.devices()?;
+        snapshot.identify(|name| {
+            let mut named = devices
+                .iter()
+                .filter(|d| d.id.as_str() == name || d.name == name);
+            match (named.next(), named.next()) {
+                (Some(d), None) => Some(d.id.0.clone()),
+                _ => None,
+            }
+        });
         let evaluator = Evaluator::restore(rules, snapshot);
         let shown = Arc::new(Mutex::new(Shown {
             active: evaluator.active(),
@@ -275,6 +288,7 @@ fn name<T: serde::Serialize>(v: &T) -> String {
 fn active_of(v: &AlertView) -> ActiveAlert {
     ActiveAlert {
         id: id_of(&v.key),
+        device_name: v.device_name.clone(),
         kind: name(&v.kind),
         severity: name(&v.severity),
         state: name(&v.state),
@@ -307,6 +321,7 @@ pub fn record_of(output: &Output) -> Option<AlertRecord> {
                     device: t.device.clone(),
                     metric: t.metric.clone(),
                 },
+                device_name: (!t.device_name.is_empty()).then(|| t.device_name.clone()),
                 event,
                 from: Some(from),
                 to: Some(to),
@@ -320,6 +335,7 @@ pub fn record_of(output: &Output) -> Option<AlertRecord> {
         Output::Shelving(s) => Some(AlertRecord {
             ts_ms: s.ts,
             id: id_of(&s.key),
+            device_name: None,
             event: if s.until.is_some() {
                 "shelved"
             } else {
@@ -425,8 +441,9 @@ impl Worker {
             }
             // Disjoint fields: the cache is read while the evaluator is updated, no copies.
             let info = &self.devices[&r.device];
-            // Rules name devices as people do: by name ("Freezer"), or by id.
+            // Kept by the device's id; matched by its name ("Freezer") or its id.
             let target = Target {
+                id: r.device.as_str(),
                 device: if info.name.is_empty() {
                     r.device.as_str()
                 } else {
@@ -462,13 +479,13 @@ impl Worker {
         for id in newly {
             if self.device(&id).is_some() {
                 // Disjoint fields: the cache is read while the evaluator is updated.
-                out.extend(self.evaluator.offline(&self.devices[&id].name, now));
+                out.extend(self.evaluator.offline(id.as_str(), now));
             }
         }
         out
     }
 
-    /// Hands each series' time left to the maintenance rules, under the device's name; series
+    /// Hands each series' time left to the maintenance rules, under the device's id; series
     /// judged before and missing now get "no date".
     fn judge(&mut self, measures: &[Measure], now: i64) -> Vec<Output> {
         let before = match self.judged.take() {
@@ -496,6 +513,7 @@ impl Worker {
             }
             let info = &self.devices[&m.device];
             let target = Target {
+                id: m.device.as_str(),
                 device: if info.name.is_empty() {
                     m.device.as_str()
                 } else {
@@ -526,10 +544,10 @@ impl Worker {
         let devices = self.store.device_summaries().unwrap_or_default();
         let mut out = HashSet::new();
         for a in alerts {
-            let named = |d: &&telltale_model::DeviceSummary| {
-                d.device.name == a.key.device || d.device.id.as_str() == a.key.device
-            };
-            if let Some(d) = devices.iter().find(named) {
+            if let Some(d) = devices
+                .iter()
+                .find(|d| d.device.id.as_str() == a.key.device)
+            {
                 out.insert((d.device.id.clone(), a.key.metric.clone(), a.kind));
             }
         }
@@ -789,6 +807,7 @@ severity = "critical"
 /// A stored device's series as rules see it (by the device's name, kind and tags).
 pub(crate) fn device_target<'a>(d: &'a telltale_model::Device, metric: &'a str) -> Target<'a> {
     Target {
+        id: d.id.as_str(),
         device: &d.name,
         kind: Some(&d.kind),
         tags: &d.tags,
@@ -826,7 +845,7 @@ pub fn series_alerts(
     let mut records = store.alert_transitions(
         (from_ms - 7 * 86_400_000).max(0),
         to_ms,
-        Some(&d.name),
+        Some(d.id.as_str()),
         telltale_model::alert::MAX_ALERT_RECORDS,
     )?;
     records.reverse();

@@ -19,6 +19,7 @@ pub fn forecasts(store: &Store, rules: &RuleSet, now_ms: i64) -> Result<Vec<Main
         let device = &summary.device;
         for latest in &summary.latest {
             let target = Target {
+                id: device.id.as_str(),
                 device: &device.name,
                 kind: Some(&device.kind),
                 tags: &device.tags,

@@ -118,8 +118,9 @@ async fn raised_on_commit_acknowledged_and_continued_after_a_restart() {
     );
     assert_eq!(raised.value, Some(-13.5));
     assert_eq!(
-        raised.id.device, "Freezer",
-        "rules and records name devices as people do"
+        (raised.id.device.as_str(), raised.device_name.as_deref()),
+        ("ble:FREEZER", Some("Freezer")),
+        "kept by the device's id, named as people name it"
     );
     let active = alerts.active();
     assert_eq!(active.len(), 1);
@@ -128,7 +129,7 @@ async fn raised_on_commit_acknowledged_and_continued_after_a_restart() {
 
     let id = AlertId {
         rule: "freezer-warm".into(),
-        device: "Freezer".into(),
+        device: "ble:FREEZER".into(),
         metric: "temperature".into(),
     };
     alerts.acknowledge(&id, "sam").await.unwrap();
@@ -163,7 +164,7 @@ async fn raised_on_commit_acknowledged_and_continued_after_a_restart() {
         &AlertHistoryQuery {
             from_ms: 0,
             to_ms: t0 + 10_000_000,
-            device: Some("Freezer".into()),
+            device: Some("ble:FREEZER".into()),
             limit: 100,
         },
     )
@@ -259,7 +260,7 @@ async fn a_rule_aimed_at_a_tag_watches_the_tagged_devices() {
         .unwrap();
     let raised = next_record(&mut records, "raised").await;
     assert_eq!(
-        raised.id.device, "Freezer",
+        raised.id.device, "ble:FREEZER",
         "only the tagged device: {raised:?}"
     );
     tokio::time::sleep(Duration::from_millis(300)).await;

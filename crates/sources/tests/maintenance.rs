@@ -120,6 +120,7 @@ async fn a_rising_series_is_dated_and_a_flat_one_is_not() {
             )
         })
         .collect();
-    assert_eq!(raised, [("wear", "pump", "vibration")]);
+    assert_eq!(raised, [("wear", "mqtt:p/pump", "vibration")]);
+    assert_eq!(alerts.active()[0].device_name, "pump");
     engine.shutdown().await;
 }

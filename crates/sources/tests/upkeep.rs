@@ -114,7 +114,7 @@ async fn a_plan_counts_hours_and_starts_and_restarts_when_serviced() {
             raised[0].id.metric.as_str(),
             raised[0].kind.as_str()
         ),
-        ("pump", "current", "service_due")
+        ("mqtt:p/pump", "current", "service_due")
     );
 
     upkeep::mark_serviced(engine.store(), &ingest, "seal", "ana", now)

@@ -506,6 +506,70 @@ async fn alert_states_and_transitions_are_kept_across_a_reopen() {
     assert_eq!(store.alert_transitions(0, 100, None, 1).unwrap().len(), 1);
 }
 
+/// Alert history recorded under device names (before alerts were kept by device id) moves to
+/// the device a name names, when it names exactly one; the rest stays as it was.
+#[tokio::test]
+async fn alert_history_kept_by_name_moves_to_the_device_id() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("t.db");
+    {
+        let (_store, writer) = open(&path).unwrap();
+        for (id, name) in [
+            ("ble:A", "Freezer"),
+            ("ble:B", "Fridge"),
+            ("ble:C", "Fridge"),
+        ] {
+            writer
+                .ingest()
+                .register(Device {
+                    id: DeviceId::new(id),
+                    name: name.into(),
+                    kind: "thermometer".into(),
+                    transport: Transport::Ble,
+                    site: "Home".into(),
+                    expected_interval_ms: 10_000,
+                    tags: vec![],
+                })
+                .await
+                .unwrap();
+        }
+        writer.close();
+    }
+    {
+        // As the previous version left it: transitions by name, schema one step back.
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        for (ts, device) in [(1, "Freezer"), (2, "Fridge"), (3, "ble:A")] {
+            let record = format!(
+                "{{\"ts_ms\":{ts},\"id\":{{\"rule\":\"r\",\"device\":\"{device}\",\"metric\":\"t\"}}}}"
+            );
+            conn.execute(
+                "INSERT INTO alert_transitions (ts_ms, device, record) VALUES (?1, ?2, ?3)",
+                rusqlite::params![ts, device, record],
+            )
+            .unwrap();
+        }
+        conn.pragma_update(None, "user_version", 14).unwrap();
+    }
+    let (store, _writer) = open(&path).unwrap();
+    let of = |device: &str| -> Vec<String> {
+        store
+            .alert_transitions(0, 10, Some(device), 10)
+            .unwrap()
+            .into_iter()
+            .map(|(_, json)| json)
+            .collect()
+    };
+    let a = of("ble:A");
+    assert_eq!(a.len(), 2, "the freezer's, by name and by id: {a:?}");
+    assert!(
+        a[1].contains("\"device\":\"ble:A\"") && a[1].contains("\"device_name\":\"Freezer\""),
+        "{}",
+        a[1]
+    );
+    assert_eq!(of("Fridge").len(), 1, "a name of two devices stays");
+    assert!(of("Freezer").is_empty());
+}
+
 #[tokio::test]
 async fn a_forgotten_device_takes_its_history_and_spares_the_others() {
     let dir = tempfile::tempdir().unwrap();

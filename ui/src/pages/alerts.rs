@@ -77,7 +77,16 @@ fn state_text(state: &str) -> &'static str {
 #[component]
 fn AlertRow(alert: ActiveAlert, message: RwSignal<Option<(bool, String)>>) -> impl IntoView {
     let id = alert.id.clone();
+    let who = if alert.device_name.is_empty() {
+        alert.id.device.clone()
+    } else {
+        alert.device_name.clone()
+    };
+    let who_shown = who.clone();
+    // Copy, so every button's handler can hold it.
+    let who = StoredValue::new(who);
     let act = move |what: &'static str, id: AlertId| {
+        let who = who.get_value();
         spawn_local(async move {
             let result = match what {
                 "ack" => api::acknowledge_alert(&id).await,
@@ -85,7 +94,7 @@ fn AlertRow(alert: ActiveAlert, message: RwSignal<Option<(bool, String)>>) -> im
                 _ => api::unshelve_alert(&id).await,
             };
             let text = match result {
-                Ok(()) => (false, format!("{} on {}: done.", id.rule, id.device)),
+                Ok(()) => (false, format!("{} on {who}: done.", id.rule)),
                 Err(e) => (true, e.message),
             };
             let _ = message.try_set(Some(text));
@@ -115,7 +124,7 @@ fn AlertRow(alert: ActiveAlert, message: RwSignal<Option<(bool, String)>>) -> im
         <li class=format!("alert-row {}", alert.severity) data-testid="alert" data-state=alert.state.clone()>
             <div class="alert-head">
                 <span class=format!("severity {}", alert.severity)>{alert.severity.clone()}</span>
-                <span class="alert-name">{format!("{} · {}", alert.id.device, format::metric_label(&alert.id.metric))}</span>
+                <span class="alert-name">{format!("{} · {}", who_shown, format::metric_label(&alert.id.metric))}</span>
             </div>
             <div class="detail">{format!("{} ({})", detail, alert.id.rule)}</div>
             <div class="row-actions">
@@ -172,7 +181,7 @@ fn History() -> impl IntoView {
                                 <span class=format!("event {}", r.event)>{r.event.clone()}</span>
                                 <span class="what">{format!(
                                     "{} · {} ({}){}{}",
-                                    r.id.device,
+                                    r.device_name.as_deref().unwrap_or(&r.id.device),
                                     format::metric_label(&r.id.metric),
                                     r.id.rule,
                                     r.value.map(|v| format!(" = {}", format::value(v))).unwrap_or_default(),

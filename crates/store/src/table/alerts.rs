@@ -7,7 +7,8 @@ use crate::migrate::Migration;
 use rusqlite::{params, Connection};
 use telltale_model::TimestampMs;
 
-pub static MIGRATIONS: &[Migration] = &[Migration::sql(
+pub static MIGRATIONS: &[Migration] = &[
+    Migration::sql(
     9,
     "CREATE TABLE alert_states (
         key TEXT PRIMARY KEY NOT NULL,
@@ -22,7 +23,22 @@ pub static MIGRATIONS: &[Migration] = &[Migration::sql(
     );
     CREATE INDEX alert_transitions_by_time ON alert_transitions (ts_ms);
     CREATE INDEX alert_transitions_by_device ON alert_transitions (device, ts_ms);",
-)];
+    ),
+    // Alerts are kept by device id since this version (they were kept by device name): each
+    // recorded transition of a name that names exactly one device becomes that device's, its
+    // name kept beside it. (In an UPDATE, every expression sees the row as it was.)
+    Migration::sql(
+        15,
+        "UPDATE alert_transitions
+         SET device = (SELECT d.id FROM devices d WHERE d.name = alert_transitions.device),
+             record = json_set(
+                 record,
+                 '$.id.device', (SELECT d.id FROM devices d WHERE d.name = alert_transitions.device),
+                 '$.device_name', alert_transitions.device)
+         WHERE (SELECT count(*) FROM devices d WHERE d.name = alert_transitions.device) = 1
+           AND NOT EXISTS (SELECT 1 FROM devices d WHERE d.id = alert_transitions.device);",
+    ),
+];
 
 /// One transition to record: when, which device (for filtering), and the engine's record.
 #[derive(Debug, Clone, PartialEq, Eq)]
