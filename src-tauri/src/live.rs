@@ -25,9 +25,12 @@ const SOURCES_EVERY: Duration = Duration::from_secs(1);
 /// gone) or the engine shuts down.
 pub async fn stream<R: Runtime>(app: AppHandle<R>, channel: Channel<LiveEvent>) {
     let state = app.state::<AppState>();
-    let Ok(mut committed) = state.with_engine(|e| Ok(e.committed())) else {
+    let Ok((mut committed, alerts)) = state.with_engine(|e| Ok((e.committed(), e.alerts()))) else {
         return;
     };
+    // Alert changes, when the alert engine runs: each burst of them sends the list once.
+    let mut changes = alerts.as_ref().map(|a| a.subscribe());
+    let mut alerts_due: Option<Instant> = None;
     // The newest reading of each series since the last event, in first-seen order.
     let mut pending: Vec<Reading> = Vec::new();
     let mut slot: HashMap<(String, String), usize> = HashMap::new();
@@ -70,6 +73,24 @@ pub async fn stream<R: Runtime>(app: AppHandle<R>, channel: Channel<LiveEvent>) 
                 last_sent = Some(Instant::now());
                 slot.clear();
                 Some(LiveEvent::Readings { readings: std::mem::take(&mut pending) })
+            }
+            changed = async {
+                match changes.as_mut() {
+                    Some(rx) => rx.recv().await,
+                    None => std::future::pending().await,
+                }
+            } => {
+                match changed {
+                    Ok(_) | Err(RecvError::Lagged(_)) => {
+                        alerts_due.get_or_insert_with(|| Instant::now() + GATHER);
+                    }
+                    Err(RecvError::Closed) => changes = None,
+                }
+                None
+            }
+            () = async { sleep_until(alerts_due.unwrap_or_else(Instant::now)).await }, if alerts_due.is_some() => {
+                alerts_due = None;
+                alerts.as_ref().map(|a| LiveEvent::Alerts { active: a.active() })
             }
             _ = sources_check.tick() => {
                 let Ok(now) = state.with_engine(|e| Ok(e.sources())) else {

@@ -33,17 +33,14 @@ pub fn start() {
 fn App() -> impl IntoView {
     let page = RwSignal::new(Page::Dashboard);
     provide_context(page);
-    live::provide();
-    // Alerts waiting for someone, on every page.
-    let overview = pages::dashboard::poll(std::time::Duration::from_secs(3), api::alerts);
+    let live = live::provide();
+    // Alerts waiting for someone, on every page: pushed as they change, never polled.
     let attention = Memo::new(move |_| {
-        overview.with(|o| match o {
-            Some(Ok(o)) => o
-                .active
-                .iter()
+        live.alerts.with(|a| {
+            a.iter()
+                .flatten()
                 .filter(|a| a.state == "active_unacked" || a.state == "cleared_unacked")
-                .count(),
-            _ => 0,
+                .count()
         })
     });
     view! {

@@ -6,6 +6,7 @@ use crate::api;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use std::time::Duration;
+use telltale_model::alert::ActiveAlert;
 use telltale_model::{ApiError, Dashboard, LiveEvent, Reading};
 
 /// Freshness is a matter of the clock: judged again this often, on the screen, with no IPC.
@@ -20,6 +21,8 @@ const MIN_REFETCH_GAP_MS: f64 = 5_000.0;
 #[derive(Clone, Copy)]
 pub struct Live {
     pub dashboard: RwSignal<Option<Result<Dashboard, ApiError>>>,
+    /// The alerts needing attention: read once, then as the engine says they change.
+    pub alerts: RwSignal<Option<Vec<ActiveAlert>>>,
     /// While a full read is in flight: readings pushed meanwhile, applied again on its answer
     /// (the answer may predate them, and applying never moves a value backwards).
     fetching: StoredValue<Option<Vec<Reading>>>,
@@ -37,6 +40,7 @@ pub struct Live {
 pub fn provide() -> Live {
     let live = Live {
         dashboard: RwSignal::new(None),
+        alerts: RwSignal::new(None),
         fetching: StoredValue::new(None),
         again: StoredValue::new(false),
         last_update: StoredValue::new(f64::NEG_INFINITY),
@@ -45,6 +49,14 @@ pub fn provide() -> Live {
     };
     provide_context(live);
     live.refetch();
+    spawn_local(async move {
+        if let Ok(overview) = api::alerts().await {
+            // A change pushed meanwhile is newer than this answer.
+            if live.alerts.try_with_untracked(Option::is_none) == Some(true) {
+                let _ = live.alerts.try_set(Some(overview.active));
+            }
+        }
+    });
     spawn_local(async move {
         if let Err(e) = api::live(move |event| live.on_event(event)).await {
             // Without the stream the screen would silently freeze: say so.
@@ -94,6 +106,7 @@ impl Live {
                 }
             }
             LiveEvent::Sources { sources } => self.update(|d| d.sources = sources),
+            LiveEvent::Alerts { active } => self.alerts.set(Some(active)),
             LiveEvent::Resync => self.refetch_soon(),
         }
     }

@@ -418,6 +418,9 @@ pub enum LiveEvent {
     Readings { readings: Vec<Reading> },
     /// The sources' state changed (connected, failed, devices declared offline).
     Sources { sources: Vec<SourceStatus> },
+    /// An alert changed (raised, cleared, acknowledged, shelved): the alerts needing attention
+    /// now.
+    Alerts { active: Vec<alert::ActiveAlert> },
     /// Events were lost (the screen fell behind a flood): ask for the whole picture again.
     Resync,
 }
