@@ -230,8 +230,9 @@ fn notification_sentences() {
             "Freezer temperature -12.5 °C above -15 (freezer-warm)",
             "Freezer temperature rising 0.75 °C/min, faster than 0.5 °C/min (door)",
             "Freezer temperature -12.5 °C is unusual for it: 749.5 × its usual spread above its \
-             recent level of -19.995, its last 8 readings 264.8 × further than usual from \
-             anything in the 33 readings before (odd)",
+             recent level of -19.995 and 750.0 × above the -20 that similar readings led to \
+             before, its last 8 readings 264.8 × further than usual from anything in the 33 \
+             readings before (odd)",
         ]
     );
     assert_eq!(
