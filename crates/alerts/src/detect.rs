@@ -292,8 +292,15 @@ impl Spread {
 /// What the anomaly detector made of one reading.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub(crate) struct Judgement {
-    /// How far the value is from its recent level, in its usual spreads (signed).
+    /// How far out the value is (signed), in usual spreads: the smaller in size of
+    /// `from_level` and `from_pattern`.
     pub z: f64,
+    /// How far the value is from its recent level, in its usual spreads (signed).
+    pub from_level: f64,
+    /// How far the value is from `expected`, in the usual spreads of that gap (signed).
+    pub from_pattern: f64,
+    /// What followed the past pattern most like the one before this reading.
+    pub expected: f64,
     /// How much further the last [`CONTEXT_DIM`] readings are from their nearest match in the
     /// kept past than such patterns usually are, in usual spreads of that distance.
     pub novelty: f64,
@@ -308,15 +315,21 @@ pub(crate) struct Judgement {
 
 impl Judgement {
     /// Why the rule fired, for people: "3.4 × its usual spread above its recent level of
-    /// 21.5, its last 8 readings 5.1 × further than usual from anything in the 760 readings
-    /// before".
+    /// 21.5 and 4.2 × above the 22.3 that similar readings led to before, its last 8 readings
+    /// 5.1 × further than usual from anything in the 760 readings before".
     pub fn why(&self, kept: usize) -> String {
-        let way = if self.z < 0.0 { "below" } else { "above" };
-        let level = (self.level * 1000.0).round() / 1000.0;
+        let way = |z: f64| if z < 0.0 { "below" } else { "above" };
+        let round = |v: f64| (v * 1000.0).round() / 1000.0;
         format!(
-            "{:.1} × its usual spread {way} its recent level of {level}, its last {CONTEXT_DIM} \
-             readings {:.1} × further than usual from anything in the {} readings before",
-            self.z.abs(),
+            "{:.1} × its usual spread {} its recent level of {} and {:.1} × {} the {} that \
+             similar readings led to before, its last {CONTEXT_DIM} readings {:.1} × \
+             further than usual from anything in the {} readings before",
+            self.from_level.abs(),
+            way(self.from_level),
+            round(self.level),
+            self.from_pattern.abs(),
+            way(self.from_pattern),
+            round(self.expected),
             self.novelty,
             kept.saturating_sub(CONTEXT_DIM),
         )
@@ -339,6 +352,10 @@ pub(crate) struct Baseline {
     peak: f64,
     #[serde(default)]
     quiet: u32,
+    /// The level and spread of how far readings land from what followed their nearest past
+    /// pattern. Added later: a state saved before learns it afresh.
+    #[serde(default)]
+    residual: Spread,
 }
 
 impl Baseline {
@@ -359,8 +376,18 @@ impl Baseline {
         let level = value.mean;
         let z = value.observe(rule, x, self.quantum);
         (self.n, self.mean, self.dev) = (value.n, value.mean, value.dev);
-        let novelty = context.observe(rule, x, self.quantum);
-        let (z, novelty) = (z?, novelty?);
+        let (novelty, expected) = context.observe(rule, x, self.quantum);
+        let expected = expected?;
+        let from_pattern = self.residual.observe(rule, x - expected, self.quantum);
+        let (from_level, from_pattern, novelty) = (z?, from_pattern?, novelty?);
+        // The value is only as far out as the nearer of its two usuals: its recent level and
+        // what followed the most similar past pattern (so a daily step seen before is not far
+        // out however far it is from the level).
+        let z = if from_pattern.abs() < from_level.abs() {
+            from_pattern
+        } else {
+            from_level
+        };
         // Both must be unusual: a value far from the level in a pattern seen before (a daily
         // peak) or a new pattern at an ordinary level (noise taking a new shape) is not
         // surprising; a level shift, a spike or a flatline in a lively series is both.
@@ -371,6 +398,9 @@ impl Baseline {
         self.quiet = self.quiet.saturating_sub(1);
         Some(Judgement {
             z,
+            from_level,
+            from_pattern,
+            expected,
             novelty,
             surprise,
             surprising: !quiet && context.settled(rule) && surprise > rule.limit && surprise > peak,
@@ -404,8 +434,10 @@ pub(crate) struct Context {
 }
 
 impl Context {
-    /// Keeps `x`; returns the novelty of the pattern it ends, once the distance has a usual.
-    pub fn observe(&mut self, rule: &Rule, x: f64, quantum: f64) -> Option<f64> {
+    /// Keeps `x`; returns the novelty of the pattern it ends, once the distance has a usual,
+    /// and what followed the past pattern nearest to the one before `x` (the reading that
+    /// pattern predicted), once there was such a match.
+    pub fn observe(&mut self, rule: &Rule, x: f64, quantum: f64) -> (Option<f64>, Option<f64>) {
         if self.kept.len() < CONTEXT_KEPT {
             // The whole ring at once (at a series' first reading, or the first after a restore
             // of a partly filled one), so that filling it never allocates again.
@@ -417,7 +449,7 @@ impl Context {
         }
         let len = self.kept.len();
         if len < 3 * CONTEXT_DIM {
-            return None;
+            return (None, None);
         }
         // The ring in time order, contiguous (a copy on the stack is cheaper than wrapping
         // every index), so each candidate pattern is a plain slice.
@@ -441,6 +473,9 @@ impl Context {
         let last = len - 3 * CONTEXT_DIM;
         // A full ring moved by one reading, so the successor has the index the match had.
         let successor = self.matched as usize + usize::from(len < CONTEXT_KEPT);
+        // The last search (at the previous reading) matched the pattern before `x`: the
+        // reading after that match is what the past says comes next.
+        let expected = (len > 3 * CONTEXT_DIM).then(|| past[successor + CONTEXT_DIM - 1]);
         let mut matched = successor.min(last);
         let mut best = distance2(matched);
         const HALF: usize = CONTEXT_DIM / 2;
@@ -467,7 +502,7 @@ impl Context {
         }
         self.matched = matched as u16;
         let distance = (best / CONTEXT_DIM as f64).sqrt();
-        self.distance.observe(rule, distance, quantum)
+        (self.distance.observe(rule, distance, quantum), expected)
     }
 
     /// Whether surprises have been seen long enough (`warmup` of them) for the remembered

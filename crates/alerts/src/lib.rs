@@ -28,12 +28,15 @@
 //!   series, readings sparser than the window) the reading is not judged. Constant memory.
 //! - `anomaly`: an unusual value in an unusual pattern, judged per reading with constant
 //!   state and no knowledge of the series' interval (every time constant is in readings).
-//!   Two robust streaming scores, each an EWMA level and EWMA absolute deviation (weight
+//!   Robust streaming scores, each an EWMA level and EWMA absolute deviation (weight
 //!   `alpha`, default 0.02, i.e. about 50 readings) whose residuals beyond `limit` spreads are
 //!   clipped before they are learnt (a spike barely moves them, a lasting shift is absorbed):
-//!   - `z`: the value against its recent level, `(x - level) / max(sqrt(pi/2) * dev, quantum)`,
-//!     where `quantum` is the smallest non-zero step seen between readings (the sensor's
-//!     resolution, so a flat quantized series does not flag one step);
+//!   - `z`: how far out the value is, the smaller in size of two scores: the value against its
+//!     recent level, `(x - level) / max(sqrt(pi/2) * dev, quantum)`, where `quantum` is the
+//!     smallest non-zero step seen between readings (the sensor's resolution, so a flat quantized
+//!     series does not flag one step); and the value against what followed the past pattern
+//!     nearest to the 8 readings before it (a nearest-neighbour forecast, scored against the
+//!     usual size of that gap). A daily step far from the level but seen before is not far out;
 //!   - `novelty`: the last 8 readings as a pattern, its RMS distance to the nearest pattern among
 //!     the last 768 readings (those that ended at least 8 readings before it starts, so a new
 //!     level does not match its own first readings), scored the same way against the usual
@@ -49,17 +52,17 @@
 //!   readings) raises once. OFF when the value is back near its level, `|z| <= limit -
 //!   deadband` (the measure kept for sentences is `z`); `on_delay_s` and `off_delay_s` work as
 //!   for every kind (an on-delay needs a lasting excursion). The first
-//!   `warmup` (default 30) + 23 readings only train (the pattern history needs 24 readings, the
-//!   scores `warmup` values each), and nothing is raised before the surprises themselves were
+//!   `warmup` (default 30) + 24 readings only train (the pattern history needs 24 readings, a
+//!   forecast one more, the scores `warmup` values each), and nothing is raised before the surprises themselves were
 //!   seen for `warmup` readings. A series whose readings never differed has no scale and is not
-//!   judged. State per series: the 768 readings (6 KB) and a dozen numbers; the nearest-pattern
+//!   judged. State per series: the 768 readings (6 KB) and some fifteen numbers; the nearest-pattern
 //!   search starts from the successor of the last match and abandons candidates early, about
 //!   1–2 µs per reading. A raise carries a note saying why ("5.2 × its usual spread above its
-//!   recent level of 21.5, its last 8 readings 7.1 × further than usual from anything in the 760
-//!   readings before"), kept in the alert's history and used in its notification. On NAB (the
-//!   Numenta Anomaly Benchmark) with these defaults it scores 60.2 (standard profile) on the
-//!   21 series in `shared/data/nab` (`cargo run --release -p telltale-alerts --example nab --
-//!   ../shared/data/nab`).
+//!   recent level of 21.5 and 6.0 × above the 21.3 that similar readings led to before, its last
+//!   8 readings 7.1 × further than usual from anything in the 760 readings before"), kept in the
+//!   alert's history and used in its notification. On NAB (the Numenta Anomaly Benchmark) with
+//!   these defaults it scores 61.8 (standard profile) on the 21 series in `shared/data/nab`
+//!   (`cargo run --release -p telltale-alerts --example nab -- ../shared/data/nab`).
 //! - `stale`: measure = silence in ms since the last reading (any metric when the rule's metric
 //!   is `*`, the default), judged on [`Evaluator::tick`]: ON when `now - last >=
 //!   stale_after_s`, or when the source declared the device offline ([`Evaluator::offline`],

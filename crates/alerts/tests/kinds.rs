@@ -259,6 +259,7 @@ fn anomaly() {
          series(300, { let n = noisy(8, 0.1); move |i| n(i) + if i == 150 || i == 170 { 3.0 } else { 0.0 } }),
          vec![(s(60 * 150), "raised"), (s(60 * 151), "cleared"),
               (s(60 * 154), "raised"), (s(60 * 155), "cleared"),
+              (s(60 * 156), "raised"), (s(60 * 157), "cleared"),
               (s(60 * 170), "raised"), (s(60 * 171), "cleared")]),
         ("an on-delay ignores a single spike",
          "metric = \"t\"\nkind = \"anomaly\"\non_delay_s = 60",

@@ -231,8 +231,9 @@ fn notification_sentences() {
             "Freezer temperature -12.5 °C above -15 (freezer-warm)",
             "Freezer temperature rising 0.75 °C/min, faster than 0.5 °C/min (door)",
             "Freezer temperature -12.5 °C is unusual for it: 749.5 × its usual spread above its \
-             recent level of -19.995, its last 8 readings 264.8 × further than usual from \
-             anything in the 33 readings before (odd)",
+             recent level of -19.995 and 750.0 × above the -20 that similar readings led to \
+             before, its last 8 readings 264.8 × further than usual from anything in the 33 \
+             readings before (odd)",
         ]
     );
     assert_eq!(
@@ -478,7 +479,7 @@ fn an_anomaly_state_of_the_first_version_restores() {
     let object = anomaly.as_object_mut().unwrap();
     assert!(object.remove("context").is_some(), "{anomaly}");
     let baseline = anomaly["baseline"].as_object_mut().unwrap();
-    for added in ["peak", "quiet"] {
+    for added in ["peak", "quiet", "residual"] {
         assert!(baseline.remove(added).is_some(), "{added}");
     }
     let mut ev = Evaluator::restore(set, serde_json::from_value(saved).unwrap());
@@ -501,6 +502,44 @@ fn an_anomaly_state_of_the_first_version_restores() {
         [
             (180, AlertState::ActiveUnacked),
             (181, AlertState::ClearedUnacked)
+        ]
+    );
+}
+
+/// An anomaly state saved before the forecast was kept (pattern history, remembered surprise
+/// and refractory count, but no spread of the forecast's error) restores, keeps its pattern
+/// history and learns that spread afresh.
+#[test]
+fn an_anomaly_state_without_the_forecast_restores() {
+    let set = one_rule("metric = \"t\"\nkind = \"anomaly\"\nwarmup = 10");
+    let mut noise = Noise::new(6);
+    let mut ev = Evaluator::new(set.clone());
+    for i in 0..100i64 {
+        apply(&mut ev, Step::R(i * 60_000, 20.0 + 0.1 * noise.next()));
+    }
+    let mut saved = serde_json::to_value(ev.snapshot()).unwrap();
+    let baseline = saved["alerts"][0]["detector"]["anomaly"]["baseline"]
+        .as_object_mut()
+        .unwrap();
+    assert!(baseline.remove("residual").is_some(), "{baseline:?}");
+    let mut ev = Evaluator::restore(set, serde_json::from_value(saved).unwrap());
+    let mut raised = Vec::new();
+    for i in 100..200i64 {
+        let spike = if i == 150 { 5.0 } else { 0.0 };
+        for o in apply(
+            &mut ev,
+            Step::R(i * 60_000, 20.0 + 0.1 * noise.next() + spike),
+        ) {
+            if let Some(t) = o.as_transition() {
+                raised.push((t.ts / 60_000, t.to));
+            }
+        }
+    }
+    assert_eq!(
+        raised,
+        [
+            (150, AlertState::ActiveUnacked),
+            (151, AlertState::ClearedUnacked)
         ]
     );
 }

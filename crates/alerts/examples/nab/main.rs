@@ -2,7 +2,7 @@
 //!
 //! ```text
 //! cargo run --release -p telltale-alerts --example nab -- ../shared/data/nab [--files]
-//!     [--set 'key = value']... [--only category,...] [--skip category,...]
+//!     [--why] [--set 'key = value']... [--only category,...] [--skip category,...]
 //! ```
 //!
 //! Each series (`data/<category>/<file>.csv`, `timestamp,value`) is replayed through
@@ -24,6 +24,7 @@ use telltale_alerts::{replay, EventKind, RuleSet};
 struct Args {
     root: PathBuf,
     files: bool,
+    why: bool,
     set: Vec<String>,
     only: Vec<String>,
     skip: Vec<String>,
@@ -34,6 +35,7 @@ fn args() -> Args {
     let mut out = Args {
         root: PathBuf::new(),
         files: false,
+        why: false,
         set: Vec::new(),
         only: Vec::new(),
         skip: Vec::new(),
@@ -48,6 +50,7 @@ fn args() -> Args {
     while let Some(a) = it.next() {
         match a.as_str() {
             "--files" => out.files = true,
+            "--why" => out.why = true,
             "--set" => out.set.extend(it.next()),
             "--only" => out.only = list(it.next()),
             "--skip" => out.skip = list(it.next()),
@@ -62,7 +65,7 @@ fn args() -> Args {
 }
 
 fn usage(why: &str) -> ! {
-    eprintln!("{why}\nusage: nab <nab-dir> [--files] [--set 'key = value']... [--only cat,...] [--skip cat,...]");
+    eprintln!("{why}\nusage: nab <nab-dir> [--files] [--why] [--set 'key = value']... [--only cat,...] [--skip cat,...]");
     std::process::exit(2)
 }
 
@@ -137,6 +140,9 @@ fn main() {
         for e in events.iter().filter(|e| e.kind == EventKind::Raised) {
             while ts[row] != e.ts {
                 row += 1;
+            }
+            if args.why {
+                println!("  {file} #{row}: {}", e.note.as_deref().unwrap_or(""));
             }
             detections.push(row);
         }
