@@ -1,22 +1,28 @@
 //! Alerts: what needs attention now (acknowledge, shelve), what happened, and the rules.
 
-use crate::pages::dashboard::{error_view, poll};
+use crate::pages::dashboard::error_view;
 use crate::{api, format};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use std::time::Duration;
 use telltale_model::alert::{ActiveAlert, AlertHistoryQuery, AlertId, AlertRecord};
 
-const REFRESH: Duration = Duration::from_secs(2);
 const DAY_MS: i64 = 86_400_000;
 
 #[component]
 pub fn AlertsPage() -> impl IntoView {
-    let overview = poll(REFRESH, api::alerts);
+    // The rules and the evaluator's health once per visit; what needs attention as the engine
+    // pushes it (never polled).
+    let overview = RwSignal::new(None);
+    spawn_local(async move {
+        let _ = overview.try_set(Some(api::alerts().await));
+    });
+    let live = crate::live::Live::get();
     let active = Memo::new(move |_| {
-        overview.with(|o| match o {
-            Some(Ok(o)) => o.active.clone(),
-            _ => Vec::new(),
+        live.alerts.get().unwrap_or_else(|| {
+            overview.with(|o| match o {
+                Some(Ok(o)) => o.active.clone(),
+                _ => Vec::new(),
+            })
         })
     });
     let message = RwSignal::new(None::<(bool, String)>);
@@ -142,6 +148,27 @@ fn AlertRow(alert: ActiveAlert, message: RwSignal<Option<(bool, String)>>) -> im
     }
 }
 
+/// The device a person typed, by name or id, as the history knows it: its id.
+fn device_id(typed: &str) -> Option<String> {
+    let typed = typed.trim();
+    if typed.is_empty() {
+        return None;
+    }
+    let found = crate::live::Live::get()
+        .dashboard
+        .with_untracked(|d| match d {
+            Some(Ok(d)) => d
+                .devices
+                .iter()
+                .find(|s| {
+                    s.device.id.as_str() == typed || s.device.name.eq_ignore_ascii_case(typed)
+                })
+                .map(|s| s.device.id.0.clone()),
+            _ => None,
+        });
+    Some(found.unwrap_or_else(|| typed.to_owned()))
+}
+
 #[component]
 fn History() -> impl IntoView {
     let device = RwSignal::new(String::new());
@@ -151,17 +178,20 @@ fn History() -> impl IntoView {
         let query = AlertHistoryQuery {
             from_ms: (now - 7 * DAY_MS).max(0),
             to_ms: now + DAY_MS,
-            device: Some(device.get_untracked().trim().to_owned()).filter(|d| !d.is_empty()),
+            device: device_id(&device.get_untracked()),
             limit: 200,
         };
         spawn_local(async move {
             let _ = records.try_set(Some(api::alert_history(&query).await));
         });
     };
-    load();
-    if let Ok(handle) = set_interval_with_handle(load, Duration::from_secs(5)) {
-        on_cleanup(move || handle.clear());
-    }
+    // Read again whenever an alert changes (every record changes what needs attention), not on
+    // a timer.
+    let live = crate::live::Live::get();
+    Effect::new(move |_| {
+        live.alerts.track();
+        load();
+    });
     view! {
         <section class="panel">
             <h2>"History (7 days)"</h2>
