@@ -115,7 +115,7 @@ pub async fn brokers(
 ) -> Answer<ipc::Brokers> {
     let configs = state.with_engine(|e| Ok(e.configured_brokers()?))?;
     // The keyring answers over D-Bus: keep that off the async workers.
-    tauri::async_runtime::spawn_blocking(move || {
+    blocking(move || {
         configs
             .into_iter()
             .map(|config| {
@@ -125,11 +125,9 @@ pub async fn brokers(
                     has_password,
                 })
             })
-            .collect::<Result<Vec<_>, telltale_sources::SourceError>>()
+            .collect()
     })
     .await
-    .map_err(|e| ApiError::new(ErrorCode::Internal, e.to_string()))?
-    .map_err(ApiError::from)
 }
 
 /// Saves a broker's settings (its password into the OS keyring) and (re)connects it.
@@ -258,12 +256,12 @@ fn queries(state: &State<'_, AppState>) -> Result<Queries, ApiError> {
     state.with_engine(|e| Ok(e.queries()))
 }
 
-/// Runs a read (SQLite, a trend fit) on a blocking thread: never on the async workers that
-/// carry IPC and the sources.
+/// Runs blocking work (SQLite, a trend fit, the keyring) on a blocking thread: never on the
+/// async workers that carry IPC and the sources.
 async fn blocking<T: Send + 'static>(
-    read: impl FnOnce() -> telltale_sources::Result<T> + Send + 'static,
+    work: impl FnOnce() -> telltale_sources::Result<T> + Send + 'static,
 ) -> Result<T, ApiError> {
-    tauri::async_runtime::spawn_blocking(read)
+    tauri::async_runtime::spawn_blocking(work)
         .await
         .map_err(|e| ApiError::new(ErrorCode::Internal, e.to_string()))?
         .map_err(ApiError::from)
@@ -447,10 +445,7 @@ pub async fn mark_serviced(
 #[tauri::command]
 pub async fn fleet_rul(args: Args<ipc::FleetRul>) -> Answer<ipc::FleetRul> {
     let ipc::FleetRul { failed, running } = args.0;
-    tauri::async_runtime::spawn_blocking(move || upkeep::fleet_rul(&failed, &running))
-        .await
-        .map_err(|e| ApiError::new(ErrorCode::Internal, e.to_string()))?
-        .map_err(ApiError::from)
+    blocking(move || upkeep::fleet_rul(&failed, &running)).await
 }
 
 /// Replaces a device's tags ("freezer", "line-2"), which alert rules can target.

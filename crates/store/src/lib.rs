@@ -46,17 +46,23 @@ const MAX_READERS: usize = 4;
 
 /// A small pool of read-only connections, opened as needed up to [`MAX_READERS`].
 struct Readers {
-    idle: Mutex<Vec<Connection>>,
-    /// Connections open (idle or lent).
-    open: Mutex<usize>,
+    pool: Mutex<Pool>,
     returned: Condvar,
+}
+
+struct Pool {
+    idle: Vec<Connection>,
+    /// Connections open (idle or lent).
+    open: usize,
 }
 
 impl Readers {
     fn new(first: Connection) -> Self {
         Readers {
-            idle: Mutex::new(vec![first]),
-            open: Mutex::new(1),
+            pool: Mutex::new(Pool {
+                idle: vec![first],
+                open: 1,
+            }),
             returned: Condvar::new(),
         }
     }
@@ -73,9 +79,10 @@ impl Drop for Lent<'_> {
         if let Some(conn) = self.conn.take() {
             // A poisoned lock only means another read panicked; the list itself is intact.
             self.readers
-                .idle
+                .pool
                 .lock()
                 .unwrap_or_else(|p| p.into_inner())
+                .idle
                 .push(conn);
             self.readers.returned.notify_one();
         }
@@ -158,40 +165,34 @@ impl Store {
     fn lend(&self) -> Result<Lent<'_>> {
         let readers = &self.readers;
         // Lock poisoning only means another read panicked; the pool's state is still whole.
-        let mut idle = readers.idle.lock().unwrap_or_else(|p| p.into_inner());
+        let mut pool = readers.pool.lock().unwrap_or_else(|p| p.into_inner());
         loop {
-            if let Some(conn) = idle.pop() {
+            if let Some(conn) = pool.idle.pop() {
                 return Ok(Lent {
                     conn: Some(conn),
                     readers,
                 });
             }
-            let mut open = readers.open.lock().unwrap_or_else(|p| p.into_inner());
-            if *open < MAX_READERS {
-                *open += 1;
-                drop(open);
-                drop(idle);
+            if pool.open < MAX_READERS {
+                pool.open += 1;
+                drop(pool);
                 let opened = Connection::open_with_flags(
                     &self.path,
                     OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
                 )
                 .map_err(StoreError::from)
                 .and_then(|c| configure(&c).map(|()| c));
-                return match opened {
-                    Ok(conn) => Ok(Lent {
-                        conn: Some(conn),
-                        readers,
-                    }),
-                    Err(e) => {
-                        *readers.open.lock().unwrap_or_else(|p| p.into_inner()) -= 1;
-                        Err(e)
-                    }
-                };
+                if opened.is_err() {
+                    readers.pool.lock().unwrap_or_else(|p| p.into_inner()).open -= 1;
+                }
+                return opened.map(|conn| Lent {
+                    conn: Some(conn),
+                    readers,
+                });
             }
-            drop(open);
-            idle = readers
+            pool = readers
                 .returned
-                .wait(idle)
+                .wait(pool)
                 .unwrap_or_else(|p| p.into_inner());
         }
     }

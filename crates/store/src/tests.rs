@@ -1034,7 +1034,7 @@ async fn reads_from_many_threads_share_a_bounded_pool() {
         (2..=MAX_READERS).contains(&busiest),
         "{busiest} reads at once"
     );
-    assert!(*store.readers.open.lock().unwrap() <= MAX_READERS);
+    assert!(store.readers.pool.lock().unwrap().open <= MAX_READERS);
 }
 
 /// A device declared offline or back online by its source (issue 11, point 8) is on disk, for a
