@@ -4,19 +4,23 @@
 //! callers learn when their readings are durable (MQTT acknowledgements will wait on it). Readers
 //! use their own connection, so a chart query never waits for ingest and WAL keeps both apart.
 
-mod chunk;
+pub mod chunk;
 mod error;
 mod ingest;
 mod migrate;
 mod query;
-mod rollup;
+pub mod rollup;
+mod ship;
 mod table;
 mod writer;
 
 pub use chunk::{Sample, CHUNK_MS};
 pub use error::{Result, StoreError};
 pub use migrate::supported_version as schema_version;
+pub use query::{Ask, Plan};
+pub use rollup::Agg;
 pub use rollup::LEVELS as ROLLUP_LEVELS;
+pub use ship::{ChunkMark, StoredChunk, StoredSeries};
 pub use table::alerts::{AlertWrite, TransitionRow};
 pub use table::presence::PresenceRow;
 pub use table::replay_counters::CounterRecord;
@@ -325,18 +329,12 @@ impl Store {
         out: &mut impl std::io::Write,
     ) -> Result<u64> {
         let io = |e: std::io::Error| StoreError::Io(e.to_string());
-        // Every row names the same series: its text cells are rendered once.
-        let mut series = Vec::new();
-        for text in [key.device.as_str(), key.metric.as_str()] {
-            csv_text_cell(&mut series, text, reader)?;
-            series.push(b',');
-        }
-        out.write_all(b"device,metric,ts_ms,value\n").map_err(io)?;
+        let rows_of = CsvRows::new(key, reader)?;
+        out.write_all(CsvRows::HEADER).map_err(io)?;
         let mut rows = 0;
         self.export(key, from, to, |s| {
             rows += 1;
-            out.write_all(&series).map_err(io)?;
-            writeln!(out, "{},{}", s.ts, s.value).map_err(io)
+            rows_of.write(out, &s)
         })?;
         out.flush().map_err(io)?;
         Ok(rows)
@@ -378,6 +376,33 @@ pub enum CsvFor {
     /// `@`, tab or CR, which a spreadsheet would evaluate as a formula, gets a leading `'`
     /// (OWASP, "CSV injection"). Such a file is for reading, not for re-importing.
     Spreadsheet,
+}
+
+/// The rows of one series' CSV export (`device,metric,ts_ms,value`), for whoever streams the
+/// readings: the local store, or the plant historian answering the same `export`.
+pub struct CsvRows {
+    /// The device and metric cells with their commas, rendered once: every row names them.
+    series: Vec<u8>,
+}
+
+impl CsvRows {
+    pub const HEADER: &'static [u8] = b"device,metric,ts_ms,value\n";
+
+    pub fn new(key: &SeriesKey, reader: CsvFor) -> Result<Self> {
+        let mut series = Vec::new();
+        for text in [key.device.as_str(), key.metric.as_str()] {
+            csv_text_cell(&mut series, text, reader)?;
+            series.push(b',');
+        }
+        Ok(CsvRows { series })
+    }
+
+    /// Writes one reading's row.
+    pub fn write(&self, out: &mut impl std::io::Write, s: &Sample) -> Result<()> {
+        out.write_all(&self.series)
+            .and_then(|()| writeln!(out, "{},{}", s.ts, s.value))
+            .map_err(|e| StoreError::Io(e.to_string()))
+    }
 }
 
 /// One text cell (a device id or metric name) as CSV, without its delimiter.

@@ -51,6 +51,7 @@ fn all() -> Vec<&'static Migration> {
         .chain(table::service_plans::MIGRATIONS)
         .chain(table::replay_counters::MIGRATIONS)
         .chain(table::presence::MIGRATIONS)
+        .chain(table::meta::MIGRATIONS)
         .collect();
     steps.sort_by_key(|m| m.version);
     steps

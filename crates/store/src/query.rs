@@ -1,5 +1,9 @@
 //! Range queries with a point budget: raw readings when they fit, otherwise buckets built from
 //! the coarsest rollup level that still gives the resolution asked for.
+//!
+//! The planning and folding are pure ([`Plan`]): the local store answers a plan's asks from
+//! SQLite, the plant historian from PostgreSQL, and both fold them the same way, so a chart
+//! drawn from either is the same chart.
 
 use crate::chunk::Sample;
 use crate::error::Result;
@@ -8,7 +12,100 @@ use crate::table;
 use rusqlite::Connection;
 use telltale_model::{Bucket, TimestampMs};
 
-/// `(bucket width in ms, buckets)`; width 0 means the buckets are raw readings.
+/// One piece of storage a query needs, in `[from, to)`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ask {
+    /// Every raw reading.
+    Raw { from: TimestampMs, to: TimestampMs },
+    /// The rollup buckets `level` ms wide that start in the range (the range is on their grid).
+    Rollup {
+        level: i64,
+        from: TimestampMs,
+        to: TimestampMs,
+    },
+}
+
+/// How to answer one range query: what to read ([`Plan::asks`], in time order) and how to fold it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Plan {
+    from: TimestampMs,
+    to: TimestampMs,
+    points: i64,
+    /// The rollup level used, or None when only raw readings have the resolution asked for.
+    level: Option<usize>,
+    asks: Vec<Ask>,
+}
+
+impl Plan {
+    /// `[from, to)` in at most `points` buckets (`points` ≥ 1, `from` < `to`: validated by the
+    /// caller's [`telltale_model::HistoryQuery::validate`]).
+    pub fn new(from: TimestampMs, to: TimestampMs, points: i64) -> Self {
+        let span = to - from;
+        let width = (span + points - 1) / points;
+        let level = LEVELS.iter().rposition(|&l| l <= width);
+        let mut asks = Vec::new();
+        match level {
+            // Finer than the finest rollup: only raw readings have that resolution.
+            None => asks.push(Ask::Raw { from, to }),
+            Some(li) => cover(from, to, Some(li), &mut asks),
+        }
+        Plan {
+            from,
+            to,
+            points,
+            level,
+            asks,
+        }
+    }
+
+    pub fn asks(&self) -> &[Ask] {
+        &self.asks
+    }
+
+    /// Whether the answers to the asks (`pieces`, in order) count so few readings that the raw
+    /// readings of the whole range should be shown instead; then call [`Plan::finish`] with them.
+    pub fn wants_raw(&self, pieces: &[(TimestampMs, Agg)]) -> bool {
+        total(pieces) <= self.points
+    }
+
+    /// `(bucket width in ms, buckets)`; width 0 means the buckets are raw readings. `raw` is the
+    /// whole range's raw readings when [`Plan::wants_raw`] said so.
+    pub fn finish(
+        &self,
+        pieces: &[(TimestampMs, Agg)],
+        raw: Option<&[Sample]>,
+    ) -> (i64, Vec<Bucket>) {
+        // Sparse data: show every reading as it was stored, unless retention already pruned
+        // raw readings the rollups still count.
+        if let Some(raw) = raw {
+            if raw.len() as i64 == total(pieces) {
+                return (0, raw.iter().map(raw_bucket).collect());
+            }
+        }
+        let (from, to, points) = (self.from, self.to, self.points);
+        match self.level {
+            None => {
+                let width = (to - from + points - 1) / points;
+                (width, fold(pieces, from, from, width))
+            }
+            Some(li) => {
+                // Buckets lie on the rollup level's grid and hold a whole number of its buckets,
+                // so none straddles two output buckets; the first starts at the grid line before
+                // `from`.
+                let l = LEVELS[li];
+                let origin = from.div_euclid(l) * l;
+                let width = ((to - origin + points - 1) / points + l - 1) / l * l;
+                (width, fold(pieces, from, origin, width))
+            }
+        }
+    }
+}
+
+fn total(pieces: &[(TimestampMs, Agg)]) -> i64 {
+    pieces.iter().map(|(_, a)| a.count).sum()
+}
+
+/// `(bucket width in ms, buckets)` of one local series; see [`Plan`].
 pub fn buckets(
     conn: &Connection,
     series: i64,
@@ -16,38 +113,26 @@ pub fn buckets(
     to: TimestampMs,
     points: i64,
 ) -> Result<(i64, Vec<Bucket>)> {
-    let span = to - from;
-    let width = (span + points - 1) / points;
-    let level = LEVELS.iter().rposition(|&l| l <= width);
-    let pieces = match level {
-        // Finer than the finest rollup: only raw readings have that resolution.
-        None => raw_pieces(conn, series, from, to)?,
-        Some(li) => {
-            let mut pieces = Vec::new();
-            collect(conn, series, from, to, Some(li), &mut pieces)?;
-            pieces
+    let plan = Plan::new(from, to, points);
+    let mut pieces = Vec::new();
+    for ask in plan.asks() {
+        match *ask {
+            Ask::Raw { from, to } => pieces.extend(
+                table::chunks::range(conn, series, from, to)?
+                    .iter()
+                    .map(|s| (s.ts, Agg::of(s))),
+            ),
+            Ask::Rollup { level, from, to } => {
+                pieces.extend(table::rollups::range(conn, series, level, from, to)?)
+            }
         }
+    }
+    let raw = if plan.wants_raw(&pieces) {
+        Some(table::chunks::range(conn, series, from, to)?)
+    } else {
+        None
     };
-    let total: i64 = pieces.iter().map(|(_, a)| a.count).sum();
-    if total <= points {
-        // Sparse data: show every reading as it was stored, unless retention already pruned
-        // raw readings the rollups still count.
-        let raw = table::chunks::range(conn, series, from, to)?;
-        if raw.len() as i64 == total {
-            return Ok((0, raw.iter().map(raw_bucket).collect()));
-        }
-    }
-    match level {
-        None => Ok((width, fold(&pieces, from, from, width))),
-        Some(li) => {
-            // Buckets lie on the rollup level's grid and hold a whole number of its buckets, so
-            // none straddles two output buckets; the first starts at the grid line before `from`.
-            let l = LEVELS[li];
-            let origin = from.div_euclid(l) * l;
-            let width = ((to - origin + points - 1) / points + l - 1) / l * l;
-            Ok((width, fold(&pieces, from, origin, width)))
-        }
-    }
+    Ok(plan.finish(&pieces, raw.as_deref()))
 }
 
 fn raw_bucket(s: &Sample) -> Bucket {
@@ -60,34 +145,15 @@ fn raw_bucket(s: &Sample) -> Bucket {
     }
 }
 
-fn raw_pieces(
-    conn: &Connection,
-    series: i64,
-    from: TimestampMs,
-    to: TimestampMs,
-) -> Result<Vec<(TimestampMs, Agg)>> {
-    Ok(table::chunks::range(conn, series, from, to)?
-        .iter()
-        .map(|s| (s.ts, Agg::of(s)))
-        .collect())
-}
-
 /// Covers `[from, to)` exactly: whole buckets of level `li` in the middle, the partial edges from
-/// the next finer level, down to raw readings. Pieces come out in time order.
-fn collect(
-    conn: &Connection,
-    series: i64,
-    from: TimestampMs,
-    to: TimestampMs,
-    li: Option<usize>,
-    out: &mut Vec<(TimestampMs, Agg)>,
-) -> Result<()> {
+/// the next finer level, down to raw readings. Asks come out in time order.
+fn cover(from: TimestampMs, to: TimestampMs, li: Option<usize>, out: &mut Vec<Ask>) {
     if from >= to {
-        return Ok(());
+        return;
     }
     let Some(li) = li else {
-        out.extend(raw_pieces(conn, series, from, to)?);
-        return Ok(());
+        out.push(Ask::Raw { from, to });
+        return;
     };
     let level = LEVELS[li];
     let finer = li.checked_sub(1);
@@ -99,11 +165,15 @@ fn collect(
         };
     let b = to.div_euclid(level) * level;
     if a >= b {
-        return collect(conn, series, from, to, finer, out);
+        return cover(from, to, finer, out);
     }
-    collect(conn, series, from, a, finer, out)?;
-    out.extend(table::rollups::range(conn, series, level, a, b)?);
-    collect(conn, series, b, to, finer, out)
+    cover(from, a, finer, out);
+    out.push(Ask::Rollup {
+        level,
+        from: a,
+        to: b,
+    });
+    cover(b, to, finer, out);
 }
 
 /// Folds time-ordered pieces into buckets `width` wide on a grid starting at `origin`; a bucket's
@@ -131,4 +201,36 @@ fn fold(
             count: a.count as u64,
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn asks_cover_the_range_once_in_time_order() {
+        let day = 86_400_000;
+        for (from, to, points) in [
+            (1_234, 5 * day + 7_777, 100),
+            (0, 365 * day, 1000),
+            (59_999, 61_001, 10),
+            (-day - 5, day + 5, 3),
+        ] {
+            let plan = Plan::new(from, to, points);
+            let mut at = from;
+            for ask in plan.asks() {
+                let (a, b) = match *ask {
+                    Ask::Raw { from, to } => (from, to),
+                    Ask::Rollup { level, from, to } => {
+                        assert_eq!((from.rem_euclid(level), to.rem_euclid(level)), (0, 0));
+                        (from, to)
+                    }
+                };
+                assert_eq!(a, at, "{ask:?} follows the previous ask");
+                assert!(a < b);
+                at = b;
+            }
+            assert_eq!(at, to);
+        }
+    }
 }

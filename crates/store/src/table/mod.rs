@@ -3,6 +3,7 @@
 pub mod alerts;
 pub mod chunks;
 pub mod devices;
+pub mod meta;
 pub mod presence;
 pub mod readings;
 pub mod replay_counters;

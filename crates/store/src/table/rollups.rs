@@ -44,7 +44,7 @@ pub fn add(conn: &Connection, series: i64, level: i64, t: TimestampMs, agg: &Agg
     Ok(())
 }
 
-fn from_row(r: &Row<'_>) -> rusqlite::Result<(TimestampMs, Agg)> {
+pub fn from_row(r: &Row<'_>) -> rusqlite::Result<(TimestampMs, Agg)> {
     Ok((
         r.get(0)?,
         Agg {
