@@ -41,6 +41,9 @@ const APT_TEST: &[&str] = &[
     "gnome-keyring",
     // libfaketime: runs a program under another clock (tests of time-dependent behaviour).
     "faketime",
+    // The plant historian's tests run a private PostgreSQL cluster (Debian's server and psql).
+    "postgresql",
+    "postgresql-client",
     // `python3 -m venv` for Debian's python3: the real protocol peers' virtualenv (see below).
     "python3-venv",
 ];

@@ -65,11 +65,21 @@ pub struct SecretOwner {
     /// A BLE device's address (AA:BB:CC:DD:EE:FF): its bindkey, 32 hex digits.
     #[arg(long)]
     ble: Option<String>,
+    /// A plant historian's URL (postgres://USER@HOST:PORT/DBNAME): its user's password.
+    #[arg(long)]
+    historian: Option<String>,
 }
 
 impl SecretOwner {
     /// The keyring entry, and what to call it in messages.
     fn entry(&self) -> Result<(String, String), String> {
+        if let Some(url) = &self.historian {
+            let target = telltale_historian::Target::parse(url).map_err(|e| e.to_string())?;
+            return Ok((
+                target.secret_name(),
+                format!("the password of historian {}", target.shown()),
+            ));
+        }
         match (&self.broker, &self.ble) {
             (Some(broker), _) => Ok((
                 secret_key(broker),
@@ -79,7 +89,7 @@ impl SecretOwner {
                 let address = normalize_address(address).map_err(|e| e.message)?;
                 Ok((bindkey_name(&address), format!("the bindkey of {address}")))
             }
-            (None, None) => Err("name a --broker or a --ble device".into()),
+            (None, None) => Err("name a --broker, a --ble device or a --historian".into()),
         }
     }
 }

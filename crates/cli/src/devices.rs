@@ -269,10 +269,14 @@ fn explain(miss: Miss<'_>, wanted: &str, metric: &str, devices: &[Device]) -> St
 
 /// The id of the device `wanted` names (see [`pick`]), or a message listing candidates.
 pub fn resolve(store: &Store, wanted: &str, metric: &str) -> Result<DeviceId, String> {
-    let devices = store.devices().map_err(|e| e.to_string())?;
-    match pick(&devices, wanted) {
+    resolve_among(&store.devices().map_err(|e| e.to_string())?, wanted, metric)
+}
+
+/// [`resolve`] among a list of devices (a plant historian's).
+pub fn resolve_among(devices: &[Device], wanted: &str, metric: &str) -> Result<DeviceId, String> {
+    match pick(devices, wanted) {
         Ok(d) => Ok(d.id.clone()),
-        Err(miss) => Err(explain(miss, wanted, metric, &devices)),
+        Err(miss) => Err(explain(miss, wanted, metric, devices)),
     }
 }
 

@@ -153,8 +153,16 @@ pub(crate) fn open_existing(db: &Path) -> Result<Store, String> {
 #[derive(clap::Args)]
 pub struct SeriesRange {
     /// The SQLite database to read.
+    #[arg(
+        long,
+        required_unless_present = "historian",
+        conflicts_with = "historian"
+    )]
+    db: Option<PathBuf>,
+    /// Read a plant historian instead (postgres://USER@HOST:PORT/DBNAME): the union of every
+    /// site shipped into it. Its password, if it needs one, comes from the OS keyring.
     #[arg(long)]
-    db: PathBuf,
+    historian: Option<String>,
     /// The device: its id, or (when only one device answers to it) its name or its id without
     /// the transport or broker prefix (`dev1` for `mqtt:plant/dev1`).
     #[arg(long)]
@@ -199,9 +207,19 @@ pub fn query(range: &SeriesRange, points: u32) -> Result<(), String> {
         points,
     };
     q.validate().map_err(|e| e.message)?;
-    let store = open_existing(&range.db)?;
-    q.device = range.key(&store)?.device;
-    let h = store.history(&q).map_err(|e| e.to_string())?;
+    let h = match (&range.db, &range.historian) {
+        (Some(db), _) => {
+            let store = open_existing(db)?;
+            q.device = range.key(&store)?.device;
+            store.history(&q).map_err(|e| e.to_string())?
+        }
+        (None, Some(url)) => crate::historian::run(url, |h| async move {
+            let devices = h.devices().await.map_err(|e| e.to_string())?;
+            q.device = crate::devices::resolve_among(&devices, &range.device, &range.metric)?;
+            h.history(&q).await.map_err(|e| e.to_string())
+        })?,
+        (None, None) => return Err("name a --db or a --historian".into()),
+    };
     let buckets: Vec<serde_json::Value> = h
         .buckets
         .iter()
@@ -214,15 +232,33 @@ pub fn query(range: &SeriesRange, points: u32) -> Result<(), String> {
 
 pub fn export(range: &SeriesRange) -> Result<(), String> {
     let to = range.exclusive_end()?;
-    let store = open_existing(&range.db)?;
-    let key = range.key(&store)?;
     let stdout = std::io::stdout();
     let mut out = BufWriter::new(stdout.lock());
-    match store.export_csv(&key, range.from, to, CsvFor::Import, &mut out) {
+    let written = match (&range.db, &range.historian) {
+        (Some(db), _) => {
+            let store = open_existing(db)?;
+            let key = range.key(&store)?;
+            store
+                .export_csv(&key, range.from, to, CsvFor::Import, &mut out)
+                .map_err(|e| e.to_string())
+        }
+        (None, Some(url)) => crate::historian::run(url, |h| async move {
+            let devices = h.devices().await.map_err(|e| e.to_string())?;
+            let key = SeriesKey {
+                device: crate::devices::resolve_among(&devices, &range.device, &range.metric)?,
+                metric: range.metric.clone(),
+            };
+            h.export_csv(&key, range.from, to, CsvFor::Import, &mut out)
+                .await
+                .map_err(|e| e.to_string())
+        }),
+        (None, None) => return Err("name a --db or a --historian".into()),
+    };
+    match written {
         Ok(_) => Ok(()),
         // A reader that stopped early (`| head`) is not an error worth a message.
-        Err(e) if e.to_string().contains("Broken pipe") => Err(crate::OUTPUT_CLOSED.into()),
-        Err(e) => Err(e.to_string()),
+        Err(e) if e.contains("Broken pipe") => Err(crate::OUTPUT_CLOSED.into()),
+        Err(e) => Err(e),
     }
 }
 

@@ -7,6 +7,7 @@ mod csv_records;
 mod decode;
 mod devices;
 mod forecast;
+mod historian;
 mod history;
 
 use clap::{Parser, Subcommand};
@@ -92,6 +93,22 @@ enum Command {
         #[command(subcommand)]
         action: forecast::ForecastCommand,
     },
+    /// Copy to a plant historian (PostgreSQL) every reading and rollup of the database that it
+    /// lacks, then print one JSON object ({"readings": N, ...}: N readings were new to it).
+    /// Shipping again sends nothing; a shipment cut short is completed by the next one. Safe
+    /// beside a live collector. Creates the historian's tables if they are missing.
+    Ship {
+        /// The SQLite database to ship (read only).
+        #[arg(long)]
+        db: PathBuf,
+        /// The historian: postgres://USER@HOST:PORT/DBNAME[?sslmode=…&sslrootcert=FILE]. Its
+        /// password, if it needs one, comes from the OS keyring (`telltale secret set --historian`).
+        #[arg(long)]
+        to: String,
+        /// The site label this database ships under (default: the host's name).
+        #[arg(long)]
+        site: Option<String>,
+    },
     /// Passwords and bindkeys in the OS keyring (never in files or the database).
     Secret {
         #[command(subcommand)]
@@ -157,6 +174,7 @@ fn main() -> ExitCode {
         Command::Secret {
             action: SecretCommand::Delete { whose },
         } => collect::delete(&whose),
+        Command::Ship { db, to, site } => historian::ship(&db, &to, site),
         Command::Decode { kind } => decode::run(kind),
         Command::Forecast { action } => forecast::run(action),
         Command::Alerts {

@@ -1,0 +1,213 @@
+//! Reading the historian as the local store is read: the same range plan and fold
+//! ([`telltale_store::Plan`]), so `query --historian` answers exactly as `query --db` would over
+//! the union of every site's readings, and export writes the same CSV.
+
+use crate::error::{HistorianError, Result};
+use crate::hour;
+use crate::Historian;
+use futures_util::{pin_mut, TryStreamExt};
+use telltale_model::{Device, History, HistoryQuery, TimestampMs};
+use telltale_store::chunk::{self, Sample};
+use telltale_store::{Agg, Ask, CsvFor, CsvRows, Plan, SeriesKey, CHUNK_MS, ROLLUP_LEVELS};
+
+impl Historian {
+    /// Every device any collector shipped, as its collector last described it.
+    pub async fn devices(&self) -> Result<Vec<Device>> {
+        let rows = self
+            .client
+            .query("SELECT device::text FROM telltale_devices ORDER BY id", &[])
+            .await?;
+        rows.iter()
+            .map(|r| {
+                serde_json::from_str(r.get(0))
+                    .map_err(|e| HistorianError::Corrupt(format!("a device: {e}")))
+            })
+            .collect()
+    }
+
+    async fn series(&self, device: &str, metric: &str) -> Result<(i32, Option<String>)> {
+        let row = self
+            .client
+            .query_opt(
+                "SELECT id, unit FROM telltale_series WHERE device = $1 AND metric = $2",
+                &[&device, &metric],
+            )
+            .await?
+            .ok_or_else(|| {
+                HistorianError::NotFound(format!(
+                    "no metric {metric} on device {device} in the historian"
+                ))
+            })?;
+        Ok((row.get(0), row.get(1)))
+    }
+
+    /// A chart's worth of history, as [`telltale_store::Store::history`] answers it.
+    pub async fn history(&self, q: &HistoryQuery) -> Result<History> {
+        q.validate()
+            .map_err(|e| HistorianError::Address(e.message))?;
+        let (id, unit) = self.series(q.device.as_str(), &q.metric).await?;
+        let plan = Plan::new(q.from_ms, q.to_ms, i64::from(q.points));
+        let mut pieces = Vec::new();
+        for ask in plan.asks() {
+            match *ask {
+                Ask::Raw { from, to } => pieces.extend(
+                    self.raw(id, from, to)
+                        .await?
+                        .iter()
+                        .map(|s| (s.ts, Agg::of(s))),
+                ),
+                Ask::Rollup { level, from, to } => {
+                    pieces.extend(self.rollups(id, level, from, to).await?)
+                }
+            }
+        }
+        let raw = if plan.wants_raw(&pieces) {
+            Some(self.raw(id, q.from_ms, q.to_ms).await?)
+        } else {
+            None
+        };
+        let (bucket_ms, buckets) = plan.finish(&pieces, raw.as_deref());
+        Ok(History {
+            device: q.device.clone(),
+            metric: q.metric.clone(),
+            unit,
+            from_ms: q.from_ms,
+            to_ms: q.to_ms,
+            bucket_ms,
+            buckets,
+        })
+    }
+
+    /// Every raw reading of a series in `[from, to)`, in time order.
+    async fn raw(&self, id: i32, from: TimestampMs, to: TimestampMs) -> Result<Vec<Sample>> {
+        let mut out = Vec::new();
+        self.each_reading(id, from, to, |s| {
+            out.push(s);
+            Ok(())
+        })
+        .await?;
+        Ok(out)
+    }
+
+    /// Calls `f` on every raw reading of a series in `[from, to)`, in time order, one hour in
+    /// memory at a time.
+    async fn each_reading(
+        &self,
+        id: i32,
+        from: TimestampMs,
+        to: TimestampMs,
+        mut f: impl FnMut(Sample) -> Result<()>,
+    ) -> Result<()> {
+        let after = from.saturating_sub(CHUNK_MS);
+        let rows = self
+            .client
+            .query_raw(
+                "SELECT start_ms, readings FROM telltale_hours
+                 WHERE series = $1 AND start_ms > $2 AND start_ms < $3 AND readings IS NOT NULL
+                 ORDER BY start_ms",
+                [
+                    &id as &(dyn tokio_postgres::types::ToSql + Sync),
+                    &after,
+                    &to,
+                ],
+            )
+            .await?;
+        pin_mut!(rows);
+        while let Some(row) = rows.try_next().await? {
+            let start: i64 = row.get(0);
+            let data: &[u8] = row.get(1);
+            for s in chunk::decode(start, data)
+                .map_err(|e| HistorianError::Corrupt(format!("series {id}: {e}")))?
+            {
+                if s.ts >= from && s.ts < to {
+                    f(s)?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The rollup buckets `level` ms wide starting in `[from, to)` (on that level's grid).
+    async fn rollups(
+        &self,
+        id: i32,
+        level: i64,
+        from: TimestampMs,
+        to: TimestampMs,
+    ) -> Result<Vec<(TimestampMs, Agg)>> {
+        if level == ROLLUP_LEVELS[0] {
+            let rows = self
+                .client
+                .query(
+                    "SELECT start_ms, minutes FROM telltale_hours
+                     WHERE series = $1 AND start_ms >= $2 AND start_ms < $3 AND minutes IS NOT NULL
+                     ORDER BY start_ms",
+                    &[&id, &chunk::chunk_start(from), &to],
+                )
+                .await?;
+            let mut out = Vec::new();
+            for r in rows {
+                let start: i64 = r.get(0);
+                out.extend(
+                    hour::unpack(start, r.get(1))?
+                        .into_iter()
+                        .filter(|(t, _)| *t >= from && *t < to),
+                );
+            }
+            return Ok(out);
+        }
+        let rows = self
+            .client
+            .query(
+                "SELECT start_ms, lo, hi, total, n, first_ts, last_ts FROM telltale_hours
+                 WHERE series = $1 AND start_ms >= $2 AND start_ms < $3 ORDER BY start_ms",
+                &[&id, &from, &to],
+            )
+            .await?;
+        // Hours are the rows; a day is the fold of its hours, in time order.
+        let mut out: Vec<(TimestampMs, Agg)> = Vec::new();
+        for r in rows {
+            let start: i64 = r.get(0);
+            let agg = Agg {
+                min: r.get(1),
+                max: r.get(2),
+                sum: r.get(3),
+                count: i64::from(r.get::<_, i32>(4)),
+                first_ts: r.get(5),
+                last_ts: r.get(6),
+            };
+            let t = start.div_euclid(level) * level;
+            match out.last_mut() {
+                Some((last, a)) if *last == t => a.merge(&agg),
+                _ => out.push((t, agg)),
+            }
+        }
+        Ok(out)
+    }
+
+    /// Writes a series' raw readings in `[from, to)` as the local export does (see
+    /// [`telltale_store::Store::export_csv`]) and returns how many rows.
+    pub async fn export_csv(
+        &self,
+        key: &SeriesKey,
+        from: TimestampMs,
+        to: TimestampMs,
+        reader: CsvFor,
+        out: &mut impl std::io::Write,
+    ) -> Result<u64> {
+        let (id, _) = self.series(key.device.as_str(), &key.metric).await?;
+        let rows_of = CsvRows::new(key, reader)?;
+        let io = |e: std::io::Error| {
+            HistorianError::Store(telltale_store::StoreError::Io(e.to_string()))
+        };
+        out.write_all(CsvRows::HEADER).map_err(io)?;
+        let mut rows = 0;
+        self.each_reading(id, from, to, |s| {
+            rows += 1;
+            Ok(rows_of.write(out, &s)?)
+        })
+        .await?;
+        out.flush().map_err(io)?;
+        Ok(rows)
+    }
+}
