@@ -4,8 +4,10 @@
 //! every answer from the historian is compared with the local store holding the union of what
 //! was shipped.
 
+mod broker;
 mod postgres;
 
+use broker::{Pki, SecretService};
 use postgres::Postgres;
 use std::collections::BTreeSet;
 use std::io::Write;
@@ -497,4 +499,103 @@ fn bad_addresses_and_missing_passwords_get_a_clear_error() {
     assert!(started.elapsed() < Duration::from_secs(10));
     // None of these got as far as creating the historian's tables.
     assert_eq!(pg.hist("SELECT to_regclass('telltale_hours') IS NULL"), "t");
+}
+
+/// Puts `rules` first in pg_hba.conf and reloads, so they decide before the trusting defaults.
+fn hba_first(pg: &Postgres, rules: &str) {
+    let hba = pg.data_dir().join("pg_hba.conf");
+    let rest = std::fs::read_to_string(&hba).unwrap();
+    std::fs::write(&hba, format!("{rules}\n{rest}")).unwrap();
+    pg.sql("postgres", "postgres", "SELECT pg_reload_conf()");
+}
+
+#[test]
+fn a_password_from_the_keyring_reaches_the_historian_and_nothing_else() {
+    let pg = Postgres::start();
+    let keyring = SecretService::start();
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("a.db");
+    import(&db, &every("d", "m", T0, T0 + 60_000, 1_000));
+    let password = broker::random_secret("historian");
+    pg.sql(
+        "postgres",
+        "postgres",
+        &format!("CREATE ROLE guarded LOGIN PASSWORD '{password}'; GRANT ALL ON DATABASE hist TO guarded; ALTER DATABASE hist OWNER TO guarded"),
+    );
+    hba_first(&pg, "host all guarded 127.0.0.1/32 scram-sha-256");
+    let url = format!("postgres://guarded@127.0.0.1:{}/hist", pg.port);
+    let (status, said) = keyring.set_secret(&["--historian", &url], &password);
+    assert!(status.success(), "{said}");
+    assert!(!said.contains(&password));
+    let (k, v) = keyring.env();
+    let out = telltale()
+        .args(["ship", "--to", &url, "--db"])
+        .arg(&db)
+        .env(k, v)
+        .output()
+        .unwrap();
+    let text = ok(out, "ship with the keyring's password");
+    assert!(text.contains("\"readings\":60"), "{text}");
+    assert!(!text.contains(&password));
+    assert!(
+        !pg.log().contains(&password),
+        "the server logged the password"
+    );
+}
+
+#[test]
+fn tls_to_the_historian_verifies_the_server() {
+    let certs = tempfile::tempdir().unwrap();
+    let pki = Pki::generate(certs.path());
+    let pg = Postgres::start_with(&[
+        ("server.crt", &std::fs::read(&pki.server_cert).unwrap()),
+        ("server.key", &std::fs::read(&pki.server_key).unwrap()),
+        (
+            "tls.conf",
+            b"ssl = on\nssl_cert_file = 'server.crt'\nssl_key_file = 'server.key'",
+        ),
+    ]);
+    // The historian's role may only come in over TLS.
+    hba_first(
+        &pg,
+        "hostssl all plant 127.0.0.1/32 trust\nhost all plant 127.0.0.1/32 reject",
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("a.db");
+    import(&db, &every("d", "m", T0, T0 + 60_000, 1_000));
+    let base = pg.url();
+    let ship_to = |query: &str| {
+        let out = telltale()
+            .args(["ship", "--to", &format!("{base}?{query}"), "--db"])
+            .arg(&db)
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let ca = pki.ca.display().to_string();
+    let other = pki.other_ca.display().to_string();
+    // A server whose certificate no trusted root signed: refused, whether TLS was asked for or
+    // merely preferred.
+    for query in [
+        format!("sslmode=require&sslrootcert={other}"),
+        "sslmode=prefer".into(),
+    ] {
+        let (code, err) = ship_to(&query);
+        assert_eq!(code, Some(1), "{query}");
+        assert!(err.to_lowercase().contains("certificate"), "{query}: {err}");
+    }
+    // Plain TCP where the server demands TLS: the server's refusal, in words.
+    let (code, err) = ship_to("sslmode=disable");
+    assert_eq!(code, Some(1));
+    assert!(
+        err.contains("pg_hba.conf") || err.contains("rejects"),
+        "{err}"
+    );
+    // The right root: shipped over TLS.
+    let (code, err) = ship_to(&format!("sslmode=verify-full&sslrootcert={ca}"));
+    assert_eq!(code, Some(0), "{err}");
+    assert_eq!(historian_total(&pg), 60);
 }
