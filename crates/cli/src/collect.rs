@@ -37,6 +37,10 @@ pub async fn collect(db: &Path, config: &Path) -> Result<(), String> {
             .start_bluetooth_with(devices, &OsKeyring)
             .map_err(|e| format!("bluetooth: {e}"))?;
     }
+    let shipping = match &config.historian {
+        Some(entry) => Some(crate::historian::Shipping::start(db, entry)?),
+        None => None,
+    };
     tracing::info!(db = %db.display(), "collecting; stop with SIGINT or SIGTERM");
     let mut died = engine.writer_died();
     tokio::select! {
@@ -46,6 +50,9 @@ pub async fn collect(db: &Path, config: &Path) -> Result<(), String> {
     let death = died.borrow().clone();
     tracing::info!("stopping: committing what the sources handed over");
     engine.shutdown().await;
+    if let Some(shipping) = shipping {
+        shipping.finish().await;
+    }
     match death {
         // Exit non-zero: a service manager restarts a collector that cannot store.
         Some(why) => Err(format!(

@@ -599,3 +599,65 @@ fn tls_to_the_historian_verifies_the_server() {
     assert_eq!(code, Some(0), "{err}");
     assert_eq!(historian_total(&pg), 60);
 }
+
+#[test]
+fn a_collector_ships_while_it_collects_and_once_more_when_it_stops() {
+    use broker::{toml_string as s, Broker, BrokerSetup, Site};
+    let pg = Postgres::start();
+    let broker = Broker::start(BrokerSetup::default());
+    let config = |interval_s: &str| {
+        format!(
+            "[[mqtt]]\nid = \"plant\"\nurl = {}\nclient_id = \"telltale-ship\"\n  [[mqtt.topics]]\n  filter = \"factory/+/+\"\n  format = \"number\"\n  device = \"{{1}}\"\n  metric = \"{{2}}\"\n\n[historian]\nurl = {}\ninterval_s = {interval_s}\nsite = \"line-1\"\n",
+            s(&broker.url()),
+            s(&pg.url()),
+        )
+    };
+    let site = Site::new(&config("0.5"));
+    let publisher = broker.publisher();
+    let probe = ("factory/probe/ready", "mqtt:plant/probe", "ready");
+    let mut collector = site.collector("collect", &[]);
+    broker::wait_until_subscribed(&mut collector, &publisher, &site.db, probe);
+    publisher.send_lines("factory/m1/level", &["1", "2", "3", "4", "5"]);
+    // Shipped while it runs: the historian catches up with the local store on its own.
+    collector.wait_for(
+        "the historian to hold what the collector stored",
+        Duration::from_secs(30),
+        || {
+            let (local, remote) = (local_total(&site.db), historian_total_or_zero(&pg));
+            if local >= 6 && remote == local {
+                Ok(())
+            } else {
+                Err(format!("local {local}, historian {remote}"))
+            }
+        },
+    );
+    collector.terminate();
+
+    // Once an hour, stopped a moment after its first shipment: what came meanwhile still goes,
+    // with the shipment the collector makes on its way out.
+    std::fs::write(&site.config, config("3600")).unwrap();
+    let mut collector = site.collector("collect-2", &[]);
+    broker::wait_until_subscribed(&mut collector, &publisher, &site.db, probe);
+    publisher.send_lines("factory/m1/level", &["6", "7"]);
+    let want: Vec<f64> = (1..=7).map(f64::from).collect();
+    broker::wait_values(&mut collector, &site.db, "mqtt:plant/m1", "level", &want);
+    let before_stop = historian_total(&pg);
+    let log = collector.terminate();
+    assert!(
+        before_stop < local_total(&site.db),
+        "nothing was left for the last shipment"
+    );
+    assert_eq!(historian_total(&pg), local_total(&site.db), "{log}");
+    assert_eq!(pg.hist("SELECT site FROM telltale_sites"), "line-1");
+}
+
+fn historian_total_or_zero(pg: &Postgres) -> i64 {
+    pg.try_sql(
+        "hist",
+        "plant",
+        "SELECT coalesce(sum(n), 0) FROM telltale_hours",
+    )
+    .ok()
+    .and_then(|s| s.parse().ok())
+    .unwrap_or(0)
+}

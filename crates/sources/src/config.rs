@@ -17,6 +17,30 @@ pub struct CollectorConfig {
     /// bindkeys are in the OS keyring (`telltale secret set --ble ADDRESS`), as in the app.
     #[serde(default)]
     pub ble: Vec<BleDeviceEntry>,
+    /// Where the collector ships its history while it collects (a plant's PostgreSQL).
+    #[serde(default)]
+    pub historian: Option<HistorianEntry>,
+}
+
+/// The `[historian]` table: a plant historian the collector ships to every `interval_s`. Its
+/// password, if it needs one, is in the OS keyring (`telltale secret set --historian URL`).
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct HistorianEntry {
+    /// `postgres://USER@HOST:PORT/DBNAME[?sslmode=…&sslrootcert=FILE]`, no password.
+    pub url: String,
+    /// Seconds between shipments (default 60): how stale the historian may be.
+    #[serde(default = "HistorianEntry::default_interval")]
+    pub interval_s: f64,
+    /// The site label (default: the host's name).
+    #[serde(default)]
+    pub site: Option<String>,
+}
+
+impl HistorianEntry {
+    fn default_interval() -> f64 {
+        60.0
+    }
 }
 
 /// One `[[ble]]` device of the collector's file.
@@ -79,6 +103,14 @@ impl CollectorConfig {
                 return Err(SourceError::Config(format!(
                     "[[ble]] address {} is listed twice",
                     config.address
+                )));
+            }
+        }
+        if let Some(h) = &self.historian {
+            if !(h.interval_s.is_finite() && (0.2..=86_400.0).contains(&h.interval_s)) {
+                return Err(SourceError::Config(format!(
+                    "[historian] interval_s must be between 0.2 and 86400 seconds, got {}",
+                    h.interval_s
                 )));
             }
         }

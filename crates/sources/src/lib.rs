@@ -21,7 +21,7 @@ mod task;
 pub mod upkeep;
 
 pub use board::SourceBoard;
-pub use config::{BleDeviceEntry, CollectorConfig};
+pub use config::{BleDeviceEntry, CollectorConfig, HistorianEntry};
 pub use engine::{
     bindkey_name, forget_broker, remove_ble_device, save_ble_device, save_broker, set_device_tags,
     set_retention, BindkeyChange, Engine, PasswordChange, BLUETOOTH_SOURCE,
