@@ -23,7 +23,7 @@ use telltale_alerts::{
 };
 use telltale_model::alert::{ActiveAlert, AlertEvent, AlertId, AlertRecord};
 use telltale_model::{DeviceId, Reading};
-use telltale_store::{AlertWrite, Ingest, SourceConfigChange, Store, TransitionRow};
+use telltale_store::{AlertWrite, Ingest, SourceConfigChange, Store};
 use tokio::sync::{broadcast, mpsc, oneshot};
 
 /// Where the rules live in the store (one TOML document).
@@ -598,14 +598,7 @@ impl Worker {
         }
         if !records.is_empty() || state_changed {
             let write = AlertWrite {
-                transitions: records
-                    .iter()
-                    .map(|r| TransitionRow {
-                        ts_ms: r.ts_ms,
-                        device: r.id.device.clone(),
-                        record: serde_json::to_string(r).unwrap_or_default(),
-                    })
-                    .collect(),
+                transitions: records.clone(),
                 states: if state_changed {
                     vec![(STATE_KEY.to_owned(), Some(state.clone()))]
                 } else {
@@ -696,11 +689,7 @@ pub fn history(
     store: &Store,
     q: &telltale_model::alert::AlertHistoryQuery,
 ) -> Result<Vec<AlertRecord>> {
-    Ok(store
-        .alert_transitions(q.from_ms, q.to_ms, q.device.as_deref(), q.limit)?
-        .into_iter()
-        .filter_map(|(_, json)| serde_json::from_str(&json).ok())
-        .collect())
+    Ok(store.alert_transitions(q.from_ms, q.to_ms, q.device.as_deref(), q.limit)?)
 }
 
 /// Rules every installation starts with: batteries running low, and devices gone quiet.
@@ -836,10 +825,7 @@ pub fn series_alerts(
     records.reverse();
     let mut open: HashMap<String, i64> = HashMap::new();
     let mut periods = Vec::new();
-    for (_, json) in records {
-        let Ok(r) = serde_json::from_str::<AlertRecord>(&json) else {
-            continue;
-        };
+    for r in records {
         if r.id.metric != metric && r.id.metric != "*" {
             continue;
         }
