@@ -36,12 +36,8 @@ fn App() -> impl IntoView {
     let live = live::provide();
     // Alerts waiting for someone, on every page: pushed as they change, never polled.
     let attention = Memo::new(move |_| {
-        live.alerts.with(|a| {
-            a.iter()
-                .flatten()
-                .filter(|a| a.state == "active_unacked" || a.state == "cleared_unacked")
-                .count()
-        })
+        live.alerts
+            .with(|a| a.iter().flatten().filter(|a| a.state.is_unacked()).count())
     });
     view! {
         <header class="topbar">

@@ -1,7 +1,7 @@
 //! What each rule kind measures, and the small state it keeps per series to measure it.
 
 use crate::limit::{EventKind, LimitState};
-use crate::rule::{Kind, Rule};
+use crate::rule::{AlertKind, Rule};
 use serde::{Deserialize, Serialize};
 
 /// What one observation did: the event it caused, and the rule's measure at that moment
@@ -40,21 +40,23 @@ pub(crate) enum Detector {
 }
 
 impl Detector {
-    pub fn new(kind: Kind) -> Self {
+    pub fn new(kind: AlertKind) -> Self {
         match kind {
-            Kind::High | Kind::Low | Kind::BatteryLow | Kind::Forecast | Kind::ServiceDue => {
-                Detector::Limit(LimitState::default())
-            }
-            Kind::Rate => Detector::Rate {
+            AlertKind::High
+            | AlertKind::Low
+            | AlertKind::BatteryLow
+            | AlertKind::Forecast
+            | AlertKind::ServiceDue => Detector::Limit(LimitState::default()),
+            AlertKind::Rate => Detector::Rate {
                 state: LimitState::default(),
                 window: Box::default(),
             },
-            Kind::Stale => Detector::Stale {
+            AlertKind::Stale => Detector::Stale {
                 state: LimitState::default(),
                 last_seen: None,
                 offline: false,
             },
-            Kind::Anomaly => Detector::Anomaly {
+            AlertKind::Anomaly => Detector::Anomaly {
                 state: LimitState::default(),
                 baseline: Baseline::default(),
                 context: Box::default(),
@@ -170,15 +172,19 @@ impl Detector {
 
     /// Whether this state was made for rules of `kind` (a restored state whose rule changed
     /// kind starts afresh).
-    pub fn fits(&self, kind: Kind) -> bool {
+    pub fn fits(&self, kind: AlertKind) -> bool {
         matches!(
             (self, kind),
             (
                 Detector::Limit(_),
-                Kind::High | Kind::Low | Kind::BatteryLow | Kind::Forecast | Kind::ServiceDue
-            ) | (Detector::Rate { .. }, Kind::Rate)
-                | (Detector::Stale { .. }, Kind::Stale)
-                | (Detector::Anomaly { .. }, Kind::Anomaly)
+                AlertKind::High
+                    | AlertKind::Low
+                    | AlertKind::BatteryLow
+                    | AlertKind::Forecast
+                    | AlertKind::ServiceDue
+            ) | (Detector::Rate { .. }, AlertKind::Rate)
+                | (Detector::Stale { .. }, AlertKind::Stale)
+                | (Detector::Anomaly { .. }, AlertKind::Anomaly)
         )
     }
 

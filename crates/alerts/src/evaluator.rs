@@ -6,7 +6,7 @@ use crate::lifecycle::{
     AlertKey, AlertState, Lifecycle, Notification, Output, Shelving, Transition,
 };
 use crate::limit::EventKind;
-use crate::rule::{Kind, Rule, RuleSet, Severity, Target};
+use crate::rule::{AlertKind, Rule, RuleSet, Severity, Target};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 
@@ -26,7 +26,7 @@ pub struct AlertView {
     /// The device's name when it last reported, for people.
     pub device_name: String,
     pub rule: String,
-    pub kind: Kind,
+    pub kind: AlertKind,
     pub severity: Severity,
     pub state: AlertState,
     /// When it entered `state`.
@@ -171,12 +171,12 @@ impl Evaluator {
     }
 
     /// A maintenance measure for one series at `now_ms`: the seconds left until its trend reaches
-    /// a limit (`Kind::Forecast`) or a service plan on it comes due (`Kind::ServiceDue`);
+    /// a limit (`AlertKind::Forecast`) or a service plan on it comes due (`AlertKind::ServiceDue`);
     /// `f64::INFINITY` when there is no date, which clears. Only rules of `kind` judge it.
     pub fn judge(
         &mut self,
         target: &Target<'_>,
-        kind: Kind,
+        kind: AlertKind,
         now_ms: i64,
         seconds_left: f64,
     ) -> Vec<Output> {
@@ -191,7 +191,7 @@ impl Evaluator {
     fn feed(
         &mut self,
         target: &Target<'_>,
-        maintenance: Option<Kind>,
+        maintenance: Option<AlertKind>,
         ts_ms: i64,
         value: f64,
     ) -> Vec<Output> {
@@ -263,7 +263,7 @@ impl Evaluator {
                     by: None,
                 }));
             }
-            if rule.kind == Kind::Stale {
+            if rule.kind == AlertKind::Stale {
                 let step = alert.detector.tick(rule, now_ms);
                 if step.measure.is_some() {
                     alert.measure = step.measure;
@@ -525,7 +525,7 @@ impl Evaluator {
                 continue;
             }
             // A device-wide stale rule is one alert per device; other `*` rules one per series.
-            let metric = if rule.metric == "*" && rule.kind == Kind::Stale {
+            let metric = if rule.metric == "*" && rule.kind == AlertKind::Stale {
                 "*"
             } else {
                 &series.metric
@@ -680,15 +680,15 @@ fn describe(rule: &Rule, alert: &Alert, unit: Option<&str>, now: i64) -> (String
     let v = alert.last_value.map_or_else(|| "?".to_owned(), num);
     let limit = num(rule.limit);
     match rule.kind {
-        Kind::High => (
+        AlertKind::High => (
             format!("{device} {metric} high"),
             format!("{device} {metric} {v}{u} above {limit} ({id})"),
         ),
-        Kind::Low | Kind::BatteryLow => (
+        AlertKind::Low | AlertKind::BatteryLow => (
             format!("{device} {metric} low"),
             format!("{device} {metric} {v}{u} below {limit} ({id})"),
         ),
-        Kind::Rate => {
+        AlertKind::Rate => {
             let rate = alert.measure.unwrap_or(0.0);
             let way = if rate < 0.0 { "falling" } else { "rising" };
             (
@@ -699,7 +699,7 @@ fn describe(rule: &Rule, alert: &Alert, unit: Option<&str>, now: i64) -> (String
                 ),
             )
         }
-        Kind::Anomaly => (
+        AlertKind::Anomaly => (
             format!("{device} {metric} unusual"),
             match &alert.note {
                 Some(why) => format!("{device} {metric} {v}{u} is unusual for it: {why} ({id})"),
@@ -709,7 +709,7 @@ fn describe(rule: &Rule, alert: &Alert, unit: Option<&str>, now: i64) -> (String
                 ),
             },
         ),
-        Kind::Forecast => (
+        AlertKind::Forecast => (
             format!("{device} {metric} maintenance"),
             format!(
                 "{device} {metric} reaches its limit in {} by its trend ({id})",
@@ -718,7 +718,7 @@ fn describe(rule: &Rule, alert: &Alert, unit: Option<&str>, now: i64) -> (String
                     .map_or_else(|| "?".to_owned(), |s| duration((s * 1000.0) as i64))
             ),
         ),
-        Kind::ServiceDue => (
+        AlertKind::ServiceDue => (
             format!("{device} service due"),
             format!(
                 "{device} ({metric}) service due {} ({id})",
@@ -732,7 +732,7 @@ fn describe(rule: &Rule, alert: &Alert, unit: Option<&str>, now: i64) -> (String
                 )
             ),
         ),
-        Kind::Stale => match alert.detector.silence() {
+        AlertKind::Stale => match alert.detector.silence() {
             Some((_, true)) => (
                 format!("{device} offline"),
                 format!("{device} went offline ({id})"),

@@ -92,9 +92,9 @@ pub use evaluator::{AlertError, AlertView, Evaluator, Snapshot};
 pub use lifecycle::{AlertKey, AlertState, Lifecycle, Notification, Output, Shelving, Transition};
 pub use limit::{Event, EventKind, LimitState, Phase};
 pub use rule::{
-    Kind, Rule, RuleError, RuleSet, Severity, Target, ANOMALY_ALPHA, ANOMALY_LIMIT, ANOMALY_MEMORY,
-    ANOMALY_REFRACTORY, ANOMALY_WARMUP, BATTERY_DEADBAND, BATTERY_LIMIT, BATTERY_METRIC,
-    MIN_NOTIFY_INTERVAL_S,
+    AlertKind, Rule, RuleError, RuleSet, Severity, Target, ANOMALY_ALPHA, ANOMALY_LIMIT,
+    ANOMALY_MEMORY, ANOMALY_REFRACTORY, ANOMALY_WARMUP, BATTERY_DEADBAND, BATTERY_LIMIT,
+    BATTERY_METRIC, MIN_NOTIFY_INTERVAL_S,
 };
 
 use detect::Detector;
@@ -128,7 +128,7 @@ pub fn replay<'a>(
                     note,
                 })
             };
-            if let (Kind::Stale, Some((last_ts, last_value))) = (rule.kind, previous) {
+            if let (AlertKind::Stale, Some((last_ts, last_value))) = (rule.kind, previous) {
                 let due = last_ts.saturating_add((rule.stale_after_s * 1000.0).ceil() as i64);
                 if due <= ts {
                     if let Some(kind) = state.tick(rule, due).event {

@@ -13,44 +13,7 @@ use crate::limit::EventKind;
 use crate::rule::{Rule, Severity};
 use serde::{Deserialize, Serialize};
 use std::fmt;
-
-/// Where an alert is in its lifecycle.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum AlertState {
-    #[default]
-    Inactive,
-    ActiveUnacked,
-    ActiveAcked,
-    ClearedUnacked,
-}
-
-impl AlertState {
-    /// The condition holds.
-    pub fn is_active(self) -> bool {
-        matches!(self, AlertState::ActiveUnacked | AlertState::ActiveAcked)
-    }
-
-    /// Somebody still has to acknowledge it.
-    pub fn is_unacked(self) -> bool {
-        matches!(self, AlertState::ActiveUnacked | AlertState::ClearedUnacked)
-    }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            AlertState::Inactive => "inactive",
-            AlertState::ActiveUnacked => "active_unacked",
-            AlertState::ActiveAcked => "active_acked",
-            AlertState::ClearedUnacked => "cleared_unacked",
-        }
-    }
-}
-
-impl fmt::Display for AlertState {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+pub use telltale_model::alert::AlertState;
 
 /// Names one alert: a rule on one series (metric `*` for a device-wide stale rule).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]

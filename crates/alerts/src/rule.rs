@@ -1,88 +1,5 @@
 use serde::{Deserialize, Serialize};
-use std::fmt;
-
-/// What a rule watches for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Kind {
-    /// ON when `value > limit`, OFF when `value <= limit - deadband`.
-    High,
-    /// ON when `value < limit`, OFF when `value >= limit + deadband`.
-    Low,
-    /// ON when the rate of change over `window_s`, in units per minute, exceeds `limit` in
-    /// either direction (see the crate documentation for the exact definition).
-    Rate,
-    /// ON when nothing was heard for `stale_after_s`, or the source declared the device offline.
-    /// Judged on ticks, not readings.
-    Stale,
-    /// A `low` limit with defaults: metric `battery`, limit 20 (%), deadband 5.
-    BatteryLow,
-    /// ON when the robust z-score of a reading against the series' own recent past exceeds
-    /// `limit` (default 4) after a warm-up.
-    Anomaly,
-    /// ON when the series' trend reaches one of its high/low limits within `horizon_s` (a
-    /// maintenance forecast). Judged on forecasts the engine computes periodically, never on
-    /// readings; the measure is the time left, in seconds.
-    Forecast,
-    /// ON when a service plan on the series comes due within `horizon_s` (or is overdue), by its
-    /// runtime counter and recent usage. Judged like `forecast`.
-    ServiceDue,
-}
-
-impl Kind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Kind::High => "high",
-            Kind::Low => "low",
-            Kind::Rate => "rate",
-            Kind::Stale => "stale",
-            Kind::BatteryLow => "battery_low",
-            Kind::Anomaly => "anomaly",
-            Kind::Forecast => "forecast",
-            Kind::ServiceDue => "service_due",
-        }
-    }
-
-    /// Whether readings feed the rule. Maintenance kinds are fed time left by
-    /// [`crate::Evaluator::judge`] instead: a reading's value is not a time.
-    pub fn judges_readings(self) -> bool {
-        !matches!(self, Kind::Forecast | Kind::ServiceDue)
-    }
-}
-
-impl fmt::Display for Kind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-/// How urgent an alert is. Ordered: `Info < Warning < Critical`.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize,
-)]
-#[serde(rename_all = "snake_case")]
-pub enum Severity {
-    Info,
-    #[default]
-    Warning,
-    Critical,
-}
-
-impl Severity {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Severity::Info => "info",
-            Severity::Warning => "warning",
-            Severity::Critical => "critical",
-        }
-    }
-}
-
-impl fmt::Display for Severity {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+pub use telltale_model::alert::{AlertKind, Severity};
 
 /// One series as rules see it: which device (and what kind of device, with which tags) reports
 /// which metric. Borrowed, so building one per reading costs nothing.
@@ -149,7 +66,7 @@ pub struct Rule {
     /// The metric watched; `*` = any metric of the device (stale, forecast and service_due only;
     /// their default).
     pub metric: String,
-    pub kind: Kind,
+    pub kind: AlertKind,
     /// high/low/battery_low: the value; rate: units per minute; anomaly: the threshold of the
     /// surprise (to raise) and of |z| (to clear, less the deadband).
     pub limit: f64,
@@ -190,7 +107,7 @@ struct RawRule {
     tags: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     metric: Option<String>,
-    kind: Kind,
+    kind: AlertKind,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     limit: Option<f64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -222,14 +139,14 @@ struct RawRule {
 }
 
 /// The kind-specific fields each kind accepts (the common ones are always accepted).
-fn accepts(kind: Kind) -> &'static [&'static str] {
+fn accepts(kind: AlertKind) -> &'static [&'static str] {
     match kind {
-        Kind::High | Kind::Low | Kind::BatteryLow => {
+        AlertKind::High | AlertKind::Low | AlertKind::BatteryLow => {
             &["limit", "deadband", "on_delay_s", "off_delay_s"]
         }
-        Kind::Rate => &["limit", "deadband", "on_delay_s", "off_delay_s", "window_s"],
-        Kind::Stale => &["off_delay_s", "stale_after_s"],
-        Kind::Anomaly => &[
+        AlertKind::Rate => &["limit", "deadband", "on_delay_s", "off_delay_s", "window_s"],
+        AlertKind::Stale => &["off_delay_s", "stale_after_s"],
+        AlertKind::Anomaly => &[
             "limit",
             "deadband",
             "on_delay_s",
@@ -239,7 +156,7 @@ fn accepts(kind: Kind) -> &'static [&'static str] {
             "memory",
             "refractory",
         ],
-        Kind::Forecast | Kind::ServiceDue => {
+        AlertKind::Forecast | AlertKind::ServiceDue => {
             &["horizon_s", "deadband", "on_delay_s", "off_delay_s"]
         }
     }
@@ -277,32 +194,34 @@ impl TryFrom<RawRule> for Rule {
             |name: &str, v: Option<f64>| v.ok_or_else(|| bad(format!("kind {kind} needs {name}")));
         let metric = match (raw.metric, kind) {
             (Some(m), _) => m,
-            (None, Kind::BatteryLow) => BATTERY_METRIC.to_owned(),
-            (None, Kind::Stale | Kind::Forecast | Kind::ServiceDue) => "*".to_owned(),
+            (None, AlertKind::BatteryLow) => BATTERY_METRIC.to_owned(),
+            (None, AlertKind::Stale | AlertKind::Forecast | AlertKind::ServiceDue) => {
+                "*".to_owned()
+            }
             (None, _) => return Err(bad(format!("kind {kind} needs metric"))),
         };
         let limit = match kind {
-            Kind::High | Kind::Low | Kind::Rate => needs("limit", raw.limit)?,
-            Kind::BatteryLow => raw.limit.unwrap_or(BATTERY_LIMIT),
-            Kind::Anomaly => raw.limit.unwrap_or(ANOMALY_LIMIT),
-            Kind::Stale | Kind::Forecast | Kind::ServiceDue => 0.0,
+            AlertKind::High | AlertKind::Low | AlertKind::Rate => needs("limit", raw.limit)?,
+            AlertKind::BatteryLow => raw.limit.unwrap_or(BATTERY_LIMIT),
+            AlertKind::Anomaly => raw.limit.unwrap_or(ANOMALY_LIMIT),
+            AlertKind::Stale | AlertKind::Forecast | AlertKind::ServiceDue => 0.0,
         };
         let horizon_s = match kind {
-            Kind::Forecast | Kind::ServiceDue => needs("horizon_s", raw.horizon_s)?,
+            AlertKind::Forecast | AlertKind::ServiceDue => needs("horizon_s", raw.horizon_s)?,
             _ => 0.0,
         };
-        let default_deadband = if kind == Kind::BatteryLow {
+        let default_deadband = if kind == AlertKind::BatteryLow {
             BATTERY_DEADBAND
         } else {
             0.0
         };
         let (window_s, stale_after_s) = match kind {
-            Kind::Rate => (needs("window_s", raw.window_s)?, 0.0),
-            Kind::Stale => (0.0, needs("stale_after_s", raw.stale_after_s)?),
+            AlertKind::Rate => (needs("window_s", raw.window_s)?, 0.0),
+            AlertKind::Stale => (0.0, needs("stale_after_s", raw.stale_after_s)?),
             _ => (0.0, 0.0),
         };
         let (warmup, alpha, memory, refractory) = match kind {
-            Kind::Anomaly => (
+            AlertKind::Anomaly => (
                 raw.warmup.unwrap_or(ANOMALY_WARMUP),
                 raw.alpha.unwrap_or(ANOMALY_ALPHA),
                 raw.memory.unwrap_or(ANOMALY_MEMORY),
@@ -387,20 +306,24 @@ impl Rule {
     /// units per minute (rate), |z| (anomaly), or silence in ms (stale).
     pub fn on(&self, measure: f64) -> bool {
         match self.kind {
-            Kind::High | Kind::Rate | Kind::Anomaly => measure > self.limit,
-            Kind::Low | Kind::BatteryLow => measure < self.limit,
-            Kind::Stale => measure >= self.stale_after_s * 1000.0,
-            Kind::Forecast | Kind::ServiceDue => measure < self.horizon_s,
+            AlertKind::High | AlertKind::Rate | AlertKind::Anomaly => measure > self.limit,
+            AlertKind::Low | AlertKind::BatteryLow => measure < self.limit,
+            AlertKind::Stale => measure >= self.stale_after_s * 1000.0,
+            AlertKind::Forecast | AlertKind::ServiceDue => measure < self.horizon_s,
         }
     }
 
     /// The OFF condition: the measure is back inside the limit by at least the deadband.
     pub fn off(&self, measure: f64) -> bool {
         match self.kind {
-            Kind::High | Kind::Rate | Kind::Anomaly => measure <= self.limit - self.deadband,
-            Kind::Low | Kind::BatteryLow => measure >= self.limit + self.deadband,
-            Kind::Stale => measure < self.stale_after_s * 1000.0,
-            Kind::Forecast | Kind::ServiceDue => measure >= self.horizon_s + self.deadband,
+            AlertKind::High | AlertKind::Rate | AlertKind::Anomaly => {
+                measure <= self.limit - self.deadband
+            }
+            AlertKind::Low | AlertKind::BatteryLow => measure >= self.limit + self.deadband,
+            AlertKind::Stale => measure < self.stale_after_s * 1000.0,
+            AlertKind::Forecast | AlertKind::ServiceDue => {
+                measure >= self.horizon_s + self.deadband
+            }
         }
     }
 
@@ -417,7 +340,7 @@ impl Rule {
         if self.device.is_empty() || self.metric.is_empty() {
             return bad("device and metric must not be empty".into());
         }
-        if self.metric == "*" && self.kind.judges_readings() && self.kind != Kind::Stale {
+        if self.metric == "*" && self.kind.judges_readings() && self.kind != AlertKind::Stale {
             return bad(format!(
                 "metric \"*\" is only for kinds stale, forecast and service_due, not {}",
                 self.kind
@@ -457,8 +380,8 @@ impl Rule {
             }
         }
         match self.kind {
-            Kind::High | Kind::Low | Kind::BatteryLow => {}
-            Kind::Rate | Kind::Anomaly => {
+            AlertKind::High | AlertKind::Low | AlertKind::BatteryLow => {}
+            AlertKind::Rate | AlertKind::Anomaly => {
                 if self.limit <= 0.0 {
                     return bad(format!("limit must be positive, got {}", self.limit));
                 }
@@ -469,7 +392,7 @@ impl Rule {
                     ));
                 }
             }
-            Kind::Forecast | Kind::ServiceDue => {
+            AlertKind::Forecast | AlertKind::ServiceDue => {
                 if self.horizon_s <= 0.0 {
                     return bad(format!(
                         "horizon_s must be positive, got {}",
@@ -477,7 +400,7 @@ impl Rule {
                     ));
                 }
             }
-            Kind::Stale => {
+            AlertKind::Stale => {
                 if self.stale_after_s <= 0.0 {
                     return bad(format!(
                         "stale_after_s must be positive, got {}",
@@ -486,10 +409,10 @@ impl Rule {
                 }
             }
         }
-        if self.kind == Kind::Rate && self.window_s <= 0.0 {
+        if self.kind == AlertKind::Rate && self.window_s <= 0.0 {
             return bad(format!("window_s must be positive, got {}", self.window_s));
         }
-        if self.kind == Kind::Anomaly {
+        if self.kind == AlertKind::Anomaly {
             if !(self.alpha > 0.0 && self.alpha <= 1.0) {
                 return bad(format!("alpha must be in (0, 1], got {}", self.alpha));
             }

@@ -5,7 +5,7 @@
 mod common;
 
 use common::{apply, edges, one_rule, rules, run, Noise, Step, Step::*};
-use telltale_alerts::{replay, Evaluator, EventKind, Kind, RuleSet, Severity, Target};
+use telltale_alerts::{replay, AlertKind, Evaluator, EventKind, RuleSet, Severity, Target};
 
 type Case = (
     &'static str,
@@ -477,7 +477,12 @@ fn rules_round_trip_through_toml() {
     assert_eq!(RuleSet::from_toml(&text).unwrap(), set, "{text}");
     assert_eq!(
         set.rules.iter().map(|r| r.kind).collect::<Vec<_>>(),
-        [Kind::Rate, Kind::Stale, Kind::Anomaly, Kind::BatteryLow]
+        [
+            AlertKind::Rate,
+            AlertKind::Stale,
+            AlertKind::Anomaly,
+            AlertKind::BatteryLow
+        ]
     );
 }
 

@@ -4,7 +4,7 @@
 mod common;
 
 use common::{edges, one_rule, run, Step, Step::*};
-use telltale_alerts::{replay, AlertState, Evaluator, Kind, Target};
+use telltale_alerts::{replay, AlertKind, AlertState, Evaluator, Target};
 
 const DAY: f64 = 86_400.0;
 
@@ -65,7 +65,7 @@ fn maintenance_alerts_follow_the_ordinary_lifecycle() {
     let set = one_rule("kind = \"forecast\"\nhorizon_s = 604800\nseverity = \"info\"");
     let mut ev = Evaluator::new(set);
     let t = Target::new("pump-02", "vibration");
-    let out = ev.judge(&t, Kind::Forecast, 1_000, 3.0 * DAY);
+    let out = ev.judge(&t, AlertKind::Forecast, 1_000, 3.0 * DAY);
     assert!(out
         .iter()
         .any(|o| matches!(o, telltale_alerts::Output::Notification(n)
@@ -74,7 +74,7 @@ fn maintenance_alerts_follow_the_ordinary_lifecycle() {
     assert_eq!(active.len(), 1);
     assert_eq!(active[0].key.metric, "vibration", "one alert per series");
     assert_eq!(active[0].last_value, Some(3.0 * DAY));
-    assert_eq!(active[0].kind, Kind::Forecast);
+    assert_eq!(active[0].kind, AlertKind::Forecast);
     let key = active[0].key.clone();
     ev.acknowledge(&key, "ana", 2_000).unwrap();
     assert_eq!(ev.get(&key).unwrap().state, AlertState::ActiveAcked);

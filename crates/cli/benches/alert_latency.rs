@@ -99,10 +99,7 @@ async fn run(crossings: usize) {
     while records.try_recv().is_ok() {}
     // Make the next publish a crossing in the other direction.
     let mut latencies = Vec::with_capacity(crossings);
-    let mut value_high = alerts
-        .active()
-        .iter()
-        .any(|a| a.state.starts_with("active"));
+    let mut value_high = alerts.active().iter().any(|a| a.state.is_active());
     for _ in 0..crossings {
         value_high = !value_high;
         let sent = Instant::now();

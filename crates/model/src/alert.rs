@@ -1,7 +1,244 @@
 //! Alerts as the UI sees them: what is active, what happened, and the rules in force.
 
 use crate::{ApiError, TimestampMs, MAX_TS_MS, MIN_TS_MS};
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use std::fmt;
+
+/// An enum of plain values, each written as one fixed snake_case word everywhere: in JSON (IPC,
+/// saved alert state), in RULES.toml (which `telltale alerts replay` reads too) and in the
+/// store's columns.
+/// `as_str` and `parse` are the one table of those words; serde goes through them.
+macro_rules! words {
+    (
+        $(#[$meta:meta])*
+        pub enum $name:ident {
+            $($(#[$vmeta:meta])* $variant:ident = $word:literal,)+
+        }
+    ) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum $name {
+            $($(#[$vmeta])* $variant,)+
+        }
+
+        impl $name {
+            /// Every value, in declaration order.
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+            const WORDS: &'static [&'static str] = &[$($word),+];
+
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $($name::$variant => $word,)+
+                }
+            }
+
+            pub fn parse(s: &str) -> Option<Self> {
+                match s {
+                    $($word => Some($name::$variant),)+
+                    _ => None,
+                }
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        impl Serialize for $name {
+            fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.serialize_str(self.as_str())
+            }
+        }
+
+        impl<'de> Deserialize<'de> for $name {
+            fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                let word = String::deserialize(d)?;
+                Self::parse(&word)
+                    .ok_or_else(|| serde::de::Error::unknown_variant(&word, Self::WORDS))
+            }
+        }
+    };
+}
+
+words! {
+    /// What an alert rule watches for (its `kind` in RULES.toml).
+    pub enum AlertKind {
+        /// ON when `value > limit`, OFF when `value <= limit - deadband`.
+        High = "high",
+        /// ON when `value < limit`, OFF when `value >= limit + deadband`.
+        Low = "low",
+        /// ON when the rate of change over `window_s`, in units per minute, exceeds `limit` in
+        /// either direction.
+        Rate = "rate",
+        /// ON when nothing was heard for `stale_after_s`, or the source declared the device
+        /// offline. Judged on ticks, not readings.
+        Stale = "stale",
+        /// A `low` limit with defaults: metric `battery`, limit 20 (%), deadband 5.
+        BatteryLow = "battery_low",
+        /// ON when a reading is unusual in an unusual pattern, against the series' own past.
+        Anomaly = "anomaly",
+        /// ON when the series' trend reaches one of its high/low limits within `horizon_s` (a
+        /// maintenance forecast). Judged on forecasts, never on readings; the measure is the
+        /// time left, in seconds.
+        Forecast = "forecast",
+        /// ON when a service plan on the series comes due within `horizon_s` (or is overdue).
+        /// Judged like `forecast`.
+        ServiceDue = "service_due",
+    }
+}
+
+impl AlertKind {
+    /// Whether readings feed the rule. Maintenance kinds are fed the time left instead: a
+    /// reading's value is not a time.
+    pub fn judges_readings(self) -> bool {
+        !matches!(self, AlertKind::Forecast | AlertKind::ServiceDue)
+    }
+}
+
+words! {
+    /// How urgent an alert is. Ordered: `Info < Warning < Critical`.
+    #[derive(PartialOrd, Ord, Default)]
+    pub enum Severity {
+        Info = "info",
+        #[default]
+        Warning = "warning",
+        Critical = "critical",
+    }
+}
+
+words! {
+    /// Where an alert is in its lifecycle (OPC UA Part 9):
+    ///
+    /// ```text
+    /// Inactive --raise--> ActiveUnacked --ack--> ActiveAcked --clear--> Inactive
+    ///                     ActiveUnacked --clear--> ClearedUnacked --ack--> Inactive
+    ///                                              ClearedUnacked --raise--> ActiveUnacked
+    /// ```
+    #[derive(Default)]
+    pub enum AlertState {
+        #[default]
+        Inactive = "inactive",
+        ActiveUnacked = "active_unacked",
+        ActiveAcked = "active_acked",
+        ClearedUnacked = "cleared_unacked",
+    }
+}
+
+impl AlertState {
+    /// The condition holds.
+    pub fn is_active(self) -> bool {
+        matches!(self, AlertState::ActiveUnacked | AlertState::ActiveAcked)
+    }
+
+    /// Somebody still has to acknowledge it.
+    pub fn is_unacked(self) -> bool {
+        matches!(self, AlertState::ActiveUnacked | AlertState::ClearedUnacked)
+    }
+}
+
+/// What one history record says happened to an alert. In JSON a word (`raised`), or for any
+/// other change of state `from → to` (`cleared_unacked → inactive`: an alert of a removed rule
+/// closing).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum AlertEvent {
+    /// The condition began to hold.
+    Raised,
+    /// The condition stopped holding.
+    Cleared,
+    /// A person acknowledged the alert.
+    Acknowledged,
+    /// A person shelved it: it notifies nobody until the shelf ends.
+    Shelved,
+    /// A person took it off the shelf, or the shelf expired.
+    Unshelved,
+    /// Any other change of state.
+    Changed { from: AlertState, to: AlertState },
+}
+
+impl AlertEvent {
+    /// The event of a change of state from `from` to `to`: an acknowledgement when a person
+    /// made it, otherwise whatever the condition did.
+    pub fn of_change(from: AlertState, to: AlertState, by_person: bool) -> Self {
+        if by_person {
+            AlertEvent::Acknowledged
+        } else if !from.is_active() && to.is_active() {
+            AlertEvent::Raised
+        } else if from.is_active() && !to.is_active() {
+            AlertEvent::Cleared
+        } else {
+            AlertEvent::Changed { from, to }
+        }
+    }
+
+    /// The event's word, `changed` for any other change of state (the store keeps the states
+    /// beside it).
+    pub fn word(self) -> &'static str {
+        match self {
+            AlertEvent::Raised => "raised",
+            AlertEvent::Cleared => "cleared",
+            AlertEvent::Acknowledged => "acknowledged",
+            AlertEvent::Shelved => "shelved",
+            AlertEvent::Unshelved => "unshelved",
+            AlertEvent::Changed { .. } => "changed",
+        }
+    }
+
+    /// The event a word names, given the states a `changed` one went between.
+    pub fn from_word(word: &str, from: Option<AlertState>, to: Option<AlertState>) -> Option<Self> {
+        Some(match word {
+            "raised" => AlertEvent::Raised,
+            "cleared" => AlertEvent::Cleared,
+            "acknowledged" => AlertEvent::Acknowledged,
+            "shelved" => AlertEvent::Shelved,
+            "unshelved" => AlertEvent::Unshelved,
+            "changed" => AlertEvent::Changed {
+                from: from?,
+                to: to?,
+            },
+            _ => return None,
+        })
+    }
+
+    /// Parses the JSON text: a word, or `from → to`.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s.split_once(" → ") {
+            Some((from, to)) => Some(AlertEvent::Changed {
+                from: AlertState::parse(from)?,
+                to: AlertState::parse(to)?,
+            }),
+            None => Self::from_word(s, None, None),
+        }
+    }
+}
+
+impl fmt::Display for AlertEvent {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            AlertEvent::Changed { from, to } => write!(f, "{from} → {to}"),
+            other => f.write_str(other.word()),
+        }
+    }
+}
+
+impl Serialize for AlertEvent {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for AlertEvent {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        Self::parse(&text).ok_or_else(|| {
+            serde::de::Error::invalid_value(
+                serde::de::Unexpected::Str(&text),
+                &"raised, cleared, acknowledged, shelved, unshelved or `from → to`",
+            )
+        })
+    }
+}
 
 /// Names one alert: a rule on one device's metric (`*` for a device-wide stale rule). The device
 /// is its id (`ble:A4:C1:38:00:00:01`), never its name: a renamed device keeps its alerts, and
@@ -37,12 +274,10 @@ pub struct ActiveAlert {
     /// The device's name, for people.
     #[serde(default)]
     pub device_name: String,
-    /// `high`, `low`, `rate`, `stale`, `battery_low`, `anomaly`.
-    pub kind: String,
-    /// `info`, `warning`, `critical`.
-    pub severity: String,
-    /// `active_unacked`, `active_acked`, `cleared_unacked` (or `inactive` while only shelved).
-    pub state: String,
+    pub kind: AlertKind,
+    pub severity: Severity,
+    /// Not `inactive`, unless only shelved.
+    pub state: AlertState,
     pub since_ms: TimestampMs,
     pub last_value: Option<f64>,
     pub shelved_until_ms: Option<TimestampMs>,
@@ -58,13 +293,13 @@ pub struct AlertRecord {
     /// have none, and `id.device` is their name).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub device_name: Option<String>,
-    /// `raised`, `cleared`, `acknowledged`, `shelved`, `unshelved`, or `from → to` otherwise.
-    pub event: String,
-    pub from: Option<String>,
-    pub to: Option<String>,
+    pub event: AlertEvent,
+    /// The states of a change of state; none for a shelving.
+    pub from: Option<AlertState>,
+    pub to: Option<AlertState>,
     pub value: Option<f64>,
     pub by: Option<String>,
-    pub severity: Option<String>,
+    pub severity: Option<Severity>,
     pub shelved_until_ms: Option<TimestampMs>,
     /// Why it was raised, in words (anomaly rules); rows stored before it have none.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -172,4 +407,130 @@ pub struct AlertPeriod {
     pub rule: String,
     pub from_ms: TimestampMs,
     pub to_ms: TimestampMs,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The words are a contract (IPC, saved alert state, RULES.toml, the store's columns):
+    /// exactly these, as JSON and back.
+    #[test]
+    fn enums_are_written_as_these_words() {
+        fn check<T>(all: &[T], words: &[&str])
+        where
+            T: Serialize + for<'de> Deserialize<'de> + PartialEq + fmt::Debug + fmt::Display,
+        {
+            assert_eq!(all.len(), words.len());
+            for (v, word) in all.iter().zip(words) {
+                let json = serde_json::to_string(v).unwrap();
+                assert_eq!(json, format!("\"{word}\""));
+                assert_eq!(v.to_string(), *word);
+                assert_eq!(&serde_json::from_str::<T>(&json).unwrap(), v);
+            }
+        }
+        check(
+            AlertKind::ALL,
+            &[
+                "high",
+                "low",
+                "rate",
+                "stale",
+                "battery_low",
+                "anomaly",
+                "forecast",
+                "service_due",
+            ],
+        );
+        check(Severity::ALL, &["info", "warning", "critical"]);
+        check(
+            AlertState::ALL,
+            &[
+                "inactive",
+                "active_unacked",
+                "active_acked",
+                "cleared_unacked",
+            ],
+        );
+        use AlertState::*;
+        check(
+            &[
+                AlertEvent::Raised,
+                AlertEvent::Cleared,
+                AlertEvent::Acknowledged,
+                AlertEvent::Shelved,
+                AlertEvent::Unshelved,
+                AlertEvent::Changed {
+                    from: ClearedUnacked,
+                    to: Inactive,
+                },
+            ],
+            &[
+                "raised",
+                "cleared",
+                "acknowledged",
+                "shelved",
+                "unshelved",
+                "cleared_unacked → inactive",
+            ],
+        );
+    }
+
+    #[test]
+    fn unknown_words_are_refused_by_name() {
+        let err = serde_json::from_str::<Severity>("\"urgent\"").unwrap_err();
+        assert!(
+            err.to_string().starts_with(
+                "unknown variant `urgent`, expected one of `info`, `warning`, `critical`"
+            ),
+            "{err}"
+        );
+        assert!(serde_json::from_str::<AlertKind>("\"High\"").is_err());
+        for bad in ["changed", "inactive → ", "on → off", ""] {
+            assert_eq!(AlertEvent::parse(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn a_change_of_state_is_named_by_what_caused_it() {
+        use AlertState::*;
+        let of = AlertEvent::of_change;
+        assert_eq!(of(Inactive, ActiveUnacked, false), AlertEvent::Raised);
+        assert_eq!(of(ClearedUnacked, ActiveUnacked, false), AlertEvent::Raised);
+        assert_eq!(
+            of(ActiveUnacked, ClearedUnacked, false),
+            AlertEvent::Cleared
+        );
+        assert_eq!(of(ActiveAcked, Inactive, false), AlertEvent::Cleared);
+        assert_eq!(
+            of(ActiveUnacked, ActiveAcked, true),
+            AlertEvent::Acknowledged
+        );
+        assert_eq!(of(ClearedUnacked, Inactive, true), AlertEvent::Acknowledged);
+        assert_eq!(
+            of(ClearedUnacked, Inactive, false),
+            AlertEvent::Changed {
+                from: ClearedUnacked,
+                to: Inactive
+            }
+        );
+        for e in [AlertEvent::Raised, of(ClearedUnacked, Inactive, false)] {
+            let (from, to) = match e {
+                AlertEvent::Changed { from, to } => (Some(from), Some(to)),
+                _ => (None, None),
+            };
+            assert_eq!(AlertEvent::from_word(e.word(), from, to), Some(e));
+        }
+    }
+
+    /// A record as the UI has always received it: the same JSON, field for field.
+    #[test]
+    fn a_record_keeps_its_json() {
+        let json = r#"{"ts_ms":5,"id":{"rule":"r","device":"ble:A","metric":"t"},"device_name":"Fridge","event":"raised","from":"inactive","to":"active_unacked","value":9.5,"by":null,"severity":"critical","shelved_until_ms":null}"#;
+        let r: AlertRecord = serde_json::from_str(json).unwrap();
+        assert_eq!(r.event, AlertEvent::Raised);
+        assert_eq!(r.to, Some(AlertState::ActiveUnacked));
+        assert_eq!(r.severity, Some(Severity::Critical));
+        assert_eq!(serde_json::to_string(&r).unwrap(), json);
+    }
 }

@@ -19,11 +19,11 @@ use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use telltale_alerts::{
-    AlertKey, AlertView, Evaluator, Kind, Notification, Output, RuleSet, Snapshot, Target,
+    AlertKey, AlertKind, AlertView, Evaluator, Notification, Output, RuleSet, Snapshot, Target,
 };
-use telltale_model::alert::{ActiveAlert, AlertId, AlertRecord};
+use telltale_model::alert::{ActiveAlert, AlertEvent, AlertId, AlertRecord};
 use telltale_model::{DeviceId, Reading};
-use telltale_store::{AlertWrite, Ingest, SourceConfigChange, Store, TransitionRow};
+use telltale_store::{AlertWrite, Ingest, SourceConfigChange, Store};
 use tokio::sync::{broadcast, mpsc, oneshot};
 
 /// Where the rules live in the store (one TOML document).
@@ -277,21 +277,13 @@ fn id_of(key: &AlertKey) -> AlertId {
     }
 }
 
-/// The serde name of an enum value (`active_unacked`, `critical`).
-fn name<T: serde::Serialize>(v: &T) -> String {
-    serde_json::to_value(v)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_owned))
-        .unwrap_or_default()
-}
-
 fn active_of(v: &AlertView) -> ActiveAlert {
     ActiveAlert {
         id: id_of(&v.key),
         device_name: v.device_name.clone(),
-        kind: name(&v.kind),
-        severity: name(&v.severity),
-        state: name(&v.state),
+        kind: v.kind,
+        severity: v.severity,
+        state: v.state,
         since_ms: v.since,
         last_value: v.last_value,
         shelved_until_ms: v.shelved_until,
@@ -303,17 +295,8 @@ fn active_of(v: &AlertView) -> ActiveAlert {
 pub fn record_of(output: &Output) -> Option<AlertRecord> {
     match output {
         Output::Transition(t) => {
-            let (from, to) = (name(&t.from), name(&t.to));
             // A person's transition is an acknowledgement; the rest follow the condition.
-            let event = if t.by.is_some() {
-                "acknowledged".to_owned()
-            } else if !t.from.is_active() && t.to.is_active() {
-                "raised".to_owned()
-            } else if t.from.is_active() && !t.to.is_active() {
-                "cleared".to_owned()
-            } else {
-                format!("{from} → {to}")
-            };
+            let event = AlertEvent::of_change(t.from, t.to, t.by.is_some());
             Some(AlertRecord {
                 ts_ms: t.ts,
                 id: AlertId {
@@ -323,11 +306,11 @@ pub fn record_of(output: &Output) -> Option<AlertRecord> {
                 },
                 device_name: (!t.device_name.is_empty()).then(|| t.device_name.clone()),
                 event,
-                from: Some(from),
-                to: Some(to),
+                from: Some(t.from),
+                to: Some(t.to),
                 value: t.value,
                 by: t.by.clone(),
-                severity: Some(name(&t.severity)),
+                severity: Some(t.severity),
                 shelved_until_ms: None,
                 note: t.note.clone(),
             })
@@ -337,11 +320,10 @@ pub fn record_of(output: &Output) -> Option<AlertRecord> {
             id: id_of(&s.key),
             device_name: None,
             event: if s.until.is_some() {
-                "shelved"
+                AlertEvent::Shelved
             } else {
-                "unshelved"
-            }
-            .to_owned(),
+                AlertEvent::Unshelved
+            },
             from: None,
             to: None,
             value: None,
@@ -382,7 +364,7 @@ struct Worker {
     /// The series given a maintenance measure by the last pass (None before the first): one
     /// missing from the next (its plan or limit was removed) is told it has no date, so its
     /// alert clears instead of staying raised forever.
-    judged: Option<HashSet<(DeviceId, String, Kind)>>,
+    judged: Option<HashSet<(DeviceId, String, AlertKind)>>,
 }
 
 impl Worker {
@@ -492,7 +474,7 @@ impl Worker {
             Some(judged) => judged,
             None => self.maintenance_alerts_in_force(),
         };
-        let current: HashSet<(DeviceId, String, Kind)> = measures
+        let current: HashSet<(DeviceId, String, AlertKind)> = measures
             .iter()
             .map(|m| (m.device.clone(), m.metric.clone(), m.kind))
             .collect();
@@ -531,7 +513,7 @@ impl Worker {
 
     /// The series of maintenance alerts not inactive (restored from before a restart), by
     /// device id: the first pass clears those it no longer has a date for.
-    fn maintenance_alerts_in_force(&self) -> HashSet<(DeviceId, String, Kind)> {
+    fn maintenance_alerts_in_force(&self) -> HashSet<(DeviceId, String, AlertKind)> {
         let alerts: Vec<AlertView> = self
             .evaluator
             .active()
@@ -616,14 +598,7 @@ impl Worker {
         }
         if !records.is_empty() || state_changed {
             let write = AlertWrite {
-                transitions: records
-                    .iter()
-                    .map(|r| TransitionRow {
-                        ts_ms: r.ts_ms,
-                        device: r.id.device.clone(),
-                        record: serde_json::to_string(r).unwrap_or_default(),
-                    })
-                    .collect(),
+                transitions: records.clone(),
                 states: if state_changed {
                     vec![(STATE_KEY.to_owned(), Some(state.clone()))]
                 } else {
@@ -670,8 +645,8 @@ fn upkeep_task(store: Arc<Store>, alerts: Alerts) -> TaskHandle {
                 _ = alerts.upkeep_now.notified() => {}
             }
             let rules = alerts.rules();
-            let wants = |kind: Kind| rules.rules.iter().any(|r| r.kind == kind);
-            let (forecasts, plans) = (wants(Kind::Forecast), wants(Kind::ServiceDue));
+            let wants = |kind: AlertKind| rules.rules.iter().any(|r| r.kind == kind);
+            let (forecasts, plans) = (wants(AlertKind::Forecast), wants(AlertKind::ServiceDue));
             if !forecasts && !plans {
                 continue;
             }
@@ -714,11 +689,7 @@ pub fn history(
     store: &Store,
     q: &telltale_model::alert::AlertHistoryQuery,
 ) -> Result<Vec<AlertRecord>> {
-    Ok(store
-        .alert_transitions(q.from_ms, q.to_ms, q.device.as_deref(), q.limit)?
-        .into_iter()
-        .filter_map(|(_, json)| serde_json::from_str(&json).ok())
-        .collect())
+    Ok(store.alert_transitions(q.from_ms, q.to_ms, q.device.as_deref(), q.limit)?)
 }
 
 /// Rules every installation starts with: batteries running low, and devices gone quiet.
@@ -826,7 +797,7 @@ pub fn series_alerts(
     from_ms: i64,
     to_ms: i64,
 ) -> Result<telltale_model::alert::SeriesAlerts> {
-    use telltale_alerts::Kind;
+    use telltale_alerts::AlertKind;
     use telltale_model::alert::{AlertLimit, AlertPeriod, SeriesAlerts};
     let d = store.device(device)?;
     let target = device_target(&d, metric);
@@ -834,7 +805,10 @@ pub fn series_alerts(
         .rules
         .iter()
         .filter(|r| {
-            matches!(r.kind, Kind::High | Kind::Low | Kind::BatteryLow) && r.applies(&target)
+            matches!(
+                r.kind,
+                AlertKind::High | AlertKind::Low | AlertKind::BatteryLow
+            ) && r.applies(&target)
         })
         .map(|r| AlertLimit {
             rule: r.id.clone(),
@@ -851,18 +825,15 @@ pub fn series_alerts(
     records.reverse();
     let mut open: HashMap<String, i64> = HashMap::new();
     let mut periods = Vec::new();
-    for (_, json) in records {
-        let Ok(r) = serde_json::from_str::<AlertRecord>(&json) else {
-            continue;
-        };
+    for r in records {
         if r.id.metric != metric && r.id.metric != "*" {
             continue;
         }
-        match r.event.as_str() {
-            "raised" => {
+        match r.event {
+            AlertEvent::Raised => {
                 open.entry(r.id.rule.clone()).or_insert(r.ts_ms);
             }
-            "cleared" => {
+            AlertEvent::Cleared => {
                 if let Some(start) = open.remove(&r.id.rule) {
                     periods.push(AlertPeriod {
                         rule: r.id.rule,

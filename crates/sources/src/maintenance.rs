@@ -2,7 +2,7 @@
 //! that limit, with an interval, or an honest "not enough data" / "no trend".
 
 use crate::error::Result;
-use telltale_alerts::{Kind, RuleSet, Target};
+use telltale_alerts::{AlertKind, RuleSet, Target};
 use telltale_forecast::{time_to_threshold, Direction, Eta, TrendConfig};
 use telltale_model::alert::{ChartForecast, MaintenanceForecast};
 use telltale_model::{DeviceId, HistoryQuery};
@@ -69,10 +69,10 @@ pub fn forecasts(store: &Store, rules: &RuleSet, now_ms: i64) -> Result<Vec<Main
 }
 
 /// Which crossing a limit rule waits for; None for rules that set no limit to forecast.
-fn watched_direction(kind: Kind) -> Option<Direction> {
+fn watched_direction(kind: AlertKind) -> Option<Direction> {
     match kind {
-        Kind::High => Some(Direction::Rising),
-        Kind::Low | Kind::BatteryLow => Some(Direction::Falling),
+        AlertKind::High => Some(Direction::Rising),
+        AlertKind::Low | AlertKind::BatteryLow => Some(Direction::Falling),
         _ => None,
     }
 }

@@ -6,7 +6,7 @@
 
 use crate::error::{Result, SourceError};
 use std::collections::BTreeMap;
-use telltale_alerts::Kind;
+use telltale_alerts::AlertKind;
 use telltale_forecast::runtime::{count_usage, max_gap_ms, project_due, Interval};
 use telltale_model::alert::MaintenanceForecast;
 use telltale_model::upkeep::{
@@ -193,27 +193,28 @@ pub async fn mark_serviced(
 pub struct Measure {
     pub device: DeviceId,
     pub metric: String,
-    pub kind: Kind,
+    pub kind: AlertKind,
     pub seconds_left: f64,
 }
 
-/// The measures of every forecast (`Kind::Forecast`: its `eta_ms`) and every plan
-/// (`Kind::ServiceDue`: its `due_ms`), the earliest per series and kind.
+/// The measures of every forecast (`AlertKind::Forecast`: its `eta_ms`) and every plan
+/// (`AlertKind::ServiceDue`: its `due_ms`), the earliest per series and kind.
 pub fn measures(
     forecasts: &[MaintenanceForecast],
     plans: &[ServiceStatus],
     now_ms: i64,
 ) -> Vec<Measure> {
-    let mut earliest: BTreeMap<(DeviceId, String, &'static str), (Kind, f64)> = BTreeMap::new();
+    let mut earliest: BTreeMap<(DeviceId, String, &'static str), (AlertKind, f64)> =
+        BTreeMap::new();
     let left = |t: Option<i64>| t.map_or(f64::INFINITY, |t| (t - now_ms) as f64 / 1000.0);
     let dates = forecasts
         .iter()
-        .map(|f| (&f.device, &f.metric, Kind::Forecast, left(f.eta_ms)))
+        .map(|f| (&f.device, &f.metric, AlertKind::Forecast, left(f.eta_ms)))
         .chain(plans.iter().map(|p| {
             (
                 &p.plan.device,
                 &p.plan.metric,
-                Kind::ServiceDue,
+                AlertKind::ServiceDue,
                 left(p.due_ms),
             )
         }));

@@ -4,7 +4,9 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use telltale_alerts::Notification;
-use telltale_model::alert::{AlertHistoryQuery, AlertId, AlertRecord};
+use telltale_model::alert::{
+    AlertEvent, AlertHistoryQuery, AlertId, AlertRecord, AlertState, Severity,
+};
 use telltale_model::{Device, DeviceId, Quality, Reading, Transport};
 use telltale_sources::alerting::{history, Notifier};
 use telltale_sources::Engine;
@@ -113,8 +115,8 @@ async fn raised_on_commit_acknowledged_and_continued_after_a_restart() {
         .unwrap();
     let raised = next_record(&mut records, "raised").await;
     assert_eq!(
-        (raised.event.as_str(), raised.ts_ms),
-        ("raised", t0 + 70_000)
+        (raised.event, raised.ts_ms),
+        (AlertEvent::Raised, t0 + 70_000)
     );
     assert_eq!(raised.value, Some(-13.5));
     assert_eq!(
@@ -124,8 +126,8 @@ async fn raised_on_commit_acknowledged_and_continued_after_a_restart() {
     );
     let active = alerts.active();
     assert_eq!(active.len(), 1);
-    assert_eq!(active[0].state, "active_unacked");
-    assert_eq!(active[0].severity, "critical");
+    assert_eq!(active[0].state, AlertState::ActiveUnacked);
+    assert_eq!(active[0].severity, Severity::Critical);
 
     let id = AlertId {
         rule: "freezer-warm".into(),
@@ -135,8 +137,8 @@ async fn raised_on_commit_acknowledged_and_continued_after_a_restart() {
     alerts.acknowledge(&id, "sam").await.unwrap();
     let acked = next_record(&mut records, "acknowledged").await;
     assert_eq!(
-        (acked.event.as_str(), acked.by.as_deref()),
-        ("acknowledged", Some("sam"))
+        (acked.event, acked.by.as_deref()),
+        (AlertEvent::Acknowledged, Some("sam"))
     );
     assert_eq!(alerts.active()[0].acked_by.as_deref(), Some("sam"));
     let unknown = AlertId {
@@ -151,7 +153,7 @@ async fn raised_on_commit_acknowledged_and_continued_after_a_restart() {
         .await
         .unwrap();
     let cleared = next_record(&mut records, "cleared").await;
-    assert_eq!(cleared.event, "cleared");
+    assert_eq!(cleared.event, AlertEvent::Cleared);
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert!(
         alerts.active().is_empty(),
@@ -169,8 +171,15 @@ async fn raised_on_commit_acknowledged_and_continued_after_a_restart() {
         },
     )
     .unwrap();
-    let events: Vec<&str> = all.iter().map(|r| r.event.as_str()).collect();
-    assert_eq!(events, ["cleared", "acknowledged", "raised"]);
+    let events: Vec<AlertEvent> = all.iter().map(|r| r.event).collect();
+    assert_eq!(
+        events,
+        [
+            AlertEvent::Cleared,
+            AlertEvent::Acknowledged,
+            AlertEvent::Raised
+        ]
+    );
     // The device chart's overlay: the limit, and the stretch the alert was active.
     let overlay = second
         .queries()
@@ -295,7 +304,7 @@ async fn a_reading_from_the_future_does_not_silence_a_stale_rule() {
         .await
         .unwrap();
     let raised = next_record(&mut records, "the stale rule raised").await;
-    assert_eq!(raised.event.as_str(), "raised", "{raised:?}");
+    assert_eq!(raised.event, AlertEvent::Raised, "{raised:?}");
     assert!(
         raised.ts_ms < telltale_sources::now_ms() + 1_000,
         "{raised:?}"

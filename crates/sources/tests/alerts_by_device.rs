@@ -4,7 +4,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 use telltale_alerts::Notification;
-use telltale_model::alert::{AlertHistoryQuery, AlertRecord};
+use telltale_model::alert::{AlertEvent, AlertHistoryQuery, AlertRecord, AlertState};
 use telltale_model::{Device, DeviceId, Quality, Reading, Transport};
 use telltale_sources::alerting::{history, Alerts, Notifier};
 use telltale_sources::Engine;
@@ -170,8 +170,8 @@ async fn a_renamed_device_keeps_its_alert_and_its_history() {
         .unwrap();
     let ended = next_record(&mut records, "the name rule's alert ends").await;
     assert_eq!(
-        (ended.id.rule.as_str(), ended.to.as_deref()),
-        ("named-warm", Some("inactive"))
+        (ended.id.rule.as_str(), ended.to),
+        ("named-warm", Some(AlertState::Inactive))
     );
     settle().await;
     assert_eq!(
@@ -189,8 +189,8 @@ async fn a_renamed_device_keeps_its_alert_and_its_history() {
         .unwrap();
     let cleared = next_record(&mut records, "cleared").await;
     assert_eq!(
-        (cleared.event.as_str(), cleared.id.rule.as_str()),
-        ("cleared", "any-freezer-warm")
+        (cleared.event, cleared.id.rule.as_str()),
+        (AlertEvent::Cleared, "any-freezer-warm")
     );
     assert_eq!(cleared.device_name.as_deref(), Some("Chest freezer"));
 
@@ -205,11 +205,11 @@ async fn a_renamed_device_keeps_its_alert_and_its_history() {
         },
     )
     .unwrap();
-    let kind_rule: Vec<&str> = all
+    let kind_rule: Vec<AlertEvent> = all
         .iter()
         .filter(|r| r.id.rule == "any-freezer-warm")
-        .map(|r| r.event.as_str())
+        .map(|r| r.event)
         .collect();
-    assert_eq!(kind_rule, ["cleared", "raised"]);
+    assert_eq!(kind_rule, [AlertEvent::Cleared, AlertEvent::Raised]);
     engine.shutdown().await;
 }

@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 use std::time::Duration;
+use telltale_model::alert::{AlertKind, AlertState};
 use telltale_model::upkeep::ServicePlan;
 use telltale_model::{Device, DeviceId, Quality, Reading, Transport};
 use telltale_sources::alerting::LogNotifier;
@@ -112,9 +113,9 @@ async fn a_plan_counts_hours_and_starts_and_restarts_when_serviced() {
         (
             raised[0].id.device.as_str(),
             raised[0].id.metric.as_str(),
-            raised[0].kind.as_str()
+            raised[0].kind
         ),
-        ("mqtt:p/pump", "current", "service_due")
+        ("mqtt:p/pump", "current", AlertKind::ServiceDue)
     );
 
     upkeep::mark_serviced(engine.store(), &ingest, "seal", "ana", now)
@@ -133,7 +134,7 @@ async fn a_plan_counts_hours_and_starts_and_restarts_when_serviced() {
     alerts.recheck_maintenance();
     let mut left = alerts.active();
     for _ in 0..100 {
-        if left.iter().all(|a| a.state != "active_unacked") {
+        if left.iter().all(|a| a.state != AlertState::ActiveUnacked) {
             break;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
@@ -141,7 +142,8 @@ async fn a_plan_counts_hours_and_starts_and_restarts_when_serviced() {
     }
     assert_eq!(left.len(), 1);
     assert_eq!(
-        left[0].state, "cleared_unacked",
+        left[0].state,
+        AlertState::ClearedUnacked,
         "cleared, waiting for an acknowledgement"
     );
     engine.shutdown().await;

@@ -21,7 +21,7 @@ pub use query::{Ask, Plan};
 pub use rollup::Agg;
 pub use rollup::LEVELS as ROLLUP_LEVELS;
 pub use ship::{ChunkMark, StoredChunk, StoredSeries};
-pub use table::alerts::{AlertWrite, TransitionRow};
+pub use table::alerts::AlertWrite;
 pub use table::presence::PresenceRow;
 pub use table::replay_counters::CounterRecord;
 pub use table::service_plans::{PlanRow, ServiceChange};
@@ -234,14 +234,14 @@ impl Store {
         self.with_reader(table::alerts::states)
     }
 
-    /// Recorded alert transitions in [from, to], newest first (timestamp, engine JSON).
+    /// Recorded alert transitions in [from, to], newest first, optionally of one device (by id).
     pub fn alert_transitions(
         &self,
         from_ms: i64,
         to_ms: i64,
         device: Option<&str>,
         limit: u32,
-    ) -> Result<Vec<(i64, String)>> {
+    ) -> Result<Vec<telltale_model::alert::AlertRecord>> {
         self.with_reader(|conn| table::alerts::transitions(conn, from_ms, to_ms, device, limit))
     }
 

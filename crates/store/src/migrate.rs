@@ -159,6 +159,110 @@ mod tests {
         assert_eq!(hours.len(), 3);
     }
 
+    /// Schema 14 kept alert history by device name; schema 15 moved each record of a name that
+    /// names exactly one device to that device's id, its name kept beside it.
+    #[test]
+    fn alert_history_kept_by_name_moves_to_the_device_id() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        run_to(&mut conn, 14).unwrap();
+        for (id, name) in [
+            ("ble:A", "Freezer"),
+            ("ble:B", "Fridge"),
+            ("ble:C", "Fridge"),
+        ] {
+            conn.execute(
+                "INSERT INTO devices (id, name, kind, transport, site, expected_interval_ms)
+                 VALUES (?1, ?2, 'thermometer', 'ble', 'Home', 10000)",
+                params![id, name],
+            )
+            .unwrap();
+        }
+        for (ts, device) in [(1, "Freezer"), (2, "Fridge"), (3, "ble:A")] {
+            let record = format!(
+                r#"{{"ts_ms":{ts},"id":{{"rule":"r","device":"{device}","metric":"t"}},"event":"raised"}}"#
+            );
+            conn.execute(
+                "INSERT INTO alert_transitions (ts_ms, device, record) VALUES (?1, ?2, ?3)",
+                params![ts, device, record],
+            )
+            .unwrap();
+        }
+        run(&mut conn).unwrap();
+        let of = |device: &str| {
+            table::alerts::transitions(&conn, 0, 10, Some(device), 10)
+                .unwrap()
+                .into_iter()
+                .map(|r| (r.ts_ms, r.id.device, r.device_name))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            of("ble:A"),
+            [
+                (3, "ble:A".into(), None),
+                (1, "ble:A".into(), Some("Freezer".into()))
+            ],
+            "the freezer's, by id and by name"
+        );
+        assert_eq!(of("Fridge").len(), 1, "a name of two devices stays");
+        assert!(of("Freezer").is_empty());
+    }
+
+    /// Schema 15 kept each alert transition as the UI's record, a JSON document; schema 17
+    /// keeps it in typed columns. Every record the old reader showed comes back the same.
+    #[test]
+    fn alert_history_moves_from_json_documents_into_columns() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        run_to(&mut conn, 15).unwrap();
+        // As the engine wrote them: every event, with and without the optional fields (a
+        // record from before alerts were kept by id has no device_name, one from before
+        // anomaly rules no note), and two the old reader skipped.
+        let shown = [
+            r#"{"ts_ms":1,"id":{"rule":"hot","device":"ble:A","metric":"t"},"device_name":"Freezer","event":"raised","from":"inactive","to":"active_unacked","value":-12.5,"by":null,"severity":"critical","shelved_until_ms":null,"note":"5.2 × its usual spread"}"#,
+            r#"{"ts_ms":2,"id":{"rule":"hot","device":"ble:A","metric":"t"},"device_name":"Freezer","event":"acknowledged","from":"active_unacked","to":"active_acked","value":null,"by":"ann","severity":"critical","shelved_until_ms":null}"#,
+            r#"{"ts_ms":3,"id":{"rule":"hot","device":"ble:A","metric":"t"},"event":"shelved","from":null,"to":null,"value":null,"by":"ann","severity":null,"shelved_until_ms":3600003}"#,
+            r#"{"ts_ms":4,"id":{"rule":"hot","device":"ble:A","metric":"t"},"event":"unshelved","from":null,"to":null,"value":null,"by":null,"severity":null,"shelved_until_ms":null}"#,
+            r#"{"ts_ms":5,"id":{"rule":"silent","device":"Kitchen","metric":"*"},"event":"cleared","from":"active_unacked","to":"cleared_unacked","value":null,"by":null,"severity":"warning","shelved_until_ms":null}"#,
+            r#"{"ts_ms":6,"id":{"rule":"silent","device":"Kitchen","metric":"*"},"device_name":"Kitchen","event":"cleared_unacked → inactive","from":"cleared_unacked","to":"inactive","value":null,"by":null,"severity":"info","shelved_until_ms":null}"#,
+        ];
+        let skipped = ["not json", r#"{"ts_ms":7}"#];
+        for (i, record) in shown.iter().chain(&skipped).enumerate() {
+            let device = if i < 4 { "ble:A" } else { "Kitchen" };
+            conn.execute(
+                "INSERT INTO alert_transitions (ts_ms, device, record) VALUES (?1, ?2, ?3)",
+                params![i as i64 + 1, device, record],
+            )
+            .unwrap();
+        }
+        run(&mut conn).unwrap();
+        let mut back = table::alerts::transitions(&conn, 0, 100, None, 100).unwrap();
+        back.reverse();
+        let expected: Vec<telltale_model::alert::AlertRecord> = shown
+            .iter()
+            .map(|json| serde_json::from_str(json).unwrap())
+            .collect();
+        assert_eq!(back, expected);
+        let json: Vec<String> = back
+            .iter()
+            .map(|r| serde_json::to_string(r).unwrap())
+            .collect();
+        assert_eq!(json, shown, "the UI gets the same text");
+        let columns: i64 = conn
+            .query_row(
+                "SELECT count(*) FROM pragma_table_info('alert_transitions') WHERE name = 'record'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(columns, 0, "no JSON document is left");
+        assert_eq!(
+            table::alerts::transitions(&conn, 0, 100, Some("Kitchen"), 100)
+                .unwrap()
+                .len(),
+            2,
+            "still found by device"
+        );
+    }
+
     #[test]
     fn refuses_a_newer_database() {
         let mut conn = Connection::open_in_memory().unwrap();

@@ -458,19 +458,55 @@ async fn configured_sources_are_saved_replaced_and_forgotten() {
 
 #[tokio::test]
 async fn alert_states_and_transitions_are_kept_across_a_reopen() {
+    use telltale_model::alert::{AlertEvent, AlertId, AlertRecord, AlertState, Severity};
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("t.db");
-    let row = |ts_ms, device: &str, record: &str| TransitionRow {
+    let row = |ts_ms, device: &str, event, to| AlertRecord {
         ts_ms,
-        device: device.into(),
-        record: record.into(),
+        id: AlertId {
+            rule: "r".into(),
+            device: device.into(),
+            metric: "t".into(),
+        },
+        device_name: Some(format!("{device} by name")),
+        event,
+        from: Some(AlertState::Inactive),
+        to: Some(to),
+        value: Some(ts_ms as f64 / 2.0),
+        by: None,
+        severity: Some(Severity::Critical),
+        shelved_until_ms: None,
+        note: Some("why".into()),
+    };
+    let raised = row(10, "a", AlertEvent::Raised, AlertState::ActiveUnacked);
+    let changed = row(
+        20,
+        "b",
+        AlertEvent::Changed {
+            from: AlertState::Inactive,
+            to: AlertState::ActiveAcked,
+        },
+        AlertState::ActiveAcked,
+    );
+    let shelved = AlertRecord {
+        ts_ms: 30,
+        device_name: None,
+        event: AlertEvent::Shelved,
+        from: None,
+        to: None,
+        value: None,
+        by: Some("ann".into()),
+        severity: None,
+        shelved_until_ms: Some(90),
+        note: None,
+        ..raised.clone()
     };
     {
         let (_store, writer) = open(&path).unwrap();
         let ingest = writer.ingest();
         ingest
             .save_alerts(AlertWrite {
-                transitions: vec![row(10, "a", "{\"to\":\"active\"}"), row(20, "b", "{}")],
+                transitions: vec![raised.clone(), changed.clone()],
                 states: vec![
                     ("k1".into(), Some("{\"s\":1}".into())),
                     ("k2".into(), Some("{}".into())),
@@ -481,7 +517,7 @@ async fn alert_states_and_transitions_are_kept_across_a_reopen() {
             .unwrap();
         ingest
             .save_alerts(AlertWrite {
-                transitions: vec![row(30, "a", "{\"to\":\"inactive\"}")],
+                transitions: vec![shelved.clone()],
                 states: vec![("k1".into(), Some("{\"s\":2}".into())), ("k2".into(), None)],
                 now_ms: 30,
             })
@@ -495,81 +531,16 @@ async fn alert_states_and_transitions_are_kept_across_a_reopen() {
         store.alert_states().unwrap(),
         [("k1".into(), "{\"s\":2}".into())]
     );
-    let all = store.alert_transitions(0, 100, None, 10).unwrap();
     assert_eq!(
-        all.iter().map(|(t, _)| *t).collect::<Vec<_>>(),
-        [30, 20, 10],
-        "newest first"
+        store.alert_transitions(0, 100, None, 10).unwrap(),
+        [shelved.clone(), changed, raised.clone()],
+        "newest first, every field back"
     );
-    let of_a = store.alert_transitions(0, 25, Some("a"), 10).unwrap();
-    assert_eq!(of_a, [(10, "{\"to\":\"active\"}".to_owned())]);
-    assert_eq!(store.alert_transitions(0, 100, None, 1).unwrap().len(), 1);
-}
-
-/// Alert history recorded under device names (before alerts were kept by device id) moves to
-/// the device a name names, when it names exactly one; the rest stays as it was.
-#[tokio::test]
-async fn alert_history_kept_by_name_moves_to_the_device_id() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("t.db");
-    {
-        let (_store, writer) = open(&path).unwrap();
-        for (id, name) in [
-            ("ble:A", "Freezer"),
-            ("ble:B", "Fridge"),
-            ("ble:C", "Fridge"),
-        ] {
-            writer
-                .ingest()
-                .register(Device {
-                    id: DeviceId::new(id),
-                    name: name.into(),
-                    kind: "thermometer".into(),
-                    transport: Transport::Ble,
-                    site: "Home".into(),
-                    expected_interval_ms: 10_000,
-                    tags: vec![],
-                })
-                .await
-                .unwrap();
-        }
-        writer.close();
-    }
-    {
-        // As the previous version left it: transitions by name, schema one step back.
-        let conn = rusqlite::Connection::open(&path).unwrap();
-        for (ts, device) in [(1, "Freezer"), (2, "Fridge"), (3, "ble:A")] {
-            let record = format!(
-                "{{\"ts_ms\":{ts},\"id\":{{\"rule\":\"r\",\"device\":\"{device}\",\"metric\":\"t\"}}}}"
-            );
-            conn.execute(
-                "INSERT INTO alert_transitions (ts_ms, device, record) VALUES (?1, ?2, ?3)",
-                rusqlite::params![ts, device, record],
-            )
-            .unwrap();
-        }
-        // Later tables go too, so that their steps can run again.
-        conn.execute_batch("DROP TABLE meta").unwrap();
-        conn.pragma_update(None, "user_version", 14).unwrap();
-    }
-    let (store, _writer) = open(&path).unwrap();
-    let of = |device: &str| -> Vec<String> {
-        store
-            .alert_transitions(0, 10, Some(device), 10)
-            .unwrap()
-            .into_iter()
-            .map(|(_, json)| json)
-            .collect()
-    };
-    let a = of("ble:A");
-    assert_eq!(a.len(), 2, "the freezer's, by name and by id: {a:?}");
-    assert!(
-        a[1].contains("\"device\":\"ble:A\"") && a[1].contains("\"device_name\":\"Freezer\""),
-        "{}",
-        a[1]
+    assert_eq!(
+        store.alert_transitions(0, 25, Some("a"), 10).unwrap(),
+        [raised]
     );
-    assert_eq!(of("Fridge").len(), 1, "a name of two devices stays");
-    assert!(of("Freezer").is_empty());
+    assert_eq!(store.alert_transitions(0, 100, None, 1).unwrap(), [shelved]);
 }
 
 #[tokio::test]

@@ -4,7 +4,7 @@ use crate::pages::dashboard::error_view;
 use crate::{api, format};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use telltale_model::alert::{ActiveAlert, AlertHistoryQuery, AlertId, AlertRecord};
+use telltale_model::alert::{ActiveAlert, AlertHistoryQuery, AlertId, AlertRecord, AlertState};
 
 const DAY_MS: i64 = 86_400_000;
 
@@ -71,12 +71,12 @@ fn time_left(seconds: f64) -> String {
     }
 }
 
-fn state_text(state: &str) -> &'static str {
+fn state_text(state: AlertState) -> &'static str {
     match state {
-        "active_unacked" => "Active · not acknowledged",
-        "active_acked" => "Active · acknowledged",
-        "cleared_unacked" => "Cleared · not acknowledged",
-        _ => "Shelved",
+        AlertState::ActiveUnacked => "Active · not acknowledged",
+        AlertState::ActiveAcked => "Active · acknowledged",
+        AlertState::ClearedUnacked => "Cleared · not acknowledged",
+        AlertState::Inactive => "Shelved",
     }
 }
 
@@ -106,18 +106,18 @@ fn AlertRow(alert: ActiveAlert, message: RwSignal<Option<(bool, String)>>) -> im
             let _ = message.try_set(Some(text));
         });
     };
-    let unacked = alert.state == "active_unacked" || alert.state == "cleared_unacked";
+    let unacked = alert.state.is_unacked();
     let shelved = alert.shelved_until_ms.is_some();
     let (ack_id, shelve_id) = (id.clone(), id.clone());
     let detail = format!(
         "{} · since {}{}{}",
-        state_text(&alert.state),
+        state_text(alert.state),
         format::clock(alert.since_ms),
-        match (alert.kind.as_str(), alert.last_value) {
+        match (alert.kind.judges_readings(), alert.last_value) {
             // Maintenance alerts carry the time left, in seconds.
-            ("forecast" | "service_due", Some(s)) if s <= 0.0 => " · due now".to_owned(),
-            ("forecast" | "service_due", Some(s)) => format!(" · due in {}", time_left(s)),
-            (_, Some(v)) => format!(" · last {}", format::value(v)),
+            (false, Some(s)) if s <= 0.0 => " · due now".to_owned(),
+            (false, Some(s)) => format!(" · due in {}", time_left(s)),
+            (true, Some(v)) => format!(" · last {}", format::value(v)),
             (_, None) => String::new(),
         },
         match (&alert.acked_by, alert.shelved_until_ms) {
@@ -127,9 +127,9 @@ fn AlertRow(alert: ActiveAlert, message: RwSignal<Option<(bool, String)>>) -> im
         }
     );
     view! {
-        <li class=format!("alert-row {}", alert.severity) data-testid="alert" data-state=alert.state.clone()>
+        <li class=format!("alert-row {}", alert.severity) data-testid="alert" data-state=alert.state.as_str()>
             <div class="alert-head">
-                <span class=format!("severity {}", alert.severity)>{alert.severity.clone()}</span>
+                <span class=format!("severity {}", alert.severity)>{alert.severity.as_str()}</span>
                 <span class="alert-name">{format!("{} · {}", who_shown, format::metric_label(&alert.id.metric))}</span>
             </div>
             <div class="detail">{format!("{} ({})", detail, alert.id.rule)}</div>
@@ -208,7 +208,7 @@ fn History() -> impl IntoView {
                         {list.into_iter().map(|r| view! {
                             <li class="history-row" data-testid="alert-record">
                                 <span class="when">{format::clock(r.ts_ms)}</span>
-                                <span class=format!("event {}", r.event)>{r.event.clone()}</span>
+                                <span class=format!("event {}", r.event.word())>{r.event.to_string()}</span>
                                 <span class="what">{format!(
                                     "{} · {} ({}){}{}",
                                     r.device_name.as_deref().unwrap_or(&r.id.device),

@@ -2,7 +2,7 @@
 //! declarations, and the events or outputs it produced, written compactly.
 #![allow(dead_code)]
 
-use telltale_alerts::{Evaluator, Kind, Output, RuleSet, Target};
+use telltale_alerts::{AlertKind, Evaluator, Output, RuleSet, Target};
 
 pub fn rules(text: &str) -> RuleSet {
     RuleSet::from_toml(text).unwrap_or_else(|e| panic!("{e}\n{text}"))
@@ -34,8 +34,8 @@ pub fn apply(ev: &mut Evaluator, step: Step) -> Vec<Output> {
         Step::M(metric, ts, v) => ev.observe(&Target::new("d", metric), ts, v),
         Step::Tick(now) => ev.tick(now),
         Step::Offline(now) => ev.offline("d", now),
-        Step::Eta(now, left) => ev.judge(&Target::new("d", "t"), Kind::Forecast, now, left),
-        Step::Due(now, left) => ev.judge(&Target::new("d", "t"), Kind::ServiceDue, now, left),
+        Step::Eta(now, left) => ev.judge(&Target::new("d", "t"), AlertKind::Forecast, now, left),
+        Step::Due(now, left) => ev.judge(&Target::new("d", "t"), AlertKind::ServiceDue, now, left),
     }
 }
 
