@@ -12,6 +12,9 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 use telltale_sources::demo::{wearing_fleet, FRONT_DOOR_BINDKEY};
 
+#[path = "../crates/cli/tests/postgres/mod.rs"]
+mod postgres;
+
 /// Sizes the layout must serve: phone, tablet, desktop.
 const SIZES: [(&str, u32, u32); 3] = [
     ("phone", 390, 844),
@@ -1223,6 +1226,101 @@ async fn demo_dashboard_device_page_layouts_and_offline_history() {
     assert_no_horizontal_overflow(&client, "fleet remaining life (phone)").await;
     screenshot(&client, &shots, "fleet-rul-phone").await;
 
+    // 6. The plant historian: another site's press, shipped to a real PostgreSQL, is listed on
+    //    the dashboard once the historian is set on the Sources page (after *Test connection*
+    //    said what it holds), its chart comes from the historian and says so, and what it showed
+    //    stays in the local store: still there with the historian gone.
+    let pg = postgres::Postgres::start();
+    let north = tempfile::tempdir().unwrap();
+    let shipped = ship_other_site(&pg.url(), north.path()).await;
+    resize(&client, 1024, 768).await;
+    click(&client, "[data-testid=nav-sources]").await;
+    type_into(&client, "[data-testid=historian-url]", &pg.url()).await;
+    click(&client, "[data-testid=test-historian]").await;
+    let said = wait_until(
+        &client,
+        "const s = document.querySelector('[data-testid=historian-status]'); \
+         return s && s.textContent.startsWith('Reached') ? s.textContent : null;",
+        Duration::from_secs(20),
+        "Test connection to say what the historian holds",
+    )
+    .await;
+    assert!(
+        said.as_str()
+            .unwrap()
+            .contains(&format!("{shipped} readings from 1 site")),
+        "{said}"
+    );
+    click(&client, "[data-testid=save-historian]").await;
+    wait_until(
+        &client,
+        "const s = document.querySelector('[data-testid=historian-status]'); \
+         return s && s.textContent.startsWith('Saved');",
+        Duration::from_secs(20),
+        "the historian saved",
+    )
+    .await;
+    click(&client, "[data-testid=nav-dashboard]").await;
+    // The dashboard reads the historian's devices with its next full read.
+    wait_until(
+        &client,
+        "const b = document.querySelector('[data-testid=historian-device][data-device-id=\"mqtt:north/press-9\"]'); \
+         if (b) { b.click(); return true; } \
+         window.__TAURI__.core.invoke('dashboard', {}); return null;",
+        Duration::from_secs(30),
+        "the other site's press listed under the plant historian",
+    )
+    .await;
+    let note = wait_until(
+        &client,
+        "const n = document.querySelector('[data-testid=from-historian]'); return n ? n.textContent : null;",
+        Duration::from_secs(20),
+        "the chart marked as from the historian",
+    )
+    .await;
+    assert!(
+        note.as_str()
+            .unwrap()
+            .starts_with("From the plant historian"),
+        "{note}"
+    );
+    wait_until(
+        &client,
+        COUNT_LINE_PIXELS,
+        Duration::from_secs(20),
+        "the historian's readings drawn",
+    )
+    .await;
+    screenshot(&client, &shots, "historian-device").await;
+    // Kept locally: the same question, once the copy is in, is answered without the historian.
+    let ask = format!(
+        "return window.__TAURI__.core.invoke('history', {{query: {{device: 'mqtt:north/press-9', \
+             metric: 'force', from_ms: {from}, to_ms: {to}, points: 500}}}}) \
+           .then(h => JSON.stringify({{n: h.buckets.reduce((a, b) => a + b.count, 0), \
+                                       filled: (h.from_historian || []).length}}), e => 'error: ' + e.message)",
+        from = now_ms() - 3_600_000,
+        to = now_ms(),
+    );
+    let kept = wait_until(
+        &client,
+        &format!("{ask}.then(t => t.startsWith('{{') && JSON.parse(t).filled === 0 ? t : null);"),
+        Duration::from_secs(30),
+        "the historian's readings kept in the local store",
+    )
+    .await;
+    drop(pg);
+    let offline = js(&client, &format!("{ask};")).await;
+    let (kept, offline): (Value, Value) = (
+        serde_json::from_str(kept.as_str().unwrap()).unwrap(),
+        serde_json::from_str(offline.as_str().unwrap_or("{}"))
+            .unwrap_or(json!({ "error": offline })),
+    );
+    assert!(kept["n"].as_u64().unwrap() > 300, "{kept}");
+    assert_eq!(
+        offline, kept,
+        "with the historian gone, the chart's history is all still here"
+    );
+
     let answers = js(
         &client,
         "const call = (cmd, args) => window.__TAURI__.core.invoke(cmd, args) \
@@ -1238,6 +1336,9 @@ async fn demo_dashboard_device_page_layouts_and_offline_history() {
            call('save_broker', {request: {config: good, password: 'p', clear_password: true}}), \
            call('save_broker', {request: {config: Object.assign({}, good, {tls: {}})}}), \
            call('delete_broker', {id: ''}), \
+           call('save_historian', {request: {url: 'mysql://plant@127.0.0.1/h'}}), \
+           call('test_historian', {request: {url: 'postgres://plant:pw@127.0.0.1/h'}}), \
+           call('save_historian', {request: {url: 'postgres://plant@127.0.0.1/h', password: 'p', clear_password: true}}), \
            call('save_alert_rules', {rules: `[[rule]]\\nid = 'x'\\nkind = 'sideways'`}), \
            call('acknowledge_alert', {id: {rule: '', device: 'd', metric: 'm'}}), \
            call('acknowledge_alert', {id: {rule: 'no-such-rule', device: 'd', metric: 'm'}}), \
@@ -1453,4 +1554,55 @@ async fn type_into(client: &Client, css: &str, text: &str) {
         .send_keys(text)
         .await
         .unwrap_or_else(|e| panic!("typing into {css}: {e}"));
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64
+}
+
+/// Another site's collector: a press in the north plant, its last hour at one reading every
+/// 5 s, shipped to the historian at `url`. Returns how many readings were shipped.
+async fn ship_other_site(url: &str, dir: &Path) -> u64 {
+    use telltale_model::{Device, DeviceId, Reading, Transport};
+    let (store, writer) = telltale_store::open(&dir.join("north.db")).unwrap();
+    let ingest = writer.ingest();
+    let id = DeviceId::new("mqtt:north/press-9");
+    ingest
+        .register(Device {
+            id: id.clone(),
+            name: "Press 9".into(),
+            kind: "machine".into(),
+            transport: Transport::Mqtt,
+            site: "North plant".into(),
+            expected_interval_ms: 5_000,
+            tags: vec![],
+        })
+        .await
+        .unwrap();
+    let now = now_ms();
+    let readings: Vec<Reading> = (0..720)
+        .map(|i| Reading {
+            device: id.clone(),
+            metric: "force".into(),
+            unit: Some("kN".into()),
+            ts_ms: now - 3_600_000 + i * 5_000,
+            value: 40.0 + (i as f64 / 30.0).sin() * 5.0,
+            quality: Default::default(),
+        })
+        .collect();
+    ingest.write(readings).await.unwrap();
+    drop(ingest);
+    writer.close();
+    let target = telltale_historian::Target::parse(url).unwrap();
+    let mut historian = telltale_historian::Historian::connect(&target, None)
+        .await
+        .unwrap();
+    let shipped = historian
+        .ship(&std::sync::Arc::new(store), "north", now)
+        .await
+        .unwrap();
+    shipped.readings
 }

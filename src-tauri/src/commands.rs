@@ -9,7 +9,7 @@ use telltale_model::broker::BrokerEntry;
 use telltale_model::ipc;
 use telltale_model::{ApiError, Device, DeviceId, ErrorCode, LiveEvent};
 use telltale_sources::secret::{OsKeyring, Secret, SecretStore};
-use telltale_sources::{now_ms, upkeep, BindkeyChange, PasswordChange, Queries};
+use telltale_sources::{historian, now_ms, upkeep, BindkeyChange, PasswordChange, Queries};
 
 #[tauri::command]
 pub async fn dashboard(
@@ -17,7 +17,16 @@ pub async fn dashboard(
     _args: Args<ipc::Dashboard>,
 ) -> Answer<ipc::Dashboard> {
     let queries = queries(&state)?;
-    blocking(move || queries.dashboard(now_ms())).await
+    let mut dashboard = blocking(move || queries.dashboard(now_ms())).await?;
+    if let Some(link) = state.historian() {
+        // Other sites' devices: those this store has not heard.
+        dashboard.historian = link
+            .devices()
+            .into_iter()
+            .filter(|h| !dashboard.devices.iter().any(|d| d.device.id == h.device.id))
+            .collect();
+    }
+    Ok(dashboard)
 }
 
 /// Starts pushing committed readings and source changes to `channel` (see `live.rs`), in place
@@ -46,7 +55,63 @@ pub async fn history(state: State<'_, AppState>, args: Args<ipc::History>) -> An
     let ipc::History { query } = args.0;
     query.validate()?;
     let queries = queries(&state)?;
-    blocking(move || queries.history(&query)).await
+    let asked = query.clone();
+    let local = blocking(move || queries.history(&asked)).await;
+    let Some(link) = state.historian() else {
+        return local;
+    };
+    // A series this store does not know may be one only the plant historian holds.
+    let local = match local {
+        Ok(h) => Some(h),
+        Err(e) if e.code == ErrorCode::NotFound => None,
+        Err(e) => return Err(e),
+    };
+    let ingest = state.with_engine(|e| Ok(e.ingest()))?;
+    Ok(link.fill(&ingest, &query, local).await?)
+}
+
+/// The plant historian the app reads, if one is set.
+#[tauri::command]
+pub async fn historian(
+    state: State<'_, AppState>,
+    _args: Args<ipc::Historian>,
+) -> Answer<ipc::Historian> {
+    let store = state.with_engine(|e| Ok(std::sync::Arc::clone(e.store())))?;
+    // The keyring answers over D-Bus: keep that off the async workers.
+    blocking(move || historian::settings(&store, &OsKeyring)).await
+}
+
+#[tauri::command]
+pub async fn save_historian(
+    state: State<'_, AppState>,
+    args: Args<ipc::SaveHistorian>,
+) -> Answer<ipc::SaveHistorian> {
+    let ipc::SaveHistorian { request } = args.0;
+    let ingest = state.with_engine(|e| Ok(e.ingest()))?;
+    historian::save(&ingest, &OsKeyring, request).await?;
+    state.reopen_historian();
+    Ok(())
+}
+
+#[tauri::command]
+pub async fn remove_historian(
+    state: State<'_, AppState>,
+    _args: Args<ipc::RemoveHistorian>,
+) -> Answer<ipc::RemoveHistorian> {
+    let (store, ingest) =
+        state.with_engine(|e| Ok((std::sync::Arc::clone(e.store()), e.ingest())))?;
+    historian::remove(&store, &ingest, &OsKeyring).await?;
+    state.reopen_historian();
+    Ok(())
+}
+
+#[tauri::command]
+pub async fn test_historian(
+    _state: State<'_, AppState>,
+    args: Args<ipc::TestHistorian>,
+) -> Answer<ipc::TestHistorian> {
+    let ipc::TestHistorian { request } = args.0;
+    Ok(historian::test(&request, &OsKeyring).await?)
 }
 
 #[tauri::command]

@@ -8,6 +8,7 @@ mod live;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use tauri::{Manager, RunEvent, Runtime};
+use telltale_sources::historian::HistorianLink;
 use telltale_sources::secret::OsKeyring;
 use telltale_sources::Engine;
 
@@ -16,6 +17,9 @@ pub struct AppState {
     engine: Mutex<Option<Engine>>,
     /// The one live stream to the main window; a reloaded page's new stream replaces it.
     live: Mutex<Option<tauri::async_runtime::JoinHandle<()>>>,
+    /// The plant historian charts fill from, if one is set, and the task that reads its device
+    /// list every minute (replaced with the link).
+    historian: Mutex<Option<(Arc<HistorianLink>, tauri::async_runtime::JoinHandle<()>)>>,
 }
 
 impl AppState {
@@ -38,6 +42,50 @@ impl AppState {
         match guard.as_mut() {
             Some(engine) => f(engine),
             None => Err(shutting_down()),
+        }
+    }
+}
+
+impl AppState {
+    /// The historian link, if one is set.
+    fn historian(&self) -> Option<Arc<HistorianLink>> {
+        self.historian
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .as_ref()
+            .map(|(link, _)| Arc::clone(link))
+    }
+
+    /// Opens the link the stored settings describe (or none), replacing the current one.
+    fn reopen_historian(&self) {
+        let link = self.with_engine(|e| {
+            HistorianLink::open(e.store(), &OsKeyring).map_err(telltale_model::ApiError::from)
+        });
+        let link = match link {
+            Ok(link) => link,
+            Err(e) => {
+                tracing::error!(error = %e, "the plant historian's settings cannot be used");
+                None
+            }
+        };
+        let next = link.map(|link| {
+            let refreshing = Arc::clone(&link);
+            let task = tauri::async_runtime::spawn(async move {
+                loop {
+                    if let Err(e) = refreshing.refresh().await {
+                        tracing::debug!(error = %e, "historian devices not read");
+                    }
+                    tokio::time::sleep(std::time::Duration::from_secs(60)).await;
+                }
+            });
+            (link, task)
+        });
+        let previous = std::mem::replace(
+            &mut *self.historian.lock().unwrap_or_else(|p| p.into_inner()),
+            next,
+        );
+        if let Some((_, task)) = previous {
+            task.abort();
         }
     }
 }
@@ -111,7 +159,9 @@ pub fn build<R: Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R> {
             app.manage(AppState {
                 engine: Mutex::new(Some(engine)),
                 live: Mutex::new(None),
+                historian: Mutex::new(None),
             });
+            app.state::<AppState>().reopen_historian();
             // Made here rather than by Tauri from tauri.conf.json ("create": false): so the
             // window has its navigation guard from its first load, and its UI never calls a
             // command before the engine is managed.
@@ -165,6 +215,10 @@ registered!(
     brokers,
     save_broker,
     delete_broker,
+    historian,
+    save_historian,
+    remove_historian,
+    test_historian,
     alerts,
     alert_history,
     acknowledge_alert,

@@ -9,6 +9,7 @@ use telltale_model::alert::{
 };
 use telltale_model::ble::{BleDeviceStatus, NearbyDevice, SaveBleDevice};
 use telltale_model::broker::{BrokerEntry, SaveBroker};
+use telltale_model::historian::{HistorianCheck, HistorianSettings, SaveHistorian};
 use telltale_model::ipc::{self, Command};
 use telltale_model::upkeep::{FleetRul, ServicePlan, ServiceStatus};
 use telltale_model::{
@@ -211,4 +212,26 @@ pub async fn mark_serviced(id: &str) -> Result<(), ApiError> {
 pub async fn fleet_rul(failed: &str, running: &str) -> Result<FleetRul, ApiError> {
     let (failed, running) = (failed.to_owned(), running.to_owned());
     call(&ipc::FleetRul { failed, running }).await
+}
+
+pub async fn historian() -> Result<Option<HistorianSettings>, ApiError> {
+    call(&ipc::Historian {}).await
+}
+
+pub async fn save_historian(request: &SaveHistorian) -> Result<(), ApiError> {
+    call(&ipc::SaveHistorian {
+        request: request.clone(),
+    })
+    .await
+}
+
+pub async fn remove_historian() -> Result<(), ApiError> {
+    call(&ipc::RemoveHistorian {}).await
+}
+
+pub async fn test_historian(request: &SaveHistorian) -> Result<HistorianCheck, ApiError> {
+    call(&ipc::TestHistorian {
+        request: request.clone(),
+    })
+    .await
 }

@@ -377,6 +377,7 @@ mod tests {
             to_ms: 100_000,
             bucket_ms,
             buckets,
+            from_historian: Vec::new(),
         }
     }
 

@@ -24,6 +24,7 @@ mod ship;
 
 pub use connect::{Target, TlsMode};
 pub use error::{HistorianError, Result};
+pub use read::Census;
 pub use ship::Shipment;
 
 /// A connection to the plant historian, its schema in place.

@@ -75,6 +75,7 @@ impl Historian {
             to_ms: q.to_ms,
             bucket_ms,
             buckets,
+            from_historian: Vec::new(),
         })
     }
 
@@ -209,5 +210,98 @@ impl Historian {
         .await?;
         out.flush().map_err(io)?;
         Ok(rows)
+    }
+}
+
+/// What a historian holds, for a *Test connection* answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct Census {
+    pub devices: i64,
+    pub series: i64,
+    pub readings: i64,
+    /// Databases that shipped into it.
+    pub sites: i64,
+}
+
+impl Historian {
+    /// How much the historian holds.
+    pub async fn census(&self) -> Result<Census> {
+        let row = self
+            .client
+            .query_one(
+                "SELECT (SELECT count(*) FROM telltale_devices), (SELECT count(*) FROM telltale_series),
+                        (SELECT coalesce(sum(n), 0)::int8 FROM telltale_hours), (SELECT count(*) FROM telltale_sites)",
+                &[],
+            )
+            .await?;
+        Ok(Census {
+            devices: row.get(0),
+            series: row.get(1),
+            readings: row.get(2),
+            sites: row.get(3),
+        })
+    }
+
+    /// Every raw reading of one series in `[from, to)`, in time order.
+    pub async fn readings(
+        &self,
+        key: &SeriesKey,
+        from: TimestampMs,
+        to: TimestampMs,
+    ) -> Result<Vec<Sample>> {
+        let (id, _) = self.series(key.device.as_str(), &key.metric).await?;
+        self.raw(id, from, to).await
+    }
+
+    /// The unit of a series, if the historian has it (None: it has not).
+    pub async fn unit(&self, key: &SeriesKey) -> Result<Option<Option<String>>> {
+        match self.series(key.device.as_str(), &key.metric).await {
+            Ok((_, unit)) => Ok(Some(unit)),
+            Err(HistorianError::NotFound(_)) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// The newest reading of every series, by device: what a dashboard card shows of a device
+    /// heard only by other sites.
+    pub async fn latest(
+        &self,
+    ) -> Result<Vec<(telltale_model::DeviceId, telltale_model::LatestValue)>> {
+        let rows = self
+            .client
+            .query(
+                "SELECT s.device, s.metric, s.unit, h.start_ms, h.readings, h.last_ts, h.total / h.n
+                 FROM telltale_series s
+                 JOIN LATERAL (SELECT start_ms, readings, last_ts, total, n FROM telltale_hours
+                               WHERE series = s.id ORDER BY start_ms DESC LIMIT 1) h ON true",
+                &[],
+            )
+            .await?;
+        let mut out = Vec::with_capacity(rows.len());
+        for r in rows {
+            let start: i64 = r.get(3);
+            let readings: Option<&[u8]> = r.get(4);
+            // The hour's last reading; an hour kept only as a rollup offers its mean.
+            let (ts_ms, value) = match readings {
+                Some(data) => match chunk::decode(start, data)
+                    .map_err(|e| HistorianError::Corrupt(e.to_string()))?
+                    .last()
+                {
+                    Some(s) => (s.ts, s.value),
+                    None => continue,
+                },
+                None => (r.get(5), r.get(6)),
+            };
+            out.push((
+                telltale_model::DeviceId::new(r.get::<_, String>(0)),
+                telltale_model::LatestValue {
+                    metric: r.get(1),
+                    unit: r.get(2),
+                    value,
+                    ts_ms,
+                },
+            ));
+        }
+        Ok(out)
     }
 }

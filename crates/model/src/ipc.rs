@@ -65,6 +65,13 @@ commands! {
     Brokers = "brokers" {} -> Vec<crate::broker::BrokerEntry>;
     SaveBroker = "save_broker" { request: crate::broker::SaveBroker } -> ();
     DeleteBroker = "delete_broker" { id: String } -> ();
+    /// The plant historian the app reads, if one is set.
+    Historian = "historian" {} -> Option<crate::historian::HistorianSettings>;
+    /// Saves the historian's address (its password into the OS keyring).
+    SaveHistorian = "save_historian" { request: crate::historian::SaveHistorian } -> ();
+    RemoveHistorian = "remove_historian" {} -> ();
+    /// Connects to a historian (as given, or with the stored password) and says what it holds.
+    TestHistorian = "test_historian" { request: crate::historian::SaveHistorian } -> crate::historian::HistorianCheck;
     BleNearby = "ble_nearby" {} -> Vec<crate::ble::NearbyDevice>;
     BleDevices = "ble_devices" {} -> Vec<crate::ble::BleDeviceStatus>;
     SaveBleDevice = "save_ble_device" { request: crate::ble::SaveBleDevice } -> ();

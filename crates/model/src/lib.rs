@@ -10,6 +10,7 @@ use std::fmt;
 pub mod alert;
 pub mod ble;
 pub mod broker;
+pub mod historian;
 pub mod ipc;
 pub mod secret;
 pub mod upkeep;
@@ -325,6 +326,10 @@ pub struct Dashboard {
     pub now_ms: TimestampMs,
     pub devices: Vec<DeviceSummary>,
     pub sources: Vec<SourceStatus>,
+    /// Devices the plant historian holds that this store has not heard (other sites'), with
+    /// their newest shipped values. Not judged fresh or stale: they are history.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub historian: Vec<DeviceSummary>,
 }
 
 impl Dashboard {
@@ -338,6 +343,7 @@ impl Dashboard {
             now_ms,
             devices,
             sources,
+            historian: Vec::new(),
         };
         dashboard.judge(now_ms);
         dashboard
@@ -492,6 +498,10 @@ pub struct History {
     /// Width of each bucket in ms; 0 when buckets are raw readings.
     pub bucket_ms: i64,
     pub buckets: Vec<Bucket>,
+    /// The stretches `[from, to)` whose buckets came from the plant historian rather than this
+    /// device's own store (the chart marks them).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub from_historian: Vec<[TimestampMs; 2]>,
 }
 
 /// A request to save one series' raw readings in `[from_ms, to_ms)` as CSV.

@@ -13,6 +13,7 @@ mod config;
 pub mod demo;
 mod engine;
 mod error;
+pub mod historian;
 pub mod maintenance;
 pub mod mqtt;
 mod queries;

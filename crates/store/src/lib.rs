@@ -294,6 +294,7 @@ impl Store {
                 to_ms: q.to_ms,
                 bucket_ms,
                 buckets,
+                from_historian: Vec::new(),
             })
         })
     }

@@ -1117,3 +1117,42 @@ async fn a_dead_writer_is_reported_and_writes_fail_fast() {
         .await;
     assert!(matches!(write, Err(StoreError::WriterStopped)), "{write:?}");
 }
+
+/// History kept for offline viewing (a plant historian's) is stored like any reading, and never
+/// announced: the live view and the alert engine must not take it for what is happening now.
+#[tokio::test]
+async fn history_from_elsewhere_is_stored_but_not_announced() {
+    let dir = tempfile::tempdir().unwrap();
+    let (store, writer) = open(&dir.path().join("t.db")).unwrap();
+    let mut news = writer.subscribe();
+    let ingest = writer.ingest();
+    let reading = |ts: i64| Reading {
+        device: DeviceId::new("mqtt:north/press"),
+        metric: "force".into(),
+        unit: Some("kN".into()),
+        ts_ms: ts,
+        value: ts as f64,
+        quality: Default::default(),
+    };
+    let kept = ingest
+        .write_history((0..10).map(|i| reading(1_000_000 + i * 1000)).collect())
+        .await
+        .unwrap();
+    assert_eq!(kept.stored, 10);
+    ingest.write(vec![reading(2_000_000)]).await.unwrap();
+    let first = news.recv().await.unwrap();
+    assert_eq!(first.len(), 1, "only the live reading is news");
+    assert_eq!(first[0].ts_ms, 2_000_000);
+    let key = SeriesKey {
+        device: DeviceId::new("mqtt:north/press"),
+        metric: "force".into(),
+    };
+    let mut n = 0;
+    store
+        .export(&key, 0, i64::MAX / 2, |_| {
+            n += 1;
+            Ok(())
+        })
+        .unwrap();
+    assert_eq!(n, 11);
+}

@@ -35,11 +35,22 @@ pub struct Committed {
     pub rejected: usize,
 }
 
+/// Whether committed readings are announced to [`Writer::subscribe`]rs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum News {
+    Yes,
+    /// Old readings kept for offline viewing (a plant historian's): the live view and the
+    /// alert engine must not take them for what is happening now.
+    No,
+}
+
 enum Request {
-    /// Readings, and the replay counter that admitted them (committed together).
+    /// Readings, the replay counter that admitted them (committed together), and whether
+    /// they are news (announced to subscribers once committed) or history from elsewhere.
     Readings(
         Vec<Reading>,
         Option<ReplayMark>,
+        News,
         oneshot::Sender<Result<Committed>>,
     ),
     ReplayCounter(DeviceId, oneshot::Sender<Result<Option<CounterRecord>>>),
@@ -266,7 +277,14 @@ impl Ingest {
 
     /// Queues readings and resolves once they are committed to disk.
     pub async fn write(&self, readings: Vec<Reading>) -> Result<Committed> {
-        self.ask(|done| Request::Readings(readings, None, done))
+        self.ask(|done| Request::Readings(readings, None, News::Yes, done))
+            .await
+    }
+
+    /// Stores readings kept for offline viewing (a plant historian's history): committed like
+    /// any, never announced to subscribers (the live view, the alert engine).
+    pub async fn write_history(&self, readings: Vec<Reading>) -> Result<Committed> {
+        self.ask(|done| Request::Readings(readings, None, News::No, done))
             .await
     }
 
@@ -276,7 +294,7 @@ impl Ingest {
         readings: Vec<Reading>,
         mark: ReplayMark,
     ) -> Result<Committed> {
-        self.ask(|done| Request::Readings(readings, Some(mark), done))
+        self.ask(|done| Request::Readings(readings, Some(mark), News::Yes, done))
             .await
     }
 
@@ -362,7 +380,7 @@ impl Ingest {
     pub fn blocking_submit(&self, readings: Vec<Reading>) -> Result<PendingCommit> {
         let (done, wait) = oneshot::channel();
         self.tx
-            .blocking_send(Request::Readings(readings, None, done))
+            .blocking_send(Request::Readings(readings, None, News::Yes, done))
             .map_err(|_| StoreError::WriterStopped)?;
         Ok(PendingCommit(wait))
     }
@@ -581,7 +599,7 @@ fn reply(request: Request, outcome: Outcome) {
     if let Outcome::Failed(msg) = outcome {
         let fail = || StoreError::Failed(msg.clone());
         match request {
-            Request::Readings(_, _, done) => {
+            Request::Readings(_, _, _, done) => {
                 let _ = done.send(Err(fail()));
             }
             Request::Prune(_, done) => {
@@ -610,7 +628,7 @@ fn reply(request: Request, outcome: Outcome) {
         return;
     }
     match (request, outcome) {
-        (Request::Readings(_, _, done), Outcome::Readings(c)) => {
+        (Request::Readings(_, _, _, done), Outcome::Readings(c)) => {
             let _ = done.send(Ok(c));
         }
         (Request::Prune(_, done), Outcome::Pruned(n)) => {
@@ -722,7 +740,7 @@ fn attempt(
             }
         }
         if fresh[i] {
-            if let Request::Readings(readings, ..) = &batch[ri] {
+            if let Request::Readings(readings, _, News::Yes, _) = &batch[ri] {
                 stored_readings.push(readings[k].clone());
             }
         }
@@ -818,7 +836,7 @@ fn apply(
             )?;
             Outcome::Pruned(n)
         }
-        Request::Readings(readings, mark, _) => {
+        Request::Readings(readings, mark, ..) => {
             let mut c = Committed::default();
             let mut first_refusal: Option<(usize, String)> = None;
             for (k, r) in readings.iter().enumerate() {

@@ -70,6 +70,46 @@ pub fn Dashboard() -> impl IntoView {
         <For each=move || sites.get() key=|site| site.clone() let:site>
             <Site site=site dashboard=dashboard />
         </For>
+        <HistorianDevices dashboard=dashboard />
+    }
+}
+
+/// Devices only the plant historian holds (other sites'): their history opens like any other.
+#[component]
+fn HistorianDevices(dashboard: Memo<Option<DashboardData>>) -> impl IntoView {
+    let page = expect_context::<RwSignal<Page>>();
+    let devices = Memo::new(move |_| {
+        dashboard.with(|d| d.as_ref().map(|d| d.historian.clone()).unwrap_or_default())
+    });
+    view! {
+        <Show when=move || !devices.with(Vec::is_empty)>
+            <section class="site" data-testid="historian-devices">
+                <h2>"In the plant historian"</h2>
+                <div class="cards">
+                    <For each=move || devices.get() key=|s| s.device.id.clone() let:s>
+                        {
+                            let id = s.device.id.clone();
+                            let seen = s
+                                .last_seen_ms
+                                .map(|t| format!("last shipped {}", format::clock(t)))
+                                .unwrap_or_default();
+                            let site = if s.device.site.is_empty() { String::new() } else { format!(" · {}", s.device.site) };
+                            view! {
+                                <button class="card stale" data-testid="historian-device"
+                                    data-device-id=id.0.clone()
+                                    on:click=move |_| page.set(Page::Device(id.clone()))>
+                                    <div class="card-head">
+                                        <span class="name">{s.device.name.clone()}</span>
+                                        <span class="kind">{format!("{}{site}", s.device.kind.replace('_', " "))}</span>
+                                    </div>
+                                    <div class="seen">{seen}</div>
+                                </button>
+                            }
+                        }
+                    </For>
+                </div>
+            </section>
+        </Show>
     }
 }
 

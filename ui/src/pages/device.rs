@@ -59,7 +59,13 @@ pub fn DevicePage(id: DeviceId) -> impl IntoView {
         let id = id.clone();
         Memo::new(move |_| {
             dashboard.with(|d| match d {
-                Some(Ok(d)) => d.devices.iter().find(|s| s.device.id == id).cloned(),
+                // A device of another site is known from the plant historian only.
+                Some(Ok(d)) => d
+                    .devices
+                    .iter()
+                    .chain(&d.historian)
+                    .find(|s| s.device.id == id)
+                    .cloned(),
                 _ => None,
             })
         })
@@ -192,6 +198,24 @@ pub fn DevicePage(id: DeviceId) -> impl IntoView {
         <div class="chart-box">
             <canvas id="history-chart" data-testid="chart" node_ref=canvas></canvas>
         </div>
+        {move || history.with(|h| match h {
+            Some(Ok(h)) if !h.from_historian.is_empty() => {
+                let spans = h
+                    .from_historian
+                    .iter()
+                    .take(3)
+                    .map(|[a, b]| format!("{} – {}", format::local_input(*a).replace('T', " "), format::local_input(*b).replace('T', " ")))
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                let more = if h.from_historian.len() > 3 { " …" } else { "" };
+                Some(view! {
+                    <p class="hint" data-testid="from-historian">
+                        {format!("From the plant historian: {spans}{more}")}
+                    </p>
+                })
+            }
+            _ => None,
+        })}
         {move || match history.get() {
             Some(Err(e)) => Some(error_view(e)),
             _ => None,

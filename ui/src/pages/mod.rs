@@ -2,5 +2,6 @@ pub mod alerts;
 pub mod bluetooth;
 pub mod dashboard;
 pub mod device;
+pub mod historian;
 pub mod maintenance;
 pub mod sources;

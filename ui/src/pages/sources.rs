@@ -84,6 +84,7 @@ pub fn SourcesPage() -> impl IntoView {
             </Show>
             {move || editing.get().map(|initial| view! { <BrokerForm initial=initial editing=editing reload=reload /> })}
         </section>
+        <crate::pages::historian::HistorianPanel />
     }
 }
 
