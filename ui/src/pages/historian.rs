@@ -3,6 +3,7 @@
 //! before anything is saved.
 
 use crate::api;
+use crate::pages::sources::PasswordFields;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use telltale_model::historian::{HistorianSettings, SaveHistorian};
@@ -107,18 +108,8 @@ pub fn HistorianPanel() -> impl IntoView {
                             placeholder="postgres://user@historian.plant.local:5432/history"
                             autocomplete="off" data-testid="historian-url" />
                     </label>
-                    <label>"Password (kept in the OS keyring)"
-                        <input type="password" autocomplete="new-password" data-testid="historian-password"
-                            placeholder=move || if has_password() { "unchanged" } else { "" }
-                            prop:value=password on:input=move |e| password.set(event_target_value(&e)) />
-                    </label>
-                    <Show when=has_password>
-                        <label class="check">
-                            <input type="checkbox" prop:checked=clear_password
-                                on:change=move |e| clear_password.set(event_target_checked(&e)) />
-                            "Remove the stored password"
-                        </label>
-                    </Show>
+                    <PasswordFields password=(password, clear_password)
+                        has_password=Signal::derive(has_password) testid="historian-password" />
                 </div>
                 <div class="row-actions">
                     <button type="button" class="chip-button" data-testid="test-historian" on:click=test>"Test connection"</button>

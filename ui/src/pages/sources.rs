@@ -230,6 +230,32 @@ impl TopicRow {
     }
 }
 
+/// A password for the OS keyring: never shown back; blank keeps the stored one, and a stored one
+/// can be removed.
+#[component]
+pub fn PasswordFields(
+    /// What is typed, and whether to remove the stored password.
+    password: (RwSignal<String>, RwSignal<bool>),
+    has_password: Signal<bool>,
+    testid: &'static str,
+) -> impl IntoView {
+    let (typed, clear) = password;
+    view! {
+        <label>"Password (kept in the OS keyring)"
+            <input type="password" autocomplete="new-password" data-testid=testid
+                placeholder=move || if has_password.get() { "unchanged" } else { "" }
+                prop:value=typed on:input=move |e| typed.set(event_target_value(&e)) />
+        </label>
+        <Show when=move || has_password.get()>
+            <label class="check">
+                <input type="checkbox" prop:checked=clear
+                    on:change=move |e| clear.set(event_target_checked(&e)) />
+                "Remove the stored password"
+            </label>
+        </Show>
+    }
+}
+
 fn non_empty(s: String) -> Option<String> {
     let t = s.trim();
     (!t.is_empty()).then(|| t.to_owned())
@@ -378,18 +404,8 @@ fn BrokerForm(
                 <label>"Username"
                     <input prop:value=username on:input=move |e| username.set(event_target_value(&e)) autocomplete="off" data-testid="broker-username" />
                 </label>
-                <label>"Password (kept in the OS keyring)"
-                    <input type="password" autocomplete="new-password" data-testid="broker-password"
-                        placeholder=if has_password { "unchanged" } else { "" }
-                        prop:value=password on:input=move |e| password.set(event_target_value(&e)) />
-                </label>
-                <Show when=move || has_password>
-                    <label class="check">
-                        <input type="checkbox" prop:checked=clear_password
-                            on:change=move |e| clear_password.set(event_target_checked(&e)) />
-                        "Remove the stored password"
-                    </label>
-                </Show>
+                <PasswordFields password=(password, clear_password)
+                    has_password=Signal::derive(move || has_password) testid="broker-password" />
                 <label class="check">
                     <input type="checkbox" prop:checked=persistent
                         on:change=move |e| persistent.set(event_target_checked(&e)) />
