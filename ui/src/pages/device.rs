@@ -402,6 +402,15 @@ fn DeviceHeader(
                 (Freshness::Stale, Some(t)) => {
                     (true, format!("Not live: values as of {}", format::clock(t)))
                 }
+                // Judged only for devices this store hears: one with values but no judgement is
+                // another site's, known from the plant historian.
+                (Freshness::Unknown, Some(t)) => (
+                    true,
+                    format!(
+                        "From the plant historian: values as of {}",
+                        format::local_input(t).replace('T', " ")
+                    ),
+                ),
                 _ => (true, "Never heard from".to_owned()),
             })
         })
