@@ -60,17 +60,6 @@ pub fn AlertsPage() -> impl IntoView {
     }
 }
 
-/// "3.5 days", "7 h", "12 min".
-fn time_left(seconds: f64) -> String {
-    if seconds >= 2.0 * 86_400.0 {
-        format!("{:.1} days", seconds / 86_400.0)
-    } else if seconds >= 2.0 * 3_600.0 {
-        format!("{:.0} h", seconds / 3_600.0)
-    } else {
-        format!("{:.0} min", (seconds / 60.0).ceil())
-    }
-}
-
 fn state_text(state: AlertState) -> &'static str {
     match state {
         AlertState::ActiveUnacked => "Active · not acknowledged",
@@ -112,16 +101,16 @@ fn AlertRow(alert: ActiveAlert, message: RwSignal<Option<(bool, String)>>) -> im
     let detail = format!(
         "{} · since {}{}{}",
         state_text(alert.state),
-        format::clock(alert.since_ms),
+        format::when_now(alert.since_ms),
         match (alert.kind.judges_readings(), alert.last_value) {
             // Maintenance alerts carry the time left, in seconds.
             (false, Some(s)) if s <= 0.0 => " · due now".to_owned(),
-            (false, Some(s)) => format!(" · due in {}", time_left(s)),
+            (false, Some(s)) => format!(" · due in {}", format::duration((s * 1000.0) as i64)),
             (true, Some(v)) => format!(" · last {}", format::value(v)),
             (_, None) => String::new(),
         },
         match (&alert.acked_by, alert.shelved_until_ms) {
-            (_, Some(t)) => format!(" · shelved until {}", format::clock(t)),
+            (_, Some(t)) => format!(" · shelved until {}", format::when_now(t)),
             (Some(by), None) => format!(" · acknowledged by {by}"),
             _ => String::new(),
         }
@@ -207,7 +196,7 @@ fn History() -> impl IntoView {
                     <ul class="history-list">
                         {list.into_iter().map(|r| view! {
                             <li class="history-row" data-testid="alert-record">
-                                <span class="when">{format::clock(r.ts_ms)}</span>
+                                <span class="when">{format::when_now(r.ts_ms)}</span>
                                 <span class=format!("event {}", r.event.word())>{r.event.to_string()}</span>
                                 <span class="what">{format!(
                                     "{} · {} ({}){}{}",

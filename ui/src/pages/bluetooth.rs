@@ -109,7 +109,7 @@ fn MyDevice(status: BleDeviceStatus, editing: RwSignal<Option<Draft>>) -> impl I
             Some(t) => format!(
                 "counter restarted {}× (last {})",
                 status.restarts,
-                format::clock(t)
+                format::when_now(t)
             ),
             None => format!("counter restarted {}×", status.restarts),
         }),

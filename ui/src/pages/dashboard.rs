@@ -91,7 +91,7 @@ fn HistorianDevices(dashboard: Memo<Option<DashboardData>>) -> impl IntoView {
                             let id = s.device.id.clone();
                             let seen = s
                                 .last_seen_ms
-                                .map(|t| format!("last shipped {}", format::clock(t)))
+                                .map(|t| format!("last shipped {}", format::when_now(t)))
                                 .unwrap_or_default();
                             let site = if s.device.site.is_empty() { String::new() } else { format!(" · {}", s.device.site) };
                             view! {
@@ -207,8 +207,10 @@ fn DeviceCard(id: DeviceId, dashboard: Memo<Option<DashboardData>>) -> impl Into
             };
             match (s.freshness, s.last_seen_ms) {
                 (Freshness::Live, Some(t)) => format!("live · {}", format::ago(t, now.get())),
-                (Freshness::Stale, Some(t)) => format!("as of {}", format::clock(t)),
-                (Freshness::Offline, Some(t)) => format!("offline · as of {}", format::clock(t)),
+                (Freshness::Stale, Some(t)) => format!("as of {}", format::when(t, now.get())),
+                (Freshness::Offline, Some(t)) => {
+                    format!("offline · as of {}", format::when(t, now.get()))
+                }
                 _ => "not heard from yet".to_owned(),
             }
         })

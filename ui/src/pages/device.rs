@@ -204,7 +204,7 @@ pub fn DevicePage(id: DeviceId) -> impl IntoView {
                     .from_historian
                     .iter()
                     .take(3)
-                    .map(|[a, b]| format!("{} – {}", format::local_input(*a).replace('T', " "), format::local_input(*b).replace('T', " ")))
+                    .map(|[a, b]| format!("{} – {}", format::when_now(*a), format::when_now(*b)))
                     .collect::<Vec<_>>()
                     .join(", ");
                 let more = if h.from_historian.len() > 3 { " …" } else { "" };
@@ -396,19 +396,20 @@ fn DeviceHeader(
                     true,
                     format!(
                         "Offline (its gateway says so): values as of {}",
-                        format::clock(t)
+                        format::when(t, now)
                     ),
                 ),
-                (Freshness::Stale, Some(t)) => {
-                    (true, format!("Not live: values as of {}", format::clock(t)))
-                }
+                (Freshness::Stale, Some(t)) => (
+                    true,
+                    format!("Not live: values as of {}", format::when(t, now)),
+                ),
                 // Judged only for devices this store hears: one with values but no judgement is
                 // another site's, known from the plant historian.
                 (Freshness::Unknown, Some(t)) => (
                     true,
                     format!(
                         "From the plant historian: values as of {}",
-                        format::local_input(t).replace('T', " ")
+                        format::when(t, now)
                     ),
                 ),
                 _ => (true, "Never heard from".to_owned()),

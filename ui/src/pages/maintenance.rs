@@ -243,13 +243,17 @@ fn PlanRow(
     .join(" or ");
     let when = match s.due_ms {
         Some(t) if t <= now => "due now".to_owned(),
-        Some(t) => format!("around {}", format::clock(t)),
+        Some(t) => format!(
+            "around {} ({})",
+            format::when(t, now),
+            format::relative(t, now)
+        ),
         None => "no date".to_owned(),
     };
     let last = s
         .history
         .first()
-        .map(|r| format!(" · last serviced {} by {}", format::clock(r.ts_ms), r.by))
+        .map(|r| format!(" · last serviced {} by {}", format::when_now(r.ts_ms), r.by))
         .unwrap_or_default();
     let act = move |what: &'static str, id: String| {
         spawn_local(async move {
@@ -277,7 +281,7 @@ fn PlanRow(
                 left,
                 hours(s.hours),
                 s.cycles,
-                format::clock(s.since_ms),
+                format::when_now(s.since_ms),
                 last,
                 s.basis
             )}</div>
