@@ -155,6 +155,73 @@ async fn screenshot(client: &Client, dir: &Path, name: &str) {
     std::fs::write(dir.join(format!("{name}.png")), png).unwrap();
 }
 
+/// Every section button shows whole inside the window, at least 44 × 44 px, none over another,
+/// and nothing sticks out sideways (the header included).
+async fn assert_sections_fit(client: &Client, width: u32) {
+    let v = js(
+        client,
+        "const r = e => e.getBoundingClientRect(); \
+         const tabs = [...document.querySelectorAll('.topbar button')].filter(b => r(b).width > 0) \
+            .map(b => { const x = r(b); return {id: b.dataset.testid || b.className, l: x.left, r: x.right, t: x.top, b: x.bottom, w: x.width, h: x.height, \
+                cut: b.scrollWidth > b.clientWidth + 1}; }); \
+         const header = r(document.querySelector('.topbar')); \
+         return {inner: window.innerWidth, innerH: window.innerHeight, scroll: document.documentElement.scrollWidth, \
+                 header: header.width, tabs};",
+    )
+    .await;
+    let inner = v["inner"].as_f64().unwrap();
+    assert!(
+        (inner - f64::from(width)).abs() <= 20.0,
+        "the window is {inner} px wide, not {width}: {v}"
+    );
+    assert!(
+        v["scroll"].as_f64().unwrap() <= inner,
+        "the page overflows sideways at {width} px: {v}"
+    );
+    assert!(
+        v["header"].as_f64().unwrap() <= inner,
+        "the header is wider than {width} px: {v}"
+    );
+    let tabs = v["tabs"].as_array().unwrap();
+    assert!(
+        tabs.len() >= 5,
+        "the brand (or the home tab) and every section are shown at {width} px: {v}"
+    );
+    for (i, t) in tabs.iter().enumerate() {
+        let f = |k: &str| t[k].as_f64().unwrap();
+        assert!(
+            f("l") >= -0.5
+                && f("r") <= inner + 0.5
+                && f("t") >= -0.5
+                && f("b") <= v["innerH"].as_f64().unwrap() + 0.5,
+            "{} is not wholly on screen at {width} px: {t}",
+            t["id"]
+        );
+        assert!(
+            f("w") >= 44.0 && f("h") >= 44.0,
+            "{} is smaller than 44 × 44 px at {width} px: {t}",
+            t["id"]
+        );
+        assert!(
+            !t["cut"].as_bool().unwrap(),
+            "{}'s label is clipped at {width} px: {t}",
+            t["id"]
+        );
+        for u in &tabs[i + 1..] {
+            let g = |k: &str| u[k].as_f64().unwrap();
+            let apart = f("r") <= g("l") + 0.5
+                || g("r") <= f("l") + 0.5
+                || f("b") <= g("t") + 0.5
+                || g("b") <= f("t") + 0.5;
+            assert!(
+                apart,
+                "{} and {} overlap at {width} px: {v}",
+                t["id"], u["id"]
+            );
+        }
+    }
+}
+
 /// Sets the window size and lets the layout settle.
 async fn resize(client: &Client, w: u32, h: u32) {
     client.set_window_size(w, h).await.expect("set_window_size");
@@ -260,10 +327,20 @@ async fn launch(app: &Path, display: &str, data: &Path, demo: bool) -> (Client, 
 }
 
 async fn click(client: &Client, css: &str) {
-    client
+    let element = client
         .find(Locator::Css(css))
         .await
-        .unwrap_or_else(|e| panic!("{css}: {e}"))
+        .unwrap_or_else(|e| panic!("{css}: {e}"));
+    // As a person scrolls what they tap to where they can see it: WebDriver's own scrolling
+    // stops at the window's bottom edge, under a phone's bottom bar.
+    client
+        .execute(
+            "arguments[0].scrollIntoView({block: 'center'});",
+            vec![serde_json::to_value(&element).expect("an element as JSON")],
+        )
+        .await
+        .unwrap_or_else(|e| panic!("scrolling to {css}: {e}"));
+    element
         .click()
         .await
         .unwrap_or_else(|e| panic!("clicking {css}: {e}"));
@@ -374,6 +451,14 @@ async fn demo_dashboard_device_page_layouts_and_offline_history() {
         }
         screenshot(&client, &shots, &format!("dashboard-{name}")).await;
     }
+    // The header and the sections fit, whole and touch-sized, from the narrowest phone (the
+    // window's minimum width) to a landscape tablet.
+    for (w, h) in [(360, 740), (390, 844), (768, 1024), (1024, 768)] {
+        resize(&client, w, h).await;
+        assert_sections_fit(&client, w).await;
+    }
+    resize(&client, 360, 740).await;
+    screenshot(&client, &shots, "header-360").await;
 
     // A device page: the plant's pump, with a live chart drawn by plotters on the canvas.
     resize(&client, 1440, 900).await;

@@ -45,7 +45,16 @@ fn App() -> impl IntoView {
                 <span class="logo" aria-hidden="true"></span>
                 <span class="brand-name">"Telltale"</span>
             </button>
-            <nav class="nav">
+            <nav class="nav" aria-label="Sections">
+                // The brand leads home on wide screens; a phone's bottom bar needs its own tab.
+                <button
+                    class="nav-button nav-home"
+                    data-testid="nav-home"
+                    class:current=move || matches!(page.get(), Page::Dashboard | Page::Device(_))
+                    on:click=move |_| page.set(Page::Dashboard)
+                >
+                    "Devices"
+                </button>
                 <button
                     class="nav-button"
                     data-testid="nav-alerts"
