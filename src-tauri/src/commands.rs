@@ -4,12 +4,13 @@ use crate::args::{Answer, Args};
 use crate::AppState;
 use tauri::ipc::Channel;
 use tauri::{AppHandle, Manager, Runtime, State};
+use telltale_engine::secret::{OsKeyring, Secret, SecretStore};
+use telltale_engine::{historian, upkeep, BindkeyChange, PasswordChange, Queries};
 use telltale_model::alert::AlertsOverview;
 use telltale_model::broker::BrokerEntry;
 use telltale_model::ipc;
 use telltale_model::{ApiError, Device, DeviceId, ErrorCode, LiveEvent};
-use telltale_sources::secret::{OsKeyring, Secret, SecretStore};
-use telltale_sources::{historian, now_ms, upkeep, BindkeyChange, PasswordChange, Queries};
+use telltale_sources::now_ms;
 
 #[tauri::command]
 pub async fn dashboard(
@@ -169,7 +170,7 @@ pub async fn set_retention(
     } = args.0;
     setting.validate()?;
     let ingest = state.with_engine(|e| Ok(e.ingest()))?;
-    Ok(telltale_sources::set_retention(&ingest, device, metric, setting).await?)
+    Ok(telltale_engine::set_retention(&ingest, device, metric, setting).await?)
 }
 
 /// The brokers configured in the app; whether each has a stored password, never the password.
@@ -223,7 +224,7 @@ pub async fn save_broker(
             .find(|c| c.id == request.config.id);
         Ok((e.ingest(), previous))
     })?;
-    telltale_sources::save_broker(
+    telltale_engine::save_broker(
         &ingest,
         &OsKeyring,
         previous.as_ref(),
@@ -249,7 +250,7 @@ pub async fn delete_broker(
         task.stop().await;
     }
     let ingest = state.with_engine(|e| Ok(e.ingest()))?;
-    Ok(telltale_sources::forget_broker(&ingest, &OsKeyring, &id).await?)
+    Ok(telltale_engine::forget_broker(&ingest, &OsKeyring, &id).await?)
 }
 
 /// What the Bluetooth scanners heard recently, added or not.
@@ -290,7 +291,7 @@ pub async fn save_ble_device(
         _ => BindkeyChange::Keep,
     };
     let ingest = state.with_engine(|e| Ok(e.ingest()))?;
-    telltale_sources::save_ble_device(&ingest, &OsKeyring, request.config, bindkey).await?;
+    telltale_engine::save_ble_device(&ingest, &OsKeyring, request.config, bindkey).await?;
     state.with_engine_mut(|e| Ok(e.reload_ble_fleet(&OsKeyring)?))
 }
 
@@ -305,11 +306,11 @@ pub async fn remove_ble_device(
         delete_history,
     } = args.0;
     let ingest = state.with_engine(|e| Ok(e.ingest()))?;
-    telltale_sources::remove_ble_device(&ingest, &OsKeyring, &address, delete_history).await?;
+    telltale_engine::remove_ble_device(&ingest, &OsKeyring, &address, delete_history).await?;
     state.with_engine_mut(|e| Ok(e.reload_ble_fleet(&OsKeyring)?))
 }
 
-fn alerts_of(state: &State<'_, AppState>) -> Result<telltale_sources::alerting::Alerts, ApiError> {
+fn alerts_of(state: &State<'_, AppState>) -> Result<telltale_engine::alerting::Alerts, ApiError> {
     state.with_engine(|e| {
         e.alerts()
             .ok_or_else(|| ApiError::new(ErrorCode::Unavailable, "the alert engine is not running"))
@@ -324,7 +325,7 @@ fn queries(state: &State<'_, AppState>) -> Result<Queries, ApiError> {
 /// Runs blocking work (SQLite, a trend fit, the keyring) on a blocking thread: never on the
 /// async workers that carry IPC and the sources.
 async fn blocking<T: Send + 'static>(
-    work: impl FnOnce() -> telltale_sources::Result<T> + Send + 'static,
+    work: impl FnOnce() -> telltale_engine::Result<T> + Send + 'static,
 ) -> Result<T, ApiError> {
     tauri::async_runtime::spawn_blocking(work)
         .await
@@ -527,5 +528,5 @@ pub async fn set_device_tags(
         return Err(ApiError::invalid("too many tags"));
     }
     let ingest = state.with_engine(|e| Ok(e.ingest()))?;
-    Ok(telltale_sources::set_device_tags(&ingest, device, &tags).await?)
+    Ok(telltale_engine::set_device_tags(&ingest, device, &tags).await?)
 }

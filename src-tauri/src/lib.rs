@@ -8,9 +8,9 @@ mod live;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use tauri::{Manager, RunEvent, Runtime};
-use telltale_sources::historian::HistorianLink;
-use telltale_sources::secret::OsKeyring;
-use telltale_sources::Engine;
+use telltale_engine::historian::HistorianLink;
+use telltale_engine::secret::OsKeyring;
+use telltale_engine::Engine;
 
 /// What commands reach through `State`. The engine is taken out on exit to shut it down cleanly.
 pub struct AppState {
@@ -291,7 +291,7 @@ fn demo_enabled() -> bool {
 /// no notification service (a headless test machine) the failure is logged, never fatal.
 struct DesktopNotifier<R: Runtime>(tauri::AppHandle<R>);
 
-impl<R: Runtime> telltale_sources::alerting::Notifier for DesktopNotifier<R> {
+impl<R: Runtime> telltale_engine::alerting::Notifier for DesktopNotifier<R> {
     fn notify(&self, n: &telltale_alerts::Notification) {
         use tauri_plugin_notification::NotificationExt;
         if let Err(e) = self

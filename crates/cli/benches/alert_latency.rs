@@ -8,11 +8,11 @@
 use rumqttc::{AsyncClient, Event, MqttOptions, QoS};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+use telltale_demo::LocalBroker;
+use telltale_engine::alerting::LogNotifier;
+use telltale_engine::secret::OsKeyring;
+use telltale_engine::Engine;
 use telltale_model::broker::{BrokerConfig, PayloadFormat, TopicMap};
-use telltale_sources::alerting::LogNotifier;
-use telltale_sources::demo::LocalBroker;
-use telltale_sources::secret::OsKeyring;
-use telltale_sources::Engine;
 
 const RULES: &str = r#"
 [[rule]]

@@ -11,10 +11,10 @@
 use rumqttc::{AsyncClient, Event, MqttOptions, Outgoing, Packet, QoS};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
+use telltale_engine::secret::OsKeyring;
+use telltale_engine::Engine;
 use telltale_model::broker::{BrokerConfig, PayloadFormat, TopicMap};
 use telltale_model::{DeviceId, HistoryQuery};
-use telltale_sources::secret::OsKeyring;
-use telltale_sources::Engine;
 
 const SERIES: usize = 100;
 

@@ -14,7 +14,8 @@ use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
-use telltale_sources::{now_ms, Engine};
+use telltale_engine::Engine;
+use telltale_sources::now_ms;
 
 #[derive(Parser)]
 #[command(

@@ -2,10 +2,10 @@
 //! declared offline (and never back) on the status board when their broker starts again, so the
 //! dashboard does not show a dead Sparkplug node as merely quiet until it is heard from.
 
+use telltale_engine::secret::OsKeyring;
+use telltale_engine::Engine;
 use telltale_model::{DeviceId, Freshness, Quality, Reading};
 use telltale_sources::mqtt::{BrokerConfig, PayloadFormat, TopicMap};
-use telltale_sources::secret::OsKeyring;
-use telltale_sources::Engine;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_device_declared_offline_is_offline_after_a_restart() {

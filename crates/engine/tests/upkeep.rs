@@ -3,11 +3,11 @@
 
 use std::sync::Arc;
 use std::time::Duration;
+use telltale_engine::alerting::LogNotifier;
+use telltale_engine::{upkeep, Engine};
 use telltale_model::alert::{AlertKind, AlertState};
 use telltale_model::upkeep::ServicePlan;
 use telltale_model::{Device, DeviceId, Quality, Reading, Transport};
-use telltale_sources::alerting::LogNotifier;
-use telltale_sources::{upkeep, Engine};
 
 const MIN: i64 = 60_000;
 const HOUR: i64 = 3_600_000;

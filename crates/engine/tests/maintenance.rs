@@ -1,9 +1,9 @@
 //! Maintenance forecasts from stored history and the alert limits in force.
 
 use std::sync::Arc;
+use telltale_engine::alerting::LogNotifier;
+use telltale_engine::Engine;
 use telltale_model::{Device, DeviceId, Quality, Reading, Transport};
-use telltale_sources::alerting::LogNotifier;
-use telltale_sources::Engine;
 
 const HOUR: i64 = 3_600_000;
 

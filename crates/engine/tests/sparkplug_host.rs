@@ -4,11 +4,12 @@
 
 use rumqttc::{AsyncClient, Event, MqttOptions, Packet, QoS};
 use std::time::{Duration, Instant};
+use telltale_demo::LocalBroker;
+use telltale_engine::secret::OsKeyring;
+use telltale_engine::Engine;
 use telltale_model::broker::{BrokerConfig, PayloadFormat, SparkplugSettings, TopicMap};
 use telltale_model::{DeviceId, Freshness, HistoryQuery};
-use telltale_sources::demo::LocalBroker;
-use telltale_sources::secret::OsKeyring;
-use telltale_sources::{now_ms, Engine};
+use telltale_sources::now_ms;
 use telltale_sparkplug::{
     encode, DataType, Message, MessageType, Metric, MetricValue, Topic, NAMESPACE,
 };

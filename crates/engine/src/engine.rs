@@ -1,18 +1,14 @@
 //! The engine: the store, the sources feeding it, and the queries the UI and CLI ask.
 
-use crate::alerting::{Alerter, Alerts, Notifier, DEFAULT_RULES, DEMO_RULES};
-use crate::ble::{Bindkey, BleFleet, BleSource, BtleplugRadio, KnownDevice};
-use crate::board::SourceBoard;
-use crate::demo::DemoFleet;
-use crate::error::{Result, SourceError};
-use crate::mqtt::BrokerConfig;
+use crate::alerting::{Alerter, Alerts, Notifier, DEFAULT_RULES};
+use crate::error::{EngineError, Result};
 use crate::queries::Queries;
 use crate::secret::{ExposeSecret, Secret, SecretStore};
-use crate::task::TaskHandle;
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
+use telltale_demo::DemoFleet;
 use telltale_model::ble::{
     bindkey_hex, parse_bindkey, BleDeviceConfig, BleDeviceStatus, NearbyDevice,
 };
@@ -21,6 +17,10 @@ use telltale_model::{
     Dashboard, DeviceId, History, HistoryQuery, Reading, RetentionSetting, SourceState,
     SourceStatus, Transport,
 };
+use telltale_sources::ble::{Bindkey, BleFleet, BleSource, BtleplugRadio, KnownDevice};
+use telltale_sources::mqtt::BrokerConfig;
+use telltale_sources::SourceBoard;
+use telltale_sources::TaskHandle;
 use telltale_store::{Ingest, Retention, SeriesKey, SourceConfigChange, Store, Writer};
 use tokio::sync::broadcast;
 
@@ -89,7 +89,7 @@ impl Engine {
             return Ok(());
         }
         let fleet = fleet_of(devices, secrets, |a| self.learned_interval_ms(a));
-        self.bluetooth = Some(crate::ble::start(
+        self.bluetooth = Some(telltale_sources::ble::start(
             BLUETOOTH_SOURCE,
             Box::new(BtleplugRadio),
             fleet.clone(),
@@ -107,7 +107,7 @@ impl Engine {
     /// judges staleness by it from the first minute instead of relearning from a default.
     fn learned_interval_ms(&self, address: &str) -> Option<i64> {
         self.store
-            .device(&crate::ble::device_id(address))
+            .device(&telltale_sources::ble::device_id(address))
             .ok()
             .map(|d| d.expected_interval_ms)
     }
@@ -223,7 +223,8 @@ impl Engine {
                 .find(|(id, _)| id == FILTER_INSTALLED)
                 .and_then(|(_, ms)| ms.parse::<i64>().ok())
         });
-        let installed = saved.unwrap_or_else(|| crate::now_ms() - crate::demo::FILTER_HISTORY_MS);
+        let installed =
+            saved.unwrap_or_else(|| telltale_sources::now_ms() - telltale_demo::FILTER_HISTORY_MS);
         if saved.is_none() {
             let ingest = self.writer.ingest();
             tokio::spawn(async move {
@@ -231,7 +232,7 @@ impl Engine {
                     kind: DEMO_KIND.into(),
                     id: FILTER_INSTALLED.into(),
                     config: Some(installed.to_string()),
-                    now_ms: crate::now_ms(),
+                    now_ms: telltale_sources::now_ms(),
                 };
                 if let Err(e) = ingest.save_source_config(change).await {
                     tracing::error!(error = %e, "demo: filter installation time not saved");
@@ -253,7 +254,7 @@ impl Engine {
             return Ok(());
         }
         let defaults = if self.demo.is_some() {
-            format!("{DEFAULT_RULES}{DEMO_RULES}")
+            format!("{DEFAULT_RULES}{}", telltale_demo::RULES)
         } else {
             DEFAULT_RULES.to_owned()
         };
@@ -276,7 +277,7 @@ impl Engine {
     /// Connects to an MQTT broker, with its password (if it has a username) from `secrets`.
     /// Must be called inside a tokio runtime.
     pub fn start_broker(&mut self, config: BrokerConfig, secrets: &dyn SecretStore) -> Result<()> {
-        config.validate().map_err(SourceError::Config)?;
+        config.validate().map_err(EngineError::Config)?;
         let password = match &config.username {
             Some(user) => {
                 let password = secrets.get(&config.secret_key())?;
@@ -295,8 +296,12 @@ impl Engine {
         };
         let id = config.id.clone();
         self.restore_presence(&id);
-        let handle =
-            crate::mqtt::start(config, password, self.writer.ingest(), self.board.clone())?;
+        let handle = telltale_sources::mqtt::start(
+            config,
+            password,
+            self.writer.ingest(),
+            self.board.clone(),
+        )?;
         // Replacing a running connection drops (and so cancels) the old one.
         self.brokers.insert(id, handle);
         Ok(())
@@ -379,7 +384,7 @@ impl Engine {
                     }
                     let mut pruned = 0;
                     loop {
-                        match ingest.prune_step(crate::now_ms()).await {
+                        match ingest.prune_step(telltale_sources::now_ms()).await {
                             Ok(0) => break,
                             Ok(n) => pruned += n,
                             Err(e) => {
@@ -468,7 +473,7 @@ pub async fn set_retention(
 ) -> Result<()> {
     setting
         .validate()
-        .map_err(|e| SourceError::Config(e.message))?;
+        .map_err(|e| EngineError::Config(e.message))?;
     ingest
         .set_retention(
             SeriesKey { device, metric },
@@ -491,7 +496,7 @@ pub async fn save_broker(
     config: &BrokerConfig,
     password: PasswordChange,
 ) -> Result<()> {
-    config.validate().map_err(SourceError::Config)?;
+    config.validate().map_err(EngineError::Config)?;
     // The stored password was given for one host: it never follows the settings to another
     // (a typo, or someone pointing the collector at a broker of theirs to collect it).
     if let (Some(previous), PasswordChange::Keep) = (previous, &password) {
@@ -499,7 +504,7 @@ pub async fn save_broker(
             && parse_url(&previous.url).ok() != parse_url(&config.url).ok()
             && secrets.get(&config.secret_key())?.is_some()
         {
-            return Err(SourceError::Config(
+            return Err(EngineError::Config(
                 "the broker's address changed: enter its password again (or clear it); the \
                  stored password is never sent to a different host"
                     .into(),
@@ -511,7 +516,7 @@ pub async fn save_broker(
         PasswordChange::Set(p) => {
             let p = p.expose_secret();
             if p.is_empty() || p.len() > 1024 || p.contains('\n') {
-                return Err(SourceError::Config(
+                return Err(EngineError::Config(
                     "a password must be one line of 1 to 1024 characters".into(),
                 ));
             }
@@ -520,13 +525,13 @@ pub async fn save_broker(
         PasswordChange::Clear => secrets.delete(&config.secret_key())?,
     }
     let json = serde_json::to_string(config)
-        .map_err(|e| SourceError::Config(format!("cannot encode the settings: {e}")))?;
+        .map_err(|e| EngineError::Config(format!("cannot encode the settings: {e}")))?;
     ingest
         .save_source_config(SourceConfigChange {
             kind: MQTT_KIND.into(),
             id: config.id.clone(),
             config: Some(json),
-            now_ms: crate::now_ms(),
+            now_ms: telltale_sources::now_ms(),
         })
         .await?;
     Ok(())
@@ -534,13 +539,13 @@ pub async fn save_broker(
 
 /// Forgets a broker: its settings and its password. Its history stays.
 pub async fn forget_broker(ingest: &Ingest, secrets: &dyn SecretStore, id: &str) -> Result<()> {
-    secrets.delete(&crate::mqtt::secret_key(id))?;
+    secrets.delete(&telltale_sources::mqtt::secret_key(id))?;
     ingest
         .save_source_config(SourceConfigChange {
             kind: MQTT_KIND.into(),
             id: id.to_owned(),
             config: None,
-            now_ms: crate::now_ms(),
+            now_ms: telltale_sources::now_ms(),
         })
         .await?;
     Ok(())
@@ -556,7 +561,7 @@ pub enum PasswordChange {
 
 /// Replaces a device's tags (normalised: trimmed, lower case, no duplicates).
 pub async fn set_device_tags(ingest: &Ingest, device: DeviceId, tags: &[String]) -> Result<()> {
-    let tags = telltale_model::normalize_tags(tags).map_err(|e| SourceError::Config(e.message))?;
+    let tags = telltale_model::normalize_tags(tags).map_err(|e| EngineError::Config(e.message))?;
     Ok(ingest.set_tags(device, tags).await?)
 }
 
@@ -626,24 +631,24 @@ pub async fn save_ble_device(
 ) -> Result<BleDeviceConfig> {
     let config = config
         .normalized()
-        .map_err(|e| SourceError::Config(e.message))?;
+        .map_err(|e| EngineError::Config(e.message))?;
     match bindkey {
         BindkeyChange::Keep => {}
         BindkeyChange::Set(text) => {
             let key =
-                parse_bindkey(text.expose_secret()).map_err(|e| SourceError::Config(e.message))?;
+                parse_bindkey(text.expose_secret()).map_err(|e| EngineError::Config(e.message))?;
             secrets.set(&bindkey_name(&config.address), &bindkey_hex(&key))?;
         }
         BindkeyChange::Clear => secrets.delete(&bindkey_name(&config.address))?,
     }
     let json = serde_json::to_string(&config)
-        .map_err(|e| SourceError::Config(format!("cannot encode the settings: {e}")))?;
+        .map_err(|e| EngineError::Config(format!("cannot encode the settings: {e}")))?;
     ingest
         .save_source_config(SourceConfigChange {
             kind: BLE_KIND.into(),
             id: config.address.clone(),
             config: Some(json),
-            now_ms: crate::now_ms(),
+            now_ms: telltale_sources::now_ms(),
         })
         .await?;
     Ok(config)
@@ -658,18 +663,21 @@ pub async fn remove_ble_device(
     delete_history: bool,
 ) -> Result<()> {
     let address = telltale_model::ble::normalize_address(address)
-        .map_err(|e| SourceError::Config(e.message))?;
+        .map_err(|e| EngineError::Config(e.message))?;
     secrets.delete(&bindkey_name(&address))?;
     ingest
         .save_source_config(SourceConfigChange {
             kind: BLE_KIND.into(),
             id: address.clone(),
             config: None,
-            now_ms: crate::now_ms(),
+            now_ms: telltale_sources::now_ms(),
         })
         .await?;
     if delete_history {
-        match ingest.forget_device(crate::ble::device_id(&address)).await {
+        match ingest
+            .forget_device(telltale_sources::ble::device_id(&address))
+            .await
+        {
             Ok(()) | Err(telltale_store::StoreError::NotFound(_)) => {}
             Err(e) => return Err(e.into()),
         }

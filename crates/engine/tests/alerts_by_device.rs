@@ -4,10 +4,10 @@
 use std::sync::Arc;
 use std::time::Duration;
 use telltale_alerts::Notification;
+use telltale_engine::alerting::{history, Alerts, Notifier};
+use telltale_engine::Engine;
 use telltale_model::alert::{AlertEvent, AlertHistoryQuery, AlertRecord, AlertState};
 use telltale_model::{Device, DeviceId, Quality, Reading, Transport};
-use telltale_sources::alerting::{history, Alerts, Notifier};
-use telltale_sources::Engine;
 use tokio::sync::broadcast;
 
 /// Every freezer (by kind), and the one named "Freezer" (by name): both kinds of targeting.
