@@ -38,7 +38,7 @@ pub async fn live<R: Runtime>(
     state: State<'_, AppState>,
     channel: Channel<LiveEvent>,
 ) -> Result<(), ApiError> {
-    state.with_engine(|_| Ok(()))?;
+    state.engine()?;
     let task = tauri::async_runtime::spawn(crate::live::stream(app.clone(), channel));
     let earlier = state
         .live
@@ -67,7 +67,7 @@ pub async fn history(state: State<'_, AppState>, args: Args<ipc::History>) -> An
         Err(e) if e.code == ErrorCode::NotFound => None,
         Err(e) => return Err(e),
     };
-    let ingest = state.with_engine(|e| Ok(e.ingest()))?;
+    let ingest = state.engine()?.ingest();
     Ok(link.fill(&ingest, &query, local).await?)
 }
 
@@ -77,7 +77,7 @@ pub async fn historian(
     state: State<'_, AppState>,
     _args: Args<ipc::Historian>,
 ) -> Answer<ipc::Historian> {
-    let store = state.with_engine(|e| Ok(std::sync::Arc::clone(e.store())))?;
+    let store = std::sync::Arc::clone(state.engine()?.store());
     // The keyring answers over D-Bus: keep that off the async workers.
     blocking(move || historian::settings(&store, &OsKeyring)).await
 }
@@ -88,7 +88,7 @@ pub async fn save_historian(
     args: Args<ipc::SaveHistorian>,
 ) -> Answer<ipc::SaveHistorian> {
     let ipc::SaveHistorian { request } = args.0;
-    let ingest = state.with_engine(|e| Ok(e.ingest()))?;
+    let ingest = state.engine()?.ingest();
     historian::save(&ingest, &OsKeyring, request).await?;
     state.reopen_historian();
     Ok(())
@@ -99,8 +99,8 @@ pub async fn remove_historian(
     state: State<'_, AppState>,
     _args: Args<ipc::RemoveHistorian>,
 ) -> Answer<ipc::RemoveHistorian> {
-    let (store, ingest) =
-        state.with_engine(|e| Ok((std::sync::Arc::clone(e.store()), e.ingest())))?;
+    let engine = state.engine()?;
+    let (store, ingest) = (std::sync::Arc::clone(engine.store()), engine.ingest());
     historian::remove(&store, &ingest, &OsKeyring).await?;
     state.reopen_historian();
     Ok(())
@@ -169,7 +169,7 @@ pub async fn set_retention(
         setting,
     } = args.0;
     setting.validate()?;
-    let ingest = state.with_engine(|e| Ok(e.ingest()))?;
+    let ingest = state.engine()?.ingest();
     Ok(telltale_engine::set_retention(&ingest, device, metric, setting).await?)
 }
 
@@ -179,7 +179,7 @@ pub async fn brokers(
     state: State<'_, AppState>,
     _args: Args<ipc::Brokers>,
 ) -> Answer<ipc::Brokers> {
-    let configs = state.with_engine(|e| Ok(e.configured_brokers()?))?;
+    let configs = state.engine()?.configured_brokers()?;
     // The keyring answers over D-Bus: keep that off the async workers.
     blocking(move || {
         configs
@@ -217,13 +217,12 @@ pub async fn save_broker(
         (None, true) => PasswordChange::Clear,
         (None, false) => PasswordChange::Keep,
     };
-    let (ingest, previous) = state.with_engine(|e| {
-        let previous = e
-            .configured_brokers()?
-            .into_iter()
-            .find(|c| c.id == request.config.id);
-        Ok((e.ingest(), previous))
-    })?;
+    let engine = state.engine()?;
+    let previous = engine
+        .configured_brokers()?
+        .into_iter()
+        .find(|c| c.id == request.config.id);
+    let ingest = engine.ingest();
     telltale_engine::save_broker(
         &ingest,
         &OsKeyring,
@@ -232,7 +231,7 @@ pub async fn save_broker(
         password,
     )
     .await?;
-    state.with_engine_mut(|e| Ok(e.start_broker(request.config, &OsKeyring)?))
+    Ok(state.engine()?.start_broker(request.config, &OsKeyring)?)
 }
 
 /// Disconnects a broker and forgets its settings and password; its history stays.
@@ -245,11 +244,11 @@ pub async fn delete_broker(
     if id.is_empty() || id.len() > 64 {
         return Err(ApiError::invalid("broker id must be 1 to 64 characters"));
     }
-    let running = state.with_engine_mut(|e| Ok(e.detach_broker(&id)))?;
+    let running = state.engine()?.detach_broker(&id);
     if let Some(task) = running {
         task.stop().await;
     }
-    let ingest = state.with_engine(|e| Ok(e.ingest()))?;
+    let ingest = state.engine()?.ingest();
     Ok(telltale_engine::forget_broker(&ingest, &OsKeyring, &id).await?)
 }
 
@@ -259,7 +258,7 @@ pub async fn ble_nearby(
     state: State<'_, AppState>,
     _args: Args<ipc::BleNearby>,
 ) -> Answer<ipc::BleNearby> {
-    state.with_engine(|e| Ok(e.nearby(now_ms())))
+    Ok(state.engine()?.nearby(now_ms()))
 }
 
 /// The user's BLE devices with their health (never their bindkeys).
@@ -268,7 +267,7 @@ pub async fn ble_devices(
     state: State<'_, AppState>,
     _args: Args<ipc::BleDevices>,
 ) -> Answer<ipc::BleDevices> {
-    state.with_engine(|e| Ok(e.ble_devices()))
+    Ok(state.engine()?.ble_devices())
 }
 
 /// Adds, renames or re-keys a BLE device; the bindkey goes to the OS keyring only.
@@ -290,9 +289,9 @@ pub async fn save_ble_device(
         (_, true) => BindkeyChange::Clear,
         _ => BindkeyChange::Keep,
     };
-    let ingest = state.with_engine(|e| Ok(e.ingest()))?;
+    let ingest = state.engine()?.ingest();
     telltale_engine::save_ble_device(&ingest, &OsKeyring, request.config, bindkey).await?;
-    state.with_engine_mut(|e| Ok(e.reload_ble_fleet(&OsKeyring)?))
+    Ok(state.engine()?.reload_ble_fleet(&OsKeyring)?)
 }
 
 /// Removes a BLE device (its settings and bindkey; its history too when asked).
@@ -305,21 +304,21 @@ pub async fn remove_ble_device(
         address,
         delete_history,
     } = args.0;
-    let ingest = state.with_engine(|e| Ok(e.ingest()))?;
+    let ingest = state.engine()?.ingest();
     telltale_engine::remove_ble_device(&ingest, &OsKeyring, &address, delete_history).await?;
-    state.with_engine_mut(|e| Ok(e.reload_ble_fleet(&OsKeyring)?))
+    Ok(state.engine()?.reload_ble_fleet(&OsKeyring)?)
 }
 
 fn alerts_of(state: &State<'_, AppState>) -> Result<telltale_engine::alerting::Alerts, ApiError> {
-    state.with_engine(|e| {
-        e.alerts()
-            .ok_or_else(|| ApiError::new(ErrorCode::Unavailable, "the alert engine is not running"))
-    })
+    state
+        .engine()?
+        .alerts()
+        .ok_or_else(|| ApiError::new(ErrorCode::Unavailable, "the alert engine is not running"))
 }
 
 /// The engine's read side, taken out so that no read holds the engine.
 fn queries(state: &State<'_, AppState>) -> Result<Queries, ApiError> {
-    state.with_engine(|e| Ok(e.queries()))
+    Ok(state.engine()?.queries())
 }
 
 /// Runs blocking work (SQLite, a trend fit, the keyring) on a blocking thread: never on the
@@ -461,7 +460,7 @@ pub async fn save_service_plan(
 ) -> Answer<ipc::SaveServicePlan> {
     let ipc::SaveServicePlan { plan } = args.0;
     plan.validate()?;
-    let ingest = state.with_engine(|e| Ok(e.ingest()))?;
+    let ingest = state.engine()?.ingest();
     upkeep::save_plan(&ingest, plan, now_ms()).await?;
     recheck_maintenance(&state);
     Ok(())
@@ -484,7 +483,7 @@ pub async fn delete_service_plan(
     if id.is_empty() || id.len() > 64 {
         return Err(ApiError::invalid("a plan id is 1 to 64 characters"));
     }
-    let ingest = state.with_engine(|e| Ok(e.ingest()))?;
+    let ingest = state.engine()?.ingest();
     upkeep::remove_plan(&ingest, &id).await?;
     recheck_maintenance(&state);
     Ok(())
@@ -500,7 +499,8 @@ pub async fn mark_serviced(
     if id.is_empty() || id.len() > 64 {
         return Err(ApiError::invalid("a plan id is 1 to 64 characters"));
     }
-    let (store, ingest) = state.with_engine(|e| Ok((e.store().clone(), e.ingest())))?;
+    let engine = state.engine()?;
+    let (store, ingest) = (engine.store().clone(), engine.ingest());
     upkeep::mark_serviced(&store, &ingest, &id, &operator(), now_ms()).await?;
     recheck_maintenance(&state);
     Ok(())
@@ -527,6 +527,6 @@ pub async fn set_device_tags(
     if tags.len() > 64 {
         return Err(ApiError::invalid("too many tags"));
     }
-    let ingest = state.with_engine(|e| Ok(e.ingest()))?;
+    let ingest = state.engine()?.ingest();
     Ok(telltale_engine::set_device_tags(&ingest, device, &tags).await?)
 }

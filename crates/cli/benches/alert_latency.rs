@@ -38,7 +38,7 @@ async fn run(crossings: usize) {
         .await
         .expect("mosquitto (apt install mosquitto)");
     let dir = tempfile::tempdir().unwrap();
-    let mut engine = Engine::open(&dir.path().join("latency.db")).unwrap();
+    let engine = Engine::open(&dir.path().join("latency.db")).unwrap();
     engine.start_alerts(Arc::new(LogNotifier)).unwrap();
     let alerts = engine.alerts().unwrap();
     alerts.set_rules(RULES).await.unwrap();

@@ -14,7 +14,7 @@ use telltale_sources::mqtt::secret_key;
 /// sources, commits what they handed over and exits.
 pub async fn collect(db: &Path, config: &Path) -> Result<(), String> {
     let config = CollectorConfig::load(config).map_err(|e| e.to_string())?;
-    let mut engine = Engine::open(db).map_err(|e| e.to_string())?;
+    let engine = Engine::open(db).map_err(|e| e.to_string())?;
     engine.start_maintenance();
     // Alerts fire at the edge too: notifications go to the log.
     engine

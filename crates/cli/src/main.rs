@@ -261,7 +261,7 @@ async fn demo(db: PathBuf, seconds: Option<f64>) -> Result<(), String> {
         })?),
         None => None,
     };
-    let mut engine = Engine::open(&db).map_err(|e| e.to_string())?;
+    let engine = Engine::open(&db).map_err(|e| e.to_string())?;
     engine.start_maintenance();
     engine.start_demo();
     let until = async {

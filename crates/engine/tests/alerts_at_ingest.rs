@@ -55,7 +55,7 @@ async fn next_record(rx: &mut broadcast::Receiver<AlertRecord>, what: &str) -> A
 }
 
 async fn engine(db: &std::path::Path, notes: Arc<Collected>) -> Engine {
-    let mut engine = Engine::open(db).unwrap();
+    let engine = Engine::open(db).unwrap();
     engine
         .ingest()
         .register(Device {

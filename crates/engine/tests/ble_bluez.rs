@@ -104,7 +104,7 @@ async fn bluetooth_devices_through_btleplug_and_a_fake_bluez() {
 
     let dir = tempfile::tempdir().unwrap();
     let secrets = MemoryKeyring::default();
-    let mut engine = Engine::open(&dir.path().join("ble.db")).unwrap();
+    let engine = Engine::open(&dir.path().join("ble.db")).unwrap();
     let ingest = engine.ingest();
 
     // The user's devices; the strap is connected to, the others are only listened to.

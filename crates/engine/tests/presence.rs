@@ -46,7 +46,7 @@ async fn a_device_declared_offline_is_offline_after_a_restart() {
             .unwrap();
         engine.shutdown().await;
     }
-    let mut engine = Engine::open(&db).unwrap();
+    let engine = Engine::open(&db).unwrap();
     // Nothing listens on this port: the connection never comes up, which is the point — the
     // state is known before the gateway says anything.
     let config = BrokerConfig::new(

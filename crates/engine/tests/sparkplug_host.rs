@@ -126,7 +126,7 @@ async fn births_data_gaps_and_deaths() {
     let (edge, mut seen) = observer(broker.port()).await;
     // Let the observer's subscription land before the host announces itself.
     tokio::time::sleep(Duration::from_millis(200)).await;
-    let mut engine = Engine::open(&dir.path().join("sp.db")).unwrap();
+    let engine = Engine::open(&dir.path().join("sp.db")).unwrap();
     engine
         .start_broker(config(broker.port()), &OsKeyring)
         .unwrap();
@@ -319,7 +319,7 @@ async fn a_last_will_takes_a_device_offline() {
         .await
         .expect("mosquitto (apt install mosquitto)");
     let dir = tempfile::tempdir().unwrap();
-    let mut engine = Engine::open(&dir.path().join("lwt.db")).unwrap();
+    let engine = Engine::open(&dir.path().join("lwt.db")).unwrap();
     let mut config = config(broker.port());
     config.id = "home".into();
     config.sparkplug = None;

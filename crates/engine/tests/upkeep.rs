@@ -42,7 +42,7 @@ async fn register(engine: &Engine, id: &str, name: &str) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_plan_counts_hours_and_starts_and_restarts_when_serviced() {
     let dir = tempfile::tempdir().unwrap();
-    let mut engine = Engine::open(&dir.path().join("u.db")).unwrap();
+    let engine = Engine::open(&dir.path().join("u.db")).unwrap();
     let now = telltale_sources::now_ms();
     register(&engine, "mqtt:p/pump", "pump").await;
     let start = now - 10 * HOUR;
