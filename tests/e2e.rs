@@ -10,7 +10,7 @@ use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
-use telltale_sources::demo::{wearing_fleet, FRONT_DOOR_BINDKEY};
+use telltale_demo::{wearing_fleet, FRONT_DOOR_BINDKEY};
 
 #[path = "../crates/cli/tests/postgres/mod.rs"]
 mod postgres;

@@ -4,12 +4,13 @@ use crate::args::{Answer, Args};
 use crate::AppState;
 use tauri::ipc::Channel;
 use tauri::{AppHandle, Manager, Runtime, State};
+use telltale_engine::secret::{OsKeyring, Secret, SecretStore};
+use telltale_engine::{historian, upkeep, BindkeyChange, PasswordChange, Queries};
 use telltale_model::alert::AlertsOverview;
 use telltale_model::broker::BrokerEntry;
 use telltale_model::ipc;
 use telltale_model::{ApiError, Device, DeviceId, ErrorCode, LiveEvent};
-use telltale_sources::secret::{OsKeyring, Secret, SecretStore};
-use telltale_sources::{historian, now_ms, upkeep, BindkeyChange, PasswordChange, Queries};
+use telltale_sources::now_ms;
 
 #[tauri::command]
 pub async fn dashboard(
@@ -37,7 +38,7 @@ pub async fn live<R: Runtime>(
     state: State<'_, AppState>,
     channel: Channel<LiveEvent>,
 ) -> Result<(), ApiError> {
-    state.with_engine(|_| Ok(()))?;
+    state.engine()?;
     let task = tauri::async_runtime::spawn(crate::live::stream(app.clone(), channel));
     let earlier = state
         .live
@@ -66,7 +67,7 @@ pub async fn history(state: State<'_, AppState>, args: Args<ipc::History>) -> An
         Err(e) if e.code == ErrorCode::NotFound => None,
         Err(e) => return Err(e),
     };
-    let ingest = state.with_engine(|e| Ok(e.ingest()))?;
+    let ingest = state.engine()?.ingest();
     Ok(link.fill(&ingest, &query, local).await?)
 }
 
@@ -76,7 +77,7 @@ pub async fn historian(
     state: State<'_, AppState>,
     _args: Args<ipc::Historian>,
 ) -> Answer<ipc::Historian> {
-    let store = state.with_engine(|e| Ok(std::sync::Arc::clone(e.store())))?;
+    let store = std::sync::Arc::clone(state.engine()?.store());
     // The keyring answers over D-Bus: keep that off the async workers.
     blocking(move || historian::settings(&store, &OsKeyring)).await
 }
@@ -87,7 +88,7 @@ pub async fn save_historian(
     args: Args<ipc::SaveHistorian>,
 ) -> Answer<ipc::SaveHistorian> {
     let ipc::SaveHistorian { request } = args.0;
-    let ingest = state.with_engine(|e| Ok(e.ingest()))?;
+    let ingest = state.engine()?.ingest();
     historian::save(&ingest, &OsKeyring, request).await?;
     state.reopen_historian();
     Ok(())
@@ -98,8 +99,8 @@ pub async fn remove_historian(
     state: State<'_, AppState>,
     _args: Args<ipc::RemoveHistorian>,
 ) -> Answer<ipc::RemoveHistorian> {
-    let (store, ingest) =
-        state.with_engine(|e| Ok((std::sync::Arc::clone(e.store()), e.ingest())))?;
+    let engine = state.engine()?;
+    let (store, ingest) = (std::sync::Arc::clone(engine.store()), engine.ingest());
     historian::remove(&store, &ingest, &OsKeyring).await?;
     state.reopen_historian();
     Ok(())
@@ -168,8 +169,8 @@ pub async fn set_retention(
         setting,
     } = args.0;
     setting.validate()?;
-    let ingest = state.with_engine(|e| Ok(e.ingest()))?;
-    Ok(telltale_sources::set_retention(&ingest, device, metric, setting).await?)
+    let ingest = state.engine()?.ingest();
+    Ok(telltale_engine::set_retention(&ingest, device, metric, setting).await?)
 }
 
 /// The brokers configured in the app; whether each has a stored password, never the password.
@@ -178,7 +179,7 @@ pub async fn brokers(
     state: State<'_, AppState>,
     _args: Args<ipc::Brokers>,
 ) -> Answer<ipc::Brokers> {
-    let configs = state.with_engine(|e| Ok(e.configured_brokers()?))?;
+    let configs = state.engine()?.configured_brokers()?;
     // The keyring answers over D-Bus: keep that off the async workers.
     blocking(move || {
         configs
@@ -216,14 +217,13 @@ pub async fn save_broker(
         (None, true) => PasswordChange::Clear,
         (None, false) => PasswordChange::Keep,
     };
-    let (ingest, previous) = state.with_engine(|e| {
-        let previous = e
-            .configured_brokers()?
-            .into_iter()
-            .find(|c| c.id == request.config.id);
-        Ok((e.ingest(), previous))
-    })?;
-    telltale_sources::save_broker(
+    let engine = state.engine()?;
+    let previous = engine
+        .configured_brokers()?
+        .into_iter()
+        .find(|c| c.id == request.config.id);
+    let ingest = engine.ingest();
+    telltale_engine::save_broker(
         &ingest,
         &OsKeyring,
         previous.as_ref(),
@@ -231,7 +231,7 @@ pub async fn save_broker(
         password,
     )
     .await?;
-    state.with_engine_mut(|e| Ok(e.start_broker(request.config, &OsKeyring)?))
+    Ok(state.engine()?.start_broker(request.config, &OsKeyring)?)
 }
 
 /// Disconnects a broker and forgets its settings and password; its history stays.
@@ -244,12 +244,12 @@ pub async fn delete_broker(
     if id.is_empty() || id.len() > 64 {
         return Err(ApiError::invalid("broker id must be 1 to 64 characters"));
     }
-    let running = state.with_engine_mut(|e| Ok(e.detach_broker(&id)))?;
+    let running = state.engine()?.detach_broker(&id);
     if let Some(task) = running {
         task.stop().await;
     }
-    let ingest = state.with_engine(|e| Ok(e.ingest()))?;
-    Ok(telltale_sources::forget_broker(&ingest, &OsKeyring, &id).await?)
+    let ingest = state.engine()?.ingest();
+    Ok(telltale_engine::forget_broker(&ingest, &OsKeyring, &id).await?)
 }
 
 /// What the Bluetooth scanners heard recently, added or not.
@@ -258,7 +258,7 @@ pub async fn ble_nearby(
     state: State<'_, AppState>,
     _args: Args<ipc::BleNearby>,
 ) -> Answer<ipc::BleNearby> {
-    state.with_engine(|e| Ok(e.nearby(now_ms())))
+    Ok(state.engine()?.nearby(now_ms()))
 }
 
 /// The user's BLE devices with their health (never their bindkeys).
@@ -267,7 +267,7 @@ pub async fn ble_devices(
     state: State<'_, AppState>,
     _args: Args<ipc::BleDevices>,
 ) -> Answer<ipc::BleDevices> {
-    state.with_engine(|e| Ok(e.ble_devices()))
+    Ok(state.engine()?.ble_devices())
 }
 
 /// Adds, renames or re-keys a BLE device; the bindkey goes to the OS keyring only.
@@ -289,9 +289,9 @@ pub async fn save_ble_device(
         (_, true) => BindkeyChange::Clear,
         _ => BindkeyChange::Keep,
     };
-    let ingest = state.with_engine(|e| Ok(e.ingest()))?;
-    telltale_sources::save_ble_device(&ingest, &OsKeyring, request.config, bindkey).await?;
-    state.with_engine_mut(|e| Ok(e.reload_ble_fleet(&OsKeyring)?))
+    let ingest = state.engine()?.ingest();
+    telltale_engine::save_ble_device(&ingest, &OsKeyring, request.config, bindkey).await?;
+    Ok(state.engine()?.reload_ble_fleet(&OsKeyring)?)
 }
 
 /// Removes a BLE device (its settings and bindkey; its history too when asked).
@@ -304,27 +304,27 @@ pub async fn remove_ble_device(
         address,
         delete_history,
     } = args.0;
-    let ingest = state.with_engine(|e| Ok(e.ingest()))?;
-    telltale_sources::remove_ble_device(&ingest, &OsKeyring, &address, delete_history).await?;
-    state.with_engine_mut(|e| Ok(e.reload_ble_fleet(&OsKeyring)?))
+    let ingest = state.engine()?.ingest();
+    telltale_engine::remove_ble_device(&ingest, &OsKeyring, &address, delete_history).await?;
+    Ok(state.engine()?.reload_ble_fleet(&OsKeyring)?)
 }
 
-fn alerts_of(state: &State<'_, AppState>) -> Result<telltale_sources::alerting::Alerts, ApiError> {
-    state.with_engine(|e| {
-        e.alerts()
-            .ok_or_else(|| ApiError::new(ErrorCode::Unavailable, "the alert engine is not running"))
-    })
+fn alerts_of(state: &State<'_, AppState>) -> Result<telltale_engine::alerting::Alerts, ApiError> {
+    state
+        .engine()?
+        .alerts()
+        .ok_or_else(|| ApiError::new(ErrorCode::Unavailable, "the alert engine is not running"))
 }
 
 /// The engine's read side, taken out so that no read holds the engine.
 fn queries(state: &State<'_, AppState>) -> Result<Queries, ApiError> {
-    state.with_engine(|e| Ok(e.queries()))
+    Ok(state.engine()?.queries())
 }
 
 /// Runs blocking work (SQLite, a trend fit, the keyring) on a blocking thread: never on the
 /// async workers that carry IPC and the sources.
 async fn blocking<T: Send + 'static>(
-    work: impl FnOnce() -> telltale_sources::Result<T> + Send + 'static,
+    work: impl FnOnce() -> telltale_engine::Result<T> + Send + 'static,
 ) -> Result<T, ApiError> {
     tauri::async_runtime::spawn_blocking(work)
         .await
@@ -460,7 +460,7 @@ pub async fn save_service_plan(
 ) -> Answer<ipc::SaveServicePlan> {
     let ipc::SaveServicePlan { plan } = args.0;
     plan.validate()?;
-    let ingest = state.with_engine(|e| Ok(e.ingest()))?;
+    let ingest = state.engine()?.ingest();
     upkeep::save_plan(&ingest, plan, now_ms()).await?;
     recheck_maintenance(&state);
     Ok(())
@@ -483,7 +483,7 @@ pub async fn delete_service_plan(
     if id.is_empty() || id.len() > 64 {
         return Err(ApiError::invalid("a plan id is 1 to 64 characters"));
     }
-    let ingest = state.with_engine(|e| Ok(e.ingest()))?;
+    let ingest = state.engine()?.ingest();
     upkeep::remove_plan(&ingest, &id).await?;
     recheck_maintenance(&state);
     Ok(())
@@ -499,7 +499,8 @@ pub async fn mark_serviced(
     if id.is_empty() || id.len() > 64 {
         return Err(ApiError::invalid("a plan id is 1 to 64 characters"));
     }
-    let (store, ingest) = state.with_engine(|e| Ok((e.store().clone(), e.ingest())))?;
+    let engine = state.engine()?;
+    let (store, ingest) = (engine.store().clone(), engine.ingest());
     upkeep::mark_serviced(&store, &ingest, &id, &operator(), now_ms()).await?;
     recheck_maintenance(&state);
     Ok(())
@@ -526,6 +527,6 @@ pub async fn set_device_tags(
     if tags.len() > 64 {
         return Err(ApiError::invalid("too many tags"));
     }
-    let ingest = state.with_engine(|e| Ok(e.ingest()))?;
-    Ok(telltale_sources::set_device_tags(&ingest, device, &tags).await?)
+    let ingest = state.engine()?.ingest();
+    Ok(telltale_engine::set_device_tags(&ingest, device, &tags).await?)
 }

@@ -8,13 +8,14 @@ mod live;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use tauri::{Manager, RunEvent, Runtime};
-use telltale_sources::historian::HistorianLink;
-use telltale_sources::secret::OsKeyring;
-use telltale_sources::Engine;
+use telltale_engine::historian::HistorianLink;
+use telltale_engine::secret::OsKeyring;
+use telltale_engine::Engine;
 
-/// What commands reach through `State`. The engine is taken out on exit to shut it down cleanly.
+/// What commands reach through `State`. The engine is shut down on exit; commands then answer
+/// "shutting down".
 pub struct AppState {
-    engine: Mutex<Option<Engine>>,
+    engine: Engine,
     /// The one live stream to the main window; a reloaded page's new stream replaces it.
     live: Mutex<Option<tauri::async_runtime::JoinHandle<()>>>,
     /// The plant historian charts fill from, if one is set, and the task that reads its device
@@ -23,25 +24,12 @@ pub struct AppState {
 }
 
 impl AppState {
-    fn with_engine<T>(
-        &self,
-        f: impl FnOnce(&Engine) -> Result<T, telltale_model::ApiError>,
-    ) -> Result<T, telltale_model::ApiError> {
-        let guard = self.engine.lock().unwrap_or_else(|p| p.into_inner());
-        match guard.as_ref() {
-            Some(engine) => f(engine),
-            None => Err(shutting_down()),
-        }
-    }
-
-    fn with_engine_mut<T>(
-        &self,
-        f: impl FnOnce(&mut Engine) -> Result<T, telltale_model::ApiError>,
-    ) -> Result<T, telltale_model::ApiError> {
-        let mut guard = self.engine.lock().unwrap_or_else(|p| p.into_inner());
-        match guard.as_mut() {
-            Some(engine) => f(engine),
-            None => Err(shutting_down()),
+    /// The engine, until the app began to shut it down.
+    fn engine(&self) -> Result<&Engine, telltale_model::ApiError> {
+        if self.engine.is_shut_down() {
+            Err(shutting_down())
+        } else {
+            Ok(&self.engine)
         }
     }
 }
@@ -58,7 +46,7 @@ impl AppState {
 
     /// Opens the link the stored settings describe (or none), replacing the current one.
     fn reopen_historian(&self) {
-        let link = self.with_engine(|e| {
+        let link = self.engine().and_then(|e| {
             HistorianLink::open(e.store(), &OsKeyring).map_err(telltale_model::ApiError::from)
         });
         let link = match link {
@@ -124,7 +112,7 @@ pub fn build<R: Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R> {
         .setup(|app| {
             let db = database_path(app.handle())?;
             tracing::info!(db = %db.display(), "opening the store");
-            let mut engine = Engine::open(&db)?;
+            let engine = Engine::open(&db)?;
             let demo = demo_enabled();
             // Tasks spawn onto Tauri's own tokio runtime, which lives as long as the app.
             tauri::async_runtime::block_on(async {
@@ -157,7 +145,7 @@ pub fn build<R: Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R> {
                 }
             });
             app.manage(AppState {
-                engine: Mutex::new(Some(engine)),
+                engine,
                 live: Mutex::new(None),
                 historian: Mutex::new(None),
             });
@@ -259,14 +247,7 @@ fn shutdown<R: Runtime>(handle: &tauri::AppHandle<R>) {
     if let Some(live) = state.live.lock().unwrap_or_else(|p| p.into_inner()).take() {
         live.abort();
     }
-    let engine = state
-        .engine
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .take();
-    if let Some(engine) = engine {
-        tauri::async_runtime::block_on(engine.shutdown());
-    }
+    tauri::async_runtime::block_on(state.engine.shutdown());
 }
 
 /// `TELLTALE_DATA_DIR` puts the database elsewhere (tests, a portable install); otherwise the
@@ -291,7 +272,7 @@ fn demo_enabled() -> bool {
 /// no notification service (a headless test machine) the failure is logged, never fatal.
 struct DesktopNotifier<R: Runtime>(tauri::AppHandle<R>);
 
-impl<R: Runtime> telltale_sources::alerting::Notifier for DesktopNotifier<R> {
+impl<R: Runtime> telltale_engine::alerting::Notifier for DesktopNotifier<R> {
     fn notify(&self, n: &telltale_alerts::Notification) {
         use tauri_plugin_notification::NotificationExt;
         if let Err(e) = self

@@ -25,9 +25,10 @@ const SOURCES_EVERY: Duration = Duration::from_secs(1);
 /// gone) or the engine shuts down.
 pub async fn stream<R: Runtime>(app: AppHandle<R>, channel: Channel<LiveEvent>) {
     let state = app.state::<AppState>();
-    let Ok((mut committed, alerts)) = state.with_engine(|e| Ok((e.committed(), e.alerts()))) else {
+    let Ok(engine) = state.engine() else {
         return;
     };
+    let (mut committed, alerts) = (engine.committed(), engine.alerts());
     // Alert changes, when the alert engine runs: each burst of them sends the list once.
     let mut changes = alerts.as_ref().map(|a| a.subscribe());
     let mut alerts_due: Option<Instant> = None;
@@ -93,7 +94,7 @@ pub async fn stream<R: Runtime>(app: AppHandle<R>, channel: Channel<LiveEvent>) 
                 alerts.as_ref().map(|a| LiveEvent::Alerts { active: a.active() })
             }
             _ = sources_check.tick() => {
-                let Ok(now) = state.with_engine(|e| Ok(e.sources())) else {
+                let Ok(now) = state.engine().map(|e| e.sources()) else {
                     return;
                 };
                 if sources_sent.as_ref() == Some(&now) {

@@ -495,7 +495,25 @@ fn check_invariants() -> Result {
             "telltale-store",
             &["tauri", "leptos", "rumqttc", "btleplug"],
         ),
-        ("telltale-sources", &["tauri", "leptos"]),
+        // The adapters are started and configured from above: never the engine, the demo,
+        // the keyring (they are handed secrets) or the historian.
+        (
+            "telltale-sources",
+            &[
+                "tauri",
+                "leptos",
+                "telltale-engine",
+                "telltale-demo",
+                "keyring",
+                "telltale-historian",
+            ],
+        ),
+        // The demo is a source like the others: the engine starts it, it never reaches back.
+        (
+            "telltale-demo",
+            &["tauri", "leptos", "telltale-engine", "keyring"],
+        ),
+        ("telltale-engine", &["tauri", "leptos"]),
         ("telltale-cli", &["tauri", "leptos", "wry"]),
         (
             "telltale-ui",

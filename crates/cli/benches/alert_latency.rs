@@ -8,11 +8,11 @@
 use rumqttc::{AsyncClient, Event, MqttOptions, QoS};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+use telltale_demo::LocalBroker;
+use telltale_engine::alerting::LogNotifier;
+use telltale_engine::secret::OsKeyring;
+use telltale_engine::Engine;
 use telltale_model::broker::{BrokerConfig, PayloadFormat, TopicMap};
-use telltale_sources::alerting::LogNotifier;
-use telltale_sources::demo::LocalBroker;
-use telltale_sources::secret::OsKeyring;
-use telltale_sources::Engine;
 
 const RULES: &str = r#"
 [[rule]]
@@ -38,7 +38,7 @@ async fn run(crossings: usize) {
         .await
         .expect("mosquitto (apt install mosquitto)");
     let dir = tempfile::tempdir().unwrap();
-    let mut engine = Engine::open(&dir.path().join("latency.db")).unwrap();
+    let engine = Engine::open(&dir.path().join("latency.db")).unwrap();
     engine.start_alerts(Arc::new(LogNotifier)).unwrap();
     let alerts = engine.alerts().unwrap();
     alerts.set_rules(RULES).await.unwrap();

@@ -11,10 +11,10 @@
 use rumqttc::{AsyncClient, Event, MqttOptions, Outgoing, Packet, QoS};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
+use telltale_engine::secret::OsKeyring;
+use telltale_engine::Engine;
 use telltale_model::broker::{BrokerConfig, PayloadFormat, TopicMap};
 use telltale_model::{DeviceId, HistoryQuery};
-use telltale_sources::secret::OsKeyring;
-use telltale_sources::Engine;
 
 const SERIES: usize = 100;
 
@@ -137,7 +137,7 @@ async fn run(messages: usize, inflight: usize) {
     assert!(status.success());
     let db = dir.path().join("bench.db");
     {
-        let mut engine = Engine::open(&db).unwrap();
+        let engine = Engine::open(&db).unwrap();
         engine.start_broker(config(port), &OsKeyring).unwrap();
         let deadline = Instant::now() + Duration::from_secs(10);
         while !engine
@@ -166,7 +166,7 @@ async fn run(messages: usize, inflight: usize) {
             .spawn()
             .unwrap(),
     );
-    let mut engine = Engine::open(&db).unwrap();
+    let engine = Engine::open(&db).unwrap();
     engine.start_broker(config(port), &OsKeyring).unwrap();
     let mut sub_done = None;
     let mut ours_done = None;

@@ -4,17 +4,17 @@
 
 use std::io::Read;
 use std::path::Path;
+use telltale_engine::alerting::LogNotifier;
+use telltale_engine::secret::{OsKeyring, SecretStore};
+use telltale_engine::{bindkey_name, CollectorConfig, Engine};
 use telltale_model::ble::{bindkey_hex, normalize_address, parse_bindkey};
-use telltale_sources::alerting::LogNotifier;
 use telltale_sources::mqtt::secret_key;
-use telltale_sources::secret::{OsKeyring, SecretStore};
-use telltale_sources::{bindkey_name, CollectorConfig, Engine};
 
 /// Runs every configured source into the database until SIGINT or SIGTERM, then stops the
 /// sources, commits what they handed over and exits.
 pub async fn collect(db: &Path, config: &Path) -> Result<(), String> {
     let config = CollectorConfig::load(config).map_err(|e| e.to_string())?;
-    let mut engine = Engine::open(db).map_err(|e| e.to_string())?;
+    let engine = Engine::open(db).map_err(|e| e.to_string())?;
     engine.start_maintenance();
     // Alerts fire at the edge too: notifications go to the log.
     engine

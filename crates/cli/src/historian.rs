@@ -3,8 +3,8 @@
 use std::future::Future;
 use std::path::Path;
 use std::sync::Arc;
+use telltale_engine::secret::{ExposeSecret, OsKeyring, SecretStore};
 use telltale_historian::{Historian, HistorianError, Target};
-use telltale_sources::secret::{ExposeSecret, OsKeyring, SecretStore};
 use telltale_store::Store;
 
 /// Connects to the historian at `url`: without a password first (a trusted local connection
@@ -76,7 +76,7 @@ pub struct Shipping {
 impl Shipping {
     /// Checks the address now (a typo stops the collector at start, not an hour later), then
     /// ships in the background.
-    pub fn start(db: &Path, entry: &telltale_sources::HistorianEntry) -> Result<Shipping, String> {
+    pub fn start(db: &Path, entry: &telltale_engine::HistorianEntry) -> Result<Shipping, String> {
         let target = Target::parse(&entry.url).map_err(|e| format!("[historian] {e}"))?;
         let store = Arc::new(crate::history::open_existing(db)?);
         let site = entry.site.clone().unwrap_or_else(default_site);

@@ -14,7 +14,8 @@ use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
-use telltale_sources::{now_ms, Engine};
+use telltale_engine::Engine;
+use telltale_sources::now_ms;
 
 #[derive(Parser)]
 #[command(
@@ -260,7 +261,7 @@ async fn demo(db: PathBuf, seconds: Option<f64>) -> Result<(), String> {
         })?),
         None => None,
     };
-    let mut engine = Engine::open(&db).map_err(|e| e.to_string())?;
+    let engine = Engine::open(&db).map_err(|e| e.to_string())?;
     engine.start_maintenance();
     engine.start_demo();
     let until = async {

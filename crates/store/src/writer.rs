@@ -256,6 +256,13 @@ impl Drop for Writer {
 }
 
 impl Ingest {
+    /// A handle whose writer is gone: every request fails with `WriterStopped`. For whoever asks
+    /// for a handle after its owner closed the writer.
+    pub fn stopped() -> Self {
+        let (tx, _) = mpsc::channel(1);
+        Self { tx }
+    }
+
     /// Sends one request built around its reply channel and waits for the writer's answer.
     async fn ask<T>(
         &self,

@@ -11,7 +11,7 @@ fuzz_target!(|data: &[u8]| {
     let Ok(text) = std::str::from_utf8(data) else {
         return;
     };
-    match telltale_sources::CollectorConfig::parse(text) {
+    match telltale_engine::CollectorConfig::parse(text) {
         Ok(config) => {
             for broker in &config.mqtt {
                 assert!(broker.validate().is_ok());

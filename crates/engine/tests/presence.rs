@@ -2,10 +2,10 @@
 //! declared offline (and never back) on the status board when their broker starts again, so the
 //! dashboard does not show a dead Sparkplug node as merely quiet until it is heard from.
 
+use telltale_engine::secret::OsKeyring;
+use telltale_engine::Engine;
 use telltale_model::{DeviceId, Freshness, Quality, Reading};
 use telltale_sources::mqtt::{BrokerConfig, PayloadFormat, TopicMap};
-use telltale_sources::secret::OsKeyring;
-use telltale_sources::Engine;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_device_declared_offline_is_offline_after_a_restart() {
@@ -46,7 +46,7 @@ async fn a_device_declared_offline_is_offline_after_a_restart() {
             .unwrap();
         engine.shutdown().await;
     }
-    let mut engine = Engine::open(&db).unwrap();
+    let engine = Engine::open(&db).unwrap();
     // Nothing listens on this port: the connection never comes up, which is the point — the
     // state is known before the gateway says anything.
     let config = BrokerConfig::new(

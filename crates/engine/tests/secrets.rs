@@ -5,9 +5,9 @@
 mod common;
 
 use common::MemoryKeyring;
+use telltale_engine::secret::{ExposeSecret, Secret, SecretStore};
+use telltale_engine::{save_broker, Engine, PasswordChange};
 use telltale_sources::mqtt::{BrokerConfig, PayloadFormat, TopicMap};
-use telltale_sources::secret::{ExposeSecret, Secret, SecretStore};
-use telltale_sources::{save_broker, Engine, PasswordChange};
 
 fn broker(url: &str) -> BrokerConfig {
     BrokerConfig {

@@ -4,7 +4,7 @@
 //! (`telltale_forecast::runtime` does the counting): nothing is accumulated that the data could
 //! contradict, so a late reading, an import or a restart never leaves the counter wrong.
 
-use crate::error::{Result, SourceError};
+use crate::error::{EngineError, Result};
 use std::collections::BTreeMap;
 use telltale_alerts::AlertKind;
 use telltale_forecast::runtime::{count_usage, max_gap_ms, project_due, Interval};
@@ -28,20 +28,20 @@ const HISTORY_SHOWN: u32 = 5;
 pub fn fleet_rul(failed: &str, running: &str) -> Result<FleetRul> {
     let parse = |text: &str, what: &str| {
         if text.len() > MAX_FLEET_FILE_BYTES {
-            return Err(SourceError::Invalid(format!(
+            return Err(EngineError::Invalid(format!(
                 "{what}: {} MB is more than the {} MB a fleet file may have",
                 text.len() >> 20,
                 MAX_FLEET_FILE_BYTES >> 20
             )));
         }
         telltale_forecast::parse_fleet(text)
-            .map_err(|e| SourceError::Invalid(format!("{what}: {e}")))
+            .map_err(|e| EngineError::Invalid(format!("{what}: {e}")))
     };
     let failed = parse(failed, "failed units' histories")?;
     let running = parse(running, "running units' histories")?;
     let config = telltale_forecast::RulConfig::default();
     let model = telltale_forecast::RulModel::fit(&failed, &config)
-        .map_err(|e| SourceError::Invalid(format!("failed units' histories: {e}")))?;
+        .map_err(|e| EngineError::Invalid(format!("failed units' histories: {e}")))?;
     let mut estimates: Vec<FleetRulEstimate> = running
         .iter()
         .map(|unit| {
@@ -152,7 +152,7 @@ fn series_points(
 /// Adds or changes a plan (its count keeps running from where it started).
 pub async fn save_plan(ingest: &Ingest, plan: ServicePlan, now_ms: i64) -> Result<()> {
     plan.validate()
-        .map_err(|e| SourceError::Config(e.message))?;
+        .map_err(|e| EngineError::Config(e.message))?;
     Ok(ingest
         .save_service(ServiceChange::Save(plan, now_ms))
         .await?)
@@ -235,30 +235,6 @@ pub fn measures(
         .collect()
 }
 
-/// The demo plant's plans: the pump's seal by hours and starts (due within the demo's first
-/// hours, so the page and the alerts show it), the compressor's filter by hours (weeks away).
-pub fn demo_plans(source_id: &str) -> Vec<ServicePlan> {
-    let device = |name: &str| DeviceId::new(format!("mqtt:{source_id}/{name}"));
-    vec![
-        ServicePlan {
-            id: "pump-02-seal".into(),
-            device: device("pump-02"),
-            metric: "current".into(),
-            on_above: 2.0,
-            every_hours: Some(2.0),
-            every_cycles: Some(120),
-        },
-        ServicePlan {
-            id: "compressor-03-filter".into(),
-            device: device("compressor-03"),
-            metric: "current".into(),
-            on_above: 2.0,
-            every_hours: Some(500.0),
-            every_cycles: None,
-        },
-    ]
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -269,8 +245,8 @@ mod tests {
     fn a_fleet_gets_estimates_soonest_first_and_bad_files_are_explained() {
         let failed: Vec<_> = (1..=20).map(|a| (a, 150 + 6 * a, 150 + 6 * a)).collect();
         let fleet = fleet_rul(
-            &crate::demo::wearing_fleet(&failed),
-            &crate::demo::wearing_fleet(&[(7, 220, 120), (3, 200, 170)]),
+            &telltale_demo::wearing_fleet(&failed),
+            &telltale_demo::wearing_fleet(&[(7, 220, 120), (3, 200, 170)]),
         )
         .unwrap();
         assert_eq!(fleet.failed_units, 20);
@@ -285,7 +261,7 @@ mod tests {
         let cases = [
             ("not a fleet", "", "failed units' histories: line 1"),
             (
-                &crate::demo::wearing_fleet(&failed)[..],
+                &telltale_demo::wearing_fleet(&failed)[..],
                 "1 1 x",
                 "running units' histories: line 1",
             ),

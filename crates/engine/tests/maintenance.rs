@@ -1,16 +1,16 @@
 //! Maintenance forecasts from stored history and the alert limits in force.
 
 use std::sync::Arc;
+use telltale_engine::alerting::LogNotifier;
+use telltale_engine::Engine;
 use telltale_model::{Device, DeviceId, Quality, Reading, Transport};
-use telltale_sources::alerting::LogNotifier;
-use telltale_sources::Engine;
 
 const HOUR: i64 = 3_600_000;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_rising_series_is_dated_and_a_flat_one_is_not() {
     let dir = tempfile::tempdir().unwrap();
-    let mut engine = Engine::open(&dir.path().join("m.db")).unwrap();
+    let engine = Engine::open(&dir.path().join("m.db")).unwrap();
     let now = telltale_sources::now_ms();
     let ingest = engine.ingest();
     for (id, name) in [("mqtt:p/pump", "pump"), ("mqtt:p/fan", "fan")] {

@@ -1,7 +1,7 @@
 //! The built-in demo fleet: a simulated home and a simulated plant, so the app shows life with no
 //! hardware and no broker of the user's own.
 //!
-//! Neither part takes a shortcut into the store. The home is a [`crate::ble::Radio`] that emits
+//! Neither part takes a shortcut into the store. The home is a [`telltale_sources::ble::Radio`] that emits
 //! real BTHome, Ruuvi and Heart Rate bytes, decoded by the same decoders a real adapter's adverts
 //! go through. The plant publishes JSON to a real MQTT broker (a private mosquitto on a loopback
 //! port), and the ordinary MQTT source subscribes to it.
@@ -19,10 +19,65 @@ pub use plant::{
     FILTER_HISTORY_MS,
 };
 
-use crate::ble::{BleFleet, BleSource};
-use crate::board::SourceBoard;
-use crate::task::TaskHandle;
+use telltale_sources::ble::{BleFleet, BleSource};
+use telltale_sources::SourceBoard;
+use telltale_sources::TaskHandle;
 use telltale_store::Ingest;
+
+/// The demo fleet's extra rules, so the demo shows alerts coming and going.
+pub const RULES: &str = r#"
+[[rule]]
+id = "machine-wear"
+device = "*"
+device_kind = "machine"
+kind = "forecast"                     # a machine's trend reaches one of its limits
+horizon_s = 604800                    # within a week
+off_delay_s = 3600
+severity = "warning"
+
+[[rule]]
+id = "machine-vibration"
+device = "*"
+device_kind = "machine"
+metric = "vibration"
+kind = "high"
+limit = 3.2
+deadband = 0.2
+on_delay_s = 3
+severity = "warning"
+
+[[rule]]
+id = "filter-clogged"
+device = "filter-04"
+metric = "pressure_drop"
+kind = "high"
+limit = 250.0                         # Pa: change the filter
+deadband = 5.0
+on_delay_s = 60
+severity = "warning"
+
+[[rule]]
+id = "machine-hot"
+device = "*"
+device_kind = "machine"
+metric = "temperature"
+kind = "high"
+limit = 64.5
+deadband = 1.0
+on_delay_s = 10
+severity = "critical"
+
+[[rule]]
+id = "freezer-warm"
+device = "*"
+tags = ["freezer"]                    # every device tagged "freezer"
+metric = "temperature"
+kind = "high"
+limit = -15.0
+deadband = 1.0
+on_delay_s = 300
+severity = "critical"
+"#;
 
 /// The running demo: dropping it stops every part of it.
 pub struct DemoFleet {
@@ -54,7 +109,7 @@ pub fn wearing_fleet(units: &[(u32, u32, u32)]) -> String {
 impl DemoFleet {
     /// `filter_installed_ms`: when the plant's filter was installed (see [`FILTER`]).
     pub fn start(ingest: Ingest, board: SourceBoard, filter_installed_ms: i64) -> Self {
-        let home = crate::ble::start(
+        let home = telltale_sources::ble::start(
             "demo-home",
             Box::new(DemoRadio::new(home_devices())),
             Self::home_fleet(BleFleet::default()),

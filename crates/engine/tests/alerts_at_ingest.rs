@@ -4,12 +4,12 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use telltale_alerts::Notification;
+use telltale_engine::alerting::{history, Notifier};
+use telltale_engine::Engine;
 use telltale_model::alert::{
     AlertEvent, AlertHistoryQuery, AlertId, AlertRecord, AlertState, Severity,
 };
 use telltale_model::{Device, DeviceId, Quality, Reading, Transport};
-use telltale_sources::alerting::{history, Notifier};
-use telltale_sources::Engine;
 use tokio::sync::broadcast;
 
 const RULES: &str = r#"
@@ -55,7 +55,7 @@ async fn next_record(rx: &mut broadcast::Receiver<AlertRecord>, what: &str) -> A
 }
 
 async fn engine(db: &std::path::Path, notes: Arc<Collected>) -> Engine {
-    let mut engine = Engine::open(db).unwrap();
+    let engine = Engine::open(db).unwrap();
     engine
         .ingest()
         .register(Device {
@@ -224,10 +224,10 @@ async fn a_rule_aimed_at_a_tag_watches_the_tagged_devices() {
         })
         .await
         .unwrap();
-    telltale_sources::set_device_tags(&ingest, DeviceId::new("ble:FREEZER"), &[" Freezer ".into()])
+    telltale_engine::set_device_tags(&ingest, DeviceId::new("ble:FREEZER"), &[" Freezer ".into()])
         .await
         .unwrap();
-    assert!(telltale_sources::set_device_tags(
+    assert!(telltale_engine::set_device_tags(
         &ingest,
         DeviceId::new("ble:FREEZER"),
         &["two words".into()]
@@ -235,7 +235,7 @@ async fn a_rule_aimed_at_a_tag_watches_the_tagged_devices() {
     .await
     .is_err());
     assert!(
-        telltale_sources::set_device_tags(&ingest, DeviceId::new("ble:NOPE"), &["x".into()])
+        telltale_engine::set_device_tags(&ingest, DeviceId::new("ble:NOPE"), &["x".into()])
             .await
             .is_err(),
         "an unknown device is an error"

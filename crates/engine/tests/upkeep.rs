@@ -3,11 +3,11 @@
 
 use std::sync::Arc;
 use std::time::Duration;
+use telltale_engine::alerting::LogNotifier;
+use telltale_engine::{upkeep, Engine};
 use telltale_model::alert::{AlertKind, AlertState};
 use telltale_model::upkeep::ServicePlan;
 use telltale_model::{Device, DeviceId, Quality, Reading, Transport};
-use telltale_sources::alerting::LogNotifier;
-use telltale_sources::{upkeep, Engine};
 
 const MIN: i64 = 60_000;
 const HOUR: i64 = 3_600_000;
@@ -42,7 +42,7 @@ async fn register(engine: &Engine, id: &str, name: &str) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_plan_counts_hours_and_starts_and_restarts_when_serviced() {
     let dir = tempfile::tempdir().unwrap();
-    let mut engine = Engine::open(&dir.path().join("u.db")).unwrap();
+    let engine = Engine::open(&dir.path().join("u.db")).unwrap();
     let now = telltale_sources::now_ms();
     register(&engine, "mqtt:p/pump", "pump").await;
     let start = now - 10 * HOUR;

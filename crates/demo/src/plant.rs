@@ -2,14 +2,15 @@
 //! MQTT source exactly as a real gateway would be.
 
 use super::signal::wave;
-use crate::board::SourceBoard;
-use crate::mqtt::{self, BrokerConfig, PayloadFormat, TopicMap};
-use crate::task::TaskHandle;
 use rumqttc::{AsyncClient, MqttOptions, QoS};
 use std::path::PathBuf;
 use std::process::Stdio;
 use std::time::Duration;
+use telltale_model::upkeep::ServicePlan;
 use telltale_model::{DeviceId, Quality, Reading, SourceState, Transport};
+use telltale_sources::mqtt::{self, BrokerConfig, PayloadFormat, TopicMap};
+use telltale_sources::SourceBoard;
+use telltale_sources::TaskHandle;
 use telltale_store::{Ingest, SeriesKey, StoreError};
 use tokio_util::sync::CancellationToken;
 
@@ -201,13 +202,19 @@ pub(super) fn start(ingest: Ingest, board: SourceBoard, filter_installed_ms: i64
             }
         };
         // The demo's service plans, so the Upkeep page counts something (kept if edited).
-        for plan in crate::upkeep::demo_plans(SOURCE_ID) {
-            let seed = telltale_store::ServiceChange::Seed(plan, crate::now_ms());
+        for plan in service_plans(SOURCE_ID) {
+            let seed = telltale_store::ServiceChange::Seed(plan, telltale_sources::now_ms());
             if let Err(e) = ingest_plans.save_service(seed).await {
                 tracing::error!(error = %e, "demo service plan not saved");
             }
         }
-        match backfill_filter(&ingest_plans, filter_installed_ms, crate::now_ms()).await {
+        match backfill_filter(
+            &ingest_plans,
+            filter_installed_ms,
+            telltale_sources::now_ms(),
+        )
+        .await
+        {
             Ok(n) => tracing::info!(readings = n, "demo plant: the filter's history handed over"),
             Err(e) => tracing::error!(error = %e, "demo plant: the filter's history not stored"),
         }
@@ -222,7 +229,7 @@ async fn publish_until_cancelled(port: u16, filter_installed_ms: i64, cancel: &C
     let mut options = MqttOptions::new("telltale-demo-plant", "127.0.0.1", port);
     options.set_keep_alive(Duration::from_secs(15));
     let (client, mut eventloop) = AsyncClient::new(options, 64);
-    let started = crate::now_ms();
+    let started = telltale_sources::now_ms();
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     loop {
         tokio::select! {
@@ -234,7 +241,7 @@ async fn publish_until_cancelled(port: u16, filter_installed_ms: i64, cancel: &C
                 }
             }
             _ = tick.tick() => {
-                let now = crate::now_ms();
+                let now = telltale_sources::now_ms();
                 for m in plant_machines() {
                     for (metric, value, unit) in machine_values(&m, now, started) {
                         let payload = serde_json::json!({ "value": (value * 1000.0).round() / 1000.0, "unit": unit });
@@ -369,6 +376,30 @@ fn die_with_parent(command: &mut tokio::process::Command) {
 
 #[cfg(not(target_os = "linux"))]
 fn die_with_parent(_command: &mut tokio::process::Command) {}
+
+/// The demo plant's plans: the pump's seal by hours and starts (due within the demo's first
+/// hours, so the page and the alerts show it), the compressor's filter by hours (weeks away).
+pub fn service_plans(source_id: &str) -> Vec<ServicePlan> {
+    let device = |name: &str| DeviceId::new(format!("mqtt:{source_id}/{name}"));
+    vec![
+        ServicePlan {
+            id: "pump-02-seal".into(),
+            device: device("pump-02"),
+            metric: "current".into(),
+            on_above: 2.0,
+            every_hours: Some(2.0),
+            every_cycles: Some(120),
+        },
+        ServicePlan {
+            id: "compressor-03-filter".into(),
+            device: device("compressor-03"),
+            metric: "current".into(),
+            on_above: 2.0,
+            every_hours: Some(500.0),
+            every_cycles: None,
+        },
+    ]
+}
 
 #[cfg(test)]
 mod tests {

@@ -4,10 +4,10 @@
 use std::sync::Arc;
 use std::time::Duration;
 use telltale_alerts::Notification;
+use telltale_engine::alerting::{history, Alerts, Notifier};
+use telltale_engine::Engine;
 use telltale_model::alert::{AlertEvent, AlertHistoryQuery, AlertRecord, AlertState};
 use telltale_model::{Device, DeviceId, Quality, Reading, Transport};
-use telltale_sources::alerting::{history, Alerts, Notifier};
-use telltale_sources::Engine;
 use tokio::sync::broadcast;
 
 /// Every freezer (by kind), and the one named "Freezer" (by name): both kinds of targeting.
@@ -82,7 +82,7 @@ async fn settle() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_devices_with_one_name_keep_their_own_alerts() {
     let dir = tempfile::tempdir().unwrap();
-    let mut engine = Engine::open(&dir.path().join("alerts.db")).unwrap();
+    let engine = Engine::open(&dir.path().join("alerts.db")).unwrap();
     let ingest = engine.ingest();
     ingest.register(freezer("ble:A", "Freezer")).await.unwrap();
     ingest.register(freezer("ble:B", "Freezer")).await.unwrap();
@@ -131,7 +131,7 @@ async fn two_devices_with_one_name_keep_their_own_alerts() {
 async fn a_renamed_device_keeps_its_alert_and_its_history() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("alerts.db");
-    let mut engine = Engine::open(&db).unwrap();
+    let engine = Engine::open(&db).unwrap();
     let ingest = engine.ingest();
     ingest.register(freezer("ble:A", "Freezer")).await.unwrap();
     engine.start_alerts(Arc::new(Quiet)).unwrap();
@@ -159,7 +159,7 @@ async fn a_renamed_device_keeps_its_alert_and_its_history() {
         .await
         .unwrap();
     engine.shutdown().await;
-    let mut engine = Engine::open(&db).unwrap();
+    let engine = Engine::open(&db).unwrap();
     engine.start_alerts(Arc::new(Quiet)).unwrap();
     let alerts = engine.alerts().unwrap();
     let mut records = alerts.subscribe();

@@ -4,7 +4,6 @@
 //! a few read-only connections, so reads run beside each other and beside the writer.
 
 use crate::alerting::Alerts;
-use crate::board::SourceBoard;
 use crate::error::Result;
 use std::path::Path;
 use std::sync::Arc;
@@ -17,6 +16,7 @@ use telltale_model::{
     Dashboard, Device, DeviceId, ExportRequest, ExportResult, History, HistoryQuery,
     RetentionSetting,
 };
+use telltale_sources::SourceBoard;
 use telltale_store::{SeriesKey, Store};
 
 #[derive(Clone)]

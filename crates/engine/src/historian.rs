@@ -5,7 +5,7 @@
 //! from elsewhere, which neither the live view nor the alert engine takes for news; retention
 //! later trims it like any other reading.
 
-use crate::error::{Result, SourceError};
+use crate::error::{EngineError, Result};
 use crate::secret::{ExposeSecret, Secret, SecretStore};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -39,7 +39,7 @@ fn stored_url(store: &Store) -> Result<Option<String>> {
         None => Ok(None),
         Some((_, json)) => serde_json::from_str::<Stored>(&json)
             .map(|s| Some(s.url))
-            .map_err(|e| SourceError::Config(format!("the historian's stored settings: {e}"))),
+            .map_err(|e| EngineError::Config(format!("the historian's stored settings: {e}"))),
     }
 }
 
@@ -78,14 +78,14 @@ pub async fn save(
     let target = Target::parse(&request.url)?;
     match (&request.password, request.clear_password) {
         (Some(_), true) => {
-            return Err(SourceError::Config(
+            return Err(EngineError::Config(
                 "give a new password or clear it, not both".into(),
             ))
         }
         (Some(p), false) => {
             let text = p.clone().into_text();
             if text.is_empty() || text.len() > 1024 || text.contains('\n') {
-                return Err(SourceError::Config(
+                return Err(EngineError::Config(
                     "a password must be one line of 1 to 1024 characters".into(),
                 ));
             }
@@ -95,13 +95,13 @@ pub async fn save(
         (None, false) => {}
     }
     let json = serde_json::to_string(&Stored { url: request.url })
-        .map_err(|e| SourceError::Config(format!("cannot encode the settings: {e}")))?;
+        .map_err(|e| EngineError::Config(format!("cannot encode the settings: {e}")))?;
     ingest
         .save_source_config(SourceConfigChange {
             kind: KIND.into(),
             id: ID.into(),
             config: Some(json),
-            now_ms: crate::now_ms(),
+            now_ms: telltale_sources::now_ms(),
         })
         .await?;
     Ok(())
@@ -119,7 +119,7 @@ pub async fn remove(store: &Store, ingest: &Ingest, secrets: &dyn SecretStore) -
             kind: KIND.into(),
             id: ID.into(),
             config: None,
-            now_ms: crate::now_ms(),
+            now_ms: telltale_sources::now_ms(),
         })
         .await?;
     Ok(())

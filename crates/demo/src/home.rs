@@ -1,9 +1,9 @@
 //! The simulated home: BLE devices that advertise real payload bytes.
 
 use super::signal::wave;
-use crate::ble::{BleEvent, BleFleet, KnownDevice, Radio, RadioFuture, RadioState};
 use std::sync::Arc;
 use std::time::Duration;
+use telltale_sources::ble::{BleEvent, BleFleet, KnownDevice, Radio, RadioFuture, RadioState};
 use tokio::sync::{mpsc, watch};
 use tokio_util::sync::CancellationToken;
 
@@ -147,7 +147,7 @@ impl Radio for DemoRadio {
                     _ = cancel.cancelled() => return,
                     _ = tick.tick() => {}
                 }
-                let now = crate::now_ms();
+                let now = telltale_sources::now_ms();
                 for (device, due) in self.devices.iter().zip(next_due.iter_mut()) {
                     if now < *due {
                         continue;
@@ -332,7 +332,7 @@ pub fn heart_rate_measurement(bpm: u8, rr_s: &[f64]) -> Vec<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ble::readings_of;
+    use telltale_sources::ble::readings_of;
 
     fn value(readings: &[telltale_model::Reading], metric: &str) -> f64 {
         readings

@@ -13,14 +13,14 @@ mod common;
 use common::MemoryKeyring;
 use std::future::Future;
 use std::time::{Duration, Instant};
+use telltale_demo::{heart_rate_measurement, pvvx, ruuvi_rawv2};
+use telltale_engine::secret::SecretStore;
+use telltale_engine::{BindkeyChange, Engine, BLUETOOTH_SOURCE};
 use telltale_fake_bluez::{
     bytes_of_hex as hex, CharacteristicSpec, DeviceSpec, FakeBluez, PrivateBus, ServiceSpec,
 };
 use telltale_model::ble::BleDeviceConfig;
 use telltale_model::{DeviceId, HistoryQuery, SourceState};
-use telltale_sources::demo::{heart_rate_measurement, pvvx, ruuvi_rawv2};
-use telltale_sources::secret::SecretStore;
-use telltale_sources::{BindkeyChange, Engine, BLUETOOTH_SOURCE};
 
 const THERMO: &str = "A4:C1:38:10:20:01"; // BTHome v2, plain
 const SEALED: &str = "54:48:E6:8F:80:A5"; // BTHome v2, encrypted (bthome-ble's test key and frames)
@@ -45,7 +45,7 @@ const ATC_FRAME: &str = "a4c1388d18b201122f640ca025"; // 27.4 °C, 47 %
 const RUUVI_V1_FRAME: &str = "03ff7f63ffff7fff7fff7fffffff"; // 127.99 °C, 127.5 %
 
 fn bthome(packet_id: u8, temperature_c: f64) -> Vec<u8> {
-    telltale_sources::demo::bthome_v2(packet_id, temperature_c, 45.0, 88)
+    telltale_demo::bthome_v2(packet_id, temperature_c, 45.0, 88)
 }
 
 async fn within<F: Future>(what: &str, limit: Duration, f: F) -> F::Output {
@@ -76,7 +76,7 @@ fn values(engine: &Engine, address: &str, metric: &str) -> Vec<f64> {
     });
     match history {
         Ok(h) => h.buckets.iter().map(|b| b.mean).collect(),
-        Err(telltale_sources::SourceError::Store(telltale_store::StoreError::NotFound(_))) => {
+        Err(telltale_engine::EngineError::Store(telltale_store::StoreError::NotFound(_))) => {
             Vec::new()
         }
         Err(e) => panic!("history of {address} {metric}: {e}"),
@@ -104,7 +104,7 @@ async fn bluetooth_devices_through_btleplug_and_a_fake_bluez() {
 
     let dir = tempfile::tempdir().unwrap();
     let secrets = MemoryKeyring::default();
-    let mut engine = Engine::open(&dir.path().join("ble.db")).unwrap();
+    let engine = Engine::open(&dir.path().join("ble.db")).unwrap();
     let ingest = engine.ingest();
 
     // The user's devices; the strap is connected to, the others are only listened to.
@@ -150,12 +150,12 @@ async fn bluetooth_devices_through_btleplug_and_a_fake_bluez() {
             BindkeyChange::Keep,
         ),
     ] {
-        telltale_sources::save_ble_device(&ingest, &secrets, c, key)
+        telltale_engine::save_ble_device(&ingest, &secrets, c, key)
             .await
             .expect("device saved");
     }
     // A wrong bindkey is refused before anything is saved.
-    let refused = telltale_sources::save_ble_device(
+    let refused = telltale_engine::save_ble_device(
         &ingest,
         &secrets,
         config(THERMO, "Living room", "thermometer", false),
@@ -416,7 +416,7 @@ async fn bluetooth_devices_through_btleplug_and_a_fake_bluez() {
         (BindkeyChange::Set(SEALED_KEY.to_owned().into()), 18.0),
         (BindkeyChange::Clear, 18.5),
     ] {
-        telltale_sources::save_ble_device(
+        telltale_engine::save_ble_device(
             &ingest,
             &secrets,
             config(PVVX, "Bedroom", "thermometer", false),
@@ -694,7 +694,7 @@ async fn bluetooth_devices_through_btleplug_and_a_fake_bluez() {
     .await;
 
     // Removing a device with its history: gone from the list, the store and the keyring.
-    telltale_sources::remove_ble_device(&ingest, &secrets, SEALED, true)
+    telltale_engine::remove_ble_device(&ingest, &secrets, SEALED, true)
         .await
         .unwrap();
     engine.reload_ble_fleet(&secrets).unwrap();

@@ -1,11 +1,11 @@
 //! The headless collector's configuration file (TOML).
 
-use crate::error::{Result, SourceError};
-use crate::mqtt::BrokerConfig;
+use crate::error::{EngineError, Result};
 use serde::Deserialize;
 use std::collections::HashSet;
 use std::path::Path;
 use telltale_model::ble::BleDeviceConfig;
+use telltale_sources::mqtt::BrokerConfig;
 
 /// What `telltale collect --config FILE.toml` runs.
 #[derive(Debug, Clone, Default, Deserialize, PartialEq)]
@@ -69,30 +69,30 @@ impl BleDeviceEntry {
             connect: self.connect,
         }
         .normalized()
-        .map_err(|e| SourceError::Config(format!("[[ble]] {:?}: {}", self.address, e.message)))
+        .map_err(|e| EngineError::Config(format!("[[ble]] {:?}: {}", self.address, e.message)))
     }
 }
 
 impl CollectorConfig {
     pub fn parse(text: &str) -> Result<Self> {
         let config: CollectorConfig =
-            toml::from_str(text).map_err(|e| SourceError::Config(describe(text, &e)))?;
+            toml::from_str(text).map_err(|e| EngineError::Config(describe(text, &e)))?;
         config.validate()?;
         Ok(config)
     }
 
     pub fn load(path: &Path) -> Result<Self> {
         let text = std::fs::read_to_string(path)
-            .map_err(|e| SourceError::Config(format!("cannot read {}: {e}", path.display())))?;
+            .map_err(|e| EngineError::Config(format!("cannot read {}: {e}", path.display())))?;
         Self::parse(&text).map_err(|e| match e {
-            SourceError::Config(m) => SourceError::Config(format!("{}: {m}", path.display())),
+            EngineError::Config(m) => EngineError::Config(format!("{}: {m}", path.display())),
             other => other,
         })
     }
 
     pub fn validate(&self) -> Result<()> {
         if self.mqtt.is_empty() && self.ble.is_empty() {
-            return Err(SourceError::Config(
+            return Err(EngineError::Config(
                 "nothing to collect: add at least one [[mqtt]] broker or [[ble]] device".into(),
             ));
         }
@@ -100,7 +100,7 @@ impl CollectorConfig {
         for device in &self.ble {
             let config = device.device_config()?;
             if !addresses.insert(config.address.clone()) {
-                return Err(SourceError::Config(format!(
+                return Err(EngineError::Config(format!(
                     "[[ble]] address {} is listed twice",
                     config.address
                 )));
@@ -108,7 +108,7 @@ impl CollectorConfig {
         }
         if let Some(h) = &self.historian {
             if !(h.interval_s.is_finite() && (0.2..=86_400.0).contains(&h.interval_s)) {
-                return Err(SourceError::Config(format!(
+                return Err(EngineError::Config(format!(
                     "[historian] interval_s must be between 0.2 and 86400 seconds, got {}",
                     h.interval_s
                 )));
@@ -116,9 +116,9 @@ impl CollectorConfig {
         }
         let mut ids = HashSet::new();
         for broker in &self.mqtt {
-            broker.validate().map_err(SourceError::Config)?;
+            broker.validate().map_err(EngineError::Config)?;
             if !ids.insert(&broker.id) {
-                return Err(SourceError::Config(format!(
+                return Err(EngineError::Config(format!(
                     "broker id {:?} is used twice",
                     broker.id
                 )));
@@ -203,7 +203,7 @@ username = "collector"
         let c = CollectorConfig::parse(GOOD).unwrap();
         assert_eq!(c.mqtt.len(), 1);
         let b = &c.mqtt[0];
-        assert_eq!(b.protocol, crate::mqtt::Protocol::V5);
+        assert_eq!(b.protocol, telltale_sources::mqtt::Protocol::V5);
         assert_eq!(b.username.as_deref(), Some("collector"));
         assert_eq!(b.topics[0].filter, "factory/+/+");
     }

@@ -4,11 +4,12 @@
 
 use rumqttc::{AsyncClient, Event, MqttOptions, Packet, QoS};
 use std::time::{Duration, Instant};
+use telltale_demo::LocalBroker;
+use telltale_engine::secret::OsKeyring;
+use telltale_engine::Engine;
 use telltale_model::broker::{BrokerConfig, PayloadFormat, SparkplugSettings, TopicMap};
 use telltale_model::{DeviceId, Freshness, HistoryQuery};
-use telltale_sources::demo::LocalBroker;
-use telltale_sources::secret::OsKeyring;
-use telltale_sources::{now_ms, Engine};
+use telltale_sources::now_ms;
 use telltale_sparkplug::{
     encode, DataType, Message, MessageType, Metric, MetricValue, Topic, NAMESPACE,
 };
@@ -125,7 +126,7 @@ async fn births_data_gaps_and_deaths() {
     let (edge, mut seen) = observer(broker.port()).await;
     // Let the observer's subscription land before the host announces itself.
     tokio::time::sleep(Duration::from_millis(200)).await;
-    let mut engine = Engine::open(&dir.path().join("sp.db")).unwrap();
+    let engine = Engine::open(&dir.path().join("sp.db")).unwrap();
     engine
         .start_broker(config(broker.port()), &OsKeyring)
         .unwrap();
@@ -318,7 +319,7 @@ async fn a_last_will_takes_a_device_offline() {
         .await
         .expect("mosquitto (apt install mosquitto)");
     let dir = tempfile::tempdir().unwrap();
-    let mut engine = Engine::open(&dir.path().join("lwt.db")).unwrap();
+    let engine = Engine::open(&dir.path().join("lwt.db")).unwrap();
     let mut config = config(broker.port());
     config.id = "home".into();
     config.sparkplug = None;

@@ -11,9 +11,7 @@
 //! task computes the forecasts and service plans every [`UPKEEP_EVERY`] off the async workers
 //! and hands each series' time left to the evaluator as a command.
 
-use crate::board::SourceBoard;
-use crate::error::{Result, SourceError};
-use crate::task::TaskHandle;
+use crate::error::{EngineError, Result};
 use crate::upkeep::Measure;
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
@@ -23,6 +21,8 @@ use telltale_alerts::{
 };
 use telltale_model::alert::{ActiveAlert, AlertEvent, AlertId, AlertRecord};
 use telltale_model::{DeviceId, Reading};
+use telltale_sources::SourceBoard;
+use telltale_sources::TaskHandle;
 use telltale_store::{AlertWrite, Ingest, SourceConfigChange, Store};
 use tokio::sync::{broadcast, mpsc, oneshot};
 
@@ -111,7 +111,7 @@ impl Alerter {
                 // A rules document this build cannot read must not stop the app: run none,
                 // and say so where the rules are edited.
                 tracing::error!(error = %e, "saved alert rules are unreadable; no rules in force");
-                RuleSet::from_toml("").map_err(|e| SourceError::Config(e.to_string()))?
+                RuleSet::from_toml("").map_err(|e| EngineError::Config(e.to_string()))?
             }
         };
         let snapshot = store
@@ -200,9 +200,9 @@ impl Alerts {
         self.commands
             .send(command(tx))
             .await
-            .map_err(|_| SourceError::Config("the alert engine is stopped".into()))?;
+            .map_err(|_| EngineError::Config("the alert engine is stopped".into()))?;
         rx.await
-            .map_err(|_| SourceError::Config("the alert engine is stopped".into()))?
+            .map_err(|_| EngineError::Config("the alert engine is stopped".into()))?
     }
 
     pub async fn acknowledge(&self, id: &AlertId, by: &str) -> Result<()> {
@@ -225,7 +225,7 @@ impl Alerts {
 
     /// Replaces the rules with `text` (TOML), after validating it; alerts of removed rules close.
     pub async fn set_rules(&self, text: &str) -> Result<()> {
-        let rules = RuleSet::from_toml(text).map_err(|e| SourceError::Config(e.to_string()))?;
+        let rules = RuleSet::from_toml(text).map_err(|e| EngineError::Config(e.to_string()))?;
         let text = text.to_owned();
         self.ask(|r| Command::SetRules(rules, text, r)).await?;
         self.upkeep_now.notify_one();
@@ -390,8 +390,8 @@ impl Worker {
                     }
                     Err(broadcast::error::RecvError::Closed) => break,
                 },
-                _ = tick.tick() => self.tick(crate::now_ms()),
-                Some(command) = commands.recv() => self.command(command, crate::now_ms()),
+                _ = tick.tick() => self.tick(telltale_sources::now_ms()),
+                Some(command) = commands.recv() => self.command(command, telltale_sources::now_ms()),
             };
             self.publish(outputs, false).await;
         }
@@ -562,7 +562,7 @@ impl Worker {
                 out
             }
             Err(e) => {
-                let _ = reply.send(Err(SourceError::Config(e.to_string())));
+                let _ = reply.send(Err(EngineError::Config(e.to_string())));
                 Vec::new()
             }
         }
@@ -571,7 +571,7 @@ impl Worker {
     /// Stores the records and the state (when changed: with every transition, at the end, and
     /// otherwise at most every [`STATE_SAVE_EVERY`]), then notifies and updates the view.
     async fn publish(&mut self, outputs: Vec<Output>, end: bool) {
-        let now = crate::now_ms();
+        let now = telltale_sources::now_ms();
         let records: Vec<AlertRecord> = outputs.iter().filter_map(record_of).collect();
         let due = end
             || !records.is_empty()
@@ -652,7 +652,7 @@ fn upkeep_task(store: Arc<Store>, alerts: Alerts) -> TaskHandle {
             }
             let store = store.clone();
             let computed = tokio::task::spawn_blocking(move || -> Result<(Vec<Measure>, i64)> {
-                let now = crate::now_ms();
+                let now = telltale_sources::now_ms();
                 let f = if forecasts {
                     crate::maintenance::forecasts(&store, &rules, now)?
                 } else {
@@ -718,61 +718,6 @@ device = "*"
 kind = "service_due"
 horizon_s = 259200                    # three days ahead, at the recent pace
 severity = "info"
-"#;
-
-/// The demo fleet's extra rules, so the demo shows alerts coming and going.
-pub const DEMO_RULES: &str = r#"
-[[rule]]
-id = "machine-wear"
-device = "*"
-device_kind = "machine"
-kind = "forecast"                     # a machine's trend reaches one of its limits
-horizon_s = 604800                    # within a week
-off_delay_s = 3600
-severity = "warning"
-
-[[rule]]
-id = "machine-vibration"
-device = "*"
-device_kind = "machine"
-metric = "vibration"
-kind = "high"
-limit = 3.2
-deadband = 0.2
-on_delay_s = 3
-severity = "warning"
-
-[[rule]]
-id = "filter-clogged"
-device = "filter-04"
-metric = "pressure_drop"
-kind = "high"
-limit = 250.0                         # Pa: change the filter
-deadband = 5.0
-on_delay_s = 60
-severity = "warning"
-
-[[rule]]
-id = "machine-hot"
-device = "*"
-device_kind = "machine"
-metric = "temperature"
-kind = "high"
-limit = 64.5
-deadband = 1.0
-on_delay_s = 10
-severity = "critical"
-
-[[rule]]
-id = "freezer-warm"
-device = "*"
-tags = ["freezer"]                    # every device tagged "freezer"
-metric = "temperature"
-kind = "high"
-limit = -15.0
-deadband = 1.0
-on_delay_s = 300
-severity = "critical"
 "#;
 
 /// A stored device's series as rules see it (by the device's name, kind and tags).
@@ -866,6 +811,6 @@ mod tests {
     #[test]
     fn the_shipped_rules_parse() {
         RuleSet::from_toml(DEFAULT_RULES).unwrap();
-        RuleSet::from_toml(&format!("{DEFAULT_RULES}{DEMO_RULES}")).unwrap();
+        RuleSet::from_toml(&format!("{DEFAULT_RULES}{}", telltale_demo::RULES)).unwrap();
     }
 }

@@ -1,0 +1,26 @@
+//! The application layer: the engine that wires sources to the store, behind both the app and
+//! the headless collector.
+//!
+//! [`Engine`] owns the store's writer, the sources (BLE and MQTT adapters from
+//! `telltale-sources`, and the demo fleet from `telltale-demo`), the alert runtime
+//! ([`alerting`]), retention pruning, and the read side ([`Queries`]). Around it: threshold
+//! forecasts ([`maintenance`]), service plans ([`upkeep`]), the link to the plant historian
+//! ([`historian`]), the collector's TOML ([`CollectorConfig`]) and the keyring ([`secret`]).
+
+pub mod alerting;
+mod config;
+mod engine;
+mod error;
+pub mod historian;
+pub mod maintenance;
+mod queries;
+pub mod secret;
+pub mod upkeep;
+
+pub use config::{BleDeviceEntry, CollectorConfig, HistorianEntry};
+pub use engine::{
+    bindkey_name, forget_broker, remove_ble_device, save_ble_device, save_broker, set_device_tags,
+    set_retention, BindkeyChange, Engine, PasswordChange, BLUETOOTH_SOURCE,
+};
+pub use error::{EngineError, Result};
+pub use queries::Queries;
