@@ -482,6 +482,66 @@ async fn demo_dashboard_device_page_layouts_and_offline_history() {
         "the line is more than a speck: {pixels}"
     );
 
+    // Reading the chart: the pointer over it shows the nearest reading's time and value; the
+    // keyboard moves that cursor reading by reading; a sentence says what the chart shows, for
+    // people who cannot see it; and "Show as table" lists it.
+    let read = wait_until(
+        &client,
+        "const c = document.getElementById('history-chart'); const r = c.getBoundingClientRect(); \
+         c.dispatchEvent(new PointerEvent('pointermove', {bubbles: true, pointerType: 'mouse', \
+             clientX: r.left + r.width * 0.6, clientY: r.top + r.height / 2})); \
+         const o = document.querySelector('[data-testid=readout]'); return o ? o.textContent : null;",
+        Duration::from_secs(10),
+        "the crosshair's reading under the pointer",
+    )
+    .await;
+    assert!(
+        read.as_str().unwrap().contains(" · "),
+        "time · value: {read}"
+    );
+    let stepped = js(
+        &client,
+        "const c = document.getElementById('history-chart'); c.focus(); \
+         const before = document.querySelector('[data-testid=readout]').textContent; \
+         c.dispatchEvent(new KeyboardEvent('keydown', {key: 'Home', bubbles: true})); \
+         c.dispatchEvent(new KeyboardEvent('keydown', {key: 'ArrowRight', bubbles: true})); \
+         return new Promise(ok => setTimeout(() => ok([before, \
+             document.querySelector('[data-testid=readout]').textContent, \
+             document.activeElement === c]), 300));",
+    )
+    .await;
+    assert_ne!(
+        stepped[0], stepped[1],
+        "the keys moved the cursor: {stepped}"
+    );
+    assert_eq!(
+        stepped[2],
+        json!(true),
+        "the chart takes the keyboard focus"
+    );
+    let spoken = js(
+        &client,
+        "return [document.querySelector('[data-testid=chart-summary]').textContent, \
+                 document.getElementById('history-chart').getAttribute('aria-label')];",
+    )
+    .await;
+    assert!(
+        spoken[0].as_str().unwrap().contains("readings: lowest") && spoken[0] == spoken[1],
+        "{spoken}"
+    );
+    click(&client, "[data-testid=show-table]").await;
+    let rows = wait_until(
+        &client,
+        "const t = document.querySelector('[data-testid=history-table]'); \
+         return t ? t.querySelectorAll('tbody tr').length : null;",
+        Duration::from_secs(10),
+        "the chart as a table",
+    )
+    .await;
+    assert!(rows.as_u64().unwrap() > 0, "{rows}");
+    screenshot(&client, &shots, "device-readout").await;
+    click(&client, "[data-testid=show-table]").await;
+
     for (name, w, h) in SIZES {
         resize(&client, w, h).await;
         if name == "phone" {

@@ -2,13 +2,18 @@
 
 use plotters::prelude::IntoDrawingArea;
 use plotters_canvas::CanvasBackend;
-use telltale_chart::ChartStyle;
+use telltale_chart::{ChartStyle, Frame};
 use telltale_model::alert::SeriesAlerts;
 use telltale_model::History;
 use web_sys::HtmlCanvasElement;
 
-/// Sizes the canvas to its box (so phones get a phone-wide chart) and draws `h` on it.
-pub fn draw(canvas: &HtmlCanvasElement, h: &History, alerts: &SeriesAlerts) -> Result<(), String> {
+/// Sizes the canvas to its box (so phones get a phone-wide chart) and draws `h` on it; says where
+/// the data went (canvas pixels are CSS pixels here), for the crosshair.
+pub fn draw(
+    canvas: &HtmlCanvasElement,
+    h: &History,
+    alerts: &SeriesAlerts,
+) -> Result<Frame, String> {
     let width = canvas.client_width().max(200) as u32;
     let height = canvas.client_height().max(160) as u32;
     if canvas.width() != width || canvas.height() != height {

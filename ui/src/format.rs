@@ -44,7 +44,13 @@ fn ago_text(elapsed_ms: i64) -> Option<String> {
 /// within the week either way, "3 Dec 14:05" further off, "3 Dec 2025 14:05" in another year.
 pub fn when(t: TimestampMs, now: TimestampMs) -> String {
     let local = |ms: TimestampMs| ms + i64::from(offset_at(ms)) * 60_000;
-    when_local(local(t), local(now))
+    when_local(local(t), local(now), false)
+}
+
+/// [`when_now`] to the second: for single readings, which a minute does not tell apart.
+pub fn when_exact(t: TimestampMs) -> String {
+    let local = |ms: TimestampMs| ms + i64::from(offset_at(ms)) * 60_000;
+    when_local(local(t), local(js_sys::Date::now() as TimestampMs), true)
 }
 
 /// [`when`] against the browser's clock.
@@ -53,7 +59,7 @@ pub fn when_now(t: TimestampMs) -> String {
 }
 
 /// [`when`] on local times (ms since the epoch, shifted by each moment's own UTC offset).
-fn when_local(t: i64, now: i64) -> String {
+fn when_local(t: i64, now: i64, seconds: bool) -> String {
     const DAY: i64 = 86_400_000;
     const WEEKDAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
     const MONTHS: [&str; 12] = [
@@ -61,11 +67,14 @@ fn when_local(t: i64, now: i64) -> String {
     ];
     let (day, today) = (t.div_euclid(DAY), now.div_euclid(DAY));
     let ms_of_day = t.rem_euclid(DAY);
-    let time = format!(
+    let mut time = format!(
         "{:02}:{:02}",
         ms_of_day / 3_600_000,
         ms_of_day / 60_000 % 60
     );
+    if seconds {
+        time.push_str(&format!(":{:02}", ms_of_day / 1000 % 60));
+    }
     let (year, month, date) = telltale_chart::civil_from_days(day);
     let (this_year, _, _) = telltale_chart::civil_from_days(today);
     match day - today {
@@ -196,13 +205,14 @@ mod tests {
         let at = |days: i64, hh: i64, mm: i64| {
             NOW - NOW.rem_euclid(DAY) + days * DAY + hh * 3_600_000 + mm * 60_000
         };
-        assert_eq!(when_local(at(0, 14, 5), NOW), "14:05");
-        assert_eq!(when_local(at(-1, 23, 59), NOW), "yesterday 23:59");
-        assert_eq!(when_local(at(1, 9, 0), NOW), "tomorrow 09:00");
-        assert_eq!(when_local(at(-3, 8, 30), NOW), "Mon 08:30");
-        assert_eq!(when_local(at(4, 8, 30), NOW), "Mon 08:30");
-        assert_eq!(when_local(at(-30, 7, 0), NOW), "3 Nov 07:00");
-        assert_eq!(when_local(at(-400, 7, 0), NOW), "29 Oct 2025 07:00");
+        assert_eq!(when_local(at(0, 14, 5), NOW, false), "14:05");
+        assert_eq!(when_local(at(0, 14, 5) + 7_250, NOW, true), "14:05:07");
+        assert_eq!(when_local(at(-1, 23, 59), NOW, false), "yesterday 23:59");
+        assert_eq!(when_local(at(1, 9, 0), NOW, false), "tomorrow 09:00");
+        assert_eq!(when_local(at(-3, 8, 30), NOW, false), "Mon 08:30");
+        assert_eq!(when_local(at(4, 8, 30), NOW, false), "Mon 08:30");
+        assert_eq!(when_local(at(-30, 7, 0), NOW, false), "3 Nov 07:00");
+        assert_eq!(when_local(at(-400, 7, 0), NOW, false), "29 Oct 2025 07:00");
     }
 
     #[test]

@@ -32,7 +32,8 @@ impl Default for ChartStyle {
         Self {
             background: RGBColor(255, 255, 255),
             foreground: RGBColor(40, 44, 52),
-            grid: RGBColor(225, 228, 232),
+            // Light enough that the data, not the mesh, is what the eye finds.
+            grid: RGBColor(238, 240, 243),
             line: RGBColor(14, 116, 144),
             alert: RGBColor(185, 28, 28),
             forecast: RGBColor(180, 83, 9),
@@ -78,8 +79,104 @@ pub fn draw<DB: DrawingBackend>(
     area: &DrawingArea<DB, Shift>,
     h: &History,
     style: &ChartStyle,
-) -> Result<(), String> {
+) -> Result<Frame, String> {
     draw_with_alerts(area, h, &SeriesAlerts::default(), style)
+}
+
+/// Where a drawn chart put its data: the plotting area in the backend's pixels and the time and
+/// value ranges it spans, so a pointer or a cursor over the picture can be turned into a time
+/// and a point back into a position.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Frame {
+    pub left: i32,
+    pub right: i32,
+    pub top: i32,
+    pub bottom: i32,
+    pub from_ms: TimestampMs,
+    pub to_ms: TimestampMs,
+    pub lo: f64,
+    pub hi: f64,
+}
+
+impl Frame {
+    /// The time under pixel column `x` (clamped to the plotting area).
+    pub fn time_at(&self, x: f64) -> TimestampMs {
+        let w = f64::from((self.right - self.left).max(1));
+        let f = ((x - f64::from(self.left)) / w).clamp(0.0, 1.0);
+        self.from_ms + ((self.to_ms - self.from_ms) as f64 * f).round() as TimestampMs
+    }
+
+    /// The pixel column of time `t`.
+    pub fn x_of(&self, t: TimestampMs) -> f64 {
+        let span = (self.to_ms - self.from_ms).max(1) as f64;
+        f64::from(self.left) + f64::from(self.right - self.left) * (t - self.from_ms) as f64 / span
+    }
+
+    /// The pixel row of value `v`.
+    pub fn y_of(&self, v: f64) -> f64 {
+        let range = if self.hi > self.lo {
+            self.hi - self.lo
+        } else {
+            1.0
+        };
+        f64::from(self.bottom) - f64::from(self.bottom - self.top) * (v - self.lo) / range
+    }
+}
+
+/// The index of the bucket whose point lies nearest time `t` (None for no buckets): what a
+/// crosshair snaps to.
+pub fn nearest(buckets: &[Bucket], t: TimestampMs) -> Option<usize> {
+    let i = buckets.partition_point(|b| b.t < t);
+    match (i.checked_sub(1), buckets.get(i)) {
+        (Some(before), Some(after)) => Some(if t - buckets[before].t <= after.t - t {
+            before
+        } else {
+            i
+        }),
+        (Some(before), None) => Some(before),
+        (None, Some(_)) => Some(i),
+        (None, None) => None,
+    }
+}
+
+/// What a chart shows, in one sentence for people who cannot see it: the range of values, the
+/// last one and which way it went. `unit` follows each value.
+pub fn summary(h: &History) -> String {
+    let unit = h
+        .unit
+        .as_deref()
+        .map(|u| format!(" {u}"))
+        .unwrap_or_default();
+    let (Some(first), Some(last)) = (h.buckets.first(), h.buckets.last()) else {
+        return "No readings in this range.".to_owned();
+    };
+    let lo = h
+        .buckets
+        .iter()
+        .map(|b| b.min)
+        .fold(f64::INFINITY, f64::min);
+    let hi = h
+        .buckets
+        .iter()
+        .map(|b| b.max)
+        .fold(f64::NEG_INFINITY, f64::max);
+    let count: u64 = h.buckets.iter().map(|b| b.count).sum();
+    let digits = label_decimals(hi - lo).max(1);
+    let v = |x: f64| format!("{x:.digits$}{unit}");
+    let change = last.mean - first.mean;
+    let trend = if (hi - lo) <= 0.0 || change.abs() < (hi - lo) * 0.1 {
+        "about level".to_owned()
+    } else if change > 0.0 {
+        format!("rising by {}", v(change))
+    } else {
+        format!("falling by {}", v(-change))
+    };
+    format!(
+        "{count} readings: lowest {}, highest {}, last {}; {trend} over the range.",
+        v(lo),
+        v(hi),
+        v(last.mean)
+    )
 }
 
 /// Draws `history` with its alert limits (dashed lines, always in view) and the periods its
@@ -89,7 +186,7 @@ pub fn draw_with_alerts<DB: DrawingBackend>(
     h: &History,
     alerts: &SeriesAlerts,
     style: &ChartStyle,
-) -> Result<(), String> {
+) -> Result<Frame, String> {
     let err = |e: DrawingAreaErrorKind<DB::ErrorType>| e.to_string();
     area.fill(&style.background).map_err(err)?;
     let (lo, hi) = value_range(
@@ -124,6 +221,17 @@ pub fn draw_with_alerts<DB: DrawingBackend>(
         .y_desc(unit)
         .draw()
         .map_err(err)?;
+    let (xs, ys) = chart.plotting_area().get_pixel_range();
+    let frame = Frame {
+        left: xs.start,
+        right: xs.end,
+        top: ys.start,
+        bottom: ys.end,
+        from_ms: h.from_ms,
+        to_ms: x_end,
+        lo,
+        hi,
+    };
 
     if h.buckets.is_empty() {
         let center = (h.from_ms + span / 2, (lo + hi) / 2.0);
@@ -134,7 +242,8 @@ pub fn draw_with_alerts<DB: DrawingBackend>(
                 ("sans-serif", 15).into_font().color(&style.foreground),
             )))
             .map_err(err)?;
-        return Ok(());
+        area.present().map_err(err)?;
+        return Ok(frame);
     }
 
     let alert = style.alert;
@@ -224,7 +333,8 @@ pub fn draw_with_alerts<DB: DrawingBackend>(
                 .map_err(err)?;
         }
     }
-    area.present().map_err(err)
+    area.present().map_err(err)?;
+    Ok(frame)
 }
 
 /// Where the time axis ends: the query's end, or further to show a forecast reaching its limit,
@@ -571,5 +681,56 @@ mod tests {
         assert_eq!(civil_from_days(0), (1970, 1, 1));
         assert_eq!(civil_from_days(19_723), (2024, 1, 1));
         assert_eq!(civil_from_days(-1), (1969, 12, 31));
+    }
+
+    #[test]
+    fn a_crosshair_snaps_to_the_nearest_point_and_the_frame_maps_both_ways() {
+        let buckets: Vec<Bucket> = [0, 1000, 5000, 9000]
+            .iter()
+            .map(|&t| bucket(t, 1.0))
+            .collect();
+        assert_eq!(nearest(&buckets, -50), Some(0));
+        assert_eq!(nearest(&buckets, 2900), Some(1));
+        assert_eq!(nearest(&buckets, 3100), Some(2));
+        assert_eq!(nearest(&buckets, 99_999), Some(3));
+        assert_eq!(nearest(&[], 5), None);
+        let h = history(buckets, 0);
+        let mut svg = String::new();
+        let frame = {
+            let root = SVGBackend::with_string(&mut svg, (600, 300)).into_drawing_area();
+            draw(&root, &h, &ChartStyle::default()).unwrap()
+        };
+        assert!(frame.left > 0 && frame.right < 600 && frame.top >= 0 && frame.bottom < 300);
+        assert_eq!((frame.from_ms, frame.to_ms), (h.from_ms, h.to_ms));
+        for t in [0, 25_000, 100_000] {
+            assert!((frame.time_at(frame.x_of(t)) - t).abs() <= 200, "{t}");
+        }
+        assert_eq!(frame.time_at(-10.0), h.from_ms, "clamped to the plot");
+        assert!(
+            frame.y_of(frame.hi) < frame.y_of(frame.lo),
+            "up is higher values"
+        );
+    }
+
+    #[test]
+    fn the_summary_says_range_last_and_trend() {
+        let rising = history(
+            (0..10).map(|i| bucket(i * 1000, 20.0 + i as f64)).collect(),
+            0,
+        );
+        let text = summary(&rising);
+        assert!(text.starts_with("10 readings: lowest 19.0 °C"), "{text}");
+        assert!(
+            text.contains("last 29.0 °C") && text.contains("rising by 9.0 °C"),
+            "{text}"
+        );
+        let flat = history(
+            (0..10)
+                .map(|i| bucket(i * 1000, 5.0 + (i % 2) as f64 * 0.01))
+                .collect(),
+            0,
+        );
+        assert!(summary(&flat).contains("about level"), "{}", summary(&flat));
+        assert_eq!(summary(&history(vec![], 0)), "No readings in this range.");
     }
 }

@@ -176,17 +176,112 @@ pub fn DevicePage(id: DeviceId) -> impl IntoView {
         current
     });
 
+    // Where the last drawing put the data: the crosshair maps pointer and cursor through it.
+    let frame = RwSignal::new(None::<telltale_chart::Frame>);
     Effect::new(move |_| {
         resized.track();
         let Some(el) = canvas.get() else { return };
         history.with(|h| {
             if let Some(Ok(h)) = h {
-                if let Err(e) = overlay.with_untracked(|a| chart::draw(&el, h, a)) {
-                    leptos::logging::error!("chart: {e}");
+                match overlay.with_untracked(|a| chart::draw(&el, h, a)) {
+                    Ok(f) => frame.set(Some(f)),
+                    Err(e) => leptos::logging::error!("chart: {e}"),
                 }
             }
         });
     });
+    // The crosshair's time: it snaps to the nearest point of whatever is drawn, so a chart that
+    // refreshes under it keeps pointing at the same moment.
+    let cursor = RwSignal::new(None::<i64>);
+    let snapped = Memo::new(move |_| {
+        let t = cursor.get()?;
+        history.with(|h| {
+            let h = h.as_ref()?.as_ref().ok()?;
+            let i = telltale_chart::nearest(&h.buckets, t)?;
+            Some((h.buckets[i], h.bucket_ms, h.unit.clone()))
+        })
+    });
+    let point_at = move |x: f64| {
+        if let Some(f) = frame.get_untracked() {
+            cursor.set(Some(f.time_at(x)));
+        }
+    };
+    // Keyboard: ←/→ step reading by reading (bucket by bucket), Home/End jump, Esc hides.
+    let on_key = move |ev: leptos::ev::KeyboardEvent| {
+        let step: Option<isize> = match ev.key().as_str() {
+            "ArrowLeft" => Some(-1),
+            "ArrowRight" => Some(1),
+            "Home" => Some(isize::MIN),
+            "End" => Some(isize::MAX),
+            "Escape" => {
+                cursor.set(None);
+                None
+            }
+            _ => None,
+        };
+        let Some(step) = step else { return };
+        ev.prevent_default();
+        history.with_untracked(|h| {
+            let Some(Ok(h)) = h else { return };
+            if h.buckets.is_empty() {
+                return;
+            }
+            let last = h.buckets.len() - 1;
+            let at = cursor
+                .get_untracked()
+                .and_then(|t| telltale_chart::nearest(&h.buckets, t));
+            let next = match (step, at) {
+                (isize::MIN, _) => 0,
+                (isize::MAX, _) | (_, None) => last,
+                (s, Some(i)) => i.saturating_add_signed(s).min(last),
+            };
+            cursor.set(Some(h.buckets[next].t));
+        });
+    };
+    let readout = move || {
+        let (b, bucket_ms, unit) = snapped.get()?;
+        let f = frame.get()?;
+        let unit = unit.as_deref();
+        let text = if bucket_ms == 0 {
+            format!(
+                "{} · {}",
+                format::when_now(b.t),
+                format::with_unit(b.mean, unit)
+            )
+        } else {
+            format!(
+                "{} · mean {} (min {}, max {}, {} readings)",
+                format::when_now(b.t),
+                format::with_unit(b.mean, unit),
+                format::value(b.min),
+                format::value(b.max),
+                b.count
+            )
+        };
+        let x = f.x_of(b.t);
+        let y = f.y_of(b.mean);
+        // The label sits on the side with more room.
+        let side = if x > f64::from(f.left + f.right) / 2.0 {
+            "right"
+        } else {
+            "left"
+        };
+        Some(view! {
+            <div class="crosshair" aria-hidden="true" style=format!("left: {x:.1}px; top: {}px; height: {}px", f.top, f.bottom - f.top)></div>
+            <div class="crosshair-dot" aria-hidden="true" style=format!("left: {x:.1}px; top: {y:.1}px")></div>
+            <div class=format!("readout {side}") role="status" data-testid="readout"
+                style=format!("{side}: {:.1}px", if side == "left" { x + 10.0 } else { f64::from(f.right) - x + 10.0 + 12.0 })>
+                {text}
+            </div>
+        })
+    };
+    let spoken = move || {
+        history.with(|h| match h {
+            Some(Ok(h)) => telltale_chart::summary(h),
+            _ => String::new(),
+        })
+    };
+    let table = RwSignal::new(false);
 
     view! {
         <nav class="crumbs">
@@ -196,8 +291,30 @@ pub fn DevicePage(id: DeviceId) -> impl IntoView {
         <DeviceHeader summary=summary metric=metric now=now />
         <RangePicker range=range now=now />
         <div class="chart-box">
-            <canvas id="history-chart" data-testid="chart" node_ref=canvas></canvas>
+            <canvas id="history-chart" data-testid="chart" node_ref=canvas tabindex="0" role="img"
+                aria-label=spoken
+                on:pointermove=move |ev: leptos::ev::PointerEvent| point_at(f64::from(ev.offset_x()))
+                on:pointerdown=move |ev: leptos::ev::PointerEvent| point_at(f64::from(ev.offset_x()))
+                on:pointerleave=move |ev: leptos::ev::PointerEvent| {
+                    // A finger lifted keeps its reading on screen; a mouse that leaves hides it.
+                    if ev.pointer_type() == "mouse" {
+                        cursor.set(None);
+                    }
+                }
+                on:keydown=on_key></canvas>
+            {readout}
         </div>
+        <p class="sr-only" data-testid="chart-summary">{spoken}</p>
+        <div class="row-actions">
+            <button class="chip-button" data-testid="show-table" aria-pressed=move || table.get().to_string()
+                on:click=move |_| table.update(|t| *t = !*t)>
+                {move || if table.get() { "Hide table" } else { "Show as table" }}
+            </button>
+        </div>
+        {move || table.get().then(|| history.with(|h| match h {
+            Some(Ok(h)) => Some(view! { <HistoryTable h=h.clone() /> }),
+            _ => None,
+        }))}
         {move || history.with(|h| match h {
             Some(Ok(h)) if !h.from_historian.is_empty() => {
                 let spans = h
@@ -545,5 +662,74 @@ fn DeviceTags(id: DeviceId, summary: Memo<Option<DeviceSummary>>) -> impl IntoVi
                 <p class:error=bad class:status=!bad data-testid="tags-status">{m}</p>
             })}
         </form>
+    }
+}
+
+/// What the chart shows, as rows: the time and the value, or min, mean and max with the count
+/// when the readings were aggregated.
+#[component]
+fn HistoryTable(h: telltale_model::History) -> impl IntoView {
+    let aggregated = h.bucket_ms > 0;
+    let unit = h.unit.clone().unwrap_or_default();
+    let rows = h
+        .buckets
+        .iter()
+        .rev()
+        .map(|b| {
+            let when = if aggregated {
+                format::when_now(b.t)
+            } else {
+                format::when_exact(b.t)
+            };
+            if aggregated {
+                view! {
+                    <tr>
+                        <td>{when}</td>
+                        <td>{format::value(b.min)}</td>
+                        <td>{format::value(b.mean)}</td>
+                        <td>{format::value(b.max)}</td>
+                        <td>{b.count}</td>
+                    </tr>
+                }
+                .into_any()
+            } else {
+                view! {
+                    <tr>
+                        <td>{when}</td>
+                        <td>{format::value(b.mean)}</td>
+                    </tr>
+                }
+                .into_any()
+            }
+        })
+        .collect_view();
+    let head = if aggregated {
+        view! {
+            <tr>
+                <th scope="col">"Time (start)"</th>
+                <th scope="col">{format!("Min {unit}")}</th>
+                <th scope="col">{format!("Mean {unit}")}</th>
+                <th scope="col">{format!("Max {unit}")}</th>
+                <th scope="col">"Readings"</th>
+            </tr>
+        }
+        .into_any()
+    } else {
+        view! {
+            <tr>
+                <th scope="col">"Time"</th>
+                <th scope="col">{format!("Value {unit}")}</th>
+            </tr>
+        }
+        .into_any()
+    };
+    view! {
+        <div class="table-box">
+            <table class="history-table" data-testid="history-table">
+                <caption>{format!("{} rows, newest first", h.buckets.len())}</caption>
+                <thead>{head}</thead>
+                <tbody>{rows}</tbody>
+            </table>
+        </div>
     }
 }
