@@ -541,6 +541,53 @@ async fn demo_dashboard_device_page_layouts_and_offline_history() {
     assert!(rows.as_u64().unwrap() > 0, "{rows}");
     screenshot(&client, &shots, "device-readout").await;
     click(&client, "[data-testid=show-table]").await;
+    // Exploring: the wheel zooms in around the pointer (a window of its own, with data asked
+    // for it), a drag pans it, and a double click returns to the preset.
+    let zoomed = wait_until(
+        &client,
+        "const c = document.getElementById('history-chart'); const r = c.getBoundingClientRect(); \
+         c.dispatchEvent(new WheelEvent('wheel', {bubbles: true, cancelable: true, deltaY: -120, \
+             clientX: r.right - 2, clientY: r.top + r.height / 2})); \
+         return document.querySelector('[data-range=custom]').classList.contains('selected');",
+        Duration::from_secs(10),
+        "the wheel zoomed the chart into a window of its own",
+    )
+    .await;
+    assert_eq!(zoomed, json!(true));
+    wait_until(
+        &client,
+        COUNT_LINE_PIXELS,
+        Duration::from_secs(10),
+        "the zoomed window drawn",
+    )
+    .await;
+    let panned = js(
+        &client,
+        "const c = document.getElementById('history-chart'); const r = c.getBoundingClientRect(); \
+         const at = (type, x, buttons) => c.dispatchEvent(new PointerEvent(type, {bubbles: true, \
+             pointerType: 'mouse', buttons, clientX: r.left + x, clientY: r.top + r.height / 2})); \
+         const before = document.querySelector('[data-testid=chart-summary]').textContent; \
+         at('pointerdown', r.width * 0.5, 1); at('pointermove', r.width * 0.3, 1); at('pointerup', r.width * 0.3, 0); \
+         return new Promise(ok => setTimeout(() => ok(document.getElementById('history-chart').style.transform), 100));",
+    )
+    .await;
+    assert_eq!(
+        panned,
+        json!(""),
+        "the dragged picture settles once the drag ends"
+    );
+    js(
+        &client,
+        "document.getElementById('history-chart').dispatchEvent(new MouseEvent('dblclick', {bubbles: true})); return 0;",
+    )
+    .await;
+    wait_until(
+        &client,
+        "return document.querySelector('[data-range=\"1h\"]').classList.contains('selected');",
+        Duration::from_secs(10),
+        "a double click back to the preset",
+    )
+    .await;
 
     for (name, w, h) in SIZES {
         resize(&client, w, h).await;

@@ -206,6 +206,69 @@ pub fn DevicePage(id: DeviceId) -> impl IntoView {
             cursor.set(Some(f.time_at(x)));
         }
     };
+    // Exploring: the wheel (or +/−) zooms around the pointer (or the cursor), a drag pans, a
+    // double click (or 0) returns to the preset last chosen. Each new window asks for its own
+    // data (finer when zoomed in, down to raw readings); the old picture stays until it arrives.
+    let preset = StoredValue::new(Range::Last(60 * MINUTE));
+    Effect::new(move |_| {
+        if let r @ Range::Last(_) = range.get() {
+            preset.set_value(r);
+        }
+    });
+    let zoom = move |around: i64, factor: f64| {
+        let (from, to) = range.get_untracked().bounds(js_sys::Date::now() as i64);
+        let around = around.clamp(from, to);
+        let span = ((to - from) as f64 * factor).clamp(10_000.0, 20.0 * 365.0 * DAY as f64);
+        let left = (around - from) as f64 / (to - from).max(1) as f64;
+        let new_from = around - (span * left) as i64;
+        range.set(Range::Between(new_from, new_from + span as i64));
+    };
+    // (pointer x where the drag began, the window then, the horizontal move so far).
+    let drag = StoredValue::new(None::<(f64, (i64, i64), f64)>);
+    let shift = RwSignal::new(0.0f64);
+    let on_down = move |ev: leptos::ev::PointerEvent| {
+        let x = f64::from(ev.offset_x());
+        point_at(x);
+        let window = range.get_untracked().bounds(js_sys::Date::now() as i64);
+        drag.set_value(Some((x, window, 0.0)));
+    };
+    let on_move = move |ev: leptos::ev::PointerEvent| {
+        let x = f64::from(ev.offset_x());
+        match drag.get_value() {
+            Some((x0, window, _)) if ev.buttons() != 0 => {
+                let dx = x - x0;
+                drag.set_value(Some((x0, window, dx)));
+                // A move of a few pixels is a tap that wobbled, not a drag.
+                if dx.abs() > 4.0 {
+                    shift.set(dx);
+                }
+            }
+            _ => point_at(x),
+        }
+    };
+    let on_up = move |_: leptos::ev::PointerEvent| {
+        let Some((_, (from, to), dx)) = drag.get_value() else {
+            return;
+        };
+        drag.set_value(None);
+        shift.set(0.0);
+        let Some(f) = frame.get_untracked() else {
+            return;
+        };
+        if dx.abs() > 4.0 {
+            let per_px = (to - from) as f64 / f64::from((f.right - f.left).max(1));
+            let by = (-dx * per_px) as i64;
+            range.set(Range::Between(from + by, to + by));
+        }
+    };
+    let on_wheel = move |ev: leptos::ev::WheelEvent| {
+        let Some(f) = frame.get_untracked() else {
+            return;
+        };
+        ev.prevent_default();
+        let factor = if ev.delta_y() < 0.0 { 0.8 } else { 1.25 };
+        zoom(f.time_at(f64::from(ev.offset_x())), factor);
+    };
     // Keyboard: ←/→ step reading by reading (bucket by bucket), Home/End jump, Esc hides.
     let on_key = move |ev: leptos::ev::KeyboardEvent| {
         let step: Option<isize> = match ev.key().as_str() {
@@ -215,6 +278,24 @@ pub fn DevicePage(id: DeviceId) -> impl IntoView {
             "End" => Some(isize::MAX),
             "Escape" => {
                 cursor.set(None);
+                None
+            }
+            "+" | "=" | "-" | "_" => {
+                let (from, to) = range.get_untracked().bounds(js_sys::Date::now() as i64);
+                let around = cursor.get_untracked().unwrap_or((from + to) / 2);
+                zoom(
+                    around,
+                    if matches!(ev.key().as_str(), "+" | "=") {
+                        0.8
+                    } else {
+                        1.25
+                    },
+                );
+                ev.prevent_default();
+                None
+            }
+            "0" => {
+                range.set(preset.get_value());
                 None
             }
             _ => None,
@@ -245,7 +326,7 @@ pub fn DevicePage(id: DeviceId) -> impl IntoView {
         let text = if bucket_ms == 0 {
             format!(
                 "{} · {}",
-                format::when_now(b.t),
+                format::when_exact(b.t),
                 format::with_unit(b.mean, unit)
             )
         } else {
@@ -293,14 +374,20 @@ pub fn DevicePage(id: DeviceId) -> impl IntoView {
         <div class="chart-box">
             <canvas id="history-chart" data-testid="chart" node_ref=canvas tabindex="0" role="img"
                 aria-label=spoken
-                on:pointermove=move |ev: leptos::ev::PointerEvent| point_at(f64::from(ev.offset_x()))
-                on:pointerdown=move |ev: leptos::ev::PointerEvent| point_at(f64::from(ev.offset_x()))
+                style=move || { let dx = shift.get(); (dx != 0.0).then(|| format!("transform: translateX({dx:.0}px)")) }
+                on:pointermove=on_move
+                on:pointerdown=on_down
+                on:pointerup=on_up
+                on:pointercancel=move |_| { drag.set_value(None); shift.set(0.0); }
                 on:pointerleave=move |ev: leptos::ev::PointerEvent| {
                     // A finger lifted keeps its reading on screen; a mouse that leaves hides it.
                     if ev.pointer_type() == "mouse" {
                         cursor.set(None);
                     }
+                    on_up(ev);
                 }
+                on:wheel=on_wheel
+                on:dblclick=move |_| range.set(preset.get_value())
                 on:keydown=on_key></canvas>
             {readout}
         </div>
