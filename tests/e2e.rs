@@ -529,6 +529,16 @@ async fn demo_dashboard_device_page_layouts_and_offline_history() {
         spoken[0].as_str().unwrap().contains("readings: lowest") && spoken[0] == spoken[1],
         "{spoken}"
     );
+    let density = js(
+        &client,
+        "const c = document.getElementById('history-chart'); \
+         return [c.width, Math.round(c.clientWidth * window.devicePixelRatio)];",
+    )
+    .await;
+    assert_eq!(
+        density[0], density[1],
+        "the canvas is drawn at the screen's density: {density}"
+    );
     click(&client, "[data-testid=show-table]").await;
     let rows = wait_until(
         &client,

@@ -14,8 +14,14 @@ pub fn draw(
     h: &History,
     alerts: &SeriesAlerts,
 ) -> Result<Frame, String> {
-    let width = canvas.client_width().max(200) as u32;
-    let height = canvas.client_height().max(160) as u32;
+    // Drawn at the screen's own density (a phone's 2× or 3×), so lines and text are crisp.
+    let scale = web_sys::window()
+        .map(|w| w.device_pixel_ratio())
+        .filter(|r| r.is_finite() && *r >= 1.0)
+        .unwrap_or(1.0)
+        .min(4.0);
+    let width = (f64::from(canvas.client_width().max(200)) * scale).round() as u32;
+    let height = (f64::from(canvas.client_height().max(160)) * scale).round() as u32;
     if canvas.width() != width || canvas.height() != height {
         canvas.set_width(width);
         canvas.set_height(height);
@@ -24,7 +30,9 @@ pub fn draw(
         CanvasBackend::with_canvas_object(canvas.clone()).ok_or("this canvas has no 2D context")?;
     let style = ChartStyle {
         utc_offset_min: crate::format::utc_offset_min(),
+        scale,
         ..ChartStyle::default()
     };
     telltale_chart::draw_with_alerts(&backend.into_drawing_area(), h, alerts, &style)
+        .map(|frame| frame.unscaled(scale))
 }

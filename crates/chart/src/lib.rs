@@ -25,6 +25,9 @@ pub struct ChartStyle {
     pub forecast: RGBColor,
     /// Minutes east of UTC for axis labels (the browser knows it; the chart does not).
     pub utc_offset_min: i32,
+    /// Backend pixels per layout pixel (a screen's `devicePixelRatio`): text, lines and margins
+    /// grow with it, so a canvas drawn at the screen's own density is crisp and sized as at 1×.
+    pub scale: f64,
 }
 
 impl Default for ChartStyle {
@@ -38,6 +41,7 @@ impl Default for ChartStyle {
             alert: RGBColor(185, 28, 28),
             forecast: RGBColor(180, 83, 9),
             utc_offset_min: 0,
+            scale: 1.0,
         }
     }
 }
@@ -110,6 +114,23 @@ impl Frame {
     pub fn x_of(&self, t: TimestampMs) -> f64 {
         let span = (self.to_ms - self.from_ms).max(1) as f64;
         f64::from(self.left) + f64::from(self.right - self.left) * (t - self.from_ms) as f64 / span
+    }
+
+    /// The same frame in pixels `1 / scale` the size (backend pixels to layout pixels).
+    pub fn unscaled(&self, scale: f64) -> Frame {
+        let k = if scale.is_finite() && scale > 0.0 {
+            scale
+        } else {
+            1.0
+        };
+        let px = |v: i32| (f64::from(v) / k).round() as i32;
+        Frame {
+            left: px(self.left),
+            right: px(self.right),
+            top: px(self.top),
+            bottom: px(self.bottom),
+            ..*self
+        }
     }
 
     /// The pixel row of value `v`.
@@ -202,10 +223,17 @@ pub fn draw_with_alerts<DB: DrawingBackend>(
     let x_end = time_axis_end(h, &alerts.forecasts);
     let offset = style.utc_offset_min;
     let decimals = label_decimals(hi - lo);
+    let k = if style.scale.is_finite() && style.scale > 0.0 {
+        style.scale
+    } else {
+        1.0
+    };
+    let px = |n: f64| (n * k).round() as u32;
+    let font = |size: f64| ("sans-serif", size * k).into_font();
     let mut chart = ChartBuilder::on(area)
-        .margin(8)
-        .x_label_area_size(28)
-        .y_label_area_size(52)
+        .margin(px(8.0))
+        .x_label_area_size(px(28.0))
+        .y_label_area_size(px(52.0))
         .build_cartesian_2d(h.from_ms..x_end, lo..hi)
         .map_err(err)?;
     chart
@@ -213,7 +241,7 @@ pub fn draw_with_alerts<DB: DrawingBackend>(
         .light_line_style(style.grid)
         .bold_line_style(style.grid)
         .axis_style(style.foreground)
-        .label_style(("sans-serif", 13).into_font().color(&style.foreground))
+        .label_style(font(13.0).color(&style.foreground))
         .x_labels(6)
         .y_labels(6)
         .x_label_formatter(&|t| time_label(*t, span, offset))
@@ -239,7 +267,7 @@ pub fn draw_with_alerts<DB: DrawingBackend>(
             .draw_series(std::iter::once(Text::new(
                 "no data in this range",
                 center,
-                ("sans-serif", 15).into_font().color(&style.foreground),
+                font(15.0).color(&style.foreground),
             )))
             .map_err(err)?;
         area.present().map_err(err)?;
@@ -262,9 +290,9 @@ pub fn draw_with_alerts<DB: DrawingBackend>(
         chart
             .draw_series(DashedLineSeries::new(
                 [(h.from_ms, l.value), (x_end, l.value)],
-                8,
-                5,
-                alert.stroke_width(2),
+                px(8.0),
+                px(5.0),
+                alert.stroke_width(px(2.0)),
             ))
             .map_err(err)?;
     }
@@ -290,17 +318,16 @@ pub fn draw_with_alerts<DB: DrawingBackend>(
         chart
             .draw_series(DashedLineSeries::new(
                 [(f.from_ms, f.from_value), (eta, at_eta)],
-                6,
-                4,
-                style.forecast.stroke_width(2),
+                px(6.0),
+                px(4.0),
+                style.forecast.stroke_width(px(2.0)),
             ))
             .map_err(err)?;
         chart
             .draw_series(std::iter::once(Text::new(
                 eta_label(f),
                 (eta, f.threshold),
-                ("sans-serif", 13)
-                    .into_font()
+                font(13.0)
                     .color(&style.forecast)
                     .pos(Pos::new(HPos::Right, VPos::Bottom)),
             )))
@@ -319,7 +346,7 @@ pub fn draw_with_alerts<DB: DrawingBackend>(
         }
         let line = run.iter().map(|b| (b.t, b.mean));
         chart
-            .draw_series(LineSeries::new(line, style.line.stroke_width(2)))
+            .draw_series(LineSeries::new(line, style.line.stroke_width(px(2.0))))
             .map_err(err)?;
         if run.len() == 1 {
             // A lone reading between gaps would otherwise be invisible.
@@ -327,7 +354,7 @@ pub fn draw_with_alerts<DB: DrawingBackend>(
             chart
                 .draw_series(std::iter::once(Circle::new(
                     (b.t, b.mean),
-                    3,
+                    px(3.0),
                     style.line.filled(),
                 )))
                 .map_err(err)?;
@@ -732,5 +759,32 @@ mod tests {
         );
         assert!(summary(&flat).contains("about level"), "{}", summary(&flat));
         assert_eq!(summary(&history(vec![], 0)), "No readings in this range.");
+    }
+
+    #[test]
+    fn a_denser_screen_gets_the_same_chart_at_its_own_density() {
+        let h = history(
+            (0..10).map(|i| bucket(i * 1000, 20.0 + i as f64)).collect(),
+            0,
+        );
+        let frame_at = |scale: f64, size: (u32, u32)| {
+            let mut svg = String::new();
+            let root = SVGBackend::with_string(&mut svg, size).into_drawing_area();
+            let style = ChartStyle {
+                scale,
+                ..ChartStyle::default()
+            };
+            draw(&root, &h, &style).unwrap()
+        };
+        let one = frame_at(1.0, (600, 300));
+        let two = frame_at(2.0, (1200, 600)).unscaled(2.0);
+        for (a, b) in [
+            (one.left, two.left),
+            (one.right, two.right),
+            (one.top, two.top),
+            (one.bottom, two.bottom),
+        ] {
+            assert!((a - b).abs() <= 1, "{one:?} vs {two:?}");
+        }
     }
 }
