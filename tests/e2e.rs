@@ -482,6 +482,24 @@ async fn demo_dashboard_device_page_layouts_and_offline_history() {
         "the line is more than a speck: {pixels}"
     );
 
+    for (name, w, h) in SIZES {
+        resize(&client, w, h).await;
+        if name == "phone" {
+            assert_no_horizontal_overflow(&client, "device page").await;
+            // The chart follows the phone's width instead of overflowing it.
+            wait_until(
+                &client,
+                COUNT_LINE_PIXELS,
+                Duration::from_secs(10),
+                "the chart redrawn at phone width",
+            )
+            .await;
+        }
+        screenshot(&client, &shots, &format!("device-{name}")).await;
+    }
+
+    // Longer ranges and CSV export of what is shown.
+    resize(&client, 1440, 900).await;
     // Reading the chart: the pointer over it shows the nearest reading's time and value; the
     // keyboard moves that cursor reading by reading; a sentence says what the chart shows, for
     // people who cannot see it; and "Show as table" lists it.
@@ -586,6 +604,30 @@ async fn demo_dashboard_device_page_layouts_and_offline_history() {
         json!(""),
         "the dragged picture settles once the drag ends"
     );
+    // Two fingers spread apart zoom in on the stretch between them.
+    let pinched = js(
+        &client,
+        "const c = document.getElementById('history-chart'); const r = c.getBoundingClientRect(); \
+         const at = (type, id, x, buttons) => c.dispatchEvent(new PointerEvent(type, {bubbles: true, \
+             pointerType: 'touch', pointerId: id, isPrimary: id === 1, buttons, \
+             clientX: r.left + x, clientY: r.top + r.height / 2})); \
+         const w = r.width; \
+         at('pointerdown', 1, w * 0.80, 1); at('pointerdown', 2, w * 0.90, 1); \
+         at('pointermove', 1, w * 0.70, 1); at('pointermove', 2, w * 0.98, 1); \
+         const during = c.style.transform; \
+         at('pointerup', 2, w * 0.98, 0); at('pointerup', 1, w * 0.70, 0); \
+         return [during, document.querySelector('[data-range=custom]').classList.contains('selected')];",
+    )
+    .await;
+    assert!(
+        pinched[0].as_str().unwrap().contains("scaleX"),
+        "the picture follows the fingers: {pinched}"
+    );
+    assert_eq!(
+        pinched[1],
+        json!(true),
+        "a pinch opens a window of its own: {pinched}"
+    );
     js(
         &client,
         "document.getElementById('history-chart').dispatchEvent(new MouseEvent('dblclick', {bubbles: true})); return 0;",
@@ -593,30 +635,12 @@ async fn demo_dashboard_device_page_layouts_and_offline_history() {
     .await;
     wait_until(
         &client,
-        "return document.querySelector('[data-range=\"1h\"]').classList.contains('selected');",
+        "return document.querySelector('[data-range=\"1h\"]').classList.contains('selected') \
+            && document.querySelector('[data-testid=chart-summary]').textContent.includes('readings:');",
         Duration::from_secs(10),
-        "a double click back to the preset",
+        "back to the preset after the pinch, its readings drawn",
     )
     .await;
-
-    for (name, w, h) in SIZES {
-        resize(&client, w, h).await;
-        if name == "phone" {
-            assert_no_horizontal_overflow(&client, "device page").await;
-            // The chart follows the phone's width instead of overflowing it.
-            wait_until(
-                &client,
-                COUNT_LINE_PIXELS,
-                Duration::from_secs(10),
-                "the chart redrawn at phone width",
-            )
-            .await;
-        }
-        screenshot(&client, &shots, &format!("device-{name}")).await;
-    }
-
-    // Longer ranges and CSV export of what is shown.
-    resize(&client, 1440, 900).await;
     for range in ["24h", "1y", "10m"] {
         click(&client, &format!("[data-range='{range}']")).await;
         wait_until(

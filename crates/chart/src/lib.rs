@@ -144,6 +144,37 @@ impl Frame {
     }
 }
 
+/// Where a pan or pinch leads: pointers that were at `start` (pixel columns of `frame`, which
+/// drew `window`) are now at `now`. One pointer pans the window with it; two also zoom it, by
+/// how much the stretch between them grew, keeping the time under their midpoint under it. The
+/// span stays between 10 s and 20 years.
+pub fn gesture_window(
+    frame: &Frame,
+    window: (TimestampMs, TimestampMs),
+    start: &[f64],
+    now: &[f64],
+) -> (TimestampMs, TimestampMs) {
+    let (from, to) = window;
+    let span = (to - from).max(1) as f64;
+    let width = f64::from((frame.right - frame.left).max(1));
+    let (mid0, mid1, stretch) = match (start, now) {
+        ([a0, b0, ..], [a1, b1, ..]) => {
+            let (d0, d1) = ((a0 - b0).abs().max(10.0), (a1 - b1).abs().max(10.0));
+            ((a0 + b0) / 2.0, (a1 + b1) / 2.0, d0 / d1)
+        }
+        ([a0, ..], [a1, ..]) => (*a0, *a1, 1.0),
+        _ => return window,
+    };
+    let new_span = (span * stretch).clamp(10_000.0, 20.0 * 365.0 * 86_400_000.0);
+    let at = |x: f64| (x - f64::from(frame.left)) / width;
+    let anchor = from as f64 + at(mid0) * span;
+    let new_from = anchor - at(mid1) * new_span;
+    (
+        new_from.round() as TimestampMs,
+        (new_from + new_span).round() as TimestampMs,
+    )
+}
+
 /// The index of the bucket whose point lies nearest time `t` (None for no buckets): what a
 /// crosshair snaps to.
 pub fn nearest(buckets: &[Bucket], t: TimestampMs) -> Option<usize> {
@@ -786,5 +817,36 @@ mod tests {
         ] {
             assert!((a - b).abs() <= 1, "{one:?} vs {two:?}");
         }
+    }
+
+    #[test]
+    fn a_drag_pans_and_a_pinch_zooms_around_the_fingers() {
+        let frame = Frame {
+            left: 100,
+            right: 1100,
+            top: 0,
+            bottom: 100,
+            from_ms: 0,
+            to_ms: 1_000_000,
+            lo: 0.0,
+            hi: 1.0,
+        };
+        let window = (0, 1_000_000);
+        // Dragged 100 px right: a tenth of the span earlier.
+        assert_eq!(
+            gesture_window(&frame, window, &[600.0], &[700.0]),
+            (-100_000, 900_000)
+        );
+        // Fingers spread to twice their distance around the middle: half the span, same middle.
+        assert_eq!(
+            gesture_window(&frame, window, &[500.0, 700.0], &[400.0, 800.0]),
+            (250_000, 750_000)
+        );
+        // Pinched together and moved: the time under the midpoint follows the midpoint.
+        let (a, b) = gesture_window(&frame, window, &[500.0, 700.0], &[650.0, 750.0]);
+        assert_eq!(b - a, 2_000_000);
+        let under = |x: f64, (a, b): (i64, i64)| a as f64 + (x - 100.0) / 1000.0 * (b - a) as f64;
+        assert!((under(700.0, (a, b)) - under(600.0, window)).abs() < 1.0);
+        assert_eq!(gesture_window(&frame, window, &[], &[]), window);
     }
 }

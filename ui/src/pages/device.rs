@@ -223,42 +223,73 @@ pub fn DevicePage(id: DeviceId) -> impl IntoView {
         let new_from = around - (span * left) as i64;
         range.set(Range::Between(new_from, new_from + span as i64));
     };
-    // (pointer x where the drag began, the window then, the horizontal move so far).
-    let drag = StoredValue::new(None::<(f64, (i64, i64), f64)>);
-    let shift = RwSignal::new(0.0f64);
+    // A pan or pinch under way: each pointer's id, where it went down and where it is now
+    // (canvas pixels), and the window it started on. While it lasts the picture follows the
+    // fingers (a CSS transform, no redraw); on release the new window's data is asked for.
+    let gesture = StoredValue::new((Vec::<(i32, f64, f64)>::new(), (0i64, 0i64)));
+    let preview = RwSignal::new(None::<String>);
+    let outcome = move || -> Option<(i64, i64)> {
+        let f = frame.get_untracked()?;
+        let (pointers, window) = gesture.get_value();
+        let moved = pointers.iter().any(|(_, x0, x)| (x - x0).abs() > 4.0);
+        if pointers.is_empty() || !moved {
+            return None;
+        }
+        let start: Vec<f64> = pointers.iter().map(|p| p.1).collect();
+        let now: Vec<f64> = pointers.iter().map(|p| p.2).collect();
+        Some(telltale_chart::gesture_window(&f, window, &start, &now))
+    };
     let on_down = move |ev: leptos::ev::PointerEvent| {
         let x = f64::from(ev.offset_x());
         point_at(x);
         let window = range.get_untracked().bounds(js_sys::Date::now() as i64);
-        drag.set_value(Some((x, window, 0.0)));
+        gesture.update_value(|(pointers, w)| {
+            // A second finger starts the gesture afresh from where the first one is now.
+            for p in pointers.iter_mut() {
+                p.1 = p.2;
+            }
+            if pointers.is_empty() {
+                *w = window;
+            }
+            pointers.retain(|p| p.0 != ev.pointer_id());
+            pointers.push((ev.pointer_id(), x, x));
+            pointers.truncate(2);
+        });
     };
     let on_move = move |ev: leptos::ev::PointerEvent| {
         let x = f64::from(ev.offset_x());
-        match drag.get_value() {
-            Some((x0, window, _)) if ev.buttons() != 0 => {
-                let dx = x - x0;
-                drag.set_value(Some((x0, window, dx)));
-                // A move of a few pixels is a tap that wobbled, not a drag.
-                if dx.abs() > 4.0 {
-                    shift.set(dx);
-                }
+        let mut tracked = false;
+        gesture.update_value(|(pointers, _)| {
+            if let Some(p) = pointers.iter_mut().find(|p| p.0 == ev.pointer_id()) {
+                p.2 = x;
+                tracked = ev.buttons() != 0;
             }
-            _ => point_at(x),
+        });
+        if !tracked {
+            point_at(x);
+            return;
         }
+        let (pointers, _) = gesture.get_value();
+        preview.set(match pointers.as_slice() {
+            [(_, x0, x1)] if (x1 - x0).abs() > 4.0 => {
+                Some(format!("transform: translateX({:.0}px)", x1 - x0))
+            }
+            [(_, a0, a1), (_, b0, b1)] => {
+                let k = (a1 - b1).abs().max(10.0) / (a0 - b0).abs().max(10.0);
+                let tx = (a1 + b1) / 2.0 - k * (a0 + b0) / 2.0;
+                Some(format!(
+                    "transform-origin: 0 0; transform: translateX({tx:.0}px) scaleX({k:.3})"
+                ))
+            }
+            _ => None,
+        });
     };
     let on_up = move |_: leptos::ev::PointerEvent| {
-        let Some((_, (from, to), dx)) = drag.get_value() else {
-            return;
-        };
-        drag.set_value(None);
-        shift.set(0.0);
-        let Some(f) = frame.get_untracked() else {
-            return;
-        };
-        if dx.abs() > 4.0 {
-            let per_px = (to - from) as f64 / f64::from((f.right - f.left).max(1));
-            let by = (-dx * per_px) as i64;
-            range.set(Range::Between(from + by, to + by));
+        let next = outcome();
+        gesture.set_value((Vec::new(), (0, 0)));
+        preview.set(None);
+        if let Some((from, to)) = next {
+            range.set(Range::Between(from, to));
         }
     };
     let on_wheel = move |ev: leptos::ev::WheelEvent| {
@@ -374,11 +405,11 @@ pub fn DevicePage(id: DeviceId) -> impl IntoView {
         <div class="chart-box">
             <canvas id="history-chart" data-testid="chart" node_ref=canvas tabindex="0" role="img"
                 aria-label=spoken
-                style=move || { let dx = shift.get(); (dx != 0.0).then(|| format!("transform: translateX({dx:.0}px)")) }
+                style=move || preview.get()
                 on:pointermove=on_move
                 on:pointerdown=on_down
                 on:pointerup=on_up
-                on:pointercancel=move |_| { drag.set_value(None); shift.set(0.0); }
+                on:pointercancel=move |_| { gesture.set_value((Vec::new(), (0, 0))); preview.set(None); }
                 on:pointerleave=move |ev: leptos::ev::PointerEvent| {
                     // A finger lifted keeps its reading on screen; a mouse that leaves hides it.
                     if ev.pointer_type() == "mouse" {
