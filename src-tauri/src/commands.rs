@@ -4,10 +4,8 @@ use crate::args::{Answer, Args};
 use crate::AppState;
 use tauri::ipc::Channel;
 use tauri::{AppHandle, Manager, Runtime, State};
-use telltale_engine::secret::{OsKeyring, Secret, SecretStore};
-use telltale_engine::{historian, upkeep, BindkeyChange, PasswordChange, Queries};
+use telltale_engine::{upkeep, Queries};
 use telltale_model::alert::AlertsOverview;
-use telltale_model::broker::BrokerEntry;
 use telltale_model::ipc;
 use telltale_model::{ApiError, Device, DeviceId, ErrorCode, LiveEvent};
 use telltale_sources::now_ms;
@@ -19,7 +17,7 @@ pub async fn dashboard(
 ) -> Answer<ipc::Dashboard> {
     let queries = queries(&state)?;
     let mut dashboard = blocking(move || queries.dashboard(now_ms())).await?;
-    if let Some(link) = state.historian() {
+    if let Some(link) = state.engine()?.historian() {
         // Other sites' devices: those this store has not heard.
         dashboard.historian = link
             .devices()
@@ -58,7 +56,7 @@ pub async fn history(state: State<'_, AppState>, args: Args<ipc::History>) -> An
     let queries = queries(&state)?;
     let asked = query.clone();
     let local = blocking(move || queries.history(&asked)).await;
-    let Some(link) = state.historian() else {
+    let Some(link) = state.engine()?.historian() else {
         return local;
     };
     // A series this store does not know may be one only the plant historian holds.
@@ -77,9 +75,7 @@ pub async fn historian(
     state: State<'_, AppState>,
     _args: Args<ipc::Historian>,
 ) -> Answer<ipc::Historian> {
-    let store = std::sync::Arc::clone(state.engine()?.store());
-    // The keyring answers over D-Bus: keep that off the async workers.
-    blocking(move || historian::settings(&store, &OsKeyring)).await
+    Ok(state.engine()?.historian_settings().await?)
 }
 
 #[tauri::command]
@@ -88,10 +84,7 @@ pub async fn save_historian(
     args: Args<ipc::SaveHistorian>,
 ) -> Answer<ipc::SaveHistorian> {
     let ipc::SaveHistorian { request } = args.0;
-    let ingest = state.engine()?.ingest();
-    historian::save(&ingest, &OsKeyring, request).await?;
-    state.reopen_historian();
-    Ok(())
+    Ok(state.engine()?.save_historian(request, now_ms()).await?)
 }
 
 #[tauri::command]
@@ -99,20 +92,16 @@ pub async fn remove_historian(
     state: State<'_, AppState>,
     _args: Args<ipc::RemoveHistorian>,
 ) -> Answer<ipc::RemoveHistorian> {
-    let engine = state.engine()?;
-    let (store, ingest) = (std::sync::Arc::clone(engine.store()), engine.ingest());
-    historian::remove(&store, &ingest, &OsKeyring).await?;
-    state.reopen_historian();
-    Ok(())
+    Ok(state.engine()?.remove_historian(now_ms()).await?)
 }
 
 #[tauri::command]
 pub async fn test_historian(
-    _state: State<'_, AppState>,
+    state: State<'_, AppState>,
     args: Args<ipc::TestHistorian>,
 ) -> Answer<ipc::TestHistorian> {
     let ipc::TestHistorian { request } = args.0;
-    Ok(historian::test(&request, &OsKeyring).await?)
+    Ok(state.engine()?.test_historian(request).await?)
 }
 
 #[tauri::command]
@@ -168,9 +157,10 @@ pub async fn set_retention(
         metric,
         setting,
     } = args.0;
-    setting.validate()?;
-    let ingest = state.engine()?.ingest();
-    Ok(telltale_engine::set_retention(&ingest, device, metric, setting).await?)
+    Ok(state
+        .engine()?
+        .set_retention(device, metric, setting)
+        .await?)
 }
 
 /// The brokers configured in the app; whether each has a stored password, never the password.
@@ -179,21 +169,7 @@ pub async fn brokers(
     state: State<'_, AppState>,
     _args: Args<ipc::Brokers>,
 ) -> Answer<ipc::Brokers> {
-    let configs = state.engine()?.configured_brokers()?;
-    // The keyring answers over D-Bus: keep that off the async workers.
-    blocking(move || {
-        configs
-            .into_iter()
-            .map(|config| {
-                let has_password = OsKeyring.get(&config.secret_key())?.is_some();
-                Ok(BrokerEntry {
-                    config,
-                    has_password,
-                })
-            })
-            .collect()
-    })
-    .await
+    Ok(state.engine()?.brokers().await?)
 }
 
 /// Saves a broker's settings (its password into the OS keyring) and (re)connects it.
@@ -203,35 +179,7 @@ pub async fn save_broker(
     args: Args<ipc::SaveBroker>,
 ) -> Answer<ipc::SaveBroker> {
     let ipc::SaveBroker { request } = args.0;
-    request
-        .config
-        .validate()
-        .map_err(|m| ApiError::new(ErrorCode::InvalidArgument, m))?;
-    let password = match (request.password, request.clear_password) {
-        (Some(_), true) => {
-            return Err(ApiError::invalid(
-                "give a new password or clear it, not both",
-            ))
-        }
-        (Some(p), false) => PasswordChange::Set(Secret::from(p.into_text().as_str())),
-        (None, true) => PasswordChange::Clear,
-        (None, false) => PasswordChange::Keep,
-    };
-    let engine = state.engine()?;
-    let previous = engine
-        .configured_brokers()?
-        .into_iter()
-        .find(|c| c.id == request.config.id);
-    let ingest = engine.ingest();
-    telltale_engine::save_broker(
-        &ingest,
-        &OsKeyring,
-        previous.as_ref(),
-        &request.config,
-        password,
-    )
-    .await?;
-    Ok(state.engine()?.start_broker(request.config, &OsKeyring)?)
+    Ok(state.engine()?.save_broker(request, now_ms()).await?)
 }
 
 /// Disconnects a broker and forgets its settings and password; its history stays.
@@ -241,15 +189,7 @@ pub async fn delete_broker(
     args: Args<ipc::DeleteBroker>,
 ) -> Answer<ipc::DeleteBroker> {
     let ipc::DeleteBroker { id } = args.0;
-    if id.is_empty() || id.len() > 64 {
-        return Err(ApiError::invalid("broker id must be 1 to 64 characters"));
-    }
-    let running = state.engine()?.detach_broker(&id);
-    if let Some(task) = running {
-        task.stop().await;
-    }
-    let ingest = state.engine()?.ingest();
-    Ok(telltale_engine::forget_broker(&ingest, &OsKeyring, &id).await?)
+    Ok(state.engine()?.delete_broker(&id, now_ms()).await?)
 }
 
 /// What the Bluetooth scanners heard recently, added or not.
@@ -277,21 +217,7 @@ pub async fn save_ble_device(
     args: Args<ipc::SaveBleDevice>,
 ) -> Answer<ipc::SaveBleDevice> {
     let ipc::SaveBleDevice { request } = args.0;
-    let bindkey = match (request.bindkey, request.clear_bindkey) {
-        (Some(_), true) => {
-            return Err(ApiError::invalid(
-                "give a new bindkey or clear it, not both",
-            ))
-        }
-        (Some(k), false) if !k.is_blank() => {
-            BindkeyChange::Set(Secret::from(k.into_text().as_str()))
-        }
-        (_, true) => BindkeyChange::Clear,
-        _ => BindkeyChange::Keep,
-    };
-    let ingest = state.engine()?.ingest();
-    telltale_engine::save_ble_device(&ingest, &OsKeyring, request.config, bindkey).await?;
-    Ok(state.engine()?.reload_ble_fleet(&OsKeyring)?)
+    Ok(state.engine()?.save_ble_device(request, now_ms()).await?)
 }
 
 /// Removes a BLE device (its settings and bindkey; its history too when asked).
@@ -304,9 +230,10 @@ pub async fn remove_ble_device(
         address,
         delete_history,
     } = args.0;
-    let ingest = state.engine()?.ingest();
-    telltale_engine::remove_ble_device(&ingest, &OsKeyring, &address, delete_history).await?;
-    Ok(state.engine()?.reload_ble_fleet(&OsKeyring)?)
+    Ok(state
+        .engine()?
+        .remove_ble_device(&address, delete_history, now_ms())
+        .await?)
 }
 
 fn alerts_of(state: &State<'_, AppState>) -> Result<telltale_engine::alerting::Alerts, ApiError> {
@@ -368,9 +295,7 @@ pub async fn acknowledge_alert(
     args: Args<ipc::AcknowledgeAlert>,
 ) -> Answer<ipc::AcknowledgeAlert> {
     let ipc::AcknowledgeAlert { id } = args.0;
-    id.validate()?;
-    let alerts = alerts_of(&state)?;
-    Ok(alerts.acknowledge(&id, &operator()).await?)
+    Ok(state.engine()?.acknowledge_alert(&id, &operator()).await?)
 }
 
 /// Shelves an alert for `minutes` (1 minute to 7 days): it keeps being recorded, not notified.
@@ -380,13 +305,10 @@ pub async fn shelve_alert(
     args: Args<ipc::ShelveAlert>,
 ) -> Answer<ipc::ShelveAlert> {
     let ipc::ShelveAlert { id, minutes } = args.0;
-    id.validate()?;
-    if !(1..=7 * 24 * 60).contains(&minutes) {
-        return Err(ApiError::invalid("shelve for 1 minute to 7 days"));
-    }
-    let alerts = alerts_of(&state)?;
-    let until = now_ms() + i64::from(minutes) * 60_000;
-    Ok(alerts.shelve(&id, until, &operator()).await?)
+    Ok(state
+        .engine()?
+        .shelve_alert(&id, minutes, &operator(), now_ms())
+        .await?)
 }
 
 #[tauri::command]
@@ -395,9 +317,7 @@ pub async fn unshelve_alert(
     args: Args<ipc::UnshelveAlert>,
 ) -> Answer<ipc::UnshelveAlert> {
     let ipc::UnshelveAlert { id } = args.0;
-    id.validate()?;
-    let alerts = alerts_of(&state)?;
-    Ok(alerts.unshelve(&id, &operator()).await?)
+    Ok(state.engine()?.unshelve_alert(&id, &operator()).await?)
 }
 
 /// Replaces the alert rules (TOML); refused with the reason when they do not validate.
@@ -407,11 +327,7 @@ pub async fn save_alert_rules(
     args: Args<ipc::SaveAlertRules>,
 ) -> Answer<ipc::SaveAlertRules> {
     let ipc::SaveAlertRules { rules } = args.0;
-    if rules.len() > 256 * 1024 {
-        return Err(ApiError::invalid("the rules must be under 256 KiB"));
-    }
-    let alerts = alerts_of(&state)?;
-    Ok(alerts.set_rules(&rules).await?)
+    Ok(state.engine()?.save_alert_rules(&rules).await?)
 }
 
 /// When each series under a high/low alert limit will reach it, soonest first.
@@ -459,18 +375,7 @@ pub async fn save_service_plan(
     args: Args<ipc::SaveServicePlan>,
 ) -> Answer<ipc::SaveServicePlan> {
     let ipc::SaveServicePlan { plan } = args.0;
-    plan.validate()?;
-    let ingest = state.engine()?.ingest();
-    upkeep::save_plan(&ingest, plan, now_ms()).await?;
-    recheck_maintenance(&state);
-    Ok(())
-}
-
-/// Plans changed: service_due alerts follow now, not at the next minute's pass.
-fn recheck_maintenance(state: &State<'_, AppState>) {
-    if let Ok(alerts) = alerts_of(state) {
-        alerts.recheck_maintenance();
-    }
+    Ok(state.engine()?.save_service_plan(plan, now_ms()).await?)
 }
 
 /// Removes a service plan with its service history.
@@ -480,13 +385,7 @@ pub async fn delete_service_plan(
     args: Args<ipc::DeleteServicePlan>,
 ) -> Answer<ipc::DeleteServicePlan> {
     let ipc::DeleteServicePlan { id } = args.0;
-    if id.is_empty() || id.len() > 64 {
-        return Err(ApiError::invalid("a plan id is 1 to 64 characters"));
-    }
-    let ingest = state.engine()?.ingest();
-    upkeep::remove_plan(&ingest, &id).await?;
-    recheck_maintenance(&state);
-    Ok(())
+    Ok(state.engine()?.delete_service_plan(&id).await?)
 }
 
 /// Records a service done now by the signed-in user: the plan's count starts again.
@@ -496,14 +395,10 @@ pub async fn mark_serviced(
     args: Args<ipc::MarkServiced>,
 ) -> Answer<ipc::MarkServiced> {
     let ipc::MarkServiced { id } = args.0;
-    if id.is_empty() || id.len() > 64 {
-        return Err(ApiError::invalid("a plan id is 1 to 64 characters"));
-    }
-    let engine = state.engine()?;
-    let (store, ingest) = (engine.store().clone(), engine.ingest());
-    upkeep::mark_serviced(&store, &ingest, &id, &operator(), now_ms()).await?;
-    recheck_maintenance(&state);
-    Ok(())
+    Ok(state
+        .engine()?
+        .mark_serviced(&id, &operator(), now_ms())
+        .await?)
 }
 
 /// Remaining lives of a fleet's running assets from its failed ones' histories, both as the
@@ -521,12 +416,5 @@ pub async fn set_device_tags(
     args: Args<ipc::SetDeviceTags>,
 ) -> Answer<ipc::SetDeviceTags> {
     let ipc::SetDeviceTags { device, tags } = args.0;
-    if device.as_str().is_empty() || device.as_str().len() > 256 {
-        return Err(ApiError::invalid("device id must be 1 to 256 characters"));
-    }
-    if tags.len() > 64 {
-        return Err(ApiError::invalid("too many tags"));
-    }
-    let ingest = state.engine()?.ingest();
-    Ok(telltale_engine::set_device_tags(&ingest, device, &tags).await?)
+    Ok(state.engine()?.set_device_tags(device, &tags).await?)
 }

@@ -8,8 +8,6 @@ mod live;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use tauri::{Manager, RunEvent, Runtime};
-use telltale_engine::historian::HistorianLink;
-use telltale_engine::secret::OsKeyring;
 use telltale_engine::Engine;
 
 /// What commands reach through `State`. The engine is shut down on exit; commands then answer
@@ -18,9 +16,6 @@ pub struct AppState {
     engine: Engine,
     /// The one live stream to the main window; a reloaded page's new stream replaces it.
     live: Mutex<Option<tauri::async_runtime::JoinHandle<()>>>,
-    /// The plant historian charts fill from, if one is set, and the task that reads its device
-    /// list every minute (replaced with the link).
-    historian: Mutex<Option<(Arc<HistorianLink>, tauri::async_runtime::JoinHandle<()>)>>,
 }
 
 impl AppState {
@@ -30,50 +25,6 @@ impl AppState {
             Err(shutting_down())
         } else {
             Ok(&self.engine)
-        }
-    }
-}
-
-impl AppState {
-    /// The historian link, if one is set.
-    fn historian(&self) -> Option<Arc<HistorianLink>> {
-        self.historian
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .as_ref()
-            .map(|(link, _)| Arc::clone(link))
-    }
-
-    /// Opens the link the stored settings describe (or none), replacing the current one.
-    fn reopen_historian(&self) {
-        let link = self.engine().and_then(|e| {
-            HistorianLink::open(e.store(), &OsKeyring).map_err(telltale_model::ApiError::from)
-        });
-        let link = match link {
-            Ok(link) => link,
-            Err(e) => {
-                tracing::error!(error = %e, "the plant historian's settings cannot be used");
-                None
-            }
-        };
-        let next = link.map(|link| {
-            let refreshing = Arc::clone(&link);
-            let task = tauri::async_runtime::spawn(async move {
-                loop {
-                    if let Err(e) = refreshing.refresh().await {
-                        tracing::debug!(error = %e, "historian devices not read");
-                    }
-                    tokio::time::sleep(std::time::Duration::from_secs(60)).await;
-                }
-            });
-            (link, task)
-        });
-        let previous = std::mem::replace(
-            &mut *self.historian.lock().unwrap_or_else(|p| p.into_inner()),
-            next,
-        );
-        if let Some((_, task)) = previous {
-            task.abort();
         }
     }
 }
@@ -126,12 +77,13 @@ pub fn build<R: Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R> {
                 }
                 // A broker that cannot start shows as failed on the status strip; the app
                 // still opens.
-                if let Err(e) = engine.start_configured_brokers(&OsKeyring) {
+                if let Err(e) = engine.start_configured_brokers() {
                     tracing::error!(error = %e, "configured brokers not started");
                 }
-                if let Err(e) = engine.start_bluetooth(&OsKeyring) {
+                if let Err(e) = engine.start_bluetooth() {
                     tracing::error!(error = %e, "Bluetooth not started");
                 }
+                engine.start_historian();
             });
             // A writer that dies (a bug) means nothing more is stored: say so and exit non-zero
             // rather than show a live-looking app that keeps nothing.
@@ -147,9 +99,7 @@ pub fn build<R: Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R> {
             app.manage(AppState {
                 engine,
                 live: Mutex::new(None),
-                historian: Mutex::new(None),
             });
-            app.state::<AppState>().reopen_historian();
             // Made here rather than by Tauri from tauri.conf.json ("create": false): so the
             // window has its navigation guard from its first load, and its UI never calls a
             // command before the engine is managed.

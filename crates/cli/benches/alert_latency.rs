@@ -10,7 +10,6 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 use telltale_demo::LocalBroker;
 use telltale_engine::alerting::LogNotifier;
-use telltale_engine::secret::OsKeyring;
 use telltale_engine::Engine;
 use telltale_model::broker::{BrokerConfig, PayloadFormat, TopicMap};
 
@@ -43,24 +42,21 @@ async fn run(crossings: usize) {
     let alerts = engine.alerts().unwrap();
     alerts.set_rules(RULES).await.unwrap();
     engine
-        .start_broker(
-            BrokerConfig {
-                // A new broker every run: nothing to resume.
-                persistent_session: false,
-                ..BrokerConfig::new(
-                    "bench",
-                    &format!("mqtt://127.0.0.1:{}", broker.port()),
-                    "telltale-latency",
-                    vec![TopicMap::new(
-                        "bench/+/+",
-                        PayloadFormat::Number,
-                        "{1}",
-                        "{2}",
-                    )],
-                )
-            },
-            &OsKeyring,
-        )
+        .start_broker(BrokerConfig {
+            // A new broker every run: nothing to resume.
+            persistent_session: false,
+            ..BrokerConfig::new(
+                "bench",
+                &format!("mqtt://127.0.0.1:{}", broker.port()),
+                "telltale-latency",
+                vec![TopicMap::new(
+                    "bench/+/+",
+                    PayloadFormat::Number,
+                    "{1}",
+                    "{2}",
+                )],
+            )
+        })
         .unwrap();
     let mut records = alerts.subscribe();
 

@@ -11,7 +11,6 @@
 use rumqttc::{AsyncClient, Event, MqttOptions, Outgoing, Packet, QoS};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
-use telltale_engine::secret::OsKeyring;
 use telltale_engine::Engine;
 use telltale_model::broker::{BrokerConfig, PayloadFormat, TopicMap};
 use telltale_model::{DeviceId, HistoryQuery};
@@ -138,7 +137,7 @@ async fn run(messages: usize, inflight: usize) {
     let db = dir.path().join("bench.db");
     {
         let engine = Engine::open(&db).unwrap();
-        engine.start_broker(config(port), &OsKeyring).unwrap();
+        engine.start_broker(config(port)).unwrap();
         let deadline = Instant::now() + Duration::from_secs(10);
         while !engine
             .dashboard(0)
@@ -167,7 +166,7 @@ async fn run(messages: usize, inflight: usize) {
             .unwrap(),
     );
     let engine = Engine::open(&db).unwrap();
-    engine.start_broker(config(port), &OsKeyring).unwrap();
+    engine.start_broker(config(port)).unwrap();
     let mut sub_done = None;
     let mut ours_done = None;
     let deadline = Instant::now() + Duration::from_secs(600);

@@ -23,7 +23,7 @@ pub async fn collect(db: &Path, config: &Path) -> Result<(), String> {
     for broker in config.mqtt {
         let id = broker.id.clone();
         engine
-            .start_broker(broker, &OsKeyring)
+            .start_broker(broker)
             .map_err(|e| format!("broker {id}: {e}"))?;
     }
     if !config.ble.is_empty() {
@@ -34,7 +34,7 @@ pub async fn collect(db: &Path, config: &Path) -> Result<(), String> {
             .collect::<Result<Vec<_>, _>>()
             .map_err(|e| e.to_string())?;
         engine
-            .start_bluetooth_with(devices, &OsKeyring)
+            .start_bluetooth_with(devices)
             .map_err(|e| format!("bluetooth: {e}"))?;
     }
     let shipping = match &config.historian {

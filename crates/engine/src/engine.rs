@@ -1,27 +1,26 @@
 //! The engine: the store, the sources feeding it, and the queries the UI and CLI ask.
 
+mod usecases;
+
 use crate::alerting::{Alerter, Alerts, Notifier, DEFAULT_RULES};
 use crate::error::{EngineError, Result};
+use crate::historian::HistorianLink;
 use crate::queries::Queries;
-use crate::secret::{ExposeSecret, Secret, SecretStore};
+use crate::secret::{ExposeSecret, OsKeyring, Secret, SecretStore};
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 use telltale_demo::DemoFleet;
-use telltale_model::ble::{
-    bindkey_hex, parse_bindkey, BleDeviceConfig, BleDeviceStatus, NearbyDevice,
-};
-use telltale_model::broker::parse_url;
+use telltale_model::ble::{parse_bindkey, BleDeviceConfig, BleDeviceStatus, NearbyDevice};
 use telltale_model::{
-    Dashboard, DeviceId, History, HistoryQuery, Reading, RetentionSetting, SourceState,
-    SourceStatus, Transport,
+    Dashboard, History, HistoryQuery, Reading, SourceState, SourceStatus, Transport,
 };
 use telltale_sources::ble::{Bindkey, BleFleet, BleSource, BtleplugRadio, KnownDevice};
 use telltale_sources::mqtt::BrokerConfig;
 use telltale_sources::SourceBoard;
 use telltale_sources::TaskHandle;
-use telltale_store::{Ingest, Retention, SeriesKey, SourceConfigChange, Store, Writer};
+use telltale_store::{Ingest, SourceConfigChange, Store, Writer};
 use tokio::sync::{broadcast, watch};
 
 /// How often data past its retention is pruned.
@@ -41,6 +40,9 @@ pub struct Engine {
 struct Inner {
     store: Arc<Store>,
     board: SourceBoard,
+    /// Where passwords and bindkeys are kept (the OS keyring outside tests); asked on blocking
+    /// threads only.
+    secrets: Arc<dyn SecretStore>,
     died: watch::Receiver<Option<String>>,
     parts: Mutex<Parts>,
 }
@@ -57,6 +59,9 @@ struct Parts {
     /// The user's BLE devices as last loaded (bindkeys included), so the device list is answered
     /// without a keyring round trip per device on every refresh.
     ble_fleet: BleFleet,
+    /// The plant historian charts fill from, if one is set, and the task reading its device
+    /// list every minute.
+    historian: Option<(Arc<HistorianLink>, TaskHandle)>,
 }
 
 impl Parts {
@@ -88,13 +93,19 @@ pub const BLUETOOTH_SOURCE: &str = "bluetooth";
 const BLE_DEFAULT_INTERVAL_MS: i64 = 10_000;
 
 impl Engine {
-    /// Opens the database; starts nothing yet.
+    /// Opens the database, with secrets kept in the OS keyring; starts nothing yet.
     pub fn open(db: &Path) -> Result<Self> {
+        Self::open_with_secrets(db, Arc::new(OsKeyring))
+    }
+
+    /// As [`Engine::open`], with secrets kept in `secrets` (tests keep them in memory).
+    pub fn open_with_secrets(db: &Path, secrets: Arc<dyn SecretStore>) -> Result<Self> {
         let (store, writer) = telltale_store::open(db)?;
         Ok(Self {
             inner: Arc::new(Inner {
                 store: Arc::new(store),
                 board: SourceBoard::default(),
+                secrets,
                 died: writer.died(),
                 parts: Mutex::new(Parts {
                     writer: Some(writer),
@@ -104,6 +115,7 @@ impl Engine {
                     alerter: None,
                     bluetooth: None,
                     ble_fleet: BleFleet::default(),
+                    historian: None,
                 }),
             }),
         })
@@ -123,24 +135,23 @@ impl Engine {
     }
 
     /// Starts scanning with the first Bluetooth adapter (retrying while there is none) for the
-    /// user's devices, with their bindkeys from `secrets`. Must be called inside a tokio runtime.
-    pub fn start_bluetooth(&self, secrets: &dyn SecretStore) -> Result<()> {
+    /// user's devices, with their bindkeys from the keyring. Must be called inside a tokio
+    /// runtime; asks the keyring, so not on an async worker.
+    pub fn start_bluetooth(&self) -> Result<()> {
         let devices = self.ble_device_configs()?;
-        self.start_bluetooth_with(devices, secrets)
+        self.start_bluetooth_with(devices)
     }
 
     /// As [`Engine::start_bluetooth`], for the given devices rather than those saved in the
     /// store: the headless collector's come from its config file.
-    pub fn start_bluetooth_with(
-        &self,
-        devices: Vec<BleDeviceConfig>,
-        secrets: &dyn SecretStore,
-    ) -> Result<()> {
+    pub fn start_bluetooth_with(&self, devices: Vec<BleDeviceConfig>) -> Result<()> {
         if self.parts().bluetooth.is_some() {
             return Ok(());
         }
         // The keyring is asked outside the lock.
-        let fleet = fleet_of(devices, secrets, |a| self.learned_interval_ms(a));
+        let fleet = fleet_of(devices, &*self.inner.secrets, |a| {
+            self.learned_interval_ms(a)
+        });
         let mut parts = self.parts();
         let Some(writer) = &parts.writer else {
             return Ok(());
@@ -174,16 +185,19 @@ impl Engine {
     }
 
     /// The user's BLE devices as sources follow them: settings from the store, bindkeys from
-    /// the keyring (see [`fleet_of`]).
-    pub fn ble_fleet(&self, secrets: &dyn SecretStore) -> Result<BleFleet> {
-        Ok(fleet_of(self.ble_device_configs()?, secrets, |a| {
-            self.learned_interval_ms(a)
-        }))
+    /// the keyring (see [`fleet_of`]). Asks the keyring: not on an async worker.
+    pub fn ble_fleet(&self) -> Result<BleFleet> {
+        Ok(fleet_of(
+            self.ble_device_configs()?,
+            &*self.inner.secrets,
+            |a| self.learned_interval_ms(a),
+        ))
     }
 
     /// Hands the saved BLE devices to the running sources (after an add, rename or removal).
-    pub fn reload_ble_fleet(&self, secrets: &dyn SecretStore) -> Result<()> {
-        let fleet = self.ble_fleet(secrets)?;
+    /// Asks the keyring: not on an async worker.
+    fn reload_ble_fleet(&self) -> Result<()> {
+        let fleet = self.ble_fleet()?;
         let mut parts = self.parts();
         if let Some(demo) = &parts.demo {
             demo.home().set_fleet(DemoFleet::home_fleet(fleet.clone()));
@@ -224,8 +238,7 @@ impl Engine {
         out
     }
 
-    /// The user's BLE devices (as last loaded by [`Engine::start_bluetooth`] or
-    /// [`Engine::reload_ble_fleet`]) with their live health, and while the demo runs, its
+    /// The user's BLE devices (as last loaded by [`Engine::start_bluetooth`] or after a change) with their live health, and while the demo runs, its
     /// home's own devices (marked `demo`: they come back with the demo, so they are renamed,
     /// not removed).
     pub fn ble_devices(&self) -> Vec<BleDeviceStatus> {
@@ -344,13 +357,55 @@ impl Engine {
         self.parts().alerter.as_ref().map(Alerter::handle)
     }
 
-    /// Connects to an MQTT broker, with its password (if it has a username) from `secrets`.
-    /// Must be called inside a tokio runtime.
-    pub fn start_broker(&self, config: BrokerConfig, secrets: &dyn SecretStore) -> Result<()> {
+    /// Opens the link to the plant historian the stored settings describe (or none), in place
+    /// of the current one, and reads its device list every minute. Must be called inside a
+    /// tokio runtime; asks the keyring, so not on an async worker.
+    pub fn start_historian(&self) {
+        let link = match HistorianLink::open(&self.inner.store, &*self.inner.secrets) {
+            Ok(link) => link,
+            Err(e) => {
+                tracing::error!(error = %e, "the plant historian's settings cannot be used");
+                None
+            }
+        };
+        let next = link.map(|link| {
+            let refreshing = Arc::clone(&link);
+            let task = TaskHandle::spawn("historian-devices", move |cancel| async move {
+                loop {
+                    if let Err(e) = refreshing.refresh().await {
+                        tracing::debug!(error = %e, "historian devices not read");
+                    }
+                    tokio::select! {
+                        _ = cancel.cancelled() => return,
+                        _ = tokio::time::sleep(Duration::from_secs(60)) => {}
+                    }
+                }
+            });
+            (link, task)
+        });
+        let mut parts = self.parts();
+        if parts.writer.is_none() {
+            return;
+        }
+        // The previous link's task is cancelled as its handle drops.
+        parts.historian = next;
+    }
+
+    /// The plant historian charts fill from, if one is set.
+    pub fn historian(&self) -> Option<Arc<HistorianLink>> {
+        self.parts()
+            .historian
+            .as_ref()
+            .map(|(link, _)| Arc::clone(link))
+    }
+
+    /// Connects to an MQTT broker, with its password (if it has a username) from the keyring.
+    /// Must be called inside a tokio runtime; asks the keyring, so not on an async worker.
+    pub fn start_broker(&self, config: BrokerConfig) -> Result<()> {
         config.validate().map_err(EngineError::Config)?;
         let password = match &config.username {
             Some(user) => {
-                let password = secrets.get(&config.secret_key())?;
+                let password = self.inner.secrets.get(&config.secret_key())?;
                 if password.is_none() {
                     tracing::warn!(
                         source = %config.id,
@@ -364,6 +419,11 @@ impl Engine {
             }
             None => None,
         };
+        self.run_broker(config, password)
+    }
+
+    /// (Re)connects a broker whose settings were checked, with `password`.
+    fn run_broker(&self, config: BrokerConfig, password: Option<Secret>) -> Result<()> {
         let id = config.id.clone();
         if self.is_shut_down() {
             return Ok(());
@@ -410,11 +470,12 @@ impl Engine {
     }
 
     /// Starts every broker configured in the app. One that fails to start is shown as failed
-    /// on the status strip; the others still start. Must be called inside a tokio runtime.
-    pub fn start_configured_brokers(&self, secrets: &dyn SecretStore) -> Result<()> {
+    /// on the status strip; the others still start. Must be called inside a tokio runtime;
+    /// asks the keyring, so not on an async worker.
+    pub fn start_configured_brokers(&self) -> Result<()> {
         for config in self.configured_brokers()? {
             let id = config.id.clone();
-            if let Err(e) = self.start_broker(config, secrets) {
+            if let Err(e) = self.start_broker(config) {
                 tracing::error!(source = %id, error = %e, "configured broker not started");
                 self.inner
                     .board
@@ -435,13 +496,6 @@ impl Engine {
             }
         }
         Ok(out)
-    }
-
-    /// Stops a broker connection and forgets its status; the caller awaits the returned handle
-    /// (the engine holds no lock meanwhile).
-    pub fn detach_broker(&self, id: &str) -> Option<TaskHandle> {
-        self.inner.board.remove(id);
-        self.parts().brokers.remove(id)
     }
 
     /// Starts background upkeep: pruning data past its retention, in small steps so ingest
@@ -537,7 +591,7 @@ impl Engine {
     /// Stops every source, commits what they handed over, and closes the store's writer. Every
     /// clone of the handle sees it; a second call does nothing.
     pub async fn shutdown(&self) {
-        let (writer, demo, bluetooth, brokers, alerter, maintenance) = {
+        let (writer, demo, bluetooth, brokers, alerter, maintenance, historian) = {
             let mut parts = self.parts();
             let Some(writer) = parts.writer.take() else {
                 return;
@@ -549,8 +603,12 @@ impl Engine {
                 std::mem::take(&mut parts.brokers),
                 parts.alerter.take(),
                 parts.maintenance.take(),
+                parts.historian.take(),
             )
         };
+        if let Some((_, refresh)) = historian {
+            refresh.stop().await;
+        }
         if let Some(demo) = demo {
             demo.stop().await;
         }
@@ -571,108 +629,6 @@ impl Engine {
     }
 }
 
-/// Applies a retention setting; free of the engine so callers need not hold it across the await.
-pub async fn set_retention(
-    ingest: &Ingest,
-    device: DeviceId,
-    metric: String,
-    setting: RetentionSetting,
-) -> Result<()> {
-    setting
-        .validate()
-        .map_err(|e| EngineError::Config(e.message))?;
-    ingest
-        .set_retention(
-            SeriesKey { device, metric },
-            Retention {
-                raw_ms: setting.raw_ms,
-                minute_ms: setting.minute_ms,
-            },
-        )
-        .await?;
-    Ok(())
-}
-
-/// Saves a broker's settings in the store (and its password, when given, in the keyring).
-/// Free of the engine so the caller need not hold it across the awaits; restart the connection
-/// afterwards with [`Engine::start_broker`].
-pub async fn save_broker(
-    ingest: &Ingest,
-    secrets: &dyn SecretStore,
-    previous: Option<&BrokerConfig>,
-    config: &BrokerConfig,
-    password: PasswordChange,
-) -> Result<()> {
-    config.validate().map_err(EngineError::Config)?;
-    // The stored password was given for one host: it never follows the settings to another
-    // (a typo, or someone pointing the collector at a broker of theirs to collect it).
-    if let (Some(previous), PasswordChange::Keep) = (previous, &password) {
-        if config.username.is_some()
-            && parse_url(&previous.url).ok() != parse_url(&config.url).ok()
-            && secrets.get(&config.secret_key())?.is_some()
-        {
-            return Err(EngineError::Config(
-                "the broker's address changed: enter its password again (or clear it); the \
-                 stored password is never sent to a different host"
-                    .into(),
-            ));
-        }
-    }
-    match password {
-        PasswordChange::Keep => {}
-        PasswordChange::Set(p) => {
-            let p = p.expose_secret();
-            if p.is_empty() || p.len() > 1024 || p.contains('\n') {
-                return Err(EngineError::Config(
-                    "a password must be one line of 1 to 1024 characters".into(),
-                ));
-            }
-            secrets.set(&config.secret_key(), p)?
-        }
-        PasswordChange::Clear => secrets.delete(&config.secret_key())?,
-    }
-    let json = serde_json::to_string(config)
-        .map_err(|e| EngineError::Config(format!("cannot encode the settings: {e}")))?;
-    ingest
-        .save_source_config(SourceConfigChange {
-            kind: MQTT_KIND.into(),
-            id: config.id.clone(),
-            config: Some(json),
-            now_ms: telltale_sources::now_ms(),
-        })
-        .await?;
-    Ok(())
-}
-
-/// Forgets a broker: its settings and its password. Its history stays.
-pub async fn forget_broker(ingest: &Ingest, secrets: &dyn SecretStore, id: &str) -> Result<()> {
-    secrets.delete(&telltale_sources::mqtt::secret_key(id))?;
-    ingest
-        .save_source_config(SourceConfigChange {
-            kind: MQTT_KIND.into(),
-            id: id.to_owned(),
-            config: None,
-            now_ms: telltale_sources::now_ms(),
-        })
-        .await?;
-    Ok(())
-}
-
-/// What to do with a broker's stored password when its settings are saved.
-#[derive(Debug, Clone)]
-pub enum PasswordChange {
-    Keep,
-    Set(Secret),
-    Clear,
-}
-
-/// Replaces a device's tags (normalised: trimmed, lower case, no duplicates).
-pub async fn set_device_tags(ingest: &Ingest, device: DeviceId, tags: &[String]) -> Result<()> {
-    let tags = telltale_model::normalize_tags(tags).map_err(|e| EngineError::Config(e.message))?;
-    Ok(ingest.set_tags(device, tags).await?)
-}
-
-/// The keyring entry holding a BLE device's bindkey.
 /// BLE devices as sources follow them, with their bindkeys from `secrets` and the interval each
 /// was last learned at (`learned`; a device never heard gets a default). A key the keyring
 /// cannot give is logged and left out (the device's encrypted advertisements are then refused,
@@ -716,78 +672,4 @@ fn fleet_of(
 /// The keyring entry holding a BLE device's bindkey (`address` normalised, upper case).
 pub fn bindkey_name(address: &str) -> String {
     format!("ble:{address}:bindkey")
-}
-
-/// What to do with a BLE device's bindkey when its settings are saved.
-#[derive(Debug, Clone)]
-pub enum BindkeyChange {
-    Keep,
-    /// 32 hex digits as typed; checked before anything is saved.
-    Set(Secret),
-    Clear,
-}
-
-/// Adds or updates one of the user's BLE devices: its settings in the store, its bindkey in the
-/// keyring and nowhere else. Free of the engine so the caller need not hold it across the
-/// awaits; hand the result to the sources with [`Engine::reload_ble_fleet`].
-pub async fn save_ble_device(
-    ingest: &Ingest,
-    secrets: &dyn SecretStore,
-    config: BleDeviceConfig,
-    bindkey: BindkeyChange,
-) -> Result<BleDeviceConfig> {
-    let config = config
-        .normalized()
-        .map_err(|e| EngineError::Config(e.message))?;
-    match bindkey {
-        BindkeyChange::Keep => {}
-        BindkeyChange::Set(text) => {
-            let key =
-                parse_bindkey(text.expose_secret()).map_err(|e| EngineError::Config(e.message))?;
-            secrets.set(&bindkey_name(&config.address), &bindkey_hex(&key))?;
-        }
-        BindkeyChange::Clear => secrets.delete(&bindkey_name(&config.address))?,
-    }
-    let json = serde_json::to_string(&config)
-        .map_err(|e| EngineError::Config(format!("cannot encode the settings: {e}")))?;
-    ingest
-        .save_source_config(SourceConfigChange {
-            kind: BLE_KIND.into(),
-            id: config.address.clone(),
-            config: Some(json),
-            now_ms: telltale_sources::now_ms(),
-        })
-        .await?;
-    Ok(config)
-}
-
-/// Removes one of the user's BLE devices: its settings and bindkey, and with `delete_history`
-/// every reading it ever sent.
-pub async fn remove_ble_device(
-    ingest: &Ingest,
-    secrets: &dyn SecretStore,
-    address: &str,
-    delete_history: bool,
-) -> Result<()> {
-    let address = telltale_model::ble::normalize_address(address)
-        .map_err(|e| EngineError::Config(e.message))?;
-    secrets.delete(&bindkey_name(&address))?;
-    ingest
-        .save_source_config(SourceConfigChange {
-            kind: BLE_KIND.into(),
-            id: address.clone(),
-            config: None,
-            now_ms: telltale_sources::now_ms(),
-        })
-        .await?;
-    if delete_history {
-        match ingest
-            .forget_device(telltale_sources::ble::device_id(&address))
-            .await
-        {
-            Ok(()) | Err(telltale_store::StoreError::NotFound(_)) => {}
-            Err(e) => return Err(e.into()),
-        }
-    }
-    Ok(())
 }

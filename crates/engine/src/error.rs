@@ -21,6 +21,12 @@ pub enum EngineError {
     Invalid(String),
     #[error(transparent)]
     Historian(#[from] HistorianError),
+    /// A part the use case needs is not running (the alert engine).
+    #[error("{0}")]
+    Unavailable(String),
+    /// Work on a blocking thread that panicked or was cancelled (a bug).
+    #[error("internal: {0}")]
+    Internal(String),
 }
 
 pub type Result<T> = std::result::Result<T, EngineError>;
@@ -38,6 +44,7 @@ impl From<EngineError> for ApiError {
             EngineError::Historian(HistorianError::NotFound(_)) => {
                 ApiError::new(ErrorCode::NotFound, e.to_string())
             }
+            EngineError::Internal(_) => ApiError::new(ErrorCode::Internal, e.to_string()),
             other => ApiError::new(ErrorCode::Unavailable, other.to_string()),
         }
     }

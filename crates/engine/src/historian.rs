@@ -55,12 +55,13 @@ pub fn settings(store: &Store, secrets: &dyn SecretStore) -> Result<Option<Histo
     }))
 }
 
-/// The password a request gives, or the stored one.
-fn password(
+/// The password a request gives, or the stored one. Asks the keyring: call it on a blocking
+/// thread.
+pub(crate) fn password(
     request: &SaveHistorian,
-    target: &Target,
     secrets: &dyn SecretStore,
 ) -> Result<Option<Secret>> {
+    let target = Target::parse(&request.url)?;
     match &request.password {
         Some(p) => Ok(Some(Secret::from(p.clone().into_text().as_str()))),
         None if request.clear_password => Ok(None),
@@ -68,20 +69,13 @@ fn password(
     }
 }
 
-/// Saves the historian's address, and its password into the keyring. The keyring entry is
-/// named after user, host, port and database: a password never follows the settings elsewhere.
-pub async fn save(
-    ingest: &Ingest,
-    secrets: &dyn SecretStore,
-    request: SaveHistorian,
-) -> Result<()> {
-    let target = Target::parse(&request.url)?;
+/// Checks a request to save the historian's settings before anything is kept.
+pub(crate) fn validate(request: &SaveHistorian) -> Result<()> {
+    Target::parse(&request.url)?;
     match (&request.password, request.clear_password) {
-        (Some(_), true) => {
-            return Err(EngineError::Config(
-                "give a new password or clear it, not both".into(),
-            ))
-        }
+        (Some(_), true) => Err(EngineError::Config(
+            "give a new password or clear it, not both".into(),
+        )),
         (Some(p), false) => {
             let text = p.clone().into_text();
             if text.is_empty() || text.len() > 1024 || text.contains('\n') {
@@ -89,47 +83,57 @@ pub async fn save(
                     "a password must be one line of 1 to 1024 characters".into(),
                 ));
             }
-            secrets.set(&target.secret_name(), &text)?;
+            Ok(())
         }
-        (None, true) => secrets.delete(&target.secret_name())?,
-        (None, false) => {}
+        (None, _) => Ok(()),
     }
-    let json = serde_json::to_string(&Stored { url: request.url })
-        .map_err(|e| EngineError::Config(format!("cannot encode the settings: {e}")))?;
-    ingest
-        .save_source_config(SourceConfigChange {
-            kind: KIND.into(),
-            id: ID.into(),
-            config: Some(json),
-            now_ms: telltale_sources::now_ms(),
-        })
-        .await?;
-    Ok(())
 }
 
-/// Forgets the historian and its stored password.
-pub async fn remove(store: &Store, ingest: &Ingest, secrets: &dyn SecretStore) -> Result<()> {
+/// Keeps a (validated) request's password change in the keyring. The entry is named after
+/// user, host, port and database: a password never follows the settings elsewhere. Asks the
+/// keyring: call it on a blocking thread.
+pub(crate) fn keep_password(request: &SaveHistorian, secrets: &dyn SecretStore) -> Result<()> {
+    let target = Target::parse(&request.url)?;
+    match (&request.password, request.clear_password) {
+        (Some(p), _) => secrets.set(&target.secret_name(), &p.clone().into_text()),
+        (None, true) => secrets.delete(&target.secret_name()),
+        (None, false) => Ok(()),
+    }
+}
+
+/// Forgets the stored historian's password. Asks the keyring: call it on a blocking thread.
+pub(crate) fn forget_password(store: &Store, secrets: &dyn SecretStore) -> Result<()> {
     if let Some(url) = stored_url(store)? {
         if let Ok(target) = Target::parse(&url) {
             secrets.delete(&target.secret_name())?;
         }
     }
+    Ok(())
+}
+
+/// Saves the historian's address (`url`), or forgets it (None).
+pub(crate) async fn save_settings(ingest: &Ingest, url: Option<String>, now_ms: i64) -> Result<()> {
+    let config = match url {
+        Some(url) => Some(
+            serde_json::to_string(&Stored { url })
+                .map_err(|e| EngineError::Config(format!("cannot encode the settings: {e}")))?,
+        ),
+        None => None,
+    };
     ingest
         .save_source_config(SourceConfigChange {
             kind: KIND.into(),
             id: ID.into(),
-            config: None,
-            now_ms: telltale_sources::now_ms(),
+            config,
+            now_ms,
         })
         .await?;
     Ok(())
 }
 
-/// Connects as `request` says (its password, or the stored one) and says what the historian
-/// holds.
-pub async fn test(request: &SaveHistorian, secrets: &dyn SecretStore) -> Result<HistorianCheck> {
-    let target = Target::parse(&request.url)?;
-    let password = password(request, &target, secrets)?;
+/// Connects to `url` with `password` and says what the historian holds.
+pub(crate) async fn test(url: &str, password: Option<Secret>) -> Result<HistorianCheck> {
+    let target = Target::parse(url)?;
     let historian = tokio::time::timeout(
         PATIENCE * 2,
         Historian::connect(&target, password.as_ref().map(|p| p.expose_secret())),

@@ -18,9 +18,6 @@ pub mod secret;
 pub mod upkeep;
 
 pub use config::{BleDeviceEntry, CollectorConfig, HistorianEntry};
-pub use engine::{
-    bindkey_name, forget_broker, remove_ble_device, save_ble_device, save_broker, set_device_tags,
-    set_retention, BindkeyChange, Engine, PasswordChange, BLUETOOTH_SOURCE,
-};
+pub use engine::{bindkey_name, Engine, BLUETOOTH_SOURCE};
 pub use error::{EngineError, Result};
 pub use queries::Queries;

@@ -9,11 +9,9 @@ use std::collections::BTreeMap;
 use telltale_alerts::AlertKind;
 use telltale_forecast::runtime::{count_usage, max_gap_ms, project_due, Interval};
 use telltale_model::alert::MaintenanceForecast;
-use telltale_model::upkeep::{
-    FleetRul, FleetRulEstimate, ServicePlan, ServiceRecord, ServiceStatus, MAX_FLEET_FILE_BYTES,
-};
+use telltale_model::upkeep::{FleetRul, FleetRulEstimate, ServiceStatus, MAX_FLEET_FILE_BYTES};
 use telltale_model::{DeviceId, HistoryQuery, MAX_POINTS};
-use telltale_store::{Ingest, SeriesKey, ServiceChange, Store, StoreError};
+use telltale_store::{SeriesKey, Store, StoreError};
 
 const HOUR_MS: i64 = 3_600_000;
 /// The pace a due date is projected at: the last week's.
@@ -147,44 +145,6 @@ fn series_points(
     let mut points: Vec<(i64, f64)> = older.buckets.iter().map(|b| (b.t, b.mean)).collect();
     points.extend(raw);
     Ok(points)
-}
-
-/// Adds or changes a plan (its count keeps running from where it started).
-pub async fn save_plan(ingest: &Ingest, plan: ServicePlan, now_ms: i64) -> Result<()> {
-    plan.validate()
-        .map_err(|e| EngineError::Config(e.message))?;
-    Ok(ingest
-        .save_service(ServiceChange::Save(plan, now_ms))
-        .await?)
-}
-
-pub async fn remove_plan(ingest: &Ingest, id: &str) -> Result<()> {
-    Ok(ingest
-        .save_service(ServiceChange::Remove(id.to_owned()))
-        .await?)
-}
-
-/// Records a service done on `plan` now, by `by`, with what its counter stood at; the count
-/// starts again from `now_ms`.
-pub async fn mark_serviced(
-    store: &Store,
-    ingest: &Ingest,
-    plan: &str,
-    by: &str,
-    now_ms: i64,
-) -> Result<()> {
-    let status = service_statuses(store, now_ms)?
-        .into_iter()
-        .find(|s| s.plan.id == plan)
-        .ok_or_else(|| StoreError::NotFound(format!("no service plan {plan}")))?;
-    let record = ServiceRecord {
-        plan: plan.to_owned(),
-        ts_ms: now_ms,
-        by: by.to_owned(),
-        hours: status.hours,
-        cycles: status.cycles,
-    };
-    Ok(ingest.save_service(ServiceChange::Serviced(record)).await?)
 }
 
 /// One series' maintenance measure for the alert engine: seconds until its earliest date

@@ -224,18 +224,17 @@ async fn a_rule_aimed_at_a_tag_watches_the_tagged_devices() {
         })
         .await
         .unwrap();
-    telltale_engine::set_device_tags(&ingest, DeviceId::new("ble:FREEZER"), &[" Freezer ".into()])
+    engine
+        .set_device_tags(DeviceId::new("ble:FREEZER"), &[" Freezer ".into()])
         .await
         .unwrap();
-    assert!(telltale_engine::set_device_tags(
-        &ingest,
-        DeviceId::new("ble:FREEZER"),
-        &["two words".into()]
-    )
-    .await
-    .is_err());
+    assert!(engine
+        .set_device_tags(DeviceId::new("ble:FREEZER"), &["two words".into()])
+        .await
+        .is_err());
     assert!(
-        telltale_engine::set_device_tags(&ingest, DeviceId::new("ble:NOPE"), &["x".into()])
+        engine
+            .set_device_tags(DeviceId::new("ble:NOPE"), &["x".into()])
             .await
             .is_err(),
         "an unknown device is an error"

@@ -12,14 +12,16 @@ mod common;
 
 use common::MemoryKeyring;
 use std::future::Future;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 use telltale_demo::{heart_rate_measurement, pvvx, ruuvi_rawv2};
 use telltale_engine::secret::SecretStore;
-use telltale_engine::{BindkeyChange, Engine, BLUETOOTH_SOURCE};
+use telltale_engine::{Engine, BLUETOOTH_SOURCE};
 use telltale_fake_bluez::{
     bytes_of_hex as hex, CharacteristicSpec, DeviceSpec, FakeBluez, PrivateBus, ServiceSpec,
 };
-use telltale_model::ble::BleDeviceConfig;
+use telltale_model::ble::{BleDeviceConfig, SaveBleDevice};
+use telltale_model::secret::SecretInput;
 use telltale_model::{DeviceId, HistoryQuery, SourceState};
 
 const THERMO: &str = "A4:C1:38:10:20:01"; // BTHome v2, plain
@@ -83,6 +85,26 @@ fn values(engine: &Engine, address: &str, metric: &str) -> Vec<f64> {
     }
 }
 
+/// What a save does with the device's bindkey.
+enum Bindkey {
+    Keep,
+    Set(String),
+    Clear,
+}
+
+fn save(config: BleDeviceConfig, bindkey: Bindkey) -> SaveBleDevice {
+    let (bindkey, clear_bindkey) = match bindkey {
+        Bindkey::Keep => (None, false),
+        Bindkey::Set(key) => (Some(SecretInput::from(key.as_str())), false),
+        Bindkey::Clear => (None, true),
+    };
+    SaveBleDevice {
+        config,
+        bindkey,
+        clear_bindkey,
+    }
+}
+
 fn config(address: &str, name: &str, kind: &str, connect: bool) -> BleDeviceConfig {
     BleDeviceConfig {
         address: address.to_lowercase(),
@@ -103,65 +125,61 @@ async fn bluetooth_devices_through_btleplug_and_a_fake_bluez() {
         .expect("fake BlueZ starts");
 
     let dir = tempfile::tempdir().unwrap();
-    let secrets = MemoryKeyring::default();
-    let engine = Engine::open(&dir.path().join("ble.db")).unwrap();
-    let ingest = engine.ingest();
+    let secrets = Arc::new(MemoryKeyring::default());
+    let engine = Engine::open_with_secrets(&dir.path().join("ble.db"), secrets.clone()).unwrap();
 
     // The user's devices; the strap is connected to, the others are only listened to.
     for (c, key) in [
         (
             config(THERMO, "Living room", "thermometer", false),
-            BindkeyChange::Keep,
+            Bindkey::Keep,
         ),
         (
             config(SEALED, "Garage", "thermometer", false),
-            BindkeyChange::Set(SEALED_KEY.to_uppercase().into()),
+            Bindkey::Set(SEALED_KEY.to_uppercase()),
         ),
         (
             config(RUUVI, "Balcony", "environment_sensor", false),
-            BindkeyChange::Keep,
+            Bindkey::Keep,
         ),
-        (
-            config(PVVX, "Bedroom", "thermometer", false),
-            BindkeyChange::Keep,
-        ),
+        (config(PVVX, "Bedroom", "thermometer", false), Bindkey::Keep),
         (
             config(STRAP, "Chest strap", "heart_rate_strap", true),
-            BindkeyChange::Keep,
+            Bindkey::Keep,
         ),
         (
             config(EAR, "Ear thermometer", "body_thermometer", true),
-            BindkeyChange::Keep,
+            Bindkey::Keep,
         ),
         (
             config(CLIMATE, "Study", "environment_sensor", true),
-            BindkeyChange::Keep,
+            Bindkey::Keep,
         ),
-        (
-            config(ATC, "Kitchen", "thermometer", false),
-            BindkeyChange::Keep,
-        ),
+        (config(ATC, "Kitchen", "thermometer", false), Bindkey::Keep),
         (
             config(MIBEACON, "Bathroom", "thermometer", false),
-            BindkeyChange::Set(MIBEACON_KEY.to_owned().into()),
+            Bindkey::Set(MIBEACON_KEY.to_owned()),
         ),
         (
             config(RUUVI_V1, "Shed", "environment_sensor", false),
-            BindkeyChange::Keep,
+            Bindkey::Keep,
         ),
     ] {
-        telltale_engine::save_ble_device(&ingest, &secrets, c, key)
+        engine
+            .save_ble_device(save(c, key), telltale_sources::now_ms())
             .await
             .expect("device saved");
     }
     // A wrong bindkey is refused before anything is saved.
-    let refused = telltale_engine::save_ble_device(
-        &ingest,
-        &secrets,
-        config(THERMO, "Living room", "thermometer", false),
-        BindkeyChange::Set("not a key".to_owned().into()),
-    )
-    .await;
+    let refused = engine
+        .save_ble_device(
+            save(
+                config(THERMO, "Living room", "thermometer", false),
+                Bindkey::Set("not a key".to_owned()),
+            ),
+            telltale_sources::now_ms(),
+        )
+        .await;
     assert!(refused.is_err());
     assert!(secrets
         .get("ble:A4:C1:38:10:20:01:bindkey")
@@ -222,7 +240,7 @@ async fn bluetooth_devices_through_btleplug_and_a_fake_bluez() {
     // The user switched Bluetooth off: the app says so and leaves it off (scanning would
     // switch it on); it scans as soon as Bluetooth is switched on.
     bluez.set_powered(false).await.unwrap();
-    engine.start_bluetooth(&secrets).expect("bluetooth starts");
+    engine.start_bluetooth().expect("bluetooth starts");
     let status = |engine: &Engine| {
         engine
             .dashboard(0)
@@ -413,18 +431,16 @@ async fn bluetooth_devices_through_btleplug_and_a_fake_bluez() {
     // A bindkey given to a device that does not encrypt: its plain frames are refused (they
     // could come from anyone) and the list says why; clearing the key ends it.
     for (key, temperature) in [
-        (BindkeyChange::Set(SEALED_KEY.to_owned().into()), 18.0),
-        (BindkeyChange::Clear, 18.5),
+        (Bindkey::Set(SEALED_KEY.to_owned()), 18.0),
+        (Bindkey::Clear, 18.5),
     ] {
-        telltale_engine::save_ble_device(
-            &ingest,
-            &secrets,
-            config(PVVX, "Bedroom", "thermometer", false),
-            key,
-        )
-        .await
-        .unwrap();
-        engine.reload_ble_fleet(&secrets).unwrap();
+        engine
+            .save_ble_device(
+                save(config(PVVX, "Bedroom", "thermometer", false), key),
+                telltale_sources::now_ms(),
+            )
+            .await
+            .unwrap();
         // The fleet reaches the source through a channel: advertise until the change shows.
         let start = Instant::now();
         let mut counter = 100u8;
@@ -607,7 +623,7 @@ async fn bluetooth_devices_through_btleplug_and_a_fake_bluez() {
     assert!(!thermo.stale && !xiaomi.stale);
     // What was learned is kept on the device row, so a restart starts from it.
     let after_restart = eventually("the learned interval stored", limit, || {
-        let fleet = engine.ble_fleet(&secrets).ok()?;
+        let fleet = engine.ble_fleet().ok()?;
         let kept = fleet.get(THERMO)?.expected_interval_ms;
         (kept < 1_000).then_some(kept)
     })
@@ -694,10 +710,10 @@ async fn bluetooth_devices_through_btleplug_and_a_fake_bluez() {
     .await;
 
     // Removing a device with its history: gone from the list, the store and the keyring.
-    telltale_engine::remove_ble_device(&ingest, &secrets, SEALED, true)
+    engine
+        .remove_ble_device(SEALED, true, telltale_sources::now_ms())
         .await
         .unwrap();
-    engine.reload_ble_fleet(&secrets).unwrap();
     assert!(values(&engine, SEALED, "temperature").is_empty());
     assert!(secrets
         .get(&format!("ble:{SEALED}:bindkey"))

@@ -2,7 +2,6 @@
 //! declared offline (and never back) on the status board when their broker starts again, so the
 //! dashboard does not show a dead Sparkplug node as merely quiet until it is heard from.
 
-use telltale_engine::secret::OsKeyring;
 use telltale_engine::Engine;
 use telltale_model::{DeviceId, Freshness, Quality, Reading};
 use telltale_sources::mqtt::{BrokerConfig, PayloadFormat, TopicMap};
@@ -56,7 +55,7 @@ async fn a_device_declared_offline_is_offline_after_a_restart() {
         vec![TopicMap::new("spBv1.0/#", PayloadFormat::Sparkplug, "", "")],
     );
     // No username: the keyring is never asked.
-    engine.start_broker(config, &OsKeyring).unwrap();
+    engine.start_broker(config).unwrap();
     let board = engine.dashboard(now + 10).unwrap();
     let freshness = |id: &DeviceId| {
         board

@@ -5,8 +5,11 @@
 mod common;
 
 use common::MemoryKeyring;
+use std::sync::Arc;
 use telltale_engine::secret::{ExposeSecret, Secret, SecretStore};
-use telltale_engine::{save_broker, Engine, PasswordChange};
+use telltale_engine::Engine;
+use telltale_model::broker::SaveBroker;
+use telltale_model::secret::SecretInput;
 use telltale_sources::mqtt::{BrokerConfig, PayloadFormat, TopicMap};
 
 fn broker(url: &str) -> BrokerConfig {
@@ -21,68 +24,56 @@ fn broker(url: &str) -> BrokerConfig {
     }
 }
 
+fn save(config: &BrokerConfig, password: Option<&str>) -> SaveBroker {
+    SaveBroker {
+        config: config.clone(),
+        password: password.map(SecretInput::from),
+        clear_password: false,
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stored_password_never_follows_the_settings_to_another_host() {
     let dir = tempfile::tempdir().unwrap();
-    let engine = Engine::open(&dir.path().join("s.db")).unwrap();
-    let ingest = engine.ingest();
-    let keyring = MemoryKeyring::default();
+    let keyring = Arc::new(MemoryKeyring::default());
+    let engine = Engine::open_with_secrets(&dir.path().join("s.db"), keyring.clone()).unwrap();
+    let now = telltale_sources::now_ms();
     let first = broker("mqtts://gateway.plant:8883");
-    save_broker(
-        &ingest,
-        &keyring,
-        None,
-        &first,
-        PasswordChange::Set(Secret::from("s3cret".to_owned())),
-    )
-    .await
-    .unwrap();
+    engine
+        .save_broker(save(&first, Some("s3cret")), now)
+        .await
+        .unwrap();
     // Same host, other settings: the password stays.
     let renamed = BrokerConfig {
         site: "Hall 2".into(),
         ..first.clone()
     };
-    save_broker(
-        &ingest,
-        &keyring,
-        Some(&first),
-        &renamed,
-        PasswordChange::Keep,
-    )
-    .await
-    .unwrap();
+    engine.save_broker(save(&renamed, None), now).await.unwrap();
     for elsewhere in [
         "mqtts://attacker.example:8883",
         "mqtts://gateway.plant:9999",
         "mqtt://gateway.plant:8883",
     ] {
         let moved = broker(elsewhere);
-        let err = save_broker(
-            &ingest,
-            &keyring,
-            Some(&first),
-            &moved,
-            PasswordChange::Keep,
-        )
-        .await
-        .unwrap_err()
-        .to_string();
+        let err = engine
+            .save_broker(save(&moved, None), now)
+            .await
+            .unwrap_err()
+            .to_string();
         assert!(
             err.contains("enter its password again"),
             "{elsewhere}: {err}"
         );
+        // Refused before anything was kept: the saved settings still name the first host.
+        let saved = engine.configured_brokers().unwrap();
+        assert_eq!(saved[0].url, first.url, "{elsewhere}");
     }
     // Given again (or cleared), the move is fine.
     let moved = broker("mqtts://gateway2.plant:8883");
-    save_broker(
-        &ingest,
-        &keyring,
-        Some(&first),
-        &moved,
-        PasswordChange::Set(Secret::from("other".to_owned())),
-    )
-    .await
-    .unwrap();
+    engine
+        .save_broker(save(&moved, Some("other")), now)
+        .await
+        .unwrap();
     assert_eq!(
         keyring
             .get(&moved.secret_key())
@@ -91,6 +82,18 @@ async fn a_stored_password_never_follows_the_settings_to_another_host() {
             .expose_secret(),
         "other"
     );
+    let cleared = broker("mqtts://gateway3.plant:8883");
+    let request = SaveBroker {
+        clear_password: true,
+        ..save(&cleared, None)
+    };
+    engine.save_broker(request, now).await.unwrap();
+    assert!(keyring.get(&cleared.secret_key()).unwrap().is_none());
+    // Deleting the broker forgets its settings and its password.
+    keyring.set(&cleared.secret_key(), "again").unwrap();
+    engine.delete_broker("plant", now).await.unwrap();
+    assert!(engine.configured_brokers().unwrap().is_empty());
+    assert!(keyring.get(&cleared.secret_key()).unwrap().is_none());
     engine.shutdown().await;
 }
 
@@ -109,6 +112,8 @@ fn a_password_in_a_broker_url_is_refused_and_not_echoed() {
 
 #[test]
 fn a_secret_never_prints() {
-    let change = PasswordChange::Set(Secret::from("s3cret".to_owned()));
-    assert!(!format!("{change:?}").contains("s3cret"));
+    let secret = Secret::from("s3cret".to_owned());
+    assert!(!format!("{secret:?}").contains("s3cret"));
+    let typed = SecretInput::from("s3cret");
+    assert!(!format!("{typed:?}").contains("s3cret"));
 }

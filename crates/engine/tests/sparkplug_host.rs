@@ -5,7 +5,6 @@
 use rumqttc::{AsyncClient, Event, MqttOptions, Packet, QoS};
 use std::time::{Duration, Instant};
 use telltale_demo::LocalBroker;
-use telltale_engine::secret::OsKeyring;
 use telltale_engine::Engine;
 use telltale_model::broker::{BrokerConfig, PayloadFormat, SparkplugSettings, TopicMap};
 use telltale_model::{DeviceId, Freshness, HistoryQuery};
@@ -127,9 +126,7 @@ async fn births_data_gaps_and_deaths() {
     // Let the observer's subscription land before the host announces itself.
     tokio::time::sleep(Duration::from_millis(200)).await;
     let engine = Engine::open(&dir.path().join("sp.db")).unwrap();
-    engine
-        .start_broker(config(broker.port()), &OsKeyring)
-        .unwrap();
+    engine.start_broker(config(broker.port())).unwrap();
 
     // The host's STATE birth, retained.
     let state = next_on(
@@ -331,7 +328,7 @@ async fn a_last_will_takes_a_device_offline() {
         },
         TopicMap::new("tele/+/+", PayloadFormat::Number, "{1}", "{2}"),
     ];
-    engine.start_broker(config, &OsKeyring).unwrap();
+    engine.start_broker(config).unwrap();
     let (edge, _seen) = observer(broker.port()).await;
     let plug = DeviceId::new("mqtt:home/plug");
     let freshness = |engine: &Engine| {

@@ -47,20 +47,20 @@ async fn a_plan_counts_hours_and_starts_and_restarts_when_serviced() {
     register(&engine, "mqtt:p/pump", "pump").await;
     let start = now - 10 * HOUR;
     let ingest = engine.ingest();
-    upkeep::save_plan(
-        &ingest,
-        ServicePlan {
-            id: "seal".into(),
-            device: DeviceId::new("mqtt:p/pump"),
-            metric: "current".into(),
-            on_above: 2.0,
-            every_hours: Some(20.0),
-            every_cycles: Some(100),
-        },
-        start,
-    )
-    .await
-    .unwrap();
+    engine
+        .save_service_plan(
+            ServicePlan {
+                id: "seal".into(),
+                device: DeviceId::new("mqtt:p/pump"),
+                metric: "current".into(),
+                on_above: 2.0,
+                every_hours: Some(20.0),
+                every_cycles: Some(100),
+            },
+            start,
+        )
+        .await
+        .unwrap();
     // A reading a minute for ten hours: 30 min running, 30 min stopped, except hours 4 to 6,
     // when the collector was off (no data, so nothing counted though the pump was running).
     let mut readings = Vec::new();
@@ -118,15 +118,13 @@ async fn a_plan_counts_hours_and_starts_and_restarts_when_serviced() {
         ("mqtt:p/pump", "current", AlertKind::ServiceDue)
     );
 
-    upkeep::mark_serviced(engine.store(), &ingest, "seal", "ana", now)
-        .await
-        .unwrap();
+    engine.mark_serviced("seal", "ana", now).await.unwrap();
     let after = &upkeep::service_statuses(engine.store(), now + MIN).unwrap()[0];
     assert_eq!((after.cycles, after.since_ms), (0, now), "{after:?}");
     assert_eq!(after.history.len(), 1);
     assert_eq!(after.history[0].by, "ana");
     assert_eq!(after.history[0].cycles, 7);
-    upkeep::remove_plan(&ingest, "seal").await.unwrap();
+    engine.delete_service_plan("seal").await.unwrap();
     assert!(upkeep::service_statuses(engine.store(), now)
         .unwrap()
         .is_empty());
@@ -166,7 +164,7 @@ async fn a_plan_older_than_the_raw_readings_counts_from_rollups() {
         every_hours: Some(100.0),
         every_cycles: None,
     };
-    upkeep::save_plan(&ingest, plan, start).await.unwrap();
+    engine.save_service_plan(plan, start).await.unwrap();
     // Four hours of running, two days ago, a reading a minute.
     let readings = (0..240)
         .map(|m| reading("mqtt:p/fan", "running", start + m * MIN, 1.0))
