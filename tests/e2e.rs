@@ -641,6 +641,15 @@ async fn demo_dashboard_device_page_layouts_and_offline_history() {
         "back to the preset after the pinch, its readings drawn",
     )
     .await;
+    let resolution = js(
+        &client,
+        "return document.querySelector('[data-testid=resolution]').textContent;",
+    )
+    .await;
+    assert!(
+        resolution.as_str().unwrap().starts_with("Each point: "),
+        "the chart says what one point is: {resolution}"
+    );
     for range in ["24h", "1y", "10m"] {
         click(&client, &format!("[data-range='{range}']")).await;
         wait_until(
@@ -1299,6 +1308,33 @@ async fn demo_dashboard_device_page_layouts_and_offline_history() {
         "the raise and the acknowledgement in the history",
     )
     .await;
+    // Values in the alert's own terms: a maintenance alert's is the time left, a limit's the
+    // reading (with its unit when the series has one).
+    let records = js(
+        &client,
+        "return [...document.querySelectorAll('[data-testid=alert-record]')].map(e => e.textContent);",
+    )
+    .await;
+    let records: Vec<&str> = records
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r.as_str().unwrap())
+        .collect();
+    assert!(
+        records
+            .iter()
+            .filter(|r| r.contains("lathe-hot") && r.contains("raised"))
+            .all(|r| r.contains(" = 43")),
+        "a limit's value is the reading: {records:?}"
+    );
+    assert!(
+        records
+            .iter()
+            .filter(|r| r.contains("(machine-wear)"))
+            .all(|r| r.contains("due in") || r.contains("due now") || !r.contains(" = ")),
+        "a maintenance alert's value is time left, not seconds: {records:?}"
+    );
 
     // The lathe's chart shows its new limit (a dashed red line) and the alert's active stretch.
     click(&client, ".brand").await;

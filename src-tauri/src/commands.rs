@@ -275,6 +275,12 @@ pub async fn alerts(state: State<'_, AppState>, _args: Args<ipc::Alerts>) -> Ans
         active: alerts.active(),
         rules: alerts.rules_text(),
         missed_batches: alerts.missed_batches(),
+        rule_kinds: alerts
+            .rules()
+            .rules
+            .iter()
+            .map(|r| (r.id.clone(), r.kind))
+            .collect(),
     })
 }
 

@@ -314,6 +314,9 @@ pub struct AlertsOverview {
     pub rules: String,
     /// Batches of readings the evaluator could not keep up with (0 in normal operation).
     pub missed_batches: u64,
+    /// Each rule's kind, by rule id: what a recorded value means (a reading, or time left).
+    #[serde(default)]
+    pub rule_kinds: Vec<(String, AlertKind)>,
 }
 
 /// Which history to show.

@@ -52,7 +52,10 @@ pub fn AlertsPage() -> impl IntoView {
                 </ul>
             </Show>
         </section>
-        <History />
+        <History kinds=Memo::new(move |_| overview.with(|o| match o {
+            Some(Ok(o)) => o.rule_kinds.clone(),
+            _ => Vec::new(),
+        })) />
         <Rules overview_rules=Memo::new(move |_| overview.with(|o| match o {
             Some(Ok(o)) => Some(o.rules.clone()),
             _ => None,
@@ -159,7 +162,40 @@ fn device_id(typed: &str) -> Option<String> {
 }
 
 #[component]
-fn History() -> impl IntoView {
+fn History(
+    /// Each rule's kind: a maintenance rule records time left, the others a reading.
+    kinds: Memo<Vec<(String, telltale_model::alert::AlertKind)>>,
+) -> impl IntoView {
+    let dashboard = crate::live::Live::get().dashboard;
+    // A recorded value in words: time left for maintenance kinds, else the reading with its
+    // series' unit.
+    let value_text = move |r: &AlertRecord| -> String {
+        let Some(v) = r.value else {
+            return String::new();
+        };
+        let kind = kinds.with(|k| k.iter().find(|(id, _)| *id == r.id.rule).map(|(_, k)| *k));
+        if kind.is_some_and(|k| !k.judges_readings()) {
+            return if v <= 0.0 {
+                " · due now".to_owned()
+            } else {
+                format!(" · due in {}", format::duration((v * 1000.0) as i64))
+            };
+        }
+        let unit = dashboard.with_untracked(|d| {
+            d.as_ref()?
+                .as_ref()
+                .ok()?
+                .devices
+                .iter()
+                .find(|s| s.device.id.as_str() == r.id.device)?
+                .latest
+                .iter()
+                .find(|l| l.metric == r.id.metric)?
+                .unit
+                .clone()
+        });
+        format!(" = {}", format::with_unit(v, unit.as_deref()))
+    };
     let device = RwSignal::new(String::new());
     let records = RwSignal::new(None::<Result<Vec<AlertRecord>, telltale_model::ApiError>>);
     let load = move || {
@@ -203,7 +239,7 @@ fn History() -> impl IntoView {
                                     r.device_name.as_deref().unwrap_or(&r.id.device),
                                     format::metric_label(&r.id.metric),
                                     r.id.rule,
-                                    r.value.map(|v| format!(" = {}", format::value(v))).unwrap_or_default(),
+                                    value_text(&r),
                                     r.by.map(|b| format!(" by {b}")).unwrap_or_default(),
                                 )}</span>
                                 // Why an anomaly rule fired, in its own words.

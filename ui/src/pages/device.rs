@@ -424,6 +424,13 @@ pub fn DevicePage(id: DeviceId) -> impl IntoView {
         </div>
         <p class="sr-only" data-testid="chart-summary">{spoken}</p>
         <div class="row-actions">
+            // What one point of the line is: the resolution changes as the window does.
+            <span class="fine-print" data-testid="resolution">{move || history.with(|h| match h {
+                Some(Ok(h)) if h.buckets.is_empty() => String::new(),
+                Some(Ok(h)) if h.bucket_ms == 0 => "Each point: one reading".to_owned(),
+                Some(Ok(h)) => format!("Each point: {} (mean; the band spans min to max)", format::duration(h.bucket_ms)),
+                _ => String::new(),
+            })}</span>
             <button class="chip-button" data-testid="show-table" aria-pressed=move || table.get().to_string()
                 on:click=move |_| table.update(|t| *t = !*t)>
                 {move || if table.get() { "Hide table" } else { "Show as table" }}
