@@ -8,6 +8,7 @@
 const COMMANDS: &[&str] = &[
     "dashboard",
     "live",
+    "start_demo",
     "ble_nearby",
     "ble_devices",
     "save_ble_device",

@@ -1056,6 +1056,40 @@ async fn demo_dashboard_device_page_layouts_and_offline_history() {
         .expect("closing the session quits the app");
     drop(driver);
 
+    // 1b. A first run with the demo off and nothing stored: the dashboard offers the ways in
+    //     (a Bluetooth sensor, a plant gateway, the demo), and the demo starts from there.
+    let fresh = tempfile::tempdir().unwrap();
+    let (client, driver) = launch(&app, &display, fresh.path(), false).await;
+    resize(&client, 390, 844).await;
+    let ways = wait_until(
+        &client,
+        "const f = document.querySelector('[data-testid=first-run]'); \
+         return f ? [...f.querySelectorAll('button.way')].map(b => b.dataset.testid) : null;",
+        Duration::from_secs(30),
+        "the first-run choices on an empty dashboard",
+    )
+    .await;
+    assert_eq!(
+        ways,
+        json!(["first-run-bluetooth", "first-run-gateway", "first-run-demo"]),
+        "{ways}"
+    );
+    assert_no_horizontal_overflow(&client, "first run (phone)").await;
+    screenshot(&client, &shots, "first-run-phone").await;
+    click(&client, "[data-testid=first-run-demo]").await;
+    wait_until(
+        &client,
+        &format!("const n = {LIVE_CARDS}.length; return n >= 3 ? n : 0;"),
+        Duration::from_secs(60),
+        "the demo's devices live after 'Try the demo'",
+    )
+    .await;
+    client
+        .close()
+        .await
+        .expect("closing the session quits the app");
+    drop(driver);
+
     // 2. Second launch with every source off: the cached history is all there, and every value
     //    says how old it is instead of passing for live.
     let (client, driver) = launch(&app, &display, data.path(), false).await;

@@ -28,6 +28,16 @@ pub async fn dashboard(
     Ok(dashboard)
 }
 
+/// The first run's third way in: the demo fleet, started in place.
+#[tauri::command]
+pub async fn start_demo(
+    state: State<'_, AppState>,
+    _args: Args<ipc::StartDemo>,
+) -> Answer<ipc::StartDemo> {
+    state.engine()?.start_demo();
+    Ok(())
+}
+
 /// Starts pushing committed readings and source changes to `channel` (see `live.rs`), in place
 /// of any earlier stream: the window has one page, and a reloaded page asks again.
 #[tauri::command]

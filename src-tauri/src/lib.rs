@@ -141,6 +141,7 @@ macro_rules! registered {
 registered!(
     dashboard,
     live,
+    start_demo,
     ble_nearby,
     ble_devices,
     save_ble_device,

@@ -235,3 +235,7 @@ pub async fn test_historian(request: &SaveHistorian) -> Result<HistorianCheck, A
     })
     .await
 }
+
+pub async fn start_demo() -> Result<(), ApiError> {
+    call(&ipc::StartDemo {}).await
+}

@@ -49,6 +49,8 @@ commands! {
     /// Starts the live stream. Its one argument, a Tauri channel, is made in JavaScript: the UI
     /// builds it by hand (`api::live`) and the shell takes it as Tauri's `Channel`.
     Live = "live" {} -> ();
+    /// Starts the built-in demo fleet (a simulated home and plant) now; a no-op when it runs.
+    StartDemo = "start_demo" {} -> ();
     /// A chart's worth of history.
     History = "history" { query: crate::HistoryQuery } -> crate::History;
     /// Writes a series' readings as CSV into the user's Downloads folder.

@@ -64,8 +64,8 @@ pub fn Dashboard() -> impl IntoView {
         {move || dashboard.get().map(|d| view! { <SourceStrip sources=d.sources /> })}
         {move || {
             dashboard
-                .with(|d| d.as_ref().is_some_and(|d| d.devices.is_empty()))
-                .then(|| view! { <p class="placeholder">"No devices yet. Waiting for the first readings…"</p> })
+                .with(|d| d.as_ref().is_some_and(|d| d.devices.is_empty() && d.historian.is_empty()))
+                .then(|| view! { <FirstRun /> })
         }}
         <For each=move || sites.get() key=|site| site.clone() let:site>
             <Site site=site dashboard=dashboard />
@@ -276,5 +276,45 @@ fn DeviceCard(id: DeviceId, dashboard: Memo<Option<DashboardData>>) -> impl Into
             <ul class="values">{values}</ul>
             <div class="seen" data-testid="seen">{seen}</div>
         </button>
+    }
+}
+
+/// An app with nothing in it yet: the ways in, each one tap away.
+#[component]
+fn FirstRun() -> impl IntoView {
+    let page = expect_context::<RwSignal<Page>>();
+    let starting = RwSignal::new(None::<Result<(), ApiError>>);
+    let demo = move |_| {
+        spawn_local(async move {
+            let result = crate::api::start_demo().await;
+            let _ = starting.try_set(Some(result));
+            // New devices arrive with the next full read of the dashboard.
+            Live::get().refetch();
+        });
+    };
+    view! {
+        <section class="panel first-run" data-testid="first-run">
+            <h2>"Nothing to show yet"</h2>
+            <p class="hint">"Telltale keeps every reading of your sensors and machines on this device. Start with one of these:"</p>
+            <div class="ways">
+                <button class="way" data-testid="first-run-bluetooth" on:click=move |_| page.set(Page::Bluetooth)>
+                    <span class="way-title">"Add a Bluetooth sensor"</span>
+                    <span class="way-detail">"Thermometers, air and heart-rate sensors nearby: scan, pick, name."</span>
+                </button>
+                <button class="way" data-testid="first-run-gateway" on:click=move |_| page.set(Page::Sources)>
+                    <span class="way-title">"Connect a plant gateway"</span>
+                    <span class="way-detail">"An MQTT broker (number, JSON or Sparkplug B topics): its address and credentials."</span>
+                </button>
+                <button class="way" data-testid="first-run-demo" on:click=demo>
+                    <span class="way-title">"Try the demo"</span>
+                    <span class="way-detail">"A simulated home and plant, with alerts and maintenance forecasts."</span>
+                </button>
+            </div>
+            {move || match starting.get() {
+                Some(Err(e)) => Some(error_view(e).into_any()),
+                Some(Ok(())) => Some(view! { <p class="status" role="status">"Starting the demo…"</p> }.into_any()),
+                None => None,
+            }}
+        </section>
     }
 }
