@@ -26,6 +26,12 @@ pub struct Hour {
 impl Hour {
     /// The row for an hour's readings (sorted, unique, inside the hour, at least one).
     pub fn of_readings(start: TimestampMs, samples: &[Sample]) -> Hour {
+        Self::of_encoded(start, samples, chunk::encode(start, samples))
+    }
+
+    /// [`Hour::of_readings`] when the readings are already encoded as the store encodes them
+    /// (`encoded` decodes to `samples`): a chunk shipped as stored is not encoded again.
+    pub fn of_encoded(start: TimestampMs, samples: &[Sample], encoded: Vec<u8>) -> Hour {
         let mut agg = Agg::of(&samples[0]);
         for s in &samples[1..] {
             agg.merge(&Agg::of(s));
@@ -42,7 +48,7 @@ impl Hour {
             start,
             agg,
             minutes: Some(pack(start, &minutes)),
-            readings: Some(chunk::encode(start, samples)),
+            readings: Some(encoded),
         }
     }
 

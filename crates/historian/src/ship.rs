@@ -261,22 +261,22 @@ impl Historian {
                 if samples.is_empty() {
                     continue;
                 }
-                let (merged, fresh) = match existing.get(&m.start) {
+                match existing.get(&m.start) {
                     Some(Some(data)) => {
                         let base = chunk::decode(m.start, data)
                             .map_err(|e| HistorianError::Corrupt(format!("series {id}: {e}")))?;
                         let (merged, fresh) = chunk::merge(&base, &samples);
-                        (merged, fresh.len())
+                        if !fresh.is_empty() {
+                            out.readings += fresh.len() as u64;
+                            rows.push(Hour::of_readings(m.start, &merged));
+                        }
                     }
-                    // New, or known only by a rollup: the readings are the better record.
+                    // New, or known only by a rollup: the readings are the better record, and
+                    // the chunk's bytes are already what the historian stores.
                     _ => {
-                        let n = samples.len();
-                        (samples, n)
+                        out.readings += samples.len() as u64;
+                        rows.push(Hour::of_encoded(m.start, &samples, c.data.clone()));
                     }
-                };
-                if fresh > 0 {
-                    out.readings += fresh as u64;
-                    rows.push(Hour::of_readings(m.start, &merged));
                 }
             } else if let Some(agg) = rollup_only.get(&m.start).filter(|_| m.bytes < 0) {
                 marks.push(*m);
