@@ -4,7 +4,8 @@
 //! Neither part takes a shortcut into the store. The home is a [`telltale_sources::ble::Radio`] that emits
 //! real BTHome, Ruuvi and Heart Rate bytes, decoded by the same decoders a real adapter's adverts
 //! go through. The plant publishes JSON to a real MQTT broker (a private mosquitto on a loopback
-//! port), and the ordinary MQTT source subscribes to it.
+//! port), and the ordinary MQTT source subscribes to it; where no mosquitto runs (phones) the
+//! plant publishes into that same source in process ([`PlantLink`]).
 
 mod home;
 mod plant;
@@ -15,7 +16,7 @@ pub use home::{
     FRONT_DOOR_BINDKEY,
 };
 pub use plant::{
-    filter_pressure_drop, find_mosquitto, plant_machines, LocalBroker, Machine, FILTER,
+    filter_pressure_drop, find_mosquitto, plant_machines, LocalBroker, Machine, PlantLink, FILTER,
     FILTER_HISTORY_MS,
 };
 
@@ -107,8 +108,19 @@ pub fn wearing_fleet(units: &[(u32, u32, u32)]) -> String {
 }
 
 impl DemoFleet {
-    /// `filter_installed_ms`: when the plant's filter was installed (see [`FILTER`]).
+    /// `filter_installed_ms`: when the plant's filter was installed (see [`FILTER`]). The plant
+    /// goes through mosquitto where it is installed ([`PlantLink::available`]).
     pub fn start(ingest: Ingest, board: SourceBoard, filter_installed_ms: i64) -> Self {
+        Self::start_with(ingest, board, filter_installed_ms, PlantLink::available())
+    }
+
+    /// As [`DemoFleet::start`], the plant reached through `link`.
+    pub fn start_with(
+        ingest: Ingest,
+        board: SourceBoard,
+        filter_installed_ms: i64,
+        link: PlantLink,
+    ) -> Self {
         let home = telltale_sources::ble::start(
             "demo-home",
             Box::new(DemoRadio::new(home_devices())),
@@ -116,7 +128,7 @@ impl DemoFleet {
             ingest.clone(),
             board.clone(),
         );
-        let plant = plant::start(ingest, board, filter_installed_ms);
+        let plant = plant::start(ingest, board, filter_installed_ms, link);
         Self { home, plant }
     }
 

@@ -1,5 +1,6 @@
 //! The simulated plant: machines publishing to a private mosquitto, read back by the ordinary
-//! MQTT source exactly as a real gateway would be.
+//! MQTT source exactly as a real gateway would be; where no mosquitto can run (a phone), they
+//! publish into the same source in process.
 
 use super::signal::wave;
 use rumqttc::{AsyncClient, MqttOptions, QoS};
@@ -155,49 +156,111 @@ pub fn find_mosquitto() -> Option<PathBuf> {
         .find(|p| p.is_file())
 }
 
+/// How the simulated plant reaches the MQTT source.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PlantLink {
+    /// Through a private mosquitto on a loopback port: the whole network path a real gateway
+    /// takes.
+    Mosquitto,
+    /// Straight into the MQTT source, in process ([`mqtt::start_in_process`]): the same topic
+    /// maps, parsing and storing, no broker. For phones, where no mosquitto runs.
+    InProcess,
+}
+
+impl PlantLink {
+    /// Mosquitto where it is installed (a desktop), in process elsewhere (a phone, or a desktop
+    /// without it).
+    pub fn available() -> Self {
+        if cfg!(any(target_os = "android", target_os = "ios")) || find_mosquitto().is_none() {
+            PlantLink::InProcess
+        } else {
+            PlantLink::Mosquitto
+        }
+    }
+}
+
+/// What the machines publish through.
+enum Outlet {
+    Broker {
+        client: AsyncClient,
+        events: Box<rumqttc::EventLoop>,
+        /// Kept for as long as the machines publish.
+        _broker: Box<LocalBroker>,
+    },
+    InProcess(mqtt::Publisher),
+}
+
+/// How the plant's MQTT source reads the machines (the URL is not dialled in process).
+fn plant_config(url: &str) -> BrokerConfig {
+    BrokerConfig {
+        // The broker is new on every run: nothing to resume.
+        persistent_session: false,
+        site: "Plant".into(),
+        expected_interval_ms: 1_000,
+        ..BrokerConfig::new(
+            SOURCE_ID,
+            url,
+            "telltale-demo-subscriber",
+            vec![TopicMap {
+                value_path: Some("value".into()),
+                unit_path: Some("unit".into()),
+                ..TopicMap::new("plant/+/+", PayloadFormat::Json, "{1}", "{2}")
+            }],
+        )
+    }
+}
+
+/// Starts the plant's MQTT source and what its machines publish through.
+async fn connect(
+    link: PlantLink,
+    ingest: Ingest,
+    board: &SourceBoard,
+) -> Result<(TaskHandle, Outlet), String> {
+    match link {
+        PlantLink::Mosquitto => {
+            let broker = LocalBroker::start().await?;
+            let config = plant_config(&format!("mqtt://127.0.0.1:{}", broker.port));
+            let subscriber =
+                mqtt::start(config, None, ingest, board.clone()).map_err(|e| e.to_string())?;
+            let mut options = MqttOptions::new("telltale-demo-plant", "127.0.0.1", broker.port);
+            options.set_keep_alive(Duration::from_secs(15));
+            let (client, events) = AsyncClient::new(options, 64);
+            let outlet = Outlet::Broker {
+                client,
+                events: Box::new(events),
+                _broker: Box::new(broker),
+            };
+            Ok((subscriber, outlet))
+        }
+        PlantLink::InProcess => {
+            let config = plant_config("mqtt://in-process");
+            let (subscriber, publisher) =
+                mqtt::start_in_process(config, ingest, board.clone()).map_err(|e| e.to_string())?;
+            Ok((subscriber, Outlet::InProcess(publisher)))
+        }
+    }
+}
+
 /// Runs the plant; `filter_installed_ms` is when its filter was installed (kept by the engine
 /// across launches so the filter's history stays one curve).
-pub(super) fn start(ingest: Ingest, board: SourceBoard, filter_installed_ms: i64) -> TaskHandle {
+pub(super) fn start(
+    ingest: Ingest,
+    board: SourceBoard,
+    filter_installed_ms: i64,
+    link: PlantLink,
+) -> TaskHandle {
     TaskHandle::spawn("demo-plant", move |cancel| async move {
         board.set(
             SOURCE_ID,
             Transport::Mqtt,
             SourceState::Starting,
-            "starting the plant's broker",
+            "starting the plant",
         );
-        let broker = match LocalBroker::start().await {
-            Ok(b) => b,
+        let ingest_plans = ingest.clone();
+        let (subscriber, outlet) = match connect(link, ingest, &board).await {
+            Ok(parts) => parts,
             Err(e) => {
                 board.set(SOURCE_ID, Transport::Mqtt, SourceState::Failed, e);
-                return;
-            }
-        };
-        let config = BrokerConfig {
-            // The broker is new on every run: nothing to resume.
-            persistent_session: false,
-            site: "Plant".into(),
-            expected_interval_ms: 1_000,
-            ..BrokerConfig::new(
-                SOURCE_ID,
-                &format!("mqtt://127.0.0.1:{}", broker.port),
-                "telltale-demo-subscriber",
-                vec![TopicMap {
-                    value_path: Some("value".into()),
-                    unit_path: Some("unit".into()),
-                    ..TopicMap::new("plant/+/+", PayloadFormat::Json, "{1}", "{2}")
-                }],
-            )
-        };
-        let ingest_plans = ingest.clone();
-        let subscriber = match mqtt::start(config, None, ingest, board.clone()) {
-            Ok(s) => s,
-            Err(e) => {
-                board.set(
-                    SOURCE_ID,
-                    Transport::Mqtt,
-                    SourceState::Failed,
-                    e.to_string(),
-                );
                 return;
             }
         };
@@ -218,44 +281,64 @@ pub(super) fn start(ingest: Ingest, board: SourceBoard, filter_installed_ms: i64
             Ok(n) => tracing::info!(readings = n, "demo plant: the filter's history handed over"),
             Err(e) => tracing::error!(error = %e, "demo plant: the filter's history not stored"),
         }
-        publish_until_cancelled(broker.port, filter_installed_ms, &cancel).await;
+        let mut outlet = outlet;
+        publish_until_cancelled(&mut outlet, filter_installed_ms, &cancel).await;
+        // The broker goes last, so the source leaves it cleanly.
         subscriber.stop().await;
-        drop(broker);
+        drop(outlet);
     })
 }
 
 /// The machines' own publisher: one JSON message per metric per second, QoS 1.
-async fn publish_until_cancelled(port: u16, filter_installed_ms: i64, cancel: &CancellationToken) {
-    let mut options = MqttOptions::new("telltale-demo-plant", "127.0.0.1", port);
-    options.set_keep_alive(Duration::from_secs(15));
-    let (client, mut eventloop) = AsyncClient::new(options, 64);
+async fn publish_until_cancelled(
+    outlet: &mut Outlet,
+    filter_installed_ms: i64,
+    cancel: &CancellationToken,
+) {
     let started = telltale_sources::now_ms();
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     loop {
+        let polled = async {
+            match &mut *outlet {
+                // The publisher's own loop must be polled for its messages to leave.
+                Outlet::Broker { events, .. } => {
+                    if events.poll().await.is_err() {
+                        tokio::time::sleep(Duration::from_millis(500)).await;
+                    }
+                }
+                Outlet::InProcess(_) => std::future::pending().await,
+            }
+        };
         tokio::select! {
             _ = cancel.cancelled() => break,
-            // The publisher's own loop must be polled for its messages to leave.
-            polled = eventloop.poll() => {
-                if polled.is_err() {
-                    tokio::time::sleep(Duration::from_millis(500)).await;
-                }
-            }
+            _ = polled => {}
             _ = tick.tick() => {
                 let now = telltale_sources::now_ms();
+                let mut messages = Vec::new();
                 for m in plant_machines() {
                     for (metric, value, unit) in machine_values(&m, now, started) {
                         let payload = serde_json::json!({ "value": (value * 1000.0).round() / 1000.0, "unit": unit });
-                        let topic = format!("plant/{}/{metric}", m.name);
-                        let _ = client.try_publish(topic, QoS::AtLeastOnce, false, payload.to_string());
+                        messages.push((format!("plant/{}/{metric}", m.name), payload.to_string()));
                     }
                 }
                 let drop = (filter_pressure_drop(now, filter_installed_ms) * 10.0).round() / 10.0;
                 let payload = serde_json::json!({ "value": drop, "unit": "Pa" });
-                let _ = client.try_publish(format!("plant/{FILTER}/pressure_drop"), QoS::AtLeastOnce, false, payload.to_string());
+                messages.push((format!("plant/{FILTER}/pressure_drop"), payload.to_string()));
+                for (topic, payload) in messages {
+                    // A message the link cannot take now is skipped: the next second has news.
+                    let _ = match &*outlet {
+                        Outlet::Broker { client, .. } => client
+                            .try_publish(topic, QoS::AtLeastOnce, false, payload)
+                            .map_err(|e| e.to_string()),
+                        Outlet::InProcess(publisher) => publisher.publish(&topic, payload.into_bytes()),
+                    };
+                }
             }
         }
     }
-    let _ = client.try_disconnect();
+    if let Outlet::Broker { client, .. } = &*outlet {
+        let _ = client.try_disconnect();
+    }
 }
 
 /// A private mosquitto on a free loopback port, killed when dropped (and, on Linux, when this

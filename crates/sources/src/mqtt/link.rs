@@ -1,13 +1,16 @@
-//! One face over rumqttc's MQTT 3.1.1 and MQTT 5 clients, so the source's logic (subscribe,
-//! store, then acknowledge) is written once. Only what the source uses is wrapped.
+//! One face over rumqttc's MQTT 3.1.1 and MQTT 5 clients, and over an in-process publisher (a
+//! phone has no broker to run the demo plant on), so the source's logic (subscribe, store, then
+//! acknowledge) is written once. Only what the source uses is wrapped.
 
 use rumqttc::v5::mqttbytes::v5 as v5p;
 use rumqttc::v5::mqttbytes::QoS as QoS5;
 use rumqttc::{Packet, QoS, TlsConfiguration, Transport as NetTransport};
 use std::borrow::Cow;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 use telltale_model::broker::Protocol;
+use tokio::sync::{mpsc, Notify};
 
 /// What a connection needs beyond host and port; the password is passed in, never stored here.
 pub struct LinkOptions<'a> {
@@ -38,11 +41,96 @@ const PACKET_OVERHEAD: usize = 64 * 1024;
 pub enum Client {
     V311(rumqttc::AsyncClient),
     V5(rumqttc::v5::AsyncClient),
+    InProcess(Arc<Hangup>),
 }
 
 pub enum Events {
     V311(Box<rumqttc::EventLoop>),
     V5(Box<rumqttc::v5::EventLoop>),
+    InProcess(InProcessEvents),
+}
+
+/// The in-process link's DISCONNECT: asked by the client, seen by the event side.
+#[derive(Default)]
+pub struct Hangup {
+    asked: AtomicBool,
+    wake: Notify,
+}
+
+/// What the in-process link delivers: what its [`Publisher`] sent, as MQTT 3.1.1 publishes.
+pub struct InProcessEvents {
+    messages: mpsc::Receiver<rumqttc::Publish>,
+    hangup: Arc<Hangup>,
+    connected: bool,
+    disconnected: bool,
+}
+
+/// Publishes into one MQTT source from inside the process, with no broker between: the
+/// messages take the same path as a broker's (topic maps, payload parsing, storing).
+#[derive(Clone)]
+pub struct Publisher {
+    messages: mpsc::Sender<rumqttc::Publish>,
+}
+
+impl Publisher {
+    /// Queues one QoS 1 message without waiting. Refused when the source is `capacity`
+    /// messages behind or gone: like a broker's full in-flight window, the sender decides.
+    pub fn publish(&self, topic: &str, payload: Vec<u8>) -> Result<(), String> {
+        let message = rumqttc::Publish::new(topic, QoS::AtLeastOnce, payload);
+        self.messages.try_send(message).map_err(|e| match e {
+            mpsc::error::TrySendError::Full(_) => "the source is behind; message refused".into(),
+            mpsc::error::TrySendError::Closed(_) => "the source has stopped".into(),
+        })
+    }
+}
+
+/// An in-process link holding at most `capacity` messages not yet taken by the source.
+pub fn in_process(capacity: usize) -> (Client, Events, Publisher) {
+    let (tx, rx) = mpsc::channel(capacity.max(1));
+    let hangup = Arc::new(Hangup::default());
+    (
+        Client::InProcess(hangup.clone()),
+        Events::InProcess(InProcessEvents {
+            messages: rx,
+            hangup,
+            connected: false,
+            disconnected: false,
+        }),
+        Publisher { messages: tx },
+    )
+}
+
+impl InProcessEvents {
+    async fn poll(&mut self) -> Result<Incoming, String> {
+        if self.disconnected {
+            // The connection is closed after the DISCONNECT, as a broker closes it.
+            return Err("in-process link closed".into());
+        }
+        if !self.connected {
+            self.connected = true;
+            return Ok(Incoming::Connected {
+                session_present: false,
+            });
+        }
+        tokio::select! {
+            biased;
+            _ = self.hangup.wake.notified(), if !self.hangup.asked.load(Ordering::Acquire) => {
+                Ok(Incoming::Other)
+            }
+            m = self.messages.recv(), if !self.hangup.asked.load(Ordering::Acquire) => match m {
+                Some(p) => Ok(Incoming::Message(Box::new(Message::V311(p)))),
+                None => {
+                    // Every publisher is gone: nothing will come again. Pending, not an
+                    // error, or the source would retry a connection that cannot fail.
+                    std::future::pending().await
+                }
+            },
+            _ = std::future::ready(()), if self.hangup.asked.load(Ordering::Acquire) => {
+                self.disconnected = true;
+                Ok(Incoming::Disconnected)
+            }
+        }
+    }
 }
 
 /// An incoming application message, kept whole so it can be acknowledged later.
@@ -170,6 +258,7 @@ impl Events {
                 }
                 _ => Ok(Incoming::Other),
             },
+            Events::InProcess(e) => e.poll().await,
         }
     }
 }
@@ -215,6 +304,8 @@ impl Client {
             Client::V5(c) => c
                 .try_subscribe(filter, QoS5::AtLeastOnce)
                 .map_err(|e| e.to_string()),
+            // Everything published in process reaches the source; its topic maps sort it.
+            Client::InProcess(_) => Ok(()),
         }
     }
 
@@ -223,6 +314,9 @@ impl Client {
         match (self, m) {
             (Client::V311(c), Message::V311(p)) => c.ack(p).await.map_err(|e| e.to_string()),
             (Client::V5(c), Message::V5(p)) => c.ack(p).await.map_err(|e| e.to_string()),
+            // The publisher keeps nothing to deliver again: a message is in the store or lost
+            // with the process, as the demo's readings may be.
+            (Client::InProcess(_), Message::V311(_)) => Ok(()),
             _ => Err("message and client speak different MQTT versions".into()),
         }
     }
@@ -238,6 +332,8 @@ impl Client {
                 .publish(topic, QoS5::AtLeastOnce, retain, payload)
                 .await
                 .map_err(|e| e.to_string()),
+            // Nobody listens in process (a Sparkplug host's STATE, rebirth requests).
+            Client::InProcess(_) => Ok(()),
         }
     }
 
@@ -251,6 +347,7 @@ impl Client {
             Client::V5(c) => c
                 .try_publish(topic, QoS5::AtLeastOnce, retain, payload)
                 .map_err(|e| e.to_string()),
+            Client::InProcess(_) => Ok(()),
         }
     }
 
@@ -258,6 +355,11 @@ impl Client {
         let _ = match self {
             Client::V311(c) => c.try_disconnect().map_err(|e| e.to_string()),
             Client::V5(c) => c.try_disconnect().map_err(|e| e.to_string()),
+            Client::InProcess(hangup) => {
+                hangup.asked.store(true, Ordering::Release);
+                hangup.wake.notify_one();
+                Ok(())
+            }
         };
     }
 }

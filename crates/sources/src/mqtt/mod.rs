@@ -16,7 +16,8 @@ pub use telltale_model::broker::{
 use crate::board::SourceBoard;
 use crate::error::{Result, SourceError};
 use crate::task::TaskHandle;
-use link::{Client, Incoming, LinkOptions, Message};
+pub use link::Publisher;
+use link::{Client, Events, Incoming, LinkOptions, Message};
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -166,7 +167,7 @@ pub fn start(
         .as_ref()
         .map(|(topic, death, _)| (topic.clone(), death.clone()));
     let state_birth = state.map(|(topic, _, birth)| (topic, birth));
-    let (client, mut events) = link::connect(
+    let (client, events) = link::connect(
         LinkOptions {
             client_id: &config.client_id,
             host: &host,
@@ -183,7 +184,6 @@ pub fn start(
         MAX_BATCH * 2 + 64,
     );
     drop(password);
-    let id = config.id.clone();
     let scheme = if tls { "mqtts" } else { "mqtt" };
     let endpoint = if insecure {
         format!("{scheme}://{host}:{port} (TLS verification OFF)")
@@ -192,189 +192,236 @@ pub fn start(
     } else {
         format!("{scheme}://{host}:{port}")
     };
-    Ok(TaskHandle::spawn(
-        format!("mqtt:{id}"),
-        move |cancel| async move {
-            if plaintext_password {
-                tracing::warn!(
-                    source = %id,
-                    "this broker's password travels unencrypted over mqtt://: anyone on the path can read it; use mqtts://"
-                );
-            }
-            if insecure {
-                tracing::warn!(
-                    source = %id,
-                    "TLS certificate verification is switched off for this broker"
-                );
-            }
-            // Unbounded on purpose: the event loop must never wait for the store task, or the
-            // acknowledgements that task queues would never be sent and both would stall. What
-            // bounds it is the broker's in-flight window (MQTT 5 receive maximum, mosquitto's
-            // max_inflight_messages): unacknowledged messages are all it can hold.
-            let (messages_tx, messages) = mpsc::unbounded_channel::<Delivery>();
-            // Messages handed over and not yet taken by the store task.
-            let queued = Arc::new(AtomicUsize::new(0));
-            let mut store_task = tokio::spawn(store_and_ack(
-                config.clone(),
-                client.clone(),
-                (messages, queued.clone()),
-                ingest,
-                board.clone(),
-                state_birth.clone(),
-                endpoint.clone(),
-            ));
-            board.set(
-                &id,
-                Transport::Mqtt,
-                SourceState::Starting,
-                format!("connecting to {endpoint}"),
-            );
-            let mut backoff = Backoff::default();
-            let mut connected = false;
-            // Dropped when stopping: the store task then finishes what it has and ends.
-            let mut messages_tx = Some(messages_tx);
-            let mut phase = Phase::Running;
-            let mut store_done = false;
-            loop {
-                // One poll is never dropped half-way because of a stop (rumqttc would lose or
-                // tear the packet it was writing, and the broker would drop the connection with
-                // every ack still queued); the stop is noticed beside it instead.
-                let event = {
-                    let poll = events.poll();
-                    tokio::pin!(poll);
-                    loop {
-                        let deadline = phase.deadline();
-                        tokio::select! {
-                            e = &mut poll => break Some(e),
-                            _ = cancel.cancelled(), if phase == Phase::Running => {
-                                // Store what was received, acknowledge it, then say goodbye.
-                                // Messages arriving from now on are neither stored nor
-                                // acknowledged: the broker keeps them for the next session.
-                                messages_tx = None;
-                                phase = Phase::Draining(tokio::time::Instant::now() + DRAIN_LIMIT);
-                            }
-                            _ = &mut store_task, if !store_done => {
+    if plaintext_password {
+        tracing::warn!(
+            source = %config.id,
+            "this broker's password travels unencrypted over mqtt://: anyone on the path can read it; use mqtts://"
+        );
+    }
+    if insecure {
+        tracing::warn!(
+            source = %config.id,
+            "TLS certificate verification is switched off for this broker"
+        );
+    }
+    Ok(run(
+        config,
+        client,
+        events,
+        will,
+        state_birth,
+        endpoint,
+        ingest,
+        board,
+    ))
+}
+
+/// Starts an MQTT source fed from inside the process by the returned [`Publisher`] instead of
+/// a broker: where no broker can run (the demo plant on a phone). What it publishes takes the
+/// broker's path from there on: the topic maps, payload parsing, Sparkplug, storing, the status
+/// board. `config.url` is not dialled; the status board says "in process".
+pub fn start_in_process(
+    config: BrokerConfig,
+    ingest: Ingest,
+    board: SourceBoard,
+) -> Result<(TaskHandle, Publisher)> {
+    config.validate().map_err(SourceError::Config)?;
+    let (client, events, publisher) = link::in_process(config.max_queued_messages);
+    let task = run(
+        config,
+        client,
+        events,
+        None,
+        None,
+        "the in-process publisher".into(),
+        ingest,
+        board,
+    );
+    Ok((task, publisher))
+}
+
+/// The source's two tasks over one link: this one polls the link, the store task stores and
+/// then acknowledges.
+#[allow(clippy::too_many_arguments)]
+fn run(
+    config: BrokerConfig,
+    client: Client,
+    mut events: Events,
+    will: Option<(String, Vec<u8>)>,
+    state_birth: Option<(String, Vec<u8>)>,
+    endpoint: String,
+    ingest: Ingest,
+    board: SourceBoard,
+) -> TaskHandle {
+    let id = config.id.clone();
+    TaskHandle::spawn(format!("mqtt:{id}"), move |cancel| async move {
+        // Unbounded on purpose: the event loop must never wait for the store task, or the
+        // acknowledgements that task queues would never be sent and both would stall. What
+        // bounds it is the broker's in-flight window (MQTT 5 receive maximum, mosquitto's
+        // max_inflight_messages): unacknowledged messages are all it can hold.
+        let (messages_tx, messages) = mpsc::unbounded_channel::<Delivery>();
+        // Messages handed over and not yet taken by the store task.
+        let queued = Arc::new(AtomicUsize::new(0));
+        let mut store_task = tokio::spawn(store_and_ack(
+            config.clone(),
+            client.clone(),
+            (messages, queued.clone()),
+            ingest,
+            board.clone(),
+            state_birth.clone(),
+            endpoint.clone(),
+        ));
+        board.set(
+            &id,
+            Transport::Mqtt,
+            SourceState::Starting,
+            format!("connecting to {endpoint}"),
+        );
+        let mut backoff = Backoff::default();
+        let mut connected = false;
+        // Dropped when stopping: the store task then finishes what it has and ends.
+        let mut messages_tx = Some(messages_tx);
+        let mut phase = Phase::Running;
+        let mut store_done = false;
+        loop {
+            // One poll is never dropped half-way because of a stop (rumqttc would lose or
+            // tear the packet it was writing, and the broker would drop the connection with
+            // every ack still queued); the stop is noticed beside it instead.
+            let event = {
+                let poll = events.poll();
+                tokio::pin!(poll);
+                loop {
+                    let deadline = phase.deadline();
+                    tokio::select! {
+                        e = &mut poll => break Some(e),
+                        _ = cancel.cancelled(), if phase == Phase::Running => {
+                            // Store what was received, acknowledge it, then say goodbye.
+                            // Messages arriving from now on are neither stored nor
+                            // acknowledged: the broker keeps them for the next session.
+                            messages_tx = None;
+                            phase = Phase::Draining(tokio::time::Instant::now() + DRAIN_LIMIT);
+                        }
+                        _ = &mut store_task, if !store_done => {
+                            store_done = true;
+                            messages_tx = None;
+                            phase = leave(&client, &will, connected);
+                        }
+                        _ = sleep_until(deadline), if deadline.is_some() => {
+                            if let Phase::Draining(_) = phase {
+                                tracing::warn!(source = %id, "stopping before every received message was stored; the broker will deliver the rest again");
+                                store_task.abort();
                                 store_done = true;
-                                messages_tx = None;
                                 phase = leave(&client, &will, connected);
-                            }
-                            _ = sleep_until(deadline), if deadline.is_some() => {
-                                if let Phase::Draining(_) = phase {
-                                    tracing::warn!(source = %id, "stopping before every received message was stored; the broker will deliver the rest again");
-                                    store_task.abort();
-                                    store_done = true;
-                                    phase = leave(&client, &will, connected);
-                                } else {
-                                    break None;
-                                }
-                            }
-                        }
-                        if phase == Phase::Gone {
-                            break None;
-                        }
-                    }
-                };
-                let Some(event) = event else { break };
-                match event {
-                    Ok(Incoming::Connected { session_present }) if phase == Phase::Running => {
-                        backoff.reset();
-                        connected = true;
-                        board.set(
-                            &id,
-                            Transport::Mqtt,
-                            SourceState::Connected,
-                            format!("connected to {endpoint}"),
-                        );
-                        // A resumed session keeps its subscriptions; subscribing again would
-                        // be harmless but makes a retained-message storm on some brokers.
-                        let mut filters: Vec<String> = Vec::new();
-                        if !session_present {
-                            filters.extend(config.topics.iter().map(|t| t.filter.clone()));
-                        }
-                        if let Some((topic, _)) = &state_birth {
-                            // Our own STATE, to answer a stale "offline" with a new birth.
-                            filters.push(topic.clone());
-                        }
-                        for f in &filters {
-                            if let Err(e) = client.try_subscribe(f) {
-                                tracing::error!(filter = %f, error = %e, "subscribe failed");
-                            }
-                        }
-                        if let Some((topic, birth)) = &state_birth {
-                            // Never awaited here: this task is the one that drains the queue.
-                            if let Err(e) = client.try_publish(topic, true, birth.clone()) {
-                                tracing::error!(error = %e, "STATE birth not sent");
+                            } else {
+                                break None;
                             }
                         }
                     }
-                    Ok(Incoming::Connected { .. }) => connected = true,
-                    Ok(Incoming::Message(m)) => {
-                        if let Some(tx) = &messages_tx {
-                            // QoS 1 is bounded by the broker's in-flight window; QoS 0 is not,
-                            // so a flood could queue without end while the store is slow.
-                            // Beyond the bound a message is dropped and counted (a QoS 1 one
-                            // is not acknowledged either: the broker delivers it again).
-                            if queued.load(Ordering::Relaxed) >= config.max_queued_messages {
-                                let reason = format!(
+                    if phase == Phase::Gone {
+                        break None;
+                    }
+                }
+            };
+            let Some(event) = event else { break };
+            match event {
+                Ok(Incoming::Connected { session_present }) if phase == Phase::Running => {
+                    backoff.reset();
+                    connected = true;
+                    board.set(
+                        &id,
+                        Transport::Mqtt,
+                        SourceState::Connected,
+                        format!("connected to {endpoint}"),
+                    );
+                    // A resumed session keeps its subscriptions; subscribing again would
+                    // be harmless but makes a retained-message storm on some brokers.
+                    let mut filters: Vec<String> = Vec::new();
+                    if !session_present {
+                        filters.extend(config.topics.iter().map(|t| t.filter.clone()));
+                    }
+                    if let Some((topic, _)) = &state_birth {
+                        // Our own STATE, to answer a stale "offline" with a new birth.
+                        filters.push(topic.clone());
+                    }
+                    for f in &filters {
+                        if let Err(e) = client.try_subscribe(f) {
+                            tracing::error!(filter = %f, error = %e, "subscribe failed");
+                        }
+                    }
+                    if let Some((topic, birth)) = &state_birth {
+                        // Never awaited here: this task is the one that drains the queue.
+                        if let Err(e) = client.try_publish(topic, true, birth.clone()) {
+                            tracing::error!(error = %e, "STATE birth not sent");
+                        }
+                    }
+                }
+                Ok(Incoming::Connected { .. }) => connected = true,
+                Ok(Incoming::Message(m)) => {
+                    if let Some(tx) = &messages_tx {
+                        // QoS 1 is bounded by the broker's in-flight window; QoS 0 is not,
+                        // so a flood could queue without end while the store is slow.
+                        // Beyond the bound a message is dropped and counted (a QoS 1 one
+                        // is not acknowledged either: the broker delivers it again).
+                        if queued.load(Ordering::Relaxed) >= config.max_queued_messages {
+                            let reason = format!(
                                     "more than {} messages waiting to be stored (max_queued_messages); dropped{}",
                                     config.max_queued_messages,
                                     if m.needs_ack() { ", to be delivered again" } else { "" }
                                 );
-                                if board
-                                    .count_rejected(&id, &m.topic(), &reason)
-                                    .is_power_of_two()
-                                {
-                                    tracing::warn!(source = %id, %reason, "message dropped");
-                                }
-                            } else {
-                                queued.fetch_add(1, Ordering::Relaxed);
-                                if tx.send(Delivery::of(*m, config.max_message_bytes)).is_err() {
-                                    messages_tx = None;
-                                }
+                            if board
+                                .count_rejected(&id, &m.topic(), &reason)
+                                .is_power_of_two()
+                            {
+                                tracing::warn!(source = %id, %reason, "message dropped");
+                            }
+                        } else {
+                            queued.fetch_add(1, Ordering::Relaxed);
+                            if tx.send(Delivery::of(*m, config.max_message_bytes)).is_err() {
+                                messages_tx = None;
                             }
                         }
                     }
-                    // After our DISCONNECT, keep reading until the broker closes the connection:
-                    // closing first, with its messages unread in our socket, would send a TCP
-                    // reset that can discard our last acks and the DISCONNECT before the broker
-                    // reads them (it then fires the will and redelivers what we acknowledged).
-                    Ok(Incoming::Disconnected | Incoming::Other) => {}
-                    Err(e) => {
-                        connected = false;
-                        if phase != Phase::Running {
-                            // Nothing more can be acknowledged on this connection: finish
-                            // storing (what is committed now comes again, and is stored once)
-                            // and go.
+                }
+                // After our DISCONNECT, keep reading until the broker closes the connection:
+                // closing first, with its messages unread in our socket, would send a TCP
+                // reset that can discard our last acks and the DISCONNECT before the broker
+                // reads them (it then fires the will and redelivers what we acknowledged).
+                Ok(Incoming::Disconnected | Incoming::Other) => {}
+                Err(e) => {
+                    connected = false;
+                    if phase != Phase::Running {
+                        // Nothing more can be acknowledged on this connection: finish
+                        // storing (what is committed now comes again, and is stored once)
+                        // and go.
+                        if !store_done {
+                            let _ = tokio::time::timeout(DRAIN_LIMIT, &mut store_task).await;
+                            store_task.abort();
+                        }
+                        break;
+                    }
+                    let wait = backoff.next();
+                    board.set(
+                        &id,
+                        Transport::Mqtt,
+                        SourceState::Reconnecting,
+                        format!("{endpoint}: {e}; retrying in {:.1} s", wait.as_secs_f64()),
+                    );
+                    tokio::select! {
+                        _ = cancel.cancelled() => {
+                            drop(messages_tx.take());
                             if !store_done {
                                 let _ = tokio::time::timeout(DRAIN_LIMIT, &mut store_task).await;
                                 store_task.abort();
                             }
                             break;
                         }
-                        let wait = backoff.next();
-                        board.set(
-                            &id,
-                            Transport::Mqtt,
-                            SourceState::Reconnecting,
-                            format!("{endpoint}: {e}; retrying in {:.1} s", wait.as_secs_f64()),
-                        );
-                        tokio::select! {
-                            _ = cancel.cancelled() => {
-                                drop(messages_tx.take());
-                                if !store_done {
-                                    let _ = tokio::time::timeout(DRAIN_LIMIT, &mut store_task).await;
-                                    store_task.abort();
-                                }
-                                break;
-                            }
-                            _ = tokio::time::sleep(wait) => {}
-                        }
+                        _ = tokio::time::sleep(wait) => {}
                     }
                 }
             }
-            board.set(&id, Transport::Mqtt, SourceState::Stopped, "stopped");
-        },
-    ))
+        }
+        board.set(&id, Transport::Mqtt, SourceState::Stopped, "stopped");
+    })
 }
 
 /// Where a connection is in its life.
