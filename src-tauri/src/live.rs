@@ -18,7 +18,8 @@ const GATHER: Duration = Duration::from_millis(20);
 /// once per commit, and a reading still reaches the screen within a quarter of a second.
 const MIN_GAP: Duration = Duration::from_millis(250);
 
-/// How often the sources' state is compared with what the screen last got (in memory, cheap).
+/// How often the sources' state, and the Bluetooth devices and scanner lists, are compared with
+/// what the screen last got (in memory, cheap).
 const SOURCES_EVERY: Duration = Duration::from_secs(1);
 
 /// Streams until the webview stops listening (a closed window, a reloaded page whose channel is
@@ -38,7 +39,10 @@ pub async fn stream<R: Runtime>(app: AppHandle<R>, channel: Channel<LiveEvent>) 
     let mut due: Option<Instant> = None;
     let mut last_sent: Option<Instant> = None;
     let mut sources_sent = None;
+    let mut bluetooth_sent = None;
     let mut sources_check = tokio::time::interval(SOURCES_EVERY);
+    // Maintenance passes, while the alert engine runs: watching makes it compute them.
+    let mut upkeep = alerts.as_ref().map(|a| a.watch_upkeep());
     loop {
         let event = tokio::select! {
             got = committed.recv() => match got {
@@ -93,16 +97,48 @@ pub async fn stream<R: Runtime>(app: AppHandle<R>, channel: Channel<LiveEvent>) 
                 alerts_due = None;
                 alerts.as_ref().map(|a| LiveEvent::Alerts { active: a.active() })
             }
+            changed = async {
+                match upkeep.as_mut() {
+                    Some(rx) => rx.changed().await,
+                    None => std::future::pending().await,
+                }
+            } => {
+                match changed {
+                    Ok(()) => upkeep
+                        .as_mut()
+                        .and_then(|rx| rx.borrow_and_update().clone())
+                        .map(|u| LiveEvent::Upkeep {
+                            forecasts: u.forecasts.clone(),
+                            plans: u.plans.clone(),
+                        }),
+                    Err(_) => {
+                        upkeep = None;
+                        None
+                    }
+                }
+            }
             _ = sources_check.tick() => {
-                let Ok(now) = state.engine().map(|e| e.sources()) else {
+                let Ok(engine) = state.engine() else {
                     return;
                 };
-                if sources_sent.as_ref() == Some(&now) {
-                    None
-                } else {
-                    sources_sent = Some(now.clone());
-                    Some(LiveEvent::Sources { sources: now })
+                let sources = engine.sources();
+                let bluetooth = (engine.ble_devices(), engine.nearby(telltale_sources::now_ms()));
+                let mut events = Vec::new();
+                if sources_sent.as_ref() != Some(&sources) {
+                    sources_sent = Some(sources.clone());
+                    events.push(LiveEvent::Sources { sources });
                 }
+                if bluetooth_sent.as_ref() != Some(&bluetooth) {
+                    bluetooth_sent = Some(bluetooth.clone());
+                    let (devices, nearby) = bluetooth;
+                    events.push(LiveEvent::Bluetooth { devices, nearby });
+                }
+                for event in events {
+                    if channel.send(event).is_err() {
+                        return;
+                    }
+                }
+                None
             }
         };
         if let Some(event) = event {

@@ -6,7 +6,9 @@ use crate::api;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use std::time::Duration;
-use telltale_model::alert::ActiveAlert;
+use telltale_model::alert::{ActiveAlert, MaintenanceForecast};
+use telltale_model::ble::{BleDeviceStatus, NearbyDevice};
+use telltale_model::upkeep::ServiceStatus;
 use telltale_model::{ApiError, Dashboard, LiveEvent, Reading};
 
 /// Freshness is a matter of the clock: judged again this often, on the screen, with no IPC.
@@ -23,6 +25,10 @@ pub struct Live {
     pub dashboard: RwSignal<Option<Result<Dashboard, ApiError>>>,
     /// The alerts needing attention: read once, then as the engine says they change.
     pub alerts: RwSignal<Option<Vec<ActiveAlert>>>,
+    /// The user's BLE devices and what the scanners hear, as the engine last pushed them.
+    pub bluetooth: RwSignal<Option<Bluetooth>>,
+    /// Forecasts and service plans, as the last maintenance pass computed them.
+    pub upkeep: RwSignal<Option<Upkeep>>,
     /// While a full read is in flight: readings pushed meanwhile, applied again on its answer
     /// (the answer may predate them, and applying never moves a value backwards).
     fetching: StoredValue<Option<Vec<Reading>>>,
@@ -36,11 +42,27 @@ pub struct Live {
     scheduled: StoredValue<bool>,
 }
 
+/// The Bluetooth page's two lists.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Bluetooth {
+    pub devices: Vec<BleDeviceStatus>,
+    pub nearby: Vec<NearbyDevice>,
+}
+
+/// The Upkeep page's forecasts and service plans.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Upkeep {
+    pub forecasts: Vec<MaintenanceForecast>,
+    pub plans: Vec<ServiceStatus>,
+}
+
 /// Starts the stream and provides the live dashboard to every page.
 pub fn provide() -> Live {
     let live = Live {
         dashboard: RwSignal::new(None),
         alerts: RwSignal::new(None),
+        bluetooth: RwSignal::new(None),
+        upkeep: RwSignal::new(None),
         fetching: StoredValue::new(None),
         again: StoredValue::new(false),
         last_update: StoredValue::new(f64::NEG_INFINITY),
@@ -107,6 +129,12 @@ impl Live {
             }
             LiveEvent::Sources { sources } => self.update(|d| d.sources = sources),
             LiveEvent::Alerts { active } => self.alerts.set(Some(active)),
+            LiveEvent::Bluetooth { devices, nearby } => {
+                self.bluetooth.set(Some(Bluetooth { devices, nearby }))
+            }
+            LiveEvent::Upkeep { forecasts, plans } => {
+                self.upkeep.set(Some(Upkeep { forecasts, plans }))
+            }
             LiveEvent::Resync => self.refetch_soon(),
         }
     }

@@ -19,12 +19,13 @@ use std::time::Duration;
 use telltale_alerts::{
     AlertKey, AlertKind, AlertView, Evaluator, Notification, Output, RuleSet, Snapshot, Target,
 };
-use telltale_model::alert::{ActiveAlert, AlertEvent, AlertId, AlertRecord};
+use telltale_model::alert::{ActiveAlert, AlertEvent, AlertId, AlertRecord, MaintenanceForecast};
+use telltale_model::upkeep::ServiceStatus;
 use telltale_model::{DeviceId, Reading};
 use telltale_sources::SourceBoard;
 use telltale_sources::TaskHandle;
 use telltale_store::{AlertWrite, Ingest, SourceConfigChange, Store};
-use tokio::sync::{broadcast, mpsc, oneshot};
+use tokio::sync::{broadcast, mpsc, oneshot, watch};
 
 /// Where the rules live in the store (one TOML document).
 const RULES_KIND: &str = "alert_rules";
@@ -78,6 +79,18 @@ pub struct Alerts {
     records: broadcast::Sender<AlertRecord>,
     /// Wakes the maintenance pass early: new rules are judged at once, not a minute later.
     upkeep_now: Arc<tokio::sync::Notify>,
+    /// The last maintenance pass's forecasts and service plans, for screens that watch them
+    /// (the Upkeep page, through the live stream): computed by the pass whenever someone
+    /// watches, so a screen is told rather than asking every so often.
+    upkeep: watch::Sender<Option<Arc<Upkeep>>>,
+}
+
+/// Where maintenance stands, as one maintenance pass computed it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Upkeep {
+    pub at_ms: i64,
+    pub forecasts: Vec<MaintenanceForecast>,
+    pub plans: Vec<ServiceStatus>,
 }
 
 /// Owns the alert task; dropping it stops evaluation.
@@ -153,6 +166,7 @@ impl Alerter {
             shown: shown.clone(),
             records: records.clone(),
             upkeep_now: Arc::new(tokio::sync::Notify::new()),
+            upkeep: watch::channel(None).0,
         };
         let upkeep = upkeep_task(store.clone(), alerts.clone());
         let worker = Worker {
@@ -236,6 +250,15 @@ impl Alerts {
     /// was added, changed, serviced or removed.
     pub fn recheck_maintenance(&self) {
         self.upkeep_now.notify_one();
+    }
+
+    /// Where maintenance stands after each maintenance pass (every [`UPKEEP_EVERY`], and at once
+    /// after a change of rules or plans). Watching makes the passes compute forecasts and plans
+    /// even when no rule needs them; the first pass after subscribing runs at once.
+    pub fn watch_upkeep(&self) -> watch::Receiver<Option<Arc<Upkeep>>> {
+        let rx = self.upkeep.subscribe();
+        self.upkeep_now.notify_one();
+        rx
     }
 
     pub fn active(&self) -> Vec<ActiveAlert> {
@@ -646,28 +669,43 @@ fn upkeep_task(store: Arc<Store>, alerts: Alerts) -> TaskHandle {
             }
             let rules = alerts.rules();
             let wants = |kind: AlertKind| rules.rules.iter().any(|r| r.kind == kind);
-            let (forecasts, plans) = (wants(AlertKind::Forecast), wants(AlertKind::ServiceDue));
+            let watched = alerts.upkeep.receiver_count() > 0;
+            let (forecasts, plans) = (
+                watched || wants(AlertKind::Forecast),
+                watched || wants(AlertKind::ServiceDue),
+            );
             if !forecasts && !plans {
                 continue;
             }
             let store = store.clone();
-            let computed = tokio::task::spawn_blocking(move || -> Result<(Vec<Measure>, i64)> {
-                let now = telltale_sources::now_ms();
-                let f = if forecasts {
-                    crate::maintenance::forecasts(&store, &rules, now)?
-                } else {
-                    Vec::new()
-                };
-                let p = if plans {
-                    crate::upkeep::service_statuses(&store, now)?
-                } else {
-                    Vec::new()
-                };
-                Ok((crate::upkeep::measures(&f, &p, now), now))
-            })
-            .await;
+            let computed =
+                tokio::task::spawn_blocking(move || -> Result<(Vec<Measure>, Upkeep)> {
+                    let now = telltale_sources::now_ms();
+                    let f = if forecasts {
+                        crate::maintenance::forecasts(&store, &rules, now)?
+                    } else {
+                        Vec::new()
+                    };
+                    let p = if plans {
+                        crate::upkeep::service_statuses(&store, now)?
+                    } else {
+                        Vec::new()
+                    };
+                    let measures = crate::upkeep::measures(&f, &p, now);
+                    let upkeep = Upkeep {
+                        at_ms: now,
+                        forecasts: f,
+                        plans: p,
+                    };
+                    Ok((measures, upkeep))
+                })
+                .await;
             match computed {
-                Ok(Ok((measures, now))) => {
+                Ok(Ok((measures, upkeep))) => {
+                    let now = upkeep.at_ms;
+                    if watched {
+                        alerts.upkeep.send_replace(Some(Arc::new(upkeep)));
+                    }
                     if alerts
                         .commands
                         .send(Command::Judge(measures, now))

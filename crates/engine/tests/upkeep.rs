@@ -197,3 +197,63 @@ async fn a_plan_older_than_the_raw_readings_counts_from_rollups() {
     assert_eq!(after.due_ms.is_some(), before.due_ms.is_some());
     engine.shutdown().await;
 }
+
+/// A screen watching maintenance is told, without asking: the pass runs at once for a new
+/// watcher (even with no maintenance rule in force), and again at once after a plan changes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_watcher_is_told_each_maintenance_pass() {
+    let dir = tempfile::tempdir().unwrap();
+    let engine = Engine::open(&dir.path().join("w.db")).unwrap();
+    let now = telltale_sources::now_ms();
+    register(&engine, "mqtt:p/fan", "fan").await;
+    engine.start_alerts(Arc::new(LogNotifier)).unwrap();
+    let alerts = engine.alerts().unwrap();
+    // No forecast or service_due rule: only the watcher wants the pass.
+    alerts
+        .set_rules("[[rule]]\nid = \"hot\"\ndevice = \"*\"\nmetric = \"t\"\nkind = \"high\"\nlimit = 90.0\n")
+        .await
+        .unwrap();
+    let mut watch = alerts.watch_upkeep();
+    let first = tokio::time::timeout(Duration::from_secs(10), async {
+        loop {
+            watch.changed().await.unwrap();
+            if let Some(u) = watch.borrow_and_update().clone() {
+                return u;
+            }
+        }
+    })
+    .await
+    .expect("a pass within 10 s of watching");
+    assert!(first.plans.is_empty(), "{first:?}");
+
+    engine
+        .save_service_plan(
+            ServicePlan {
+                id: "belt".into(),
+                device: DeviceId::new("mqtt:p/fan"),
+                metric: "current".into(),
+                on_above: 1.0,
+                every_hours: Some(500.0),
+                every_cycles: None,
+            },
+            now,
+        )
+        .await
+        .unwrap();
+    // Told within seconds, not at the next minute's pass.
+    let told = tokio::time::timeout(Duration::from_secs(10), async {
+        loop {
+            watch.changed().await.unwrap();
+            if let Some(u) = watch.borrow_and_update().clone() {
+                if !u.plans.is_empty() {
+                    return u;
+                }
+            }
+        }
+    })
+    .await
+    .expect("the new plan pushed within 10 s");
+    assert_eq!(told.plans[0].plan.id, "belt");
+    assert!(told.at_ms >= first.at_ms);
+    engine.shutdown().await;
+}

@@ -427,6 +427,18 @@ pub enum LiveEvent {
     /// An alert changed (raised, cleared, acknowledged, shelved): the alerts needing attention
     /// now.
     Alerts { active: Vec<alert::ActiveAlert> },
+    /// The user's BLE devices or what the scanners hear changed (health, a new advert's signal
+    /// strength): both lists, whole.
+    Bluetooth {
+        devices: Vec<ble::BleDeviceStatus>,
+        nearby: Vec<ble::NearbyDevice>,
+    },
+    /// A maintenance pass finished (every minute, and at once after a change of rules or
+    /// service plans): the forecasts and the service plans as it computed them.
+    Upkeep {
+        forecasts: Vec<alert::MaintenanceForecast>,
+        plans: Vec<upkeep::ServiceStatus>,
+    },
     /// Events were lost (the screen fell behind a flood): ask for the whole picture again.
     Resync,
 }

@@ -6,14 +6,13 @@
 
 use crate::api;
 use crate::format;
-use crate::pages::dashboard::{error_view, poll};
+use crate::live::{Bluetooth, Live};
+use crate::pages::dashboard::error_view;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use std::time::Duration;
 use telltale_model::ble::{BleDeviceConfig, BleDeviceStatus, NearbyDevice, SaveBleDevice};
 use telltale_model::secret::SecretInput;
-
-const REFRESH: Duration = Duration::from_secs(2);
+use telltale_model::ApiError;
 
 /// What the form edits: a device being added (from the scanner) or changed.
 #[derive(Debug, Clone, PartialEq)]
@@ -25,8 +24,27 @@ struct Draft {
 
 #[component]
 pub fn BluetoothPage() -> impl IntoView {
-    let devices = poll(REFRESH, api::ble_devices);
-    let nearby = poll(REFRESH, api::ble_nearby);
+    // Both lists as the engine pushes them (it compares them every second, in memory): a
+    // device's health and what the scanners hear change on screen without asking.
+    let live = Live::get();
+    if live.bluetooth.with_untracked(Option::is_none) {
+        // Opened before the stream's first word: ask once.
+        spawn_local(async move {
+            if let (Ok(devices), Ok(nearby)) = (api::ble_devices().await, api::ble_nearby().await) {
+                if live.bluetooth.try_with_untracked(Option::is_none) == Some(true) {
+                    let _ = live.bluetooth.try_set(Some(Bluetooth { devices, nearby }));
+                }
+            }
+        });
+    }
+    let devices = Memo::new(move |_| {
+        live.bluetooth
+            .with(|b| b.as_ref().map(|b| Ok::<_, ApiError>(b.devices.clone())))
+    });
+    let nearby = Memo::new(move |_| {
+        live.bluetooth
+            .with(|b| b.as_ref().map(|b| Ok::<_, ApiError>(b.nearby.clone())))
+    });
     let editing = RwSignal::new(None::<Draft>);
     view! {
         <h1 class="page-title">"Bluetooth"</h1>

@@ -4,30 +4,9 @@ use crate::live::Live;
 use crate::{format, Page};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use std::time::Duration;
 use telltale_model::{
     ApiError, Dashboard as DashboardData, DeviceId, Freshness, SourceState, SourceStatus,
 };
-
-/// Polls `fetch` into a signal every `every`, starting now, until the calling component unmounts.
-pub fn poll<T: Send + Sync + 'static, F: std::future::Future<Output = T> + 'static>(
-    every: Duration,
-    fetch: impl Fn() -> F + Copy + 'static,
-) -> RwSignal<Option<T>> {
-    let data = RwSignal::new(None);
-    let refresh = move || {
-        spawn_local(async move {
-            let value = fetch().await;
-            // The page may have been left while the call was in flight.
-            let _ = data.try_set(Some(value));
-        })
-    };
-    refresh();
-    if let Ok(handle) = set_interval_with_handle(refresh, every) {
-        on_cleanup(move || handle.clear());
-    }
-    data
-}
 
 #[component]
 pub fn Dashboard() -> impl IntoView {

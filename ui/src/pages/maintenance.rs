@@ -3,16 +3,14 @@
 //! Below, the service plans: runtime counters counted from the data, "mark serviced", and a
 //! form to add one.
 
-use crate::pages::dashboard::{error_view, poll};
+use crate::live::{Live, Upkeep};
+use crate::pages::dashboard::error_view;
 use crate::{api, format, Page};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use std::time::Duration;
 use telltale_model::alert::MaintenanceForecast;
 use telltale_model::upkeep::{FleetRul, ServicePlan, ServiceStatus};
-use telltale_model::DeviceId;
-
-const REFRESH: Duration = Duration::from_secs(30);
+use telltale_model::{ApiError, DeviceId};
 const DAY_MS: f64 = 86_400_000.0;
 
 fn days(from: i64, to: i64) -> String {
@@ -26,7 +24,25 @@ fn days(from: i64, to: i64) -> String {
 
 #[component]
 pub fn MaintenancePage() -> impl IntoView {
-    let data = poll(REFRESH, api::maintenance);
+    // Forecasts and plans as the engine's maintenance pass pushes them (every minute, and at
+    // once after a change of rules or plans).
+    let live = Live::get();
+    if live.upkeep.with_untracked(Option::is_none) {
+        // Opened before the first pass was pushed: ask once.
+        spawn_local(async move {
+            if let (Ok(forecasts), Ok(plans)) =
+                (api::maintenance().await, api::service_plans().await)
+            {
+                if live.upkeep.try_with_untracked(Option::is_none) == Some(true) {
+                    let _ = live.upkeep.try_set(Some(Upkeep { forecasts, plans }));
+                }
+            }
+        });
+    }
+    let data = Memo::new(move |_| {
+        live.upkeep
+            .with(|u| u.as_ref().map(|u| Ok::<_, ApiError>(u.forecasts.clone())))
+    });
     view! {
         <h1 class="page-title">"Upkeep"</h1>
         <p class="detail intro">
@@ -177,9 +193,16 @@ fn hours(h: f64) -> String {
 #[component]
 fn ServicePlans() -> impl IntoView {
     let reload = RwSignal::new(0u32);
-    let plans = poll(REFRESH, api::service_plans);
+    let live = Live::get();
+    let plans = RwSignal::new(None::<Result<Vec<ServiceStatus>, ApiError>>);
+    // Each maintenance pass's plans as it is pushed.
+    Effect::new(move |_| {
+        if let Some(u) = live.upkeep.get() {
+            plans.set(Some(Ok(u.plans)));
+        }
+    });
     let message = RwSignal::new(None::<(bool, String)>);
-    // After a change, fetch again at once rather than at the next poll.
+    // After a change of ours, read at once rather than wait for the pass it wakes.
     Effect::new(move |first: Option<()>| {
         reload.track();
         if first.is_some() {
