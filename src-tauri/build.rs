@@ -9,6 +9,7 @@ const COMMANDS: &[&str] = &[
     "dashboard",
     "live",
     "start_demo",
+    "watch",
     "ble_nearby",
     "ble_devices",
     "save_ble_device",

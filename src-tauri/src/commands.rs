@@ -38,6 +38,14 @@ pub async fn start_demo(
     Ok(())
 }
 
+/// The page on screen asks the live stream for a topic, or no longer.
+#[tauri::command]
+pub async fn watch(state: State<'_, AppState>, args: Args<ipc::Watch>) -> Answer<ipc::Watch> {
+    let ipc::Watch { topic, on } = args.0;
+    state.watching.send_modify(|w| w.set(topic, on));
+    Ok(())
+}
+
 /// Starts pushing committed readings and source changes to `channel` (see `live.rs`), in place
 /// of any earlier stream: the window has one page, and a reloaded page asks again.
 #[tauri::command]

@@ -16,6 +16,8 @@ pub struct AppState {
     engine: Engine,
     /// The one live stream to the main window; a reloaded page's new stream replaces it.
     live: Mutex<Option<tauri::async_runtime::JoinHandle<()>>>,
+    /// The topics the page on screen asked the live stream for.
+    watching: tokio::sync::watch::Sender<live::Watching>,
 }
 
 impl AppState {
@@ -99,6 +101,7 @@ pub fn build<R: Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R> {
             app.manage(AppState {
                 engine,
                 live: Mutex::new(None),
+                watching: tokio::sync::watch::Sender::new(live::Watching::default()),
             });
             // Made here rather than by Tauri from tauri.conf.json ("create": false): so the
             // window has its navigation guard from its first load, and its UI never calls a
@@ -142,6 +145,7 @@ registered!(
     dashboard,
     live,
     start_demo,
+    watch,
     ble_nearby,
     ble_devices,
     save_ble_device,

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::time::Duration;
 use tauri::ipc::Channel;
 use tauri::{AppHandle, Manager, Runtime};
-use telltale_model::{LiveEvent, Reading};
+use telltale_model::{LiveEvent, LiveTopic, Reading};
 use tokio::sync::broadcast::error::RecvError;
 use tokio::time::{sleep_until, Instant};
 
@@ -21,6 +21,22 @@ const MIN_GAP: Duration = Duration::from_millis(250);
 /// How often the sources' state, and the Bluetooth devices and scanner lists, are compared with
 /// what the screen last got (in memory, cheap).
 const SOURCES_EVERY: Duration = Duration::from_secs(1);
+
+/// The topics the page on screen watches.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Watching {
+    pub bluetooth: bool,
+    pub upkeep: bool,
+}
+
+impl Watching {
+    pub fn set(&mut self, topic: LiveTopic, on: bool) {
+        match topic {
+            LiveTopic::Bluetooth => self.bluetooth = on,
+            LiveTopic::Upkeep => self.upkeep = on,
+        }
+    }
+}
 
 /// Streams until the webview stops listening (a closed window, a reloaded page whose channel is
 /// gone) or the engine shuts down.
@@ -41,8 +57,12 @@ pub async fn stream<R: Runtime>(app: AppHandle<R>, channel: Channel<LiveEvent>) 
     let mut sources_sent = None;
     let mut bluetooth_sent = None;
     let mut sources_check = tokio::time::interval(SOURCES_EVERY);
-    // Maintenance passes, while the alert engine runs: watching makes it compute them.
-    let mut upkeep = alerts.as_ref().map(|a| a.watch_upkeep());
+    let mut topics = state.watching.subscribe();
+    let mut watching = Watching::default();
+    // Maintenance passes, while a page watches them and the alert engine runs: watching makes
+    // the passes compute what the page shows.
+    let mut upkeep: Option<tokio::sync::watch::Receiver<_>> = None;
+    topics.mark_changed();
     loop {
         let event = tokio::select! {
             got = committed.recv() => match got {
@@ -97,6 +117,22 @@ pub async fn stream<R: Runtime>(app: AppHandle<R>, channel: Channel<LiveEvent>) 
                 alerts_due = None;
                 alerts.as_ref().map(|a| LiveEvent::Alerts { active: a.active() })
             }
+            changed = topics.changed() => {
+                if changed.is_err() {
+                    return;
+                }
+                let now = *topics.borrow_and_update();
+                if now.bluetooth && !watching.bluetooth {
+                    // Sent at the next comparison, which comes at once.
+                    bluetooth_sent = None;
+                    sources_check.reset_immediately();
+                }
+                if now.upkeep != watching.upkeep {
+                    upkeep = now.upkeep.then(|| alerts.as_ref().map(|a| a.watch_upkeep())).flatten();
+                }
+                watching = now;
+                None
+            }
             changed = async {
                 match upkeep.as_mut() {
                     Some(rx) => rx.changed().await,
@@ -122,13 +158,15 @@ pub async fn stream<R: Runtime>(app: AppHandle<R>, channel: Channel<LiveEvent>) 
                     return;
                 };
                 let sources = engine.sources();
-                let bluetooth = (engine.ble_devices(), engine.nearby(telltale_sources::now_ms()));
                 let mut events = Vec::new();
                 if sources_sent.as_ref() != Some(&sources) {
                     sources_sent = Some(sources.clone());
                     events.push(LiveEvent::Sources { sources });
                 }
-                if bluetooth_sent.as_ref() != Some(&bluetooth) {
+                let bluetooth = watching
+                    .bluetooth
+                    .then(|| (engine.ble_devices(), engine.nearby(telltale_sources::now_ms())));
+                if let Some(bluetooth) = bluetooth.filter(|b| bluetooth_sent.as_ref() != Some(b)) {
                     bluetooth_sent = Some(bluetooth.clone());
                     let (devices, nearby) = bluetooth;
                     events.push(LiveEvent::Bluetooth { devices, nearby });

@@ -239,3 +239,7 @@ pub async fn test_historian(request: &SaveHistorian) -> Result<HistorianCheck, A
 pub async fn start_demo() -> Result<(), ApiError> {
     call(&ipc::StartDemo {}).await
 }
+
+pub async fn watch(topic: telltale_model::LiveTopic, on: bool) -> Result<(), ApiError> {
+    call(&ipc::Watch { topic, on }).await
+}

@@ -9,7 +9,7 @@ use std::time::Duration;
 use telltale_model::alert::{ActiveAlert, MaintenanceForecast};
 use telltale_model::ble::{BleDeviceStatus, NearbyDevice};
 use telltale_model::upkeep::ServiceStatus;
-use telltale_model::{ApiError, Dashboard, LiveEvent, Reading};
+use telltale_model::{ApiError, Dashboard, LiveEvent, LiveTopic, Reading};
 
 /// Freshness is a matter of the clock: judged again this often, on the screen, with no IPC.
 const JUDGE_EVERY: Duration = Duration::from_secs(1);
@@ -107,6 +107,20 @@ pub fn now_ms() -> i64 {
 }
 
 impl Live {
+    /// Asks the stream for `topic` while the calling component is on screen.
+    pub fn watch(self, topic: LiveTopic) {
+        spawn_local(async move {
+            if let Err(e) = api::watch(topic, true).await {
+                leptos::logging::warn!("watching {topic:?}: {}", e.message);
+            }
+        });
+        on_cleanup(move || {
+            spawn_local(async move {
+                let _ = api::watch(topic, false).await;
+            })
+        });
+    }
+
     /// The live dashboard of the running app.
     pub fn get() -> Live {
         expect_context::<Live>()

@@ -51,6 +51,8 @@ commands! {
     Live = "live" {} -> ();
     /// Starts the built-in demo fleet (a simulated home and plant) now; a no-op when it runs.
     StartDemo = "start_demo" {} -> ();
+    /// Asks the live stream for a topic while a page shows it (`on`), or no longer.
+    Watch = "watch" { topic: crate::LiveTopic, on: bool } -> ();
     /// A chart's worth of history.
     History = "history" { query: crate::HistoryQuery } -> crate::History;
     /// Writes a series' readings as CSV into the user's Downloads folder.

@@ -416,6 +416,18 @@ impl Dashboard {
     }
 }
 
+/// What a page asks the live stream for while it is shown, beyond what every page gets (the
+/// dashboard's readings and sources, the alerts): nothing is computed or sent for a topic no
+/// page shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LiveTopic {
+    /// [`LiveEvent::Bluetooth`].
+    Bluetooth,
+    /// [`LiveEvent::Upkeep`].
+    Upkeep,
+}
+
 /// What the engine pushes to the screen as it happens, so that no page has to poll the store.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]

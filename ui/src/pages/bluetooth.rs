@@ -12,7 +12,7 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 use telltale_model::ble::{BleDeviceConfig, BleDeviceStatus, NearbyDevice, SaveBleDevice};
 use telltale_model::secret::SecretInput;
-use telltale_model::ApiError;
+use telltale_model::{ApiError, LiveTopic};
 
 /// What the form edits: a device being added (from the scanner) or changed.
 #[derive(Debug, Clone, PartialEq)]
@@ -24,9 +24,11 @@ struct Draft {
 
 #[component]
 pub fn BluetoothPage() -> impl IntoView {
-    // Both lists as the engine pushes them (it compares them every second, in memory): a
-    // device's health and what the scanners hear change on screen without asking.
+    // Both lists as the engine pushes them while this page is shown (it compares them every
+    // second, in memory): a device's health and what the scanners hear change on screen
+    // without asking.
     let live = Live::get();
+    live.watch(LiveTopic::Bluetooth);
     if live.bluetooth.with_untracked(Option::is_none) {
         // Opened before the stream's first word: ask once.
         spawn_local(async move {

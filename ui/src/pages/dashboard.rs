@@ -19,6 +19,8 @@ pub fn Dashboard() -> impl IntoView {
     // place: nothing flickers, and a card being tapped is never swapped out under the finger.
     let dashboard =
         Memo::new(move |_| data.with(|d| d.as_ref().and_then(|r| r.as_ref().ok()).cloned()));
+    // The strip is drawn again only when the sources change, not with every pushed reading.
+    let sources = Memo::new(move |_| dashboard.with(|d| d.as_ref().map(|d| d.sources.clone())));
     let sites = Memo::new(move |_| {
         let mut sites: Vec<String> = Vec::new();
         dashboard.with(|d| {
@@ -40,7 +42,7 @@ pub fn Dashboard() -> impl IntoView {
             Some(Err(e)) => Some(error_view(e).into_any()),
             Some(Ok(_)) => None,
         }}
-        {move || dashboard.get().map(|d| view! { <SourceStrip sources=d.sources /> })}
+        {move || sources.get().map(|sources| view! { <SourceStrip sources=sources /> })}
         {move || {
             dashboard
                 .with(|d| d.as_ref().is_some_and(|d| d.devices.is_empty() && d.historian.is_empty()))
@@ -225,19 +227,35 @@ fn DeviceCard(id: DeviceId, dashboard: Memo<Option<DashboardData>>) -> impl Into
                 .collect::<Vec<_>>()
         })
     });
+    // One row per metric, kept while the metric is shown: a new value changes the row's text,
+    // never the rows themselves (four repaints a second must not rebuild the card).
+    let labels = Memo::new(move |_| {
+        shown.with(|rows| rows.iter().map(|(label, _)| label.clone()).collect::<Vec<_>>())
+    });
     let values = move || {
-        shown
-            .get()
-            .into_iter()
-            .map(|(label, value)| {
-                view! {
-                    <li>
-                        <span class="metric">{label}</span>
-                        <span class="value" data-testid="value">{value}</span>
-                    </li>
+        view! {
+            <For each=move || labels.get() key=|label| label.clone() let:label>
+                {
+                    let value = {
+                        let label = label.clone();
+                        move || {
+                            shown.with(|rows| {
+                                rows.iter()
+                                    .find(|(l, _)| *l == label)
+                                    .map(|(_, v)| v.clone())
+                                    .unwrap_or_default()
+                            })
+                        }
+                    };
+                    view! {
+                        <li>
+                            <span class="metric">{label}</span>
+                            <span class="value" data-testid="value">{value}</span>
+                        </li>
+                    }
                 }
-            })
-            .collect_view()
+            </For>
+        }
     };
     let device_attr = id.0.clone();
     view! {

@@ -10,7 +10,7 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 use telltale_model::alert::MaintenanceForecast;
 use telltale_model::upkeep::{FleetRul, ServicePlan, ServiceStatus};
-use telltale_model::{ApiError, DeviceId};
+use telltale_model::{ApiError, DeviceId, LiveTopic};
 const DAY_MS: f64 = 86_400_000.0;
 
 fn days(from: i64, to: i64) -> String {
@@ -27,6 +27,7 @@ pub fn MaintenancePage() -> impl IntoView {
     // Forecasts and plans as the engine's maintenance pass pushes them (every minute, and at
     // once after a change of rules or plans).
     let live = Live::get();
+    live.watch(LiveTopic::Upkeep);
     if live.upkeep.with_untracked(Option::is_none) {
         // Opened before the first pass was pushed: ask once.
         spawn_local(async move {
