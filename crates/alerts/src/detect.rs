@@ -262,9 +262,14 @@ impl Spread {
     /// Judges `x` against the past, then learns it: z = (x - mean) / max(sqrt(pi/2) dev,
     /// floor), once `warmup` values were seen and that scale is not zero.
     fn observe(&mut self, rule: &Rule, x: f64, floor: f64) -> Option<f64> {
+        self.observe_judging(rule, x, x, floor)
+    }
+
+    /// Judges `judged` against the past (as [`Spread::observe`] would), then learns `x`.
+    fn observe_judging(&mut self, rule: &Rule, x: f64, judged: f64, floor: f64) -> Option<f64> {
         // A distance between huge readings can overflow: one such value must not poison the
         // state for good.
-        if !x.is_finite() {
+        if !x.is_finite() || !judged.is_finite() {
             return None;
         }
         if self.n == 0 {
@@ -277,7 +282,7 @@ impl Spread {
         }
         let r = x - self.mean;
         let scale = (MAD_TO_SIGMA * self.dev).max(floor);
-        let z = (self.n >= rule.warmup && scale > 0.0).then(|| r / scale);
+        let z = (self.n >= rule.warmup && scale > 0.0).then(|| (judged - self.mean) / scale);
         // Warm-up: plain running mean (weights 1/n, so the start does not dominate) until
         // alpha takes over.
         let (w, c) = if self.n < rule.warmup {
@@ -310,6 +315,9 @@ pub(crate) struct Judgement {
     /// How much further the last [`CONTEXT_DIM`] readings are from their nearest match in the
     /// kept past than such patterns usually are, in usual spreads of that distance.
     pub novelty: f64,
+    /// The length of the cycle the match belongs to, in readings, when the usual was that of
+    /// this point of the cycle (see [`Context::observe`]).
+    pub cycle: Option<u16>,
     /// The geometric mean of |z| and the (positive) novelty: what the limit judges.
     pub surprise: f64,
     /// The surprise beats the limit and every surprise remembered, outside the refractory
@@ -322,14 +330,20 @@ pub(crate) struct Judgement {
 impl Judgement {
     /// Why the rule fired, for people: "3.4 × its usual spread above its recent level of
     /// 21.5 and 4.2 × above the 22.3 that similar readings led to before, its last 8 readings
-    /// 5.1 × further than usual from anything in the 760 readings before".
+    /// 5.1 × further than usual from anything in the 760 readings before" (and, when the
+    /// nearest match belongs to a cycle, "… further than usual at this point of its
+    /// 288-reading cycle from anything …").
     pub fn why(&self, kept: usize) -> String {
         let way = |z: f64| if z < 0.0 { "below" } else { "above" };
         let round = |v: f64| (v * 1000.0).round() / 1000.0;
+        let cycle = self
+            .cycle
+            .map(|c| format!(" at this point of its {c}-reading cycle"))
+            .unwrap_or_default();
         format!(
             "{:.1} × its usual spread {} its recent level of {} and {:.1} × {} the {} that \
              similar readings led to before, its last {CONTEXT_DIM} readings {:.1} × \
-             further than usual from anything in the {} readings before",
+             further than usual{cycle} from anything in the {} readings before",
             self.from_level.abs(),
             way(self.from_level),
             round(self.level),
@@ -382,7 +396,7 @@ impl Baseline {
         let level = value.mean;
         let z = value.observe(rule, x, self.quantum);
         (self.n, self.mean, self.dev) = (value.n, value.mean, value.dev);
-        let (novelty, expected) = context.observe(rule, x, self.quantum);
+        let (novelty, expected, cycle) = context.observe(rule, x, self.quantum);
         let expected = expected?;
         let from_pattern = self.residual.observe(rule, x - expected, self.quantum);
         let (from_level, from_pattern, novelty) = (z?, from_pattern?, novelty?);
@@ -408,6 +422,7 @@ impl Baseline {
             from_pattern,
             expected,
             novelty,
+            cycle,
             surprise,
             surprising: !quiet && context.settled(rule) && surprise > rule.limit && surprise > peak,
             level,
@@ -424,47 +439,128 @@ impl Baseline {
 pub const CONTEXT_KEPT: usize = 768;
 pub const CONTEXT_DIM: usize = 8;
 
+/// How far a repeat may drift from an exact multiple of a cycle, as a fraction of its lag: a
+/// daily pattern sampled every 5 minutes (288 readings) may repeat up to 9 readings early or
+/// late from one day to the next, 18 over two.
+const CYCLE_DRIFT: f64 = 1.0 / 32.0;
+
 /// The recent past as patterns: a ring of the last [`CONTEXT_KEPT`] readings, and the level and
 /// spread of the distance from each new pattern (the last [`CONTEXT_DIM`] readings) to its
 /// nearest neighbour among the earlier ones. A pattern far from everything kept is novel.
 /// Constant size: the ring never grows past [`CONTEXT_KEPT`].
+///
+/// With each kept reading it also keeps how far back its pattern's nearest match was (`lags`)
+/// and how far from it (`far`). A pattern whose match had its own match a cycle further back
+/// (the same lag, or one twice the other, give or take [`CYCLE_DRIFT`]) is this point of a
+/// cycle: it is judged against the distances of its match and the readings that followed it,
+/// not against those of the series as a whole, so the noisy half of a day that was as noisy
+/// yesterday is not novel. Fields added later load empty from a state saved before (and fill
+/// as readings come).
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub(crate) struct Context {
-    kept: Vec<f64>,
+    /// The readings less `origin`, in f32 (a state saved with f64 readings loads rounded).
+    kept: Vec<f32>,
     /// Where the next reading goes once the ring is full (its oldest reading).
     next: u16,
     /// Where the last nearest pattern started (time order); where the next search begins.
     #[serde(default)]
     matched: u16,
     distance: Spread,
+    /// Subtracted from each reading before it is kept, so that f32 keeps the resolution of
+    /// readings far from zero: the first reading kept (0 for a state saved before).
+    #[serde(default)]
+    origin: f64,
+    /// Per kept reading (same slots as `kept`): how many readings back its pattern's nearest
+    /// match ended (0: not known).
+    #[serde(default)]
+    lags: Vec<u16>,
+    /// Per kept reading: its pattern's distance to that match (16-bit float, see [`to_bf16`]).
+    #[serde(default)]
+    far: Vec<u16>,
+}
+
+/// A non-negative distance in 16 bits: the upper half of its f32 (8 bits of exponent, 7 of
+/// mantissa, rounded: within 0.4 %).
+fn to_bf16(x: f64) -> u16 {
+    let bits = (x.max(0.0) as f32).to_bits();
+    // Round to nearest; a finite value stays finite (bits below the infinity's).
+    ((bits.saturating_add(0x8000) >> 16).min(0x7f7f)) as u16
+}
+
+fn from_bf16(x: u16) -> f64 {
+    f64::from(f32::from_bits(u32::from(x) << 16))
+}
+
+/// Whether two lags are the same, give or take [`CYCLE_DRIFT`] of the longer (at least 2
+/// readings).
+fn near(a: usize, b: usize) -> bool {
+    a.abs_diff(b) <= ((a.max(b) as f64 * CYCLE_DRIFT) as usize).max(2)
+}
+
+/// Whether two lags are one cycle: the same, or one twice the other (a match that skipped a
+/// cycle).
+fn same_cycle(a: usize, b: usize) -> bool {
+    let (long, short) = (a.max(b), a.min(b));
+    short > 0 && (near(long, short) || near(long, 2 * short))
 }
 
 impl Context {
-    /// Keeps `x`; returns the novelty of the pattern it ends, once the distance has a usual,
-    /// and what followed the past pattern nearest to the one before `x` (the reading that
-    /// pattern predicted), once there was such a match.
-    pub fn observe(&mut self, rule: &Rule, x: f64, quantum: f64) -> (Option<f64>, Option<f64>) {
-        if self.kept.len() < CONTEXT_KEPT {
+    /// Keeps `x`; returns the novelty of the pattern it ends, once the distance has a usual;
+    /// what followed the past pattern nearest to the one before `x` (the reading that pattern
+    /// predicted), once there was such a match; and the length of the cycle whose usual judged
+    /// the novelty, when it was one.
+    pub fn observe(
+        &mut self,
+        rule: &Rule,
+        x: f64,
+        quantum: f64,
+    ) -> (Option<f64>, Option<f64>, Option<u16>) {
+        if self.kept.is_empty() {
+            self.origin = x;
+        }
+        let kept = (x - self.origin).clamp(-f64::from(f32::MAX), f64::from(f32::MAX)) as f32;
+        // The per-reading traces follow the ring slot for slot (a state saved before they were
+        // kept starts them unknown).
+        self.lags.resize(self.kept.len(), 0);
+        self.far.resize(self.kept.len(), 0);
+        let slot_now = if self.kept.len() < CONTEXT_KEPT {
             // The whole ring at once (at a series' first reading, or the first after a restore
             // of a partly filled one), so that filling it never allocates again.
             self.kept.reserve_exact(CONTEXT_KEPT - self.kept.len());
-            self.kept.push(x);
+            self.lags.reserve_exact(CONTEXT_KEPT - self.lags.len());
+            self.far.reserve_exact(CONTEXT_KEPT - self.far.len());
+            self.kept.push(kept);
+            self.lags.push(0);
+            self.far.push(0);
+            self.kept.len() - 1
         } else {
-            self.kept[self.next as usize] = x;
-            self.next = ((self.next as usize + 1) % CONTEXT_KEPT) as u16;
-        }
+            let slot = self.next as usize;
+            self.kept[slot] = kept;
+            (self.lags[slot], self.far[slot]) = (0, 0);
+            self.next = ((slot + 1) % CONTEXT_KEPT) as u16;
+            slot
+        };
         let len = self.kept.len();
         if len < 3 * CONTEXT_DIM {
-            return (None, None);
+            return (None, None, None);
         }
         // The ring in time order, contiguous (a copy on the stack is cheaper than wrapping
         // every index), so each candidate pattern is a plain slice.
-        let mut past = [0.0; CONTEXT_KEPT];
+        let mut past = [0.0f32; CONTEXT_KEPT];
         let (newer, older) = self.kept.split_at(self.next as usize);
         past[..older.len()].copy_from_slice(older);
         past[older.len()..len].copy_from_slice(newer);
-        let current: [f64; CONTEXT_DIM] = std::array::from_fn(|k| past[len - CONTEXT_DIM + k]);
-        let distance2 = |start: usize| -> f64 {
+        // Time order to ring slot.
+        let next = self.next as usize;
+        let slot = |i: usize| {
+            if len < CONTEXT_KEPT {
+                i
+            } else {
+                (next + i) % CONTEXT_KEPT
+            }
+        };
+        let current: [f32; CONTEXT_DIM] = std::array::from_fn(|k| past[len - CONTEXT_DIM + k]);
+        let distance2 = |start: usize| -> f32 {
             past[start..start + CONTEXT_DIM]
                 .iter()
                 .zip(&current)
@@ -473,21 +569,22 @@ impl Context {
         };
         // Nearest neighbour among the patterns that ended a whole pattern before the current
         // one starts: not itself, and not the readings just before it (a new level would
-        // otherwise match its own first readings and never look new). Start from the successor of the last nearest match (the
-        // likeliest to be near again) so that most candidates are abandoned after their first
-        // half.
+        // otherwise match its own first readings and never look new). Start from the successor
+        // of the last nearest match (the likeliest to be near again) so that most candidates
+        // are abandoned after their first half.
         let last = len - 3 * CONTEXT_DIM;
         // A full ring moved by one reading, so the successor has the index the match had.
         let successor = self.matched as usize + usize::from(len < CONTEXT_KEPT);
         // The last search (at the previous reading) matched the pattern before `x`: the
         // reading after that match is what the past says comes next.
-        let expected = (len > 3 * CONTEXT_DIM).then(|| past[successor + CONTEXT_DIM - 1]);
+        let expected = (len > 3 * CONTEXT_DIM)
+            .then(|| self.origin + f64::from(past[successor + CONTEXT_DIM - 1]));
         let mut matched = successor.min(last);
         let mut best = distance2(matched);
         const HALF: usize = CONTEXT_DIM / 2;
         for start in 0..=last {
             let window = &past[start..start + CONTEXT_DIM];
-            let head: f64 = window[..HALF]
+            let head: f32 = window[..HALF]
                 .iter()
                 .zip(&current[..HALF])
                 .map(|(p, c)| (c - p) * (c - p))
@@ -500,15 +597,52 @@ impl Context {
                     .iter()
                     .zip(&current[HALF..])
                     .map(|(p, c)| (c - p) * (c - p))
-                    .sum::<f64>();
+                    .sum::<f32>();
             if d < best {
                 best = d;
                 matched = start;
             }
         }
         self.matched = matched as u16;
-        let distance = (best / CONTEXT_DIM as f64).sqrt();
-        (self.distance.observe(rule, distance, quantum), expected)
+        let distance = (f64::from(best) / CONTEXT_DIM as f64).sqrt();
+        // Where the match ended, and how far back its own match was.
+        let end = matched + CONTEXT_DIM - 1;
+        let lag = len - 1 - end;
+        let lag_before = self.lags[slot(end)] as usize;
+        let usual = self.distance.mean.max(quantum);
+        self.lags[slot_now] = lag as u16;
+        self.far[slot_now] = to_bf16(distance);
+        // The match is this point of a cycle last time when its own match was one cycle before
+        // it (or two: a match may skip one), or when the reading half-way back matched half-way
+        // back (the match two cycles back, the one between not quite as near). Then patterns
+        // here were as far from the cycle before as the match and the two patterns after it
+        // were from theirs: a distance that many times the usual one is ordinary here (the
+        // noisy half of a day that was as noisy yesterday).
+        let half = lag / 2;
+        let halfway = if half >= 2 * CONTEXT_DIM {
+            self.lags[slot(len - 1 - half)] as usize
+        } else {
+            0
+        };
+        let length = if lag_before > 0 && same_cycle(lag, lag_before) {
+            Some(lag.min(lag_before))
+        } else if halfway > 0 && near(halfway, half) {
+            Some(half)
+        } else {
+            None
+        };
+        let cycle = length.filter(|_| usual > 0.0).map(|length| {
+            // Not the current pattern's own readings (a spike must not excuse itself).
+            let to = (end + 2 * CONTEXT_DIM).min(len - 1 - CONTEXT_DIM);
+            let sum: f64 = (end..=to).map(|i| from_bf16(self.far[slot(i)])).sum();
+            (length, sum / usual / (to + 1 - end) as f64)
+        });
+        let times = cycle.map_or(1.0, |(_, times)| times.max(1.0));
+        let novelty = self
+            .distance
+            .observe_judging(rule, distance, distance / times, quantum);
+        let cycle = cycle.filter(|_| times > 1.0).map(|(c, _)| c as u16);
+        (novelty, expected, cycle)
     }
 
     /// Whether surprises have been seen long enough (`warmup` of them) for the remembered

@@ -41,7 +41,13 @@
 //!     the last 768 readings (those that ended at least 8 readings before it starts, so a new
 //!     level does not match its own first readings), scored the same way against the usual
 //!     nearest distance. A daily peak has a match yesterday; a flatline in a lively series, a
-//!     spike or a new level has none.
+//!     spike or a new level has none. When the match is this point of a cycle last time (its
+//!     own match was one or two cycles before it, give or take 1/32 of the lag, or the
+//!     reading half-way back matched half-way back), the usual is that of this point of the
+//!     cycle: the distance is divided by how many usual distances the match and the 16
+//!     readings after it were from theirs (when more than one), so the noisy half of a day
+//!     that was as noisy yesterday is not novel, while a repeat that is not a cycle (a second
+//!     spike) is judged as any pattern.
 //!
 //!   The limit judges the surprise `sqrt(|z| * max(novelty, 0))`: both must be unusual (noise
 //!   in a new shape at an ordinary level, or a far value in a familiar pattern, is not). ON when
@@ -55,14 +61,19 @@
 //!   `warmup` (default 30) + 24 readings only train (the pattern history needs 24 readings, a
 //!   forecast one more, the scores `warmup` values each), and nothing is raised before the surprises themselves were
 //!   seen for `warmup` readings. A series whose readings never differed has no scale and is not
-//!   judged. State per series: the 768 readings (6 KB) and some fifteen numbers; the nearest-pattern
-//!   search starts from the successor of the last match and abandons candidates early, about
-//!   1–2 µs per reading. A raise carries a note saying why ("5.2 × its usual spread above its
-//!   recent level of 21.5 and 6.0 × above the 21.3 that similar readings led to before, its last
-//!   8 readings 7.1 × further than usual from anything in the 760 readings before"), kept in the
-//!   alert's history and used in its notification. On NAB (the Numenta Anomaly Benchmark) with
-//!   these defaults it scores 61.8 (standard profile) on the 21 series in `shared/data/nab`
-//!   (`cargo run --release -p telltale-alerts --example nab -- ../shared/data/nab`).
+//!   judged. State per series: the 768 readings in f32 (less the first, so that f32 keeps the
+//!   resolution of readings far from zero), each with its match's lag and distance (2 + 2
+//!   bytes): 6 KB, and some twenty numbers; the nearest-pattern search starts from the
+//!   successor of the last match and abandons candidates early, about 1–2 µs per reading. A
+//!   raise carries a note saying why ("5.2 × its usual spread above its recent level of 21.5
+//!   and 6.0 × above the 21.3 that similar readings led to before, its last 8 readings 7.1 ×
+//!   further than usual from anything in the 760 readings before", with "further than usual
+//!   at this point of its 288-reading cycle" when a cycle's usual judged it), kept in the
+//!   alert's history and used in its notification. On NAB (the Numenta Anomaly Benchmark)
+//!   with these defaults it scores 63.8 (standard profile) on the 21 series in
+//!   `shared/data/nab` (`cargo run --release -p telltale-alerts --example nab --
+//!   ../shared/data/nab`), and raises nothing after NAB's probation on its series without
+//!   anomalies.
 //! - `stale`: measure = silence in ms since the last reading (any metric when the rule's metric
 //!   is `*`, the default), judged on [`Evaluator::tick`]: ON when `now - last >=
 //!   stale_after_s`, or when the source declared the device offline ([`Evaluator::offline`],

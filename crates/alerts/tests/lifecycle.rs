@@ -543,3 +543,55 @@ fn an_anomaly_state_without_the_forecast_restores() {
         ]
     );
 }
+
+/// An anomaly state saved before the cycles were heeded (readings kept as they were, in f64;
+/// no origin, no per-reading lags or distances) restores: its readings load in f32 less no
+/// origin, its traces start unknown and fill as readings come, and it goes on judging.
+#[test]
+fn an_anomaly_state_without_the_cycles_restores() {
+    let set = one_rule("metric = \"t\"\nkind = \"anomaly\"\nwarmup = 10");
+    let mut noise = Noise::new(7);
+    let mut ev = Evaluator::new(set.clone());
+    for i in 0..900i64 {
+        apply(&mut ev, Step::R(i * 60_000, 20.0 + 0.1 * noise.next()));
+    }
+    let mut saved = serde_json::to_value(ev.snapshot()).unwrap();
+    let context = saved["alerts"][0]["detector"]["anomaly"]["context"]
+        .as_object_mut()
+        .unwrap();
+    let origin = context.remove("origin").unwrap().as_f64().unwrap();
+    assert!((origin - 20.0).abs() < 1.0, "the first reading: {origin}");
+    for added in ["lags", "far"] {
+        let trace = context.remove(added).unwrap();
+        assert_eq!(trace.as_array().map(Vec::len), Some(768), "{added}");
+    }
+    // As the older version kept them: the readings themselves.
+    let kept: Vec<f64> = context["kept"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| origin + v.as_f64().unwrap())
+        .collect();
+    assert!(kept.iter().all(|v| (v - 20.0).abs() < 1.0));
+    context.insert("kept".into(), serde_json::json!(kept));
+    let mut ev = Evaluator::restore(set, serde_json::from_value(saved).unwrap());
+    let mut raised = Vec::new();
+    for i in 900..1100i64 {
+        let spike = if i == 1000 { 5.0 } else { 0.0 };
+        for o in apply(
+            &mut ev,
+            Step::R(i * 60_000, 20.0 + 0.1 * noise.next() + spike),
+        ) {
+            if let Some(t) = o.as_transition() {
+                raised.push((t.ts / 60_000, t.to));
+            }
+        }
+    }
+    assert_eq!(
+        raised,
+        [
+            (1000, AlertState::ActiveUnacked),
+            (1001, AlertState::ClearedUnacked)
+        ]
+    );
+}
