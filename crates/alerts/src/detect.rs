@@ -438,6 +438,12 @@ impl Baseline {
 /// How many past readings the context keeps, and how many readings make one pattern.
 pub const CONTEXT_KEPT: usize = 768;
 pub const CONTEXT_DIM: usize = 8;
+/// The default of `learn`, the readings a series must have shown before its first raise: a
+/// quarter of the kept context. Until then much of what a series does is new because nothing
+/// came before it (the first step of a daily pattern), not because it is odd, and an alarm
+/// then teaches people that new series cry wolf. At 1 Hz this is 3 minutes; at one reading
+/// per 5 minutes, 16 hours.
+pub const LEARNING: usize = CONTEXT_KEPT / 4;
 
 /// How far a repeat may drift from an exact multiple of a cycle, as a fraction of its lag: a
 /// daily pattern sampled every 5 minutes (288 readings) may repeat up to 9 readings early or
@@ -646,9 +652,10 @@ impl Context {
     }
 
     /// Whether surprises have been seen long enough (`warmup` of them) for the remembered
-    /// peak to mean something: before that a series' first wiggles would all be records.
+    /// peak to mean something, before which a series' first wiggles would all be records, and
+    /// the series has shown `learn` readings.
     pub fn settled(&self, rule: &Rule) -> bool {
-        self.distance.n >= rule.warmup.saturating_mul(2)
+        self.distance.n >= rule.warmup.saturating_mul(2) && self.kept.len() >= rule.learn as usize
     }
 
     /// How many readings it holds.

@@ -103,9 +103,9 @@ pub use evaluator::{AlertError, AlertView, Evaluator, Snapshot};
 pub use lifecycle::{AlertKey, AlertState, Lifecycle, Notification, Output, Shelving, Transition};
 pub use limit::{Event, EventKind, LimitState, Phase};
 pub use rule::{
-    AlertKind, Rule, RuleError, RuleSet, Severity, Target, ANOMALY_ALPHA, ANOMALY_LIMIT,
-    ANOMALY_MEMORY, ANOMALY_REFRACTORY, ANOMALY_WARMUP, BATTERY_DEADBAND, BATTERY_LIMIT,
-    BATTERY_METRIC, MIN_NOTIFY_INTERVAL_S,
+    AlertKind, Rule, RuleError, RuleSet, Severity, Target, ANOMALY_ALPHA, ANOMALY_LEARN,
+    ANOMALY_LIMIT, ANOMALY_MEMORY, ANOMALY_REFRACTORY, ANOMALY_WARMUP, BATTERY_DEADBAND,
+    BATTERY_LIMIT, BATTERY_METRIC, MIN_NOTIFY_INTERVAL_S,
 };
 
 use detect::Detector;

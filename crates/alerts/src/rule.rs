@@ -47,6 +47,9 @@ pub const ANOMALY_MEMORY: u32 = 100;
 /// Default of `anomaly`'s `refractory`: readings after a raise during which it does not raise
 /// again.
 pub const ANOMALY_REFRACTORY: u32 = 100;
+/// Default of `anomaly`'s `learn`: readings a series shows before its first raise (see
+/// [`crate::detect::LEARNING`]'s reasons).
+pub const ANOMALY_LEARN: u32 = crate::detect::LEARNING as u32;
 /// Default flap suppression: at most one notification per alert per minute.
 pub const MIN_NOTIFY_INTERVAL_S: f64 = 60.0;
 
@@ -86,6 +89,9 @@ pub struct Rule {
     pub memory: u32,
     /// anomaly: readings after a raise during which the rule does not raise again.
     pub refractory: u32,
+    /// anomaly: readings a series shows before the rule first raises (at most the context it
+    /// keeps, 768).
+    pub learn: u32,
     /// forecast, service_due: raise when the date is less than this far ahead.
     pub horizon_s: f64,
     pub severity: Severity,
@@ -129,6 +135,8 @@ struct RawRule {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     refractory: Option<u32>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    learn: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     horizon_s: Option<f64>,
     #[serde(default)]
     severity: Severity,
@@ -155,6 +163,7 @@ fn accepts(kind: AlertKind) -> &'static [&'static str] {
             "alpha",
             "memory",
             "refractory",
+            "learn",
         ],
         AlertKind::Forecast | AlertKind::ServiceDue => {
             &["horizon_s", "deadband", "on_delay_s", "off_delay_s"]
@@ -182,6 +191,7 @@ impl TryFrom<RawRule> for Rule {
             ("alpha", raw.alpha.is_some()),
             ("memory", raw.memory.is_some()),
             ("refractory", raw.refractory.is_some()),
+            ("learn", raw.learn.is_some()),
             ("horizon_s", raw.horizon_s.is_some()),
         ];
         if let Some((name, _)) = given
@@ -220,14 +230,15 @@ impl TryFrom<RawRule> for Rule {
             AlertKind::Stale => (0.0, needs("stale_after_s", raw.stale_after_s)?),
             _ => (0.0, 0.0),
         };
-        let (warmup, alpha, memory, refractory) = match kind {
+        let (warmup, alpha, memory, refractory, learn) = match kind {
             AlertKind::Anomaly => (
                 raw.warmup.unwrap_or(ANOMALY_WARMUP),
                 raw.alpha.unwrap_or(ANOMALY_ALPHA),
                 raw.memory.unwrap_or(ANOMALY_MEMORY),
                 raw.refractory.unwrap_or(ANOMALY_REFRACTORY),
+                raw.learn.unwrap_or(ANOMALY_LEARN),
             ),
-            _ => (0, 0.0, 0, 0),
+            _ => (0, 0.0, 0, 0, 0),
         };
         Ok(Rule {
             id: raw.id,
@@ -246,6 +257,7 @@ impl TryFrom<RawRule> for Rule {
             alpha,
             memory,
             refractory,
+            learn,
             horizon_s,
             severity: raw.severity,
             renotify_s: raw.renotify_s.unwrap_or(0.0),
@@ -269,6 +281,7 @@ impl From<Rule> for RawRule {
             alpha: opt("alpha", r.alpha),
             memory: takes("memory").then_some(r.memory),
             refractory: takes("refractory").then_some(r.refractory),
+            learn: takes("learn").then_some(r.learn),
             horizon_s: opt("horizon_s", r.horizon_s),
             renotify_s: Some(r.renotify_s),
             min_notify_interval_s: Some(r.min_notify_interval_s),
@@ -421,6 +434,13 @@ impl Rule {
             }
             if self.memory < 1 {
                 return bad(format!("memory must be at least 1, got {}", self.memory));
+            }
+            if self.learn as usize > crate::detect::CONTEXT_KEPT {
+                return bad(format!(
+                    "learn must be at most {} (the readings an anomaly rule keeps), got {}",
+                    crate::detect::CONTEXT_KEPT,
+                    self.learn
+                ));
             }
         }
         Ok(())

@@ -206,7 +206,9 @@ fn series(n: usize, f: impl Fn(usize) -> f64) -> Vec<Step> {
 
 #[test]
 fn anomaly() {
-    let rule = "metric = \"t\"\nkind = \"anomaly\"";
+    // These cases are about judging, not about a new series' learning: `learn = 0` judges from
+    // the first readings on (the default is below).
+    let rule = "metric = \"t\"\nkind = \"anomaly\"\nlearn = 0";
     let noisy = |seed: u64, sigma: f64| {
         let mut noise = Noise::new(seed);
         let values: Vec<f64> = (0..3000).map(|_| sigma * noise.next()).collect();
@@ -230,7 +232,7 @@ fn anomaly() {
         ("a spike during the warm-up (23 + 2 x 30 readings) is not",
          rule, series(200, spike_at(60, 3.0, Box::new(noisy(4, 0.1)))), vec![]),
         ("a shorter warm-up judges it",
-         "metric = \"t\"\nkind = \"anomaly\"\nwarmup = 10",
+         "metric = \"t\"\nkind = \"anomaly\"\nlearn = 0\nwarmup = 10",
          series(200, spike_at(60, 3.0, Box::new(noisy(4, 0.1)))),
          vec![(s(60 * 60), "raised"), (s(60 * 61), "cleared")]),
         ("slow drift with noise is not flagged",
@@ -246,7 +248,7 @@ fn anomaly() {
         ("a spike of 5 sigma is not enough by default",
          rule, series(200, spike_at(100, 0.5, Box::new(noisy(6, 0.1)))), vec![]),
         ("a lower limit flags it",
-         "metric = \"t\"\nkind = \"anomaly\"\nlimit = 2.5",
+         "metric = \"t\"\nkind = \"anomaly\"\nlearn = 0\nlimit = 2.5",
          series(200, spike_at(100, 0.5, Box::new(noisy(6, 0.1)))),
          vec![(s(60 * 100), "raised"), (s(60 * 101), "cleared")]),
         ("the same excursion raises once: a second spike in the refractory period does not",
@@ -255,14 +257,21 @@ fn anomaly() {
          vec![(s(60 * 150), "raised"), (s(60 * 151), "cleared")]),
         // Without it the spike's pattern raises again on its way out of the 8-reading window.
         ("without a refractory period and with a short memory it raises again",
-         "metric = \"t\"\nkind = \"anomaly\"\nrefractory = 0\nmemory = 1",
+         "metric = \"t\"\nkind = \"anomaly\"\nlearn = 0\nrefractory = 0\nmemory = 1",
          series(300, { let n = noisy(8, 0.1); move |i| n(i) + if i == 150 || i == 170 { 3.0 } else { 0.0 } }),
          vec![(s(60 * 150), "raised"), (s(60 * 151), "cleared"),
               (s(60 * 154), "raised"), (s(60 * 155), "cleared"),
               (s(60 * 156), "raised"), (s(60 * 157), "cleared"),
               (s(60 * 170), "raised"), (s(60 * 171), "cleared")]),
+        ("by default a new series is learnt for 192 readings: a spike at 100 is not raised",
+         "metric = \"t\"\nkind = \"anomaly\"",
+         series(200, spike_at(100, 3.0, Box::new(noisy(2, 0.1)))), vec![]),
+        ("and the same spike after them is",
+         "metric = \"t\"\nkind = \"anomaly\"",
+         series(400, spike_at(300, 3.0, Box::new(noisy(2, 0.1)))),
+         vec![(s(60 * 300), "raised"), (s(60 * 301), "cleared")]),
         ("an on-delay ignores a single spike",
-         "metric = \"t\"\nkind = \"anomaly\"\non_delay_s = 60",
+         "metric = \"t\"\nkind = \"anomaly\"\nlearn = 0\non_delay_s = 60",
          series(200, spike_at(100, 3.0, Box::new(noisy(7, 0.1)))), vec![]),
     ]);
 }
@@ -270,17 +279,17 @@ fn anomaly() {
 #[test]
 fn anomaly_level_shift_is_flagged_then_learnt() {
     let mut noise = Noise::new(9);
-    let n: Vec<f64> = (0..400).map(|_| 0.1 * noise.next()).collect();
-    let steps = series(400, |i| if i < 100 { n[i] } else { 5.0 + n[i] });
+    let n: Vec<f64> = (0..600).map(|_| 0.1 * noise.next()).collect();
+    let steps = series(600, |i| if i < 300 { n[i] } else { 5.0 + n[i] });
     let got = edges(&run(
         &one_rule("metric = \"t\"\nkind = \"anomaly\""),
         &steps,
     ));
-    assert_eq!(got.first(), Some(&(s(60 * 100), "raised")), "{got:?}");
+    assert_eq!(got.first(), Some(&(s(60 * 300), "raised")), "{got:?}");
     assert_eq!(got.len(), 2, "{got:?}");
     assert_eq!(got[1].1, "cleared");
     assert!(
-        got[1].0 < s(60 * 200),
+        got[1].0 < s(60 * 400),
         "absorbed within 100 readings: {got:?}"
     );
 }
@@ -435,6 +444,7 @@ fn bad_rules_are_errors_on_one_line() {
         ("kind = \"stale\"\nstale_after_s = 60\nlimit = 3", "limit does not apply to kind stale"),
         ("metric = \"t\"\nkind = \"high\"\nlimit = 1\nrefractory = 5", "refractory does not apply to kind high"),
         ("metric = \"t\"\nkind = \"anomaly\"\nmemory = 0", "memory must be at least 1"),
+        ("metric = \"t\"\nkind = \"anomaly\"\nlearn = 769", "learn must be at most 768"),
         ("kind = \"stale\"\nstale_after_s = 60\non_delay_s = 3", "on_delay_s does not apply to kind stale"),
         ("metric = \"t\"\nkind = \"anomaly\"\nalpha = 1.5", "alpha must be in (0, 1]"),
         ("metric = \"t\"\nkind = \"anomaly\"\nalpha = 0", "alpha must be in (0, 1]"),

@@ -230,7 +230,11 @@ fn DeviceCard(id: DeviceId, dashboard: Memo<Option<DashboardData>>) -> impl Into
     // One row per metric, kept while the metric is shown: a new value changes the row's text,
     // never the rows themselves (four repaints a second must not rebuild the card).
     let labels = Memo::new(move |_| {
-        shown.with(|rows| rows.iter().map(|(label, _)| label.clone()).collect::<Vec<_>>())
+        shown.with(|rows| {
+            rows.iter()
+                .map(|(label, _)| label.clone())
+                .collect::<Vec<_>>()
+        })
     });
     let values = move || {
         view! {
