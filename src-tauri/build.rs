@@ -32,7 +32,7 @@ const COMMANDS: &[&str] = &[
     "shelve_alert",
     "unshelve_alert",
     "save_alert_rules",
-    "maintenance",
+    "forecasts",
     "series_alerts",
     "set_device_tags",
     "service_plans",

@@ -1018,7 +1018,7 @@ async fn demo_dashboard_device_page_layouts_and_offline_history() {
 
     // The plant's filter arrives with two days of history from the plant's historian: Upkeep
     // dates its limit with an interval, and its chart draws the forecast ahead of the data.
-    click(&client, "[data-testid=nav-maintenance]").await;
+    click(&client, "[data-testid=nav-upkeep]").await;
     let row = wait_until(
         &client,
         "const r = [...document.querySelectorAll('[data-testid=forecast]')] \
@@ -1313,7 +1313,7 @@ async fn demo_dashboard_device_page_layouts_and_offline_history() {
     assert_no_horizontal_overflow(&client, "alerts page (phone)").await;
     screenshot(&client, &shots, "alerts-phone").await;
     // Found and clicked in one script: the list re-renders as it polls (the demo filter's
-    // maintenance alert is listed too), so an element found in one call can be gone in the next.
+    // upkeep alert is listed too), so an element found in one call can be gone in the next.
     wait_until(
         &client,
         "const a = [...document.querySelectorAll('[data-testid=alert]')] \
@@ -1342,7 +1342,7 @@ async fn demo_dashboard_device_page_layouts_and_offline_history() {
         "the raise and the acknowledgement in the history",
     )
     .await;
-    // Values in the alert's own terms: a maintenance alert's is the time left, a limit's the
+    // Values in the alert's own terms: a upkeep alert's is the time left, a limit's the
     // reading (with its unit when the series has one).
     let records = js(
         &client,
@@ -1367,7 +1367,7 @@ async fn demo_dashboard_device_page_layouts_and_offline_history() {
             .iter()
             .filter(|r| r.contains("(machine-wear)"))
             .all(|r| r.contains("due in") || r.contains("due now") || !r.contains(" = ")),
-        "a maintenance alert's value is time left, not seconds: {records:?}"
+        "a upkeep alert's value is time left, not seconds: {records:?}"
     );
 
     // The lathe's chart shows its new limit (a dashed red line) and the alert's active stretch.
@@ -1419,7 +1419,7 @@ async fn demo_dashboard_device_page_layouts_and_offline_history() {
     screenshot(&client, &shots, "device-alert-limit-phone").await;
 
     // 5. Upkeep: every series under a high/low limit is listed, dated or saying why not.
-    click(&client, "[data-testid=nav-maintenance]").await;
+    click(&client, "[data-testid=nav-upkeep]").await;
     let rows = wait_until(
         &client,
         "const r = [...document.querySelectorAll('[data-testid=forecast]')].map(e => e.textContent); \

@@ -356,12 +356,12 @@ pub async fn save_alert_rules(
 
 /// When each series under a high/low alert limit will reach it, soonest first.
 #[tauri::command]
-pub async fn maintenance(
+pub async fn forecasts(
     state: State<'_, AppState>,
-    _args: Args<ipc::Maintenance>,
-) -> Answer<ipc::Maintenance> {
+    _args: Args<ipc::Forecasts>,
+) -> Answer<ipc::Forecasts> {
     let queries = queries(&state)?;
-    blocking(move || queries.maintenance(now_ms())).await
+    blocking(move || queries.forecasts(now_ms())).await
 }
 
 /// A series' alert limits and active periods over a chart's range.

@@ -69,7 +69,7 @@ pub fn build<R: Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R> {
             let demo = demo_enabled();
             // Tasks spawn onto Tauri's own tokio runtime, which lives as long as the app.
             tauri::async_runtime::block_on(async {
-                engine.start_maintenance();
+                engine.start_pruning();
                 if demo {
                     engine.start_demo();
                 }
@@ -168,7 +168,7 @@ registered!(
     shelve_alert,
     unshelve_alert,
     save_alert_rules,
-    maintenance,
+    forecasts,
     series_alerts,
     set_device_tags,
     service_plans,

@@ -59,7 +59,7 @@ pub async fn stream<R: Runtime>(app: AppHandle<R>, channel: Channel<LiveEvent>) 
     let mut sources_check = tokio::time::interval(SOURCES_EVERY);
     let mut topics = state.watching.subscribe();
     let mut watching = Watching::default();
-    // Maintenance passes, while a page watches them and the alert engine runs: watching makes
+    // Upkeep passes, while a page watches them and the alert engine runs: watching makes
     // the passes compute what the page shows.
     let mut upkeep: Option<tokio::sync::watch::Receiver<_>> = None;
     topics.mark_changed();

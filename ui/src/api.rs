@@ -5,7 +5,7 @@
 
 use serde::de::DeserializeOwned;
 use telltale_model::alert::{
-    AlertHistoryQuery, AlertId, AlertRecord, AlertsOverview, MaintenanceForecast, SeriesAlerts,
+    AlertHistoryQuery, AlertId, AlertRecord, AlertsOverview, Forecast, SeriesAlerts,
 };
 use telltale_model::ble::{BleDeviceStatus, NearbyDevice, SaveBleDevice};
 use telltale_model::broker::{BrokerEntry, SaveBroker};
@@ -156,8 +156,8 @@ pub async fn save_alert_rules(rules: &str) -> Result<(), ApiError> {
     call(&ipc::SaveAlertRules { rules }).await
 }
 
-pub async fn maintenance() -> Result<Vec<MaintenanceForecast>, ApiError> {
-    call(&ipc::Maintenance {}).await
+pub async fn forecasts() -> Result<Vec<Forecast>, ApiError> {
+    call(&ipc::Forecasts {}).await
 }
 
 pub async fn series_alerts(query: &HistoryQuery) -> Result<SeriesAlerts, ApiError> {

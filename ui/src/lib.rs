@@ -19,7 +19,7 @@ pub enum Page {
     Device(DeviceId),
     Sources,
     Alerts,
-    Maintenance,
+    Upkeep,
     Bluetooth,
 }
 
@@ -69,9 +69,9 @@ fn App() -> impl IntoView {
                 </button>
                 <button
                     class="nav-button"
-                    data-testid="nav-maintenance"
-                    class:current=move || page.get() == Page::Maintenance
-                    on:click=move |_| page.set(Page::Maintenance)
+                    data-testid="nav-upkeep"
+                    class:current=move || page.get() == Page::Upkeep
+                    on:click=move |_| page.set(Page::Upkeep)
                 >
                     "Upkeep"
                 </button>
@@ -99,7 +99,7 @@ fn App() -> impl IntoView {
                 Page::Device(id) => view! { <pages::device::DevicePage id=id /> }.into_any(),
                 Page::Sources => view! { <pages::sources::SourcesPage /> }.into_any(),
                 Page::Alerts => view! { <pages::alerts::AlertsPage /> }.into_any(),
-                Page::Maintenance => view! { <pages::maintenance::MaintenancePage /> }.into_any(),
+                Page::Upkeep => view! { <pages::upkeep::UpkeepPage /> }.into_any(),
                 Page::Bluetooth => view! { <pages::bluetooth::BluetoothPage /> }.into_any(),
             }}
         </main>

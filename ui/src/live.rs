@@ -6,7 +6,7 @@ use crate::api;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use std::time::Duration;
-use telltale_model::alert::{ActiveAlert, MaintenanceForecast};
+use telltale_model::alert::{ActiveAlert, Forecast};
 use telltale_model::ble::{BleDeviceStatus, NearbyDevice};
 use telltale_model::upkeep::ServiceStatus;
 use telltale_model::{ApiError, Dashboard, LiveEvent, LiveTopic, Reading};
@@ -27,7 +27,7 @@ pub struct Live {
     pub alerts: RwSignal<Option<Vec<ActiveAlert>>>,
     /// The user's BLE devices and what the scanners hear, as the engine last pushed them.
     pub bluetooth: RwSignal<Option<Bluetooth>>,
-    /// Forecasts and service plans, as the last maintenance pass computed them.
+    /// Forecasts and service plans, as the last upkeep pass computed them.
     pub upkeep: RwSignal<Option<Upkeep>>,
     /// While a full read is in flight: readings pushed meanwhile, applied again on its answer
     /// (the answer may predate them, and applying never moves a value backwards).
@@ -52,7 +52,7 @@ pub struct Bluetooth {
 /// The Upkeep page's forecasts and service plans.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Upkeep {
-    pub forecasts: Vec<MaintenanceForecast>,
+    pub forecasts: Vec<Forecast>,
     pub plans: Vec<ServiceStatus>,
 }
 

@@ -170,7 +170,7 @@ impl Evaluator {
         self.feed(target, None, ts_ms, value)
     }
 
-    /// A maintenance measure for one series at `now_ms`: the seconds left until its trend reaches
+    /// A upkeep measure for one series at `now_ms`: the seconds left until its trend reaches
     /// a limit (`AlertKind::Forecast`) or a service plan on it comes due (`AlertKind::ServiceDue`);
     /// `f64::INFINITY` when there is no date, which clears. Only rules of `kind` judge it.
     pub fn judge(
@@ -186,12 +186,12 @@ impl Evaluator {
         self.feed(target, Some(kind), now_ms, seconds_left)
     }
 
-    /// Feeds `value` to the alerts of the series that judge it: readings (`maintenance` None)
-    /// or the time left of one maintenance kind.
+    /// Feeds `value` to the alerts of the series that judge it: readings (`upkeep` None)
+    /// or the time left of one upkeep kind.
     fn feed(
         &mut self,
         target: &Target<'_>,
-        maintenance: Option<AlertKind>,
+        upkeep: Option<AlertKind>,
         ts_ms: i64,
         value: f64,
     ) -> Vec<Output> {
@@ -206,14 +206,14 @@ impl Evaluator {
         let series = &series[s];
         // Infinity ("no date") is not a value people can be shown.
         let shown = value.is_finite().then_some(value);
-        let unit = match maintenance {
+        let unit = match upkeep {
             None => series.unit.as_deref(),
             Some(_) => Some("s"),
         };
         for &a in &series.alerts {
             let alert = &mut alerts[a as usize];
             let rule = &rules.rules[alert.rule];
-            let judges = match maintenance {
+            let judges = match upkeep {
                 None => rule.kind.judges_readings(),
                 Some(kind) => rule.kind == kind,
             };
@@ -222,7 +222,7 @@ impl Evaluator {
             }
             let step = alert.detector.observe(rule, ts_ms, value);
             alert.last_value = shown;
-            if maintenance.is_some() {
+            if upkeep.is_some() {
                 alert.measure = shown;
             } else if step.measure.is_some() {
                 alert.measure = step.measure;

@@ -80,7 +80,7 @@
 //!   which raises at once); a reading ends it (after `off_delay_s` of readings, if set). Ticks
 //!   drive it, so it is raised at the first tick past the limit, with that tick's time and no
 //!   value. `on_delay_s` and `deadband` do not apply (`stale_after_s` is the delay).
-//! - `forecast` / `service_due` (maintenance): measure = the time left, in seconds, until a
+//! - `forecast` / `service_due` (upkeep): measure = the time left, in seconds, until a
 //!   series' trend reaches one of its high/low limits, or until a service plan on it comes due;
 //!   ON `time left < horizon_s`, OFF `>= horizon_s + deadband`. Readings never feed them: the
 //!   caller computes forecasts and plan states periodically and hands each series' time left to

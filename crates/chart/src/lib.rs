@@ -3,7 +3,7 @@
 //!
 //! What the chart promises: the mean as a line, the min–max spread as a band when readings were
 //! aggregated, and gaps as gaps — a line never bridges a stretch with no data. A dated
-//! maintenance forecast is drawn ahead of the data: the fan of trends from the last point to
+//! forecast is drawn ahead of the data: the fan of trends from the last point to
 //! the limit, reached between the interval's ends, labelled with when.
 
 use plotters::coord::Shift;

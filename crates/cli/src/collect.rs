@@ -15,7 +15,7 @@ use telltale_sources::mqtt::secret_key;
 pub async fn collect(db: &Path, config: &Path) -> Result<(), String> {
     let config = CollectorConfig::load(config).map_err(|e| e.to_string())?;
     let engine = Engine::open(db).map_err(|e| e.to_string())?;
-    engine.start_maintenance();
+    engine.start_pruning();
     // Alerts fire at the edge too: notifications go to the log.
     engine
         .start_alerts(std::sync::Arc::new(LogNotifier))

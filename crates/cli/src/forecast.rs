@@ -1,4 +1,4 @@
-//! `forecast rul` and `forecast eta`: maintenance forecasts from run-to-failure files and from
+//! `forecast rul` and `forecast eta`: forecasts from run-to-failure files and from
 //! the store. The maths is `telltale-forecast`'s; this file reads, maps errors and prints.
 
 use std::path::{Path, PathBuf};

@@ -262,7 +262,7 @@ async fn demo(db: PathBuf, seconds: Option<f64>) -> Result<(), String> {
         None => None,
     };
     let engine = Engine::open(&db).map_err(|e| e.to_string())?;
-    engine.start_maintenance();
+    engine.start_pruning();
     engine.start_demo();
     let until = async {
         match run_for {

@@ -19,7 +19,7 @@ const SOURCE_ID: &str = "demo-plant";
 
 /// The plant's air filter: its pressure drop creeps up as it clogs, the issue's own example of
 /// a series whose limit is days away. It is what the demo's forecasts, forecast band and
-/// maintenance alert have to show from the first minute.
+/// upkeep alert have to show from the first minute.
 pub const FILTER: &str = "filter-04";
 /// The filter is changed every ten days, counted from when it was installed.
 const FILTER_CYCLE_MS: i64 = 10 * 86_400_000;

@@ -7,7 +7,7 @@
 //! shelvings arrive as commands. Notifications go to a [`Notifier`] (desktop notifications in
 //! the app, the log in the collector).
 //!
-//! Maintenance rules (`forecast`, `service_due`) are judged on dates, not readings: a second
+//! Upkeep rules (`forecast`, `service_due`) are judged on dates, not readings: a second
 //! task computes the forecasts and service plans every [`UPKEEP_EVERY`] off the async workers
 //! and hands each series' time left to the evaluator as a command.
 
@@ -19,7 +19,7 @@ use std::time::Duration;
 use telltale_alerts::{
     AlertKey, AlertKind, AlertView, Evaluator, Notification, Output, RuleSet, Snapshot, Target,
 };
-use telltale_model::alert::{ActiveAlert, AlertEvent, AlertId, AlertRecord, MaintenanceForecast};
+use telltale_model::alert::{ActiveAlert, AlertEvent, AlertId, AlertRecord, Forecast};
 use telltale_model::upkeep::ServiceStatus;
 use telltale_model::{DeviceId, Reading};
 use telltale_sources::SourceBoard;
@@ -33,7 +33,7 @@ const RULES_ID: &str = "rules";
 /// The evaluator's whole state is one row.
 const STATE_KEY: &str = "evaluator";
 const TICK: Duration = Duration::from_secs(1);
-/// How often maintenance forecasts and service plans are recomputed for maintenance rules.
+/// How often forecasts and service plans are recomputed for upkeep rules.
 pub const UPKEEP_EVERY: Duration = Duration::from_secs(60);
 /// Ticks between re-reads of device names, kinds and tags.
 const DEVICE_REFRESH_TICKS: u64 = 15;
@@ -77,19 +77,19 @@ pub struct Alerts {
     commands: mpsc::Sender<Command>,
     shown: Arc<Mutex<Shown>>,
     records: broadcast::Sender<AlertRecord>,
-    /// Wakes the maintenance pass early: new rules are judged at once, not a minute later.
+    /// Wakes the upkeep pass early: new rules are judged at once, not a minute later.
     upkeep_now: Arc<tokio::sync::Notify>,
-    /// The last maintenance pass's forecasts and service plans, for screens that watch them
+    /// The last upkeep pass's forecasts and service plans, for screens that watch them
     /// (the Upkeep page, through the live stream): computed by the pass whenever someone
     /// watches, so a screen is told rather than asking every so often.
     upkeep: watch::Sender<Option<Arc<Upkeep>>>,
 }
 
-/// Where maintenance stands, as one maintenance pass computed it.
+/// Where upkeep stands, as one upkeep pass computed it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Upkeep {
     pub at_ms: i64,
-    pub forecasts: Vec<MaintenanceForecast>,
+    pub forecasts: Vec<Forecast>,
     pub plans: Vec<ServiceStatus>,
 }
 
@@ -246,13 +246,13 @@ impl Alerts {
         Ok(())
     }
 
-    /// Recomputes what maintenance rules judge now rather than at the next pass: a service plan
+    /// Recomputes what upkeep rules judge now rather than at the next pass: a service plan
     /// was added, changed, serviced or removed.
-    pub fn recheck_maintenance(&self) {
+    pub fn recheck_upkeep(&self) {
         self.upkeep_now.notify_one();
     }
 
-    /// Where maintenance stands after each maintenance pass (every [`UPKEEP_EVERY`], and at once
+    /// Where upkeep stands after each upkeep pass (every [`UPKEEP_EVERY`], and at once
     /// after a change of rules or plans). Watching makes the passes compute forecasts and plans
     /// even when no rule needs them; the first pass after subscribing runs at once.
     pub fn watch_upkeep(&self) -> watch::Receiver<Option<Arc<Upkeep>>> {
@@ -384,7 +384,7 @@ struct Worker {
     state_checked: Option<std::time::Instant>,
     /// The default rules to save on the first run.
     save_rules: Option<String>,
-    /// The series given a maintenance measure by the last pass (None before the first): one
+    /// The series given a upkeep measure by the last pass (None before the first): one
     /// missing from the next (its plan or limit was removed) is told it has no date, so its
     /// alert clears instead of staying raised forever.
     judged: Option<HashSet<(DeviceId, String, AlertKind)>>,
@@ -490,12 +490,12 @@ impl Worker {
         out
     }
 
-    /// Hands each series' time left to the maintenance rules, under the device's id; series
+    /// Hands each series' time left to the upkeep rules, under the device's id; series
     /// judged before and missing now get "no date".
     fn judge(&mut self, measures: &[Measure], now: i64) -> Vec<Output> {
         let before = match self.judged.take() {
             Some(judged) => judged,
-            None => self.maintenance_alerts_in_force(),
+            None => self.upkeep_alerts_in_force(),
         };
         let current: HashSet<(DeviceId, String, AlertKind)> = measures
             .iter()
@@ -534,9 +534,9 @@ impl Worker {
         out
     }
 
-    /// The series of maintenance alerts not inactive (restored from before a restart), by
+    /// The series of upkeep alerts not inactive (restored from before a restart), by
     /// device id: the first pass clears those it no longer has a date for.
-    fn maintenance_alerts_in_force(&self) -> HashSet<(DeviceId, String, AlertKind)> {
+    fn upkeep_alerts_in_force(&self) -> HashSet<(DeviceId, String, AlertKind)> {
         let alerts: Vec<AlertView> = self
             .evaluator
             .active()
@@ -655,7 +655,7 @@ impl Worker {
 /// write (kilobytes per anomaly series) per batch.
 const STATE_SAVE_EVERY: Duration = Duration::from_secs(30);
 
-/// Every [`UPKEEP_EVERY`], computes what maintenance rules judge (only the kinds some rule in
+/// Every [`UPKEEP_EVERY`], computes what upkeep rules judge (only the kinds some rule in
 /// force needs) on a blocking thread, and hands it to the alert task.
 fn upkeep_task(store: Arc<Store>, alerts: Alerts) -> TaskHandle {
     TaskHandle::spawn("alerts-upkeep", move |cancel| async move {
@@ -682,7 +682,7 @@ fn upkeep_task(store: Arc<Store>, alerts: Alerts) -> TaskHandle {
                 tokio::task::spawn_blocking(move || -> Result<(Vec<Measure>, Upkeep)> {
                     let now = telltale_sources::now_ms();
                     let f = if forecasts {
-                        crate::maintenance::forecasts(&store, &rules, now)?
+                        crate::forecasts::forecasts(&store, &rules, now)?
                     } else {
                         Vec::new()
                     };
@@ -715,8 +715,8 @@ fn upkeep_task(store: Arc<Store>, alerts: Alerts) -> TaskHandle {
                         return;
                     }
                 }
-                Ok(Err(e)) => tracing::error!(error = %e, "maintenance measures not computed"),
-                Err(e) => tracing::error!(error = %e, "maintenance measures task failed"),
+                Ok(Err(e)) => tracing::error!(error = %e, "upkeep measures not computed"),
+                Err(e) => tracing::error!(error = %e, "upkeep measures task failed"),
             }
         }
     })
@@ -733,7 +733,7 @@ pub fn history(
 /// Rules every installation starts with: batteries running low, and devices gone quiet.
 pub const DEFAULT_RULES: &str = r#"# Alert rules (TOML). Each [[rule]] watches one metric of one device ("*" = every device),
 # or of every device of a kind (device_kind = "freezer"). Kinds: high, low, rate, stale,
-# battery_low, anomaly; and for maintenance: forecast (a trend reaches a high/low limit within
+# battery_low, anomaly; and for upkeep: forecast (a trend reaches a high/low limit within
 # horizon_s) and service_due (a service plan on the Upkeep page comes due within horizon_s).
 # Severity: info, warning, critical.
 

@@ -52,7 +52,7 @@ struct Parts {
     /// None once shut down.
     writer: Option<Writer>,
     demo: Option<DemoFleet>,
-    maintenance: Option<TaskHandle>,
+    pruning: Option<TaskHandle>,
     brokers: BTreeMap<String, TaskHandle>,
     alerter: Option<Alerter>,
     bluetooth: Option<BleSource>,
@@ -110,7 +110,7 @@ impl Engine {
                 parts: Mutex::new(Parts {
                     writer: Some(writer),
                     demo: None,
-                    maintenance: None,
+                    pruning: None,
                     brokers: BTreeMap::new(),
                     alerter: None,
                     bluetooth: None,
@@ -500,17 +500,17 @@ impl Engine {
 
     /// Starts background upkeep: pruning data past its retention, in small steps so ingest
     /// never waits. Must be called inside a tokio runtime.
-    pub fn start_maintenance(&self) {
+    pub fn start_pruning(&self) {
         let mut parts = self.parts();
         let Some(writer) = &parts.writer else {
             return;
         };
-        if parts.maintenance.is_some() {
+        if parts.pruning.is_some() {
             return;
         }
         let ingest = writer.ingest();
-        parts.maintenance = Some(TaskHandle::spawn(
-            "store-maintenance",
+        parts.pruning = Some(TaskHandle::spawn(
+            "store-pruning",
             move |cancel| async move {
                 let mut tick = tokio::time::interval(PRUNE_EVERY);
                 loop {
@@ -591,7 +591,7 @@ impl Engine {
     /// Stops every source, commits what they handed over, and closes the store's writer. Every
     /// clone of the handle sees it; a second call does nothing.
     pub async fn shutdown(&self) {
-        let (writer, demo, bluetooth, brokers, alerter, maintenance, historian) = {
+        let (writer, demo, bluetooth, brokers, alerter, pruning, historian) = {
             let mut parts = self.parts();
             let Some(writer) = parts.writer.take() else {
                 return;
@@ -602,7 +602,7 @@ impl Engine {
                 parts.bluetooth.take(),
                 std::mem::take(&mut parts.brokers),
                 parts.alerter.take(),
-                parts.maintenance.take(),
+                parts.pruning.take(),
                 parts.historian.take(),
             )
         };
@@ -621,7 +621,7 @@ impl Engine {
         if let Some(alerter) = alerter {
             alerter.stop().await;
         }
-        if let Some(m) = maintenance {
+        if let Some(m) = pruning {
             m.stop().await;
         }
         // The writer drains its queue on close; it blocks, so keep it off the async workers.

@@ -4,15 +4,15 @@
 //! [`Engine`] owns the store's writer, the sources (BLE and MQTT adapters from
 //! `telltale-sources`, and the demo fleet from `telltale-demo`), the alert runtime
 //! ([`alerting`]), retention pruning, and the read side ([`Queries`]). Around it: threshold
-//! forecasts ([`maintenance`]), service plans ([`upkeep`]), the link to the plant historian
+//! forecasts ([`forecasts`]), service plans ([`upkeep`]), the link to the plant historian
 //! ([`historian`]), the collector's TOML ([`CollectorConfig`]) and the keyring ([`secret`]).
 
 pub mod alerting;
 mod config;
 mod engine;
 mod error;
+pub mod forecasts;
 pub mod historian;
-pub mod maintenance;
 mod queries;
 pub mod secret;
 pub mod upkeep;

@@ -9,7 +9,7 @@ use std::path::Path;
 use std::sync::Arc;
 use telltale_alerts::RuleSet;
 use telltale_model::alert::{
-    AlertHistoryQuery, AlertRecord, ChartForecast, MaintenanceForecast, SeriesAlerts,
+    AlertHistoryQuery, AlertRecord, ChartForecast, Forecast, SeriesAlerts,
 };
 use telltale_model::upkeep::ServiceStatus;
 use telltale_model::{
@@ -111,9 +111,9 @@ impl Queries {
     }
 
     /// When each series watched by a high or low alert limit will reach it, by its trend.
-    pub fn maintenance(&self, now_ms: i64) -> Result<Vec<MaintenanceForecast>> {
+    pub fn forecasts(&self, now_ms: i64) -> Result<Vec<Forecast>> {
         let rules = self.rules();
-        crate::maintenance::forecasts(&self.store, &rules, now_ms)
+        crate::forecasts::forecasts(&self.store, &rules, now_ms)
     }
 
     /// A series' alert limits and active periods in [from, to], for its chart.
@@ -136,7 +136,7 @@ impl Queries {
         now_ms: i64,
     ) -> Result<Vec<ChartForecast>> {
         let rules = self.rules();
-        crate::maintenance::chart_forecasts(&self.store, &rules, device, metric, now_ms)
+        crate::forecasts::chart_forecasts(&self.store, &rules, device, metric, now_ms)
     }
 
     /// Recorded alert transitions, newest first.

@@ -1,4 +1,4 @@
-//! Service plans counted from the data, and the maintenance measures the alert engine judges.
+//! Service plans counted from the data, and the upkeep measures the alert engine judges.
 //!
 //! A plan's runtime counter is recomputed from the stored readings whenever it is asked for
 //! (`telltale_forecast::runtime` does the counting): nothing is accumulated that the data could
@@ -8,7 +8,7 @@ use crate::error::{EngineError, Result};
 use std::collections::BTreeMap;
 use telltale_alerts::AlertKind;
 use telltale_forecast::runtime::{count_usage, max_gap_ms, project_due, Interval};
-use telltale_model::alert::MaintenanceForecast;
+use telltale_model::alert::Forecast;
 use telltale_model::upkeep::{FleetRul, FleetRulEstimate, ServiceStatus, MAX_FLEET_FILE_BYTES};
 use telltale_model::{DeviceId, HistoryQuery, MAX_POINTS};
 use telltale_store::{SeriesKey, Store, StoreError};
@@ -147,7 +147,7 @@ fn series_points(
     Ok(points)
 }
 
-/// One series' maintenance measure for the alert engine: seconds until its earliest date
+/// One series' upkeep measure for the alert engine: seconds until its earliest date
 /// (negative when past), or infinity when it has none (which clears a raised alert).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Measure {
@@ -159,11 +159,7 @@ pub struct Measure {
 
 /// The measures of every forecast (`AlertKind::Forecast`: its `eta_ms`) and every plan
 /// (`AlertKind::ServiceDue`: its `due_ms`), the earliest per series and kind.
-pub fn measures(
-    forecasts: &[MaintenanceForecast],
-    plans: &[ServiceStatus],
-    now_ms: i64,
-) -> Vec<Measure> {
+pub fn measures(forecasts: &[Forecast], plans: &[ServiceStatus], now_ms: i64) -> Vec<Measure> {
     let mut earliest: BTreeMap<(DeviceId, String, &'static str), (AlertKind, f64)> =
         BTreeMap::new();
     let left = |t: Option<i64>| t.map_or(f64::INFINITY, |t| (t - now_ms) as f64 / 1000.0);
@@ -237,11 +233,11 @@ mod tests {
 
     const DAY_MS: i64 = 86_400_000;
 
-    /// (what, hourly points, raises a maintenance alert).
+    /// (what, hourly points, raises a upkeep alert).
     type Case = (&'static str, Vec<(i64, f64)>, bool);
 
     /// A forecast row for `metric` dated by the trend of `points` toward `limit`.
-    fn forecast(metric: &str, points: &[(i64, f64)], limit: f64, now: i64) -> MaintenanceForecast {
+    fn forecast(metric: &str, points: &[(i64, f64)], limit: f64, now: i64) -> Forecast {
         let eta = time_to_threshold(
             points,
             limit,
@@ -253,7 +249,7 @@ mod tests {
             Eta::Forecast(f) => (Some(f.eta_ms), Some(f.low_ms), Some(f.high_ms)),
             Eta::NoTrend { .. } => (None, None, None),
         };
-        MaintenanceForecast {
+        Forecast {
             device: DeviceId::new("mqtt:p/pump"),
             device_name: "pump".into(),
             metric: metric.into(),
@@ -276,7 +272,7 @@ mod tests {
     }
 
     #[test]
-    fn only_a_trend_crossing_into_the_horizon_raises_a_maintenance_alert() {
+    fn only_a_trend_crossing_into_the_horizon_raises_an_upkeep_alert() {
         let now = 1_800_000_000_000;
         let rules = RuleSet::from_toml(
             "[[rule]]\nid = \"wear\"\ndevice = \"*\"\nkind = \"forecast\"\nhorizon_s = 604800\n",
@@ -314,7 +310,7 @@ mod tests {
     #[test]
     fn measures_take_the_earliest_date_per_series_and_kind() {
         let now = 1_000_000;
-        let at = |metric: &str, eta: Option<i64>| MaintenanceForecast {
+        let at = |metric: &str, eta: Option<i64>| Forecast {
             eta_ms: eta,
             ..forecast(metric, &[], 1.0, now)
         };

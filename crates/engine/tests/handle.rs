@@ -34,7 +34,7 @@ fn reading(ts_ms: i64) -> Reading {
 async fn a_clone_shuts_down_every_handle_once_and_reads_still_answer() {
     let dir = tempfile::tempdir().unwrap();
     let engine = Engine::open(&dir.path().join("h.db")).unwrap();
-    engine.start_maintenance();
+    engine.start_pruning();
     engine.start_alerts(Arc::new(LogNotifier)).unwrap();
     let clone = engine.clone();
     let mut committed = clone.committed();
@@ -59,7 +59,7 @@ async fn a_clone_shuts_down_every_handle_once_and_reads_still_answer() {
         Err(RecvError::Closed)
     ));
     // Nothing starts again, a second shutdown does nothing, and what was committed is there.
-    engine.start_maintenance();
+    engine.start_pruning();
     engine.shutdown().await;
     assert!(engine.is_shut_down());
     let dashboard = engine.dashboard(now).unwrap();

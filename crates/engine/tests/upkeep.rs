@@ -1,5 +1,5 @@
-//! Service plans and maintenance alerts through the engine: readings in the store, plans
-//! through the single writer, alerts from the periodic maintenance pass.
+//! Service plans and upkeep alerts through the engine: readings in the store, plans
+//! through the single writer, alerts from the periodic upkeep pass.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -108,7 +108,7 @@ async fn a_plan_counts_hours_and_starts_and_restarts_when_serviced() {
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    assert_eq!(raised.len(), 1, "the first maintenance pass runs at start");
+    assert_eq!(raised.len(), 1, "the first upkeep pass runs at start");
     assert_eq!(
         (
             raised[0].id.device.as_str(),
@@ -129,7 +129,7 @@ async fn a_plan_counts_hours_and_starts_and_restarts_when_serviced() {
         .unwrap()
         .is_empty());
     // Its alert does not outlive the plan.
-    alerts.recheck_maintenance();
+    alerts.recheck_upkeep();
     let mut left = alerts.active();
     for _ in 0..100 {
         if left.iter().all(|a| a.state != AlertState::ActiveUnacked) {
@@ -198,10 +198,10 @@ async fn a_plan_older_than_the_raw_readings_counts_from_rollups() {
     engine.shutdown().await;
 }
 
-/// A screen watching maintenance is told, without asking: the pass runs at once for a new
-/// watcher (even with no maintenance rule in force), and again at once after a plan changes.
+/// A screen watching upkeep is told, without asking: the pass runs at once for a new
+/// watcher (even with no upkeep rule in force), and again at once after a plan changes.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_watcher_is_told_each_maintenance_pass() {
+async fn a_watcher_is_told_each_upkeep_pass() {
     let dir = tempfile::tempdir().unwrap();
     let engine = Engine::open(&dir.path().join("w.db")).unwrap();
     let now = telltale_sources::now_ms();

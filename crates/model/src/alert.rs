@@ -80,7 +80,7 @@ words! {
         /// ON when a reading is unusual in an unusual pattern, against the series' own past.
         Anomaly = "anomaly",
         /// ON when the series' trend reaches one of its high/low limits within `horizon_s` (a
-        /// maintenance forecast). Judged on forecasts, never on readings; the measure is the
+        /// forecast). Judged on forecasts, never on readings; the measure is the
         /// time left, in seconds.
         Forecast = "forecast",
         /// ON when a service plan on the series comes due within `horizon_s` (or is overdue).
@@ -358,10 +358,10 @@ impl AlertHistoryQuery {
     }
 }
 
-/// When a series is expected to reach an alert rule's limit, from its trend: the maintenance
-/// view's row. Undated rows (`eta_ms` None) say why in `basis`.
+/// When a series is expected to reach an alert rule's limit, from its trend: a row of the
+/// Upkeep page. Undated rows (`eta_ms` None) say why in `basis`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct MaintenanceForecast {
+pub struct Forecast {
     pub device: crate::DeviceId,
     pub device_name: String,
     pub metric: String,
@@ -380,7 +380,7 @@ pub struct MaintenanceForecast {
 pub struct SeriesAlerts {
     pub limits: Vec<AlertLimit>,
     pub periods: Vec<AlertPeriod>,
-    /// Dated maintenance forecasts of the series, drawn as a projected band to their limit.
+    /// Dated forecasts of the series, drawn as a projected band to their limit.
     #[serde(default)]
     pub forecasts: Vec<ChartForecast>,
 }

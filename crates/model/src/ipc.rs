@@ -88,7 +88,7 @@ commands! {
     UnshelveAlert = "unshelve_alert" { id: crate::alert::AlertId } -> ();
     /// Replaces the alert rules (RULES.toml's text).
     SaveAlertRules = "save_alert_rules" { rules: String } -> ();
-    Maintenance = "maintenance" {} -> Vec<crate::alert::MaintenanceForecast>;
+    Forecasts = "forecasts" {} -> Vec<crate::alert::Forecast>;
     /// A chart's alert limits, active periods and forecast bands.
     SeriesAlerts = "series_alerts" { query: crate::HistoryQuery } -> crate::alert::SeriesAlerts;
     ServicePlans = "service_plans" {} -> Vec<crate::upkeep::ServiceStatus>;

@@ -445,10 +445,10 @@ pub enum LiveEvent {
         devices: Vec<ble::BleDeviceStatus>,
         nearby: Vec<ble::NearbyDevice>,
     },
-    /// A maintenance pass finished (every minute, and at once after a change of rules or
+    /// A upkeep pass finished (every minute, and at once after a change of rules or
     /// service plans): the forecasts and the service plans as it computed them.
     Upkeep {
-        forecasts: Vec<alert::MaintenanceForecast>,
+        forecasts: Vec<alert::Forecast>,
         plans: Vec<upkeep::ServiceStatus>,
     },
     /// Events were lost (the screen fell behind a flood): ask for the whole picture again.

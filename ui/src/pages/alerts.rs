@@ -106,7 +106,7 @@ fn AlertRow(alert: ActiveAlert, message: RwSignal<Option<(bool, String)>>) -> im
         state_text(alert.state),
         format::when_now(alert.since_ms),
         match (alert.kind.judges_readings(), alert.last_value) {
-            // Maintenance alerts carry the time left, in seconds.
+            // Upkeep alerts carry the time left, in seconds.
             (false, Some(s)) if s <= 0.0 => " · due now".to_owned(),
             (false, Some(s)) => format!(" · due in {}", format::duration((s * 1000.0) as i64)),
             (true, Some(v)) => format!(" · last {}", format::value(v)),
@@ -163,11 +163,11 @@ fn device_id(typed: &str) -> Option<String> {
 
 #[component]
 fn History(
-    /// Each rule's kind: a maintenance rule records time left, the others a reading.
+    /// Each rule's kind: a upkeep rule records time left, the others a reading.
     kinds: Memo<Vec<(String, telltale_model::alert::AlertKind)>>,
 ) -> impl IntoView {
     let dashboard = crate::live::Live::get().dashboard;
-    // A recorded value in words: time left for maintenance kinds, else the reading with its
+    // A recorded value in words: time left for upkeep kinds, else the reading with its
     // series' unit.
     let value_text = move |r: &AlertRecord| -> String {
         let Some(v) = r.value else {

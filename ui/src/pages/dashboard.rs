@@ -308,7 +308,7 @@ fn FirstRun() -> impl IntoView {
                 </button>
                 <button class="way" data-testid="first-run-demo" on:click=demo>
                     <span class="way-title">"Try the demo"</span>
-                    <span class="way-detail">"A simulated home and plant, with alerts and maintenance forecasts."</span>
+                    <span class="way-detail">"A simulated home and plant, with alerts and forecasts."</span>
                 </button>
             </div>
             {move || match starting.get() {

@@ -3,5 +3,5 @@ pub mod bluetooth;
 pub mod dashboard;
 pub mod device;
 pub mod historian;
-pub mod maintenance;
 pub mod sources;
+pub mod upkeep;

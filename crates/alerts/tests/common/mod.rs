@@ -22,7 +22,7 @@ pub enum Step {
     M(&'static str, i64, f64),
     Tick(i64),
     Offline(i64),
-    /// A maintenance forecast for `d`/`t` at ts: seconds until its trend reaches a limit.
+    /// A forecast for `d`/`t` at ts: seconds until its trend reaches a limit.
     Eta(i64, f64),
     /// A service plan on `d`/`t` at ts: seconds until it comes due.
     Due(i64, f64),

@@ -296,7 +296,7 @@ impl Engine {
         self.ingest()
             .save_service(ServiceChange::Save(plan, now))
             .await?;
-        self.recheck_maintenance();
+        self.recheck_upkeep();
         Ok(())
     }
 
@@ -306,7 +306,7 @@ impl Engine {
         self.ingest()
             .save_service(ServiceChange::Remove(id.to_owned()))
             .await?;
-        self.recheck_maintenance();
+        self.recheck_upkeep();
         Ok(())
     }
 
@@ -332,14 +332,14 @@ impl Engine {
         self.ingest()
             .save_service(ServiceChange::Serviced(record))
             .await?;
-        self.recheck_maintenance();
+        self.recheck_upkeep();
         Ok(())
     }
 
     /// Plans changed: `service_due` alerts follow now, not at the next minute's pass.
-    fn recheck_maintenance(&self) {
+    fn recheck_upkeep(&self) {
         if let Some(alerts) = self.alerts() {
-            alerts.recheck_maintenance();
+            alerts.recheck_upkeep();
         }
     }
 

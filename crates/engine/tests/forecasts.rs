@@ -56,7 +56,7 @@ async fn a_rising_series_is_dated_and_a_flat_one_is_not() {
         )
         .await
         .unwrap();
-    let forecasts = engine.queries().maintenance(now).unwrap();
+    let forecasts = engine.queries().forecasts(now).unwrap();
     assert_eq!(forecasts.len(), 2, "{forecasts:?}");
     let pump = &forecasts[0];
     assert_eq!(pump.device_name, "pump", "dated forecasts come first");
@@ -93,7 +93,7 @@ async fn a_rising_series_is_dated_and_a_flat_one_is_not() {
         .unwrap()
         .is_empty());
 
-    // A maintenance rule: the pump's date is inside 30 days, the fan has none.
+    // A upkeep rule: the pump's date is inside 30 days, the fan has none.
     let alerts = engine.alerts().unwrap();
     alerts
         .set_rules(

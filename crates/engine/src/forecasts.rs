@@ -4,7 +4,7 @@
 use crate::error::Result;
 use telltale_alerts::{AlertKind, RuleSet, Target};
 use telltale_forecast::{time_to_threshold, Direction, Eta, TrendConfig};
-use telltale_model::alert::{ChartForecast, MaintenanceForecast};
+use telltale_model::alert::{ChartForecast, Forecast};
 use telltale_model::{DeviceId, HistoryQuery};
 use telltale_store::Store;
 
@@ -13,7 +13,7 @@ const WINDOW_MS: i64 = 30 * 86_400_000;
 const POINTS: u32 = 720;
 
 /// One forecast per (series, high/low limit rule), dated ones first, soonest first.
-pub fn forecasts(store: &Store, rules: &RuleSet, now_ms: i64) -> Result<Vec<MaintenanceForecast>> {
+pub fn forecasts(store: &Store, rules: &RuleSet, now_ms: i64) -> Result<Vec<Forecast>> {
     let mut out = Vec::new();
     for summary in store.device_summaries()? {
         let device = &summary.device;
@@ -48,7 +48,7 @@ pub fn forecasts(store: &Store, rules: &RuleSet, now_ms: i64) -> Result<Vec<Main
                     ),
                     Eta::NoTrend { basis, points, .. } => (None, None, None, basis, points),
                 };
-                out.push(MaintenanceForecast {
+                out.push(Forecast {
                     device: device.id.clone(),
                     device_name: device.name.clone(),
                     metric: latest.metric.clone(),

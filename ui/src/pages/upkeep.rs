@@ -8,7 +8,7 @@ use crate::pages::dashboard::error_view;
 use crate::{api, format, Page};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use telltale_model::alert::MaintenanceForecast;
+use telltale_model::alert::Forecast;
 use telltale_model::upkeep::{FleetRul, ServicePlan, ServiceStatus};
 use telltale_model::{ApiError, DeviceId, LiveTopic};
 const DAY_MS: f64 = 86_400_000.0;
@@ -23,16 +23,15 @@ fn days(from: i64, to: i64) -> String {
 }
 
 #[component]
-pub fn MaintenancePage() -> impl IntoView {
-    // Forecasts and plans as the engine's maintenance pass pushes them (every minute, and at
+pub fn UpkeepPage() -> impl IntoView {
+    // Forecasts and plans as the engine's upkeep pass pushes them (every minute, and at
     // once after a change of rules or plans).
     let live = Live::get();
     live.watch(LiveTopic::Upkeep);
     if live.upkeep.with_untracked(Option::is_none) {
         // Opened before the first pass was pushed: ask once.
         spawn_local(async move {
-            if let (Ok(forecasts), Ok(plans)) =
-                (api::maintenance().await, api::service_plans().await)
+            if let (Ok(forecasts), Ok(plans)) = (api::forecasts().await, api::service_plans().await)
             {
                 if live.upkeep.try_with_untracked(Option::is_none) == Some(true) {
                     let _ = live.upkeep.try_set(Some(Upkeep { forecasts, plans }));
@@ -196,7 +195,7 @@ fn ServicePlans() -> impl IntoView {
     let reload = RwSignal::new(0u32);
     let live = Live::get();
     let plans = RwSignal::new(None::<Result<Vec<ServiceStatus>, ApiError>>);
-    // Each maintenance pass's plans as it is pushed.
+    // Each upkeep pass's plans as it is pushed.
     Effect::new(move |_| {
         if let Some(u) = live.upkeep.get() {
             plans.set(Some(Ok(u.plans)));
@@ -403,7 +402,7 @@ fn PlanForm(reload: RwSignal<u32>, message: RwSignal<Option<(bool, String)>>) ->
 }
 
 #[component]
-fn ForecastRow(f: MaintenanceForecast) -> impl IntoView {
+fn ForecastRow(f: Forecast) -> impl IntoView {
     let page = expect_context::<RwSignal<Page>>();
     let now = js_sys::Date::now() as i64;
     let when = match (f.eta_ms, f.low_ms, f.high_ms) {

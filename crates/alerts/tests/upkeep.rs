@@ -17,7 +17,7 @@ type Case = (
 );
 
 #[test]
-fn maintenance_kinds_judge_time_left() {
+fn upkeep_kinds_judge_time_left() {
     let inf = f64::INFINITY;
     #[rustfmt::skip]
     let cases: &[Case] = &[
@@ -61,7 +61,7 @@ fn maintenance_kinds_judge_time_left() {
 }
 
 #[test]
-fn maintenance_alerts_follow_the_ordinary_lifecycle() {
+fn upkeep_alerts_follow_the_ordinary_lifecycle() {
     let set = one_rule("kind = \"forecast\"\nhorizon_s = 604800\nseverity = \"info\"");
     let mut ev = Evaluator::new(set);
     let t = Target::new("pump-02", "vibration");
@@ -84,13 +84,13 @@ fn maintenance_alerts_follow_the_ordinary_lifecycle() {
 }
 
 #[test]
-fn replay_ignores_maintenance_kinds() {
+fn replay_ignores_upkeep_kinds() {
     let set = one_rule("kind = \"forecast\"\nhorizon_s = 100");
     assert!(replay(&set, "d", "t", [(0, -1.0), (1, 0.0)]).is_empty());
 }
 
 #[test]
-fn maintenance_rules_need_a_positive_horizon() {
+fn upkeep_rules_need_a_positive_horizon() {
     let head = "[[rule]]\nid = \"x\"\ndevice = \"*\"\n";
     for (body, why) in [
         ("kind = \"forecast\"", "kind forecast needs horizon_s"),
