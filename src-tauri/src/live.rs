@@ -56,6 +56,7 @@ pub async fn stream<R: Runtime>(app: AppHandle<R>, channel: Channel<LiveEvent>) 
     let mut last_sent: Option<Instant> = None;
     let mut sources_sent = None;
     let mut bluetooth_sent = None;
+    let mut historian_sent = None;
     let mut sources_check = tokio::time::interval(SOURCES_EVERY);
     let mut topics = state.watching.subscribe();
     let mut watching = Watching::default();
@@ -162,6 +163,11 @@ pub async fn stream<R: Runtime>(app: AppHandle<R>, channel: Channel<LiveEvent>) 
                 if sources_sent.as_ref() != Some(&sources) {
                     sources_sent = Some(sources.clone());
                     events.push(LiveEvent::Sources { sources });
+                }
+                let historian = engine.historian().map(|link| link.devices());
+                if historian_sent != historian {
+                    historian_sent = historian.clone();
+                    events.push(LiveEvent::Historian { devices: historian.unwrap_or_default() });
                 }
                 let bluetooth = watching
                     .bluetooth

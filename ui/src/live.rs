@@ -149,6 +149,13 @@ impl Live {
             LiveEvent::Upkeep { forecasts, plans } => {
                 self.upkeep.set(Some(Upkeep { forecasts, plans }))
             }
+            LiveEvent::Historian { devices } => self.update(|d| {
+                // Other sites' devices: those this store has not heard.
+                d.historian = devices
+                    .into_iter()
+                    .filter(|h| !d.devices.iter().any(|s| s.device.id == h.device.id))
+                    .collect();
+            }),
             LiveEvent::Resync => self.refetch_soon(),
         }
     }

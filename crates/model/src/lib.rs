@@ -451,6 +451,9 @@ pub enum LiveEvent {
         forecasts: Vec<alert::Forecast>,
         plans: Vec<upkeep::ServiceStatus>,
     },
+    /// The plant historian's list of devices changed (read every minute, and at once when the
+    /// historian is saved): every device it holds, those this store knows too included.
+    Historian { devices: Vec<DeviceSummary> },
     /// Events were lost (the screen fell behind a flood): ask for the whole picture again.
     Resync,
 }
