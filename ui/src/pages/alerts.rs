@@ -3,8 +3,19 @@
 use crate::pages::dashboard::error_view;
 use crate::{api, format};
 use leptos::prelude::*;
-use leptos::task::spawn_local;
 use telltale_model::alert::{ActiveAlert, AlertHistoryQuery, AlertId, AlertRecord, AlertState};
+use telltale_model::{ApiError, Dashboard};
+
+/// What a person did to an alert.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Act {
+    Acknowledge,
+    Shelve,
+    Unshelve,
+}
+
+/// (what, which alert, whose it is in words): answered with (is an error, message).
+type AlertAction = Action<(Act, AlertId, String), (bool, String)>;
 
 const DAY_MS: i64 = 86_400_000;
 
@@ -12,10 +23,7 @@ const DAY_MS: i64 = 86_400_000;
 pub fn AlertsPage() -> impl IntoView {
     // The rules and the evaluator's health once per visit; what needs attention as the engine
     // pushes it (never polled).
-    let overview = RwSignal::new(None);
-    spawn_local(async move {
-        let _ = overview.try_set(Some(api::alerts().await));
-    });
+    let overview = LocalResource::new(api::alerts);
     let live = crate::live::Live::get();
     let active = Memo::new(move |_| {
         live.alerts.get().unwrap_or_else(|| {
@@ -25,19 +33,44 @@ pub fn AlertsPage() -> impl IntoView {
             })
         })
     });
+    // The last thing said about an alert or the rules: (is an error, message).
     let message = RwSignal::new(None::<(bool, String)>);
+    // One action for the page's alerts: a row is drawn again as the engine pushes the alert's
+    // new state, and the answer must outlive it.
+    let act: AlertAction = Action::new_local(|(what, id, who): &(Act, AlertId, String)| {
+        let (what, id, who) = (*what, id.clone(), who.clone());
+        async move {
+            let result = match what {
+                Act::Acknowledge => api::acknowledge_alert(&id).await,
+                Act::Shelve => api::shelve_alert(&id, 60).await,
+                Act::Unshelve => api::unshelve_alert(&id).await,
+            };
+            match result {
+                Ok(()) => (false, format!("{} on {who}: done.", id.rule)),
+                Err(e) => (true, e.message),
+            }
+        }
+    });
+    let acted = act.value();
+    Effect::new(move |_| {
+        if let Some(said) = acted.get() {
+            message.set(Some(said));
+        }
+    });
     view! {
         <h1 class="page-title">"Alerts"</h1>
-        {move || match overview.get() {
-            Some(Err(e)) => Some(error_view(e).into_any()),
-            Some(Ok(o)) if o.missed_batches > 0 => Some(view! {
-                <p class="error">{format!(
-                    "The alert engine fell behind and skipped {} batches of readings.",
-                    o.missed_batches
-                )}</p>
-            }.into_any()),
-            _ => None,
-        }}
+        <Transition>
+            {move || overview.get().and_then(|o| match o {
+                Err(e) => Some(error_view(e).into_any()),
+                Ok(o) if o.missed_batches > 0 => Some(view! {
+                    <p class="error">{format!(
+                        "The alert engine fell behind and skipped {} batches of readings.",
+                        o.missed_batches
+                    )}</p>
+                }.into_any()),
+                Ok(_) => None,
+            })}
+        </Transition>
         {move || message.get().map(|(bad, m)| view! {
             <p class:error=bad class:status=!bad role="status" data-testid="alert-status">{m}</p>
         })}
@@ -48,7 +81,7 @@ pub fn AlertsPage() -> impl IntoView {
                 fallback=|| view! { <p class="placeholder" data-testid="no-alerts">"All clear."</p> }
             >
                 <ul class="alert-list">
-                    {move || active.get().into_iter().map(|a| view! { <AlertRow alert=a message=message /> }).collect_view()}
+                    {move || active.get().into_iter().map(|a| view! { <AlertRow alert=a act=act /> }).collect_view()}
                 </ul>
             </Show>
         </section>
@@ -73,7 +106,7 @@ fn state_text(state: AlertState) -> &'static str {
 }
 
 #[component]
-fn AlertRow(alert: ActiveAlert, message: RwSignal<Option<(bool, String)>>) -> impl IntoView {
+fn AlertRow(alert: ActiveAlert, act: AlertAction) -> impl IntoView {
     let id = alert.id.clone();
     let who = if alert.device_name.is_empty() {
         alert.id.device.clone()
@@ -83,20 +116,8 @@ fn AlertRow(alert: ActiveAlert, message: RwSignal<Option<(bool, String)>>) -> im
     let who_shown = who.clone();
     // Copy, so every button's handler can hold it.
     let who = StoredValue::new(who);
-    let act = move |what: &'static str, id: AlertId| {
-        let who = who.get_value();
-        spawn_local(async move {
-            let result = match what {
-                "ack" => api::acknowledge_alert(&id).await,
-                "shelve" => api::shelve_alert(&id, 60).await,
-                _ => api::unshelve_alert(&id).await,
-            };
-            let text = match result {
-                Ok(()) => (false, format!("{} on {who}: done.", id.rule)),
-                Err(e) => (true, e.message),
-            };
-            let _ = message.try_set(Some(text));
-        });
+    let act = move |what: Act, id: AlertId| {
+        act.dispatch_local((what, id, who.get_value()));
     };
     let unacked = alert.state.is_unacked();
     let shelved = alert.shelved_until_ms.is_some();
@@ -128,12 +149,12 @@ fn AlertRow(alert: ActiveAlert, message: RwSignal<Option<(bool, String)>>) -> im
             <div class="row-actions">
                 {unacked.then(|| view! {
                     <button class="chip-button primary" data-testid="ack"
-                        on:click=move |_| act("ack", ack_id.clone())>"Acknowledge"</button>
+                        on:click=move |_| act(Act::Acknowledge, ack_id.clone())>"Acknowledge"</button>
                 })}
                 {if shelved {
-                    view! { <button class="chip-button" on:click=move |_| act("unshelve", shelve_id.clone())>"Unshelve"</button> }.into_any()
+                    view! { <button class="chip-button" on:click=move |_| act(Act::Unshelve, shelve_id.clone())>"Unshelve"</button> }.into_any()
                 } else {
-                    view! { <button class="chip-button" data-testid="shelve" on:click=move |_| act("shelve", shelve_id.clone())>"Shelve 1 h"</button> }.into_any()
+                    view! { <button class="chip-button" data-testid="shelve" on:click=move |_| act(Act::Shelve, shelve_id.clone())>"Shelve 1 h"</button> }.into_any()
                 }}
             </div>
         </li>
@@ -141,23 +162,22 @@ fn AlertRow(alert: ActiveAlert, message: RwSignal<Option<(bool, String)>>) -> im
 }
 
 /// The device a person typed, by name or id, as the history knows it: its id.
-fn device_id(typed: &str) -> Option<String> {
+fn device_id(
+    dashboard: RwSignal<Option<Result<Dashboard, ApiError>>>,
+    typed: &str,
+) -> Option<String> {
     let typed = typed.trim();
     if typed.is_empty() {
         return None;
     }
-    let found = crate::live::Live::get()
-        .dashboard
-        .with_untracked(|d| match d {
-            Some(Ok(d)) => d
-                .devices
-                .iter()
-                .find(|s| {
-                    s.device.id.as_str() == typed || s.device.name.eq_ignore_ascii_case(typed)
-                })
-                .map(|s| s.device.id.0.clone()),
-            _ => None,
-        });
+    let found = dashboard.with_untracked(|d| match d {
+        Some(Ok(d)) => d
+            .devices
+            .iter()
+            .find(|s| s.device.id.as_str() == typed || s.device.name.eq_ignore_ascii_case(typed))
+            .map(|s| s.device.id.0.clone()),
+        _ => None,
+    });
     Some(found.unwrap_or_else(|| typed.to_owned()))
 }
 
@@ -197,38 +217,33 @@ fn History(
         format!(" = {}", format::with_unit(v, unit.as_deref()))
     };
     let device = RwSignal::new(String::new());
-    let records = RwSignal::new(None::<Result<Vec<AlertRecord>, telltale_model::ApiError>>);
-    let load = move || {
+    // Read again when the filter changes, and whenever an alert changes (every record changes
+    // what needs attention), not on a timer. The list on screen stays until the new one is in;
+    // an answer to a superseded read is never the last one shown.
+    let live = crate::live::Live::get();
+    let records = LocalResource::new(move || {
+        live.alerts.track();
         let now = js_sys::Date::now() as i64;
         let query = AlertHistoryQuery {
             from_ms: (now - 7 * DAY_MS).max(0),
             to_ms: now + DAY_MS,
-            device: device_id(&device.get_untracked()),
+            device: device_id(dashboard, &device.get()),
             limit: 200,
         };
-        spawn_local(async move {
-            let _ = records.try_set(Some(api::alert_history(&query).await));
-        });
-    };
-    // Read again whenever an alert changes (every record changes what needs attention), not on
-    // a timer.
-    let live = crate::live::Live::get();
-    Effect::new(move |_| {
-        live.alerts.track();
-        load();
+        async move { api::alert_history(&query).await }
     });
     view! {
         <section class="panel">
             <h2>"History (7 days)"</h2>
             <label class="filter">"Device "
                 <input prop:value=device placeholder="all devices" data-testid="history-device"
-                    on:change=move |e| { device.set(event_target_value(&e)); load(); } />
+                    on:change=move |e| device.set(event_target_value(&e)) />
             </label>
-            {move || match records.get() {
-                None => view! { <p class="placeholder">"Loading…"</p> }.into_any(),
-                Some(Err(e)) => error_view(e).into_any(),
-                Some(Ok(list)) if list.is_empty() => view! { <p class="placeholder">"Nothing recorded."</p> }.into_any(),
-                Some(Ok(list)) => view! {
+            <Transition fallback=|| view! { <p class="placeholder">"Loading…"</p> }>
+            {move || records.get().map(|list| match list {
+                Err(e) => error_view(e).into_any(),
+                Ok(list) if list.is_empty() => view! { <p class="placeholder">"Nothing recorded."</p> }.into_any(),
+                Ok(list) => view! {
                     <ul class="history-list">
                         {list.into_iter().map(|r| view! {
                             <li class="history-row" data-testid="alert-record">
@@ -248,7 +263,8 @@ fn History(
                         }).collect_view()}
                     </ul>
                 }.into_any(),
-            }}
+            })}
+            </Transition>
         </section>
     }
 }
@@ -267,17 +283,23 @@ fn Rules(
             }
         }
     });
-    let save = move |_| {
-        let Some(rules) = text.get_untracked() else {
-            return;
+    let save = Action::new_local(|rules: &String| {
+        let rules = rules.clone();
+        async move { api::save_alert_rules(&rules).await }
+    });
+    let saved = save.value();
+    Effect::new(move |_| {
+        let said = match saved.get() {
+            None => return,
+            Some(Ok(())) => (false, "Rules saved and in force.".to_owned()),
+            Some(Err(e)) => (true, format!("Rules not saved: {}", e.message)),
         };
-        spawn_local(async move {
-            let result = match api::save_alert_rules(&rules).await {
-                Ok(()) => (false, "Rules saved and in force.".to_owned()),
-                Err(e) => (true, format!("Rules not saved: {}", e.message)),
-            };
-            let _ = message.try_set(Some(result));
-        });
+        message.set(Some(said));
+    });
+    let on_save = move |_| {
+        if let Some(rules) = text.get_untracked() {
+            save.dispatch_local(rules);
+        }
     };
     view! {
         <section class="panel">
@@ -290,7 +312,7 @@ fn Rules(
                 prop:value=move || text.get().unwrap_or_default()
                 on:input=move |e| text.set(Some(event_target_value(&e)))></textarea>
             <div class="row-actions">
-                <button class="chip-button primary" data-testid="save-rules" on:click=save>"Save rules"</button>
+                <button class="chip-button primary" data-testid="save-rules" on:click=on_save>"Save rules"</button>
             </div>
         </section>
     }

@@ -14,6 +14,10 @@ use telltale_model::ble::{BleDeviceConfig, BleDeviceStatus, NearbyDevice, SaveBl
 use telltale_model::secret::SecretInput;
 use telltale_model::{ApiError, LiveTopic};
 
+/// Removing a device, (address, also delete its history): answered with the address and how it
+/// went.
+type RemoveAction = Action<(String, bool), (String, Result<(), ApiError>)>;
+
 /// What the form edits: a device being added (from the scanner) or changed.
 #[derive(Debug, Clone, PartialEq)]
 struct Draft {
@@ -30,7 +34,8 @@ pub fn BluetoothPage() -> impl IntoView {
     let live = Live::get();
     live.watch(LiveTopic::Bluetooth);
     if live.bluetooth.with_untracked(Option::is_none) {
-        // Opened before the stream's first word: ask once.
+        // Opened before the stream's first word: ask once. The answer seeds the app-wide live
+        // store (a push that beats it wins), not this page, so it is a task, not a resource.
         spawn_local(async move {
             if let (Ok(devices), Ok(nearby)) = (api::ble_devices().await, api::ble_nearby().await) {
                 if live.bluetooth.try_with_untracked(Option::is_none) == Some(true) {
@@ -48,6 +53,15 @@ pub fn BluetoothPage() -> impl IntoView {
             .with(|b| b.as_ref().map(|b| Ok::<_, ApiError>(b.nearby.clone())))
     });
     let editing = RwSignal::new(None::<Draft>);
+    // Removing a device: one action for the page, as a row is drawn again with every push and
+    // the answer must outlive it. Its value says which device it was about.
+    let remove: RemoveAction = Action::new_local(|(address, delete_history): &(String, bool)| {
+        let (address, delete_history) = (address.clone(), *delete_history);
+        async move {
+            let result = api::remove_ble_device(&address, delete_history).await;
+            (address, result)
+        }
+    });
     view! {
         <h1 class="page-title">"Bluetooth"</h1>
         {move || editing.get().map(|draft| view! { <DeviceForm draft=draft editing=editing /> })}
@@ -64,7 +78,7 @@ pub fn BluetoothPage() -> impl IntoView {
                     <ul class="ble-list">
                         {list
                             .into_iter()
-                            .map(|d| view! { <MyDevice status=d editing=editing /> })
+                            .map(|d| view! { <MyDevice status=d editing=editing remove=remove /> })
                             .collect_view()}
                     </ul>
                 }
@@ -104,7 +118,11 @@ fn rssi_text(rssi: Option<i16>) -> String {
 }
 
 #[component]
-fn MyDevice(status: BleDeviceStatus, editing: RwSignal<Option<Draft>>) -> impl IntoView {
+fn MyDevice(
+    status: BleDeviceStatus,
+    editing: RwSignal<Option<Draft>>,
+    remove: RemoveAction,
+) -> impl IntoView {
     let now = js_sys::Date::now() as i64;
     let c = status.config.clone();
     let health = [
@@ -146,15 +164,19 @@ fn MyDevice(status: BleDeviceStatus, editing: RwSignal<Option<Draft>>) -> impl I
     let address = c.address.clone();
     let confirming = RwSignal::new(false);
     let delete_history = RwSignal::new(false);
-    let error = RwSignal::new(None::<String>);
-    let remove = move |_| {
+    // Why removing this device failed, if the last removal was of this one and failed.
+    let removed = remove.value();
+    let error = {
         let address = address.clone();
-        let delete = delete_history.get_untracked();
-        spawn_local(async move {
-            if let Err(e) = api::remove_ble_device(&address, delete).await {
-                let _ = error.try_set(Some(e.message));
-            }
-        });
+        move || {
+            removed.with(|v| match v {
+                Some((of, Err(e))) if *of == address => Some(e.message.clone()),
+                _ => None,
+            })
+        }
+    };
+    let remove = move |_| {
+        remove.dispatch_local((address.clone(), delete_history.get_untracked()));
     };
     view! {
         <li class="ble-row" data-testid="ble-device">
@@ -193,7 +215,7 @@ fn MyDevice(status: BleDeviceStatus, editing: RwSignal<Option<Draft>>) -> impl I
                     <button class="chip-button" on:click=move |_| confirming.set(false)>"Keep it"</button>
                 </div>
             </Show>
-            {move || error.get().map(|m| view! { <p class="error">{m}</p> })}
+            {move || error().map(|m| view! { <p class="error">{m}</p> })}
         </li>
     }
 }
@@ -272,7 +294,27 @@ fn DeviceForm(draft: Draft, editing: RwSignal<Option<Draft>>) -> impl IntoView {
     let connect = RwSignal::new(c.connect);
     let bindkey = RwSignal::new(String::new());
     let clear_bindkey = RwSignal::new(false);
-    let status = RwSignal::new(None::<(bool, String)>);
+    let save = Action::new_local(|request: &SaveBleDevice| {
+        let request = request.clone();
+        async move { api::save_ble_device(&request).await }
+    });
+    // Saved: the form closes (the lists change as the engine pushes them).
+    let (saving, saved) = (save.pending(), save.value());
+    Effect::new(move |_| {
+        if let Some(Ok(())) = saved.get() {
+            editing.set(None);
+        }
+    });
+    // (is an error, message).
+    let status = move || {
+        if saving.get() {
+            return Some((false, "Saving…".to_owned()));
+        }
+        match saved.get() {
+            Some(Err(e)) => Some((true, e.message)),
+            _ => None,
+        }
+    };
     let has_bindkey = draft.has_bindkey;
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
@@ -287,17 +329,7 @@ fn DeviceForm(draft: Draft, editing: RwSignal<Option<Draft>>) -> impl IntoView {
             bindkey: SecretInput::typed(key),
             clear_bindkey: clear_bindkey.get_untracked(),
         };
-        status.set(Some((false, "Saving…".into())));
-        spawn_local(async move {
-            match api::save_ble_device(&request).await {
-                Ok(()) => {
-                    let _ = editing.try_set(None);
-                }
-                Err(e) => {
-                    let _ = status.try_set(Some((true, e.message)));
-                }
-            }
-        });
+        save.dispatch_local(request);
     };
     view! {
         <section class="panel">
@@ -336,7 +368,7 @@ fn DeviceForm(draft: Draft, editing: RwSignal<Option<Draft>>) -> impl IntoView {
                     </button>
                     <button type="button" class="chip-button" on:click=move |_| editing.set(None)>"Cancel"</button>
                 </div>
-                {move || status.get().map(|(bad, m)| view! {
+                {move || status().map(|(bad, m)| view! {
                     <p class:error=bad class:status=!bad role="status" data-testid="ble-status">{m}</p>
                 })}
             </form>

@@ -3,7 +3,6 @@
 use crate::live::Live;
 use crate::{format, Page};
 use leptos::prelude::*;
-use leptos::task::spawn_local;
 use telltale_model::{
     ApiError, Dashboard as DashboardData, DeviceId, Freshness, SourceState, SourceStatus,
 };
@@ -284,14 +283,17 @@ fn DeviceCard(id: DeviceId, dashboard: Memo<Option<DashboardData>>) -> impl Into
 #[component]
 fn FirstRun() -> impl IntoView {
     let page = expect_context::<RwSignal<Page>>();
-    let starting = RwSignal::new(None::<Result<(), ApiError>>);
+    let live = Live::get();
+    let start = Action::new_local(|_: &()| crate::api::start_demo());
+    // New devices arrive with the next full read of the dashboard.
+    let (started, answer) = (start.version(), start.value());
+    Effect::new(move |_| {
+        if started.get() > 0 {
+            live.refetch();
+        }
+    });
     let demo = move |_| {
-        spawn_local(async move {
-            let result = crate::api::start_demo().await;
-            let _ = starting.try_set(Some(result));
-            // New devices arrive with the next full read of the dashboard.
-            Live::get().refetch();
-        });
+        start.dispatch_local(());
     };
     view! {
         <section class="panel first-run" data-testid="first-run">
@@ -311,7 +313,7 @@ fn FirstRun() -> impl IntoView {
                     <span class="way-detail">"A simulated home and plant, with alerts and forecasts."</span>
                 </button>
             </div>
-            {move || match starting.get() {
+            {move || match answer.get() {
                 Some(Err(e)) => Some(error_view(e).into_any()),
                 Some(Ok(())) => Some(view! { <p class="status" role="status">"Starting the demo…"</p> }.into_any()),
                 None => None,

@@ -104,6 +104,12 @@ pub fn DevicePage(id: DeviceId) -> impl IntoView {
     // Asks for the chart's history and overlay with the selection as it is now. Each ask is
     // numbered: a slow answer to an earlier one (another range, another metric) never
     // overwrites a newer one.
+    //
+    // Deliberately not a `LocalResource`: a resource (leptos 0.8) runs its fetches one after
+    // another and commits each run's answer before starting the next, so a zoom or pan during a
+    // slow ask would wait for it and then draw the window already left behind. Here every ask
+    // goes out at once, superseded answers are dropped unseen, and the throttled live refresh
+    // below decides itself when to ask.
     let asked = StoredValue::new(0u64);
     let last_ask = StoredValue::new(f64::NEG_INFINITY);
     let query_id = id.clone();
@@ -538,36 +544,64 @@ fn SeriesTools(
     range: RwSignal<Range>,
     now: Memo<i64>,
 ) -> impl IntoView {
+    // The last thing said about this series, by the export or the retention.
     let status = RwSignal::new(None::<String>);
-    let keep = RwSignal::new(None::<RetentionSetting>);
+    let export = Action::new_local(|request: &ExportRequest| {
+        let request = request.clone();
+        async move { api::export_csv(&request).await }
+    });
+    let exported = export.value();
+    Effect::new(move |_| {
+        let text = match exported.get() {
+            None => return,
+            Some(Ok(r)) => format!("Saved {} readings to {}", r.rows, r.path),
+            Some(Err(e)) => format!("Export failed: {}", e.message),
+        };
+        status.set(Some(text));
+    });
     let export_id = id.clone();
-    let export = move |_| {
+    let on_export = move |_| {
         let Some(m) = metric.get_untracked() else {
             return;
         };
         let (from_ms, to_ms) = range.get_untracked().bounds(now.get_untracked());
-        let request = ExportRequest {
+        status.set(Some("Exporting…".into()));
+        export.dispatch_local(ExportRequest {
             device: export_id.clone(),
             metric: m,
             from_ms,
             to_ms,
-        };
-        status.set(Some("Exporting…".into()));
-        spawn_local(async move {
-            let text = match api::export_csv(&request).await {
-                Ok(r) => format!("Saved {} readings to {}", r.rows, r.path),
-                Err(e) => format!("Export failed: {}", e.message),
-            };
-            let _ = status.try_set(Some(text));
         });
     };
+    // The shown metric's retention, read again when the metric changes or a new one is saved.
     let load_id = id.clone();
-    Effect::new(move |_| {
-        let Some(m) = metric.get() else { return };
+    let keep = LocalResource::new(move || {
+        let metric = metric.get();
         let id = load_id.clone();
-        spawn_local(async move {
-            let _ = keep.try_set(api::retention(&id, &m).await.ok());
-        });
+        async move {
+            match metric {
+                Some(m) => api::retention(&id, &m).await.ok(),
+                None => None,
+            }
+        }
+    });
+    let set_keep = Action::new_local(
+        |(id, metric, setting): &(DeviceId, String, RetentionSetting)| {
+            let (id, metric, setting) = (id.clone(), metric.clone(), *setting);
+            async move { api::set_retention(&id, &metric, setting).await }
+        },
+    );
+    let kept = set_keep.value();
+    Effect::new(move |_| {
+        let text = match kept.get() {
+            None => return,
+            Some(Ok(())) => {
+                keep.refetch();
+                "Retention saved.".to_owned()
+            }
+            Some(Err(e)) => format!("Retention not saved: {}", e.message),
+        };
+        status.set(Some(text));
     });
     let change_keep = move |ev: leptos::ev::Event| {
         let Some(m) = metric.get_untracked() else {
@@ -576,22 +610,12 @@ fn SeriesTools(
         let choice: usize = event_target_value(&ev).parse().unwrap_or(0);
         let setting = RetentionSetting {
             raw_ms: KEEP_RAW.get(choice).and_then(|(_, v)| *v),
-            minute_ms: keep.get_untracked().and_then(|k| k.minute_ms),
+            minute_ms: keep.get_untracked().flatten().and_then(|k| k.minute_ms),
         };
-        let id = id.clone();
-        spawn_local(async move {
-            let text = match api::set_retention(&id, &m, setting).await {
-                Ok(()) => {
-                    let _ = keep.try_set(Some(setting));
-                    "Retention saved.".to_owned()
-                }
-                Err(e) => format!("Retention not saved: {}", e.message),
-            };
-            let _ = status.try_set(Some(text));
-        });
+        set_keep.dispatch_local((id.clone(), m, setting));
     };
     let selected = move || {
-        let raw = keep.get().and_then(|k| k.raw_ms);
+        let raw = keep.get().flatten().and_then(|k| k.raw_ms);
         KEEP_RAW
             .iter()
             .position(|(_, v)| *v == raw)
@@ -600,7 +624,7 @@ fn SeriesTools(
     };
     view! {
         <div class="series-tools">
-            <button class="chip-button" data-testid="export" on:click=export>"Export CSV"</button>
+            <button class="chip-button" data-testid="export" on:click=on_export>"Export CSV"</button>
             <label class="keep">
                 "Keep raw readings "
                 <select prop:value=selected on:change=change_keep data-testid="keep-raw">
@@ -753,8 +777,19 @@ fn DeviceTags(id: DeviceId, summary: Memo<Option<DeviceSummary>>) -> impl IntoVi
             }
         }
     });
-    let status = RwSignal::new(None::<(bool, String)>);
-    let save = move |ev: leptos::ev::SubmitEvent| {
+    let save = Action::new_local(|(id, tags): &(DeviceId, Vec<String>)| {
+        let (id, tags) = (id.clone(), tags.clone());
+        async move { api::set_device_tags(&id, &tags).await }
+    });
+    let saved = save.value();
+    // (is an error, message).
+    let status = move || {
+        saved.get().map(|result| match result {
+            Ok(()) => (false, "Tags saved.".to_owned()),
+            Err(e) => (true, e.message),
+        })
+    };
+    let on_save = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         let tags: Vec<String> = text
             .get_untracked()
@@ -762,17 +797,10 @@ fn DeviceTags(id: DeviceId, summary: Memo<Option<DeviceSummary>>) -> impl IntoVi
             .split(',')
             .map(str::to_owned)
             .collect();
-        let id = id.clone();
-        spawn_local(async move {
-            let result = match api::set_device_tags(&id, &tags).await {
-                Ok(()) => (false, "Tags saved.".to_owned()),
-                Err(e) => (true, e.message),
-            };
-            let _ = status.try_set(Some(result));
-        });
+        save.dispatch_local((id.clone(), tags));
     };
     view! {
-        <form class="device-tags" on:submit=save>
+        <form class="device-tags" on:submit=on_save>
             <label>
                 "Tags (comma-separated; alert rules can target them)"
                 <input
@@ -783,7 +811,7 @@ fn DeviceTags(id: DeviceId, summary: Memo<Option<DeviceSummary>>) -> impl IntoVi
                 />
             </label>
             <button type="submit" class="chip-button" data-testid="save-tags">"Save tags"</button>
-            {move || status.get().map(|(bad, m)| view! {
+            {move || status().map(|(bad, m)| view! {
                 <p class:error=bad class:status=!bad data-testid="tags-status">{m}</p>
             })}
         </form>

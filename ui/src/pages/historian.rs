@@ -5,95 +5,108 @@
 use crate::api;
 use crate::pages::sources::PasswordFields;
 use leptos::prelude::*;
-use leptos::task::spawn_local;
-use telltale_model::historian::{HistorianSettings, SaveHistorian};
+use telltale_model::historian::SaveHistorian;
 use telltale_model::secret::SecretInput;
 
 #[component]
 pub fn HistorianPanel() -> impl IntoView {
-    let reload = RwSignal::new(0u32);
-    let current = RwSignal::new(None::<Option<HistorianSettings>>);
+    // The settings in force: read once per visit, and again after a save or a removal.
+    let current = LocalResource::new(api::historian);
     let url = RwSignal::new(String::new());
     let password = RwSignal::new(String::new());
     let clear_password = RwSignal::new(false);
-    // (is an error, message).
+    // (is an error, message): the last thing said, by whichever of the calls below said it.
     let status = RwSignal::new(None::<(bool, String)>);
-    Effect::new(move |_| {
-        reload.track();
-        spawn_local(async move {
-            match api::historian().await {
-                Ok(settings) => {
-                    let _ =
-                        url.try_set(settings.as_ref().map(|s| s.url.clone()).unwrap_or_default());
-                    let _ = current.try_set(Some(settings));
-                }
-                Err(e) => {
-                    let _ = status.try_set(Some((true, e.message)));
-                }
+    // The field shows the URL in force, unless the person has typed over the one shown.
+    let shown_url = StoredValue::new(String::new());
+    Effect::new(move |_| match current.get() {
+        Some(Ok(settings)) => {
+            let loaded = settings.map(|s| s.url).unwrap_or_default();
+            if url.with_untracked(|u| *u == shown_url.get_value()) {
+                url.set(loaded.clone());
             }
-        });
+            shown_url.set_value(loaded);
+        }
+        Some(Err(e)) => status.set(Some((true, e.message))),
+        None => {}
     });
-    let has_password = move || current.with(|c| matches!(c, Some(Some(s)) if s.has_password));
+    let has_password = move || current.with(|c| matches!(c, Some(Ok(Some(s))) if s.has_password));
     let request = move || SaveHistorian {
         url: url.get_untracked().trim().to_owned(),
         // Not trimmed: spaces can be part of a password.
         password: SecretInput::typed(password.get_untracked()),
         clear_password: clear_password.get_untracked(),
     };
-    let test = move |_| {
-        let request = request();
-        status.set(Some((false, "Connecting…".into())));
-        spawn_local(async move {
-            let said = match api::test_historian(&request).await {
-                Ok(c) => (
-                    false,
-                    format!(
-                        "Reached {}{}: {} devices, {} series, {} readings from {} site{}.",
-                        c.reached,
-                        if c.tls {
-                            " over TLS"
-                        } else {
-                            " (not encrypted)"
-                        },
-                        c.devices,
-                        c.series,
-                        c.readings,
-                        c.sites,
-                        if c.sites == 1 { "" } else { "s" }
-                    ),
+    let test = Action::new_local(|request: &SaveHistorian| {
+        let request = request.clone();
+        async move { api::test_historian(&request).await }
+    });
+    let tested = test.value();
+    Effect::new(move |_| {
+        let said = match tested.get() {
+            None => return,
+            Some(Ok(c)) => (
+                false,
+                format!(
+                    "Reached {}{}: {} devices, {} series, {} readings from {} site{}.",
+                    c.reached,
+                    if c.tls {
+                        " over TLS"
+                    } else {
+                        " (not encrypted)"
+                    },
+                    c.devices,
+                    c.series,
+                    c.readings,
+                    c.sites,
+                    if c.sites == 1 { "" } else { "s" }
                 ),
-                Err(e) => (true, e.message),
-            };
-            let _ = status.try_set(Some(said));
-        });
+            ),
+            Some(Err(e)) => (true, e.message),
+        };
+        status.set(Some(said));
+    });
+    let save = Action::new_local(|request: &SaveHistorian| {
+        let request = request.clone();
+        async move { api::save_historian(&request).await }
+    });
+    let saved = save.value();
+    Effect::new(move |_| match saved.get() {
+        Some(Ok(())) => {
+            password.set(String::new());
+            clear_password.set(false);
+            status.set(Some((
+                false,
+                "Saved. Charts reach back into the historian where this device has no history."
+                    .into(),
+            )));
+            current.refetch();
+        }
+        Some(Err(e)) => status.set(Some((true, e.message))),
+        None => {}
+    });
+    let remove = Action::new_local(|_: &()| api::remove_historian());
+    let removed = remove.value();
+    Effect::new(move |_| {
+        let said = match removed.get() {
+            None => return,
+            Some(Ok(())) => (false, "The historian is no longer read.".to_owned()),
+            Some(Err(e)) => (true, e.message),
+        };
+        status.set(Some(said));
+        current.refetch();
+    });
+    let on_test = move |_| {
+        status.set(Some((false, "Connecting…".into())));
+        test.dispatch_local(request());
     };
-    let save = move |ev: leptos::ev::SubmitEvent| {
+    let on_save = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
-        let request = request();
         status.set(Some((false, "Saving…".into())));
-        spawn_local(async move {
-            match api::save_historian(&request).await {
-                Ok(()) => {
-                    let _ = password.try_set(String::new());
-                    let _ = clear_password.try_set(false);
-                    let _ = status.try_set(Some((false, "Saved. Charts reach back into the historian where this device has no history.".into())));
-                    let _ = reload.try_update(|n| *n += 1);
-                }
-                Err(e) => {
-                    let _ = status.try_set(Some((true, e.message)));
-                }
-            }
-        });
+        save.dispatch_local(request());
     };
-    let remove = move |_| {
-        spawn_local(async move {
-            let said = match api::remove_historian().await {
-                Ok(()) => (false, "The historian is no longer read.".to_owned()),
-                Err(e) => (true, e.message),
-            };
-            let _ = status.try_set(Some(said));
-            let _ = reload.try_update(|n| *n += 1);
-        });
+    let on_remove = move |_| {
+        remove.dispatch_local(());
     };
     view! {
         <section class="panel" data-testid="historian-panel">
@@ -101,7 +114,7 @@ pub fn HistorianPanel() -> impl IntoView {
             <p class="hint">
                 "A PostgreSQL database your collectors ship their history to. Charts fill what this device lacks from it, and keep it for offline viewing."
             </p>
-            <form class="broker-form" on:submit=save>
+            <form class="broker-form" on:submit=on_save>
                 <div class="fields">
                     <label>"URL"
                         <input required prop:value=url on:input=move |e| url.set(event_target_value(&e))
@@ -112,10 +125,10 @@ pub fn HistorianPanel() -> impl IntoView {
                         has_password=Signal::derive(has_password) testid="historian-password" />
                 </div>
                 <div class="row-actions">
-                    <button type="button" class="chip-button" data-testid="test-historian" on:click=test>"Test connection"</button>
+                    <button type="button" class="chip-button" data-testid="test-historian" on:click=on_test>"Test connection"</button>
                     <button type="submit" class="chip-button primary" data-testid="save-historian">"Save"</button>
-                    <Show when=move || current.with(|c| matches!(c, Some(Some(_))))>
-                        <button type="button" class="chip-button" data-testid="remove-historian" on:click=remove>"Remove"</button>
+                    <Show when=move || current.with(|c| matches!(c, Some(Ok(Some(_)))))>
+                        <button type="button" class="chip-button" data-testid="remove-historian" on:click=on_remove>"Remove"</button>
                     </Show>
                 </div>
                 {move || status.get().map(|(bad, m)| view! {

@@ -6,13 +6,15 @@
 use crate::api;
 use crate::pages::dashboard::error_view;
 use leptos::prelude::*;
-use leptos::task::spawn_local;
 use std::path::PathBuf;
 use telltale_model::broker::{
     BrokerConfig, BrokerEntry, PayloadFormat, Protocol, SaveBroker, TlsSettings, TopicMap,
 };
 use telltale_model::secret::SecretInput;
-use telltale_model::{SourceState, SourceStatus};
+use telltale_model::{ApiError, SourceState, SourceStatus};
+
+/// The configured brokers, read once per visit and again after each save or delete.
+type Brokers = LocalResource<Result<Vec<BrokerEntry>, ApiError>>;
 
 #[component]
 pub fn SourcesPage() -> impl IntoView {
@@ -23,14 +25,22 @@ pub fn SourcesPage() -> impl IntoView {
             _ => Vec::new(),
         })
     });
-    // Bumped after every save or delete so the list reloads.
-    let reload = RwSignal::new(0u32);
-    let brokers = RwSignal::new(None::<Result<Vec<BrokerEntry>, telltale_model::ApiError>>);
+    // Refetched after every save or delete; the list on screen stays until the new one is in.
+    let brokers: Brokers = LocalResource::new(api::brokers);
+    // Removing a broker: one action for the page, so its answer outlives the row it came from.
+    // Its value says which broker it was about.
+    let remove = Action::new_local(|id: &String| {
+        let id = id.clone();
+        async move {
+            let result = api::delete_broker(&id).await;
+            (id, result)
+        }
+    });
+    let removed = remove.value();
     Effect::new(move |_| {
-        reload.track();
-        spawn_local(async move {
-            let _ = brokers.try_set(Some(api::brokers().await));
-        });
+        if let Some((_, Ok(()))) = removed.get() {
+            brokers.refetch();
+        }
     });
     // None: no form; Some(None): a new broker; Some(Some(entry)): editing one.
     let editing = RwSignal::new(None::<Option<BrokerEntry>>);
@@ -56,23 +66,24 @@ pub fn SourcesPage() -> impl IntoView {
         </section>
         <section class="panel">
             <h2>"MQTT brokers"</h2>
-            {move || match brokers.get() {
-                None => view! { <p class="placeholder">"Loading…"</p> }.into_any(),
-                Some(Err(e)) => error_view(e).into_any(),
-                Some(Ok(list)) if list.is_empty() => view! {
-                    <p class="placeholder">"No broker configured. Add your plant's gateway below."</p>
-                }
-                .into_any(),
-                Some(Ok(list)) => view! {
-                    <ul class="broker-list">
-                        {list
-                            .into_iter()
-                            .map(|entry| view! { <BrokerRow entry=entry editing=editing reload=reload /> })
-                            .collect_view()}
-                    </ul>
-                }
-                .into_any(),
-            }}
+            <Transition fallback=|| view! { <p class="placeholder">"Loading…"</p> }>
+                {move || brokers.get().map(|list| match list {
+                    Err(e) => error_view(e).into_any(),
+                    Ok(list) if list.is_empty() => view! {
+                        <p class="placeholder">"No broker configured. Add your plant's gateway below."</p>
+                    }
+                    .into_any(),
+                    Ok(list) => view! {
+                        <ul class="broker-list">
+                            {list
+                                .into_iter()
+                                .map(|entry| view! { <BrokerRow entry=entry editing=editing remove=remove /> })
+                                .collect_view()}
+                        </ul>
+                    }
+                    .into_any(),
+                })}
+            </Transition>
             <Show when=move || editing.with(Option::is_none)>
                 <button
                     class="chip-button"
@@ -82,7 +93,7 @@ pub fn SourcesPage() -> impl IntoView {
                     "Add broker"
                 </button>
             </Show>
-            {move || editing.get().map(|initial| view! { <BrokerForm initial=initial editing=editing reload=reload /> })}
+            {move || editing.get().map(|initial| view! { <BrokerForm initial=initial editing=editing brokers=brokers /> })}
         </section>
         <crate::pages::historian::HistorianPanel />
     }
@@ -121,22 +132,19 @@ fn StatusRow(status: SourceStatus) -> impl IntoView {
 fn BrokerRow(
     entry: BrokerEntry,
     editing: RwSignal<Option<Option<BrokerEntry>>>,
-    reload: RwSignal<u32>,
+    remove: Action<String, (String, Result<(), ApiError>)>,
 ) -> impl IntoView {
-    let error = RwSignal::new(None::<String>);
     let id = entry.config.id.clone();
-    let remove = move |_| {
+    // Why removing this broker failed, if the last removal was of this one and failed.
+    let removed = remove.value();
+    let error = {
         let id = id.clone();
-        spawn_local(async move {
-            match api::delete_broker(&id).await {
-                Ok(()) => {
-                    let _ = reload.try_update(|n| *n += 1);
-                }
-                Err(e) => {
-                    let _ = error.try_set(Some(e.message));
-                }
-            }
-        });
+        move || {
+            removed.with(|v| match v {
+                Some((of, Err(e))) if *of == id => Some(e.message.clone()),
+                _ => None,
+            })
+        }
     };
     let insecure = entry
         .config
@@ -165,11 +173,12 @@ fn BrokerRow(
                 <button class="chip-button" on:click=move |_| editing.set(Some(Some(edit_entry.clone())))>
                     "Edit"
                 </button>
-                <button class="chip-button danger" data-testid="remove-broker" on:click=remove>
+                <button class="chip-button danger" data-testid="remove-broker"
+                    on:click=move |_| { remove.dispatch_local(id.clone()); }>
                     "Remove"
                 </button>
             </div>
-            {move || error.get().map(|m| view! { <p class="error">{m}</p> })}
+            {move || error().map(|m| view! { <p class="error">{m}</p> })}
         </li>
     }
 }
@@ -265,7 +274,7 @@ fn non_empty(s: String) -> Option<String> {
 fn BrokerForm(
     initial: Option<BrokerEntry>,
     editing: RwSignal<Option<Option<BrokerEntry>>>,
-    reload: RwSignal<u32>,
+    brokers: Brokers,
 ) -> impl IntoView {
     let is_new = initial.is_none();
     let has_password = initial.as_ref().is_some_and(|e| e.has_password);
@@ -314,7 +323,28 @@ fn BrokerForm(
         next_key.set(rows.len() as u32);
         topics.set(rows);
     }
-    let status = RwSignal::new(None::<(bool, String)>);
+    let save = Action::new_local(|request: &SaveBroker| {
+        let request = request.clone();
+        async move { api::save_broker(&request).await }
+    });
+    // Saved: the list reads the brokers again and the form closes.
+    let (saving, saved) = (save.pending(), save.value());
+    Effect::new(move |_| {
+        if let Some(Ok(())) = saved.get() {
+            brokers.refetch();
+            editing.set(None);
+        }
+    });
+    // (is an error, message).
+    let status = move || {
+        if saving.get() {
+            return Some((false, "Saving…".to_owned()));
+        }
+        match saved.get() {
+            Some(Err(e)) => Some((true, e.message)),
+            _ => None,
+        }
+    };
     let is_tls = move || url.with(|u| u.trim().starts_with("mqtts://"));
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
@@ -358,18 +388,7 @@ fn BrokerForm(
             password: SecretInput::typed(password.get_untracked()),
             clear_password: clear_password.get_untracked(),
         };
-        status.set(Some((false, "Saving…".into())));
-        spawn_local(async move {
-            match api::save_broker(&request).await {
-                Ok(()) => {
-                    let _ = reload.try_update(|n| *n += 1);
-                    let _ = editing.try_set(None);
-                }
-                Err(e) => {
-                    let _ = status.try_set(Some((true, e.message)));
-                }
-            }
-        });
+        save.dispatch_local(request);
     };
     let add_topic = move |_| {
         let key = next_key.get_untracked();
@@ -471,7 +490,7 @@ fn BrokerForm(
                 <button type="submit" class="chip-button primary" data-testid="save-broker">"Save and connect"</button>
                 <button type="button" class="chip-button" on:click=move |_| editing.set(None)>"Cancel"</button>
             </div>
-            {move || status.get().map(|(bad, m)| view! {
+            {move || status().map(|(bad, m)| view! {
                 <p class:error=bad class:status=!bad role="status" data-testid="broker-status">{m}</p>
             })}
         </form>

@@ -29,7 +29,8 @@ pub fn UpkeepPage() -> impl IntoView {
     let live = Live::get();
     live.watch(LiveTopic::Upkeep);
     if live.upkeep.with_untracked(Option::is_none) {
-        // Opened before the first pass was pushed: ask once.
+        // Opened before the first pass was pushed: ask once. The answer seeds the app-wide live
+        // store (a push that beats it wins), not this page, so it is a task, not a resource.
         spawn_local(async move {
             if let (Ok(forecasts), Ok(plans)) = (api::forecasts().await, api::service_plans().await)
             {
@@ -77,7 +78,21 @@ fn FleetRemainingLife() -> impl IntoView {
     let failed = RwSignal::new(None::<(String, String)>);
     let running = RwSignal::new(None::<(String, String)>);
     let result = RwSignal::new(None::<Result<FleetRul, String>>);
-    let busy = RwSignal::new(false);
+    let estimate = Action::new_local(|(failed, running): &(String, String)| {
+        let (failed, running) = (failed.clone(), running.clone());
+        async move {
+            api::fleet_rul(&failed, &running)
+                .await
+                .map_err(|e| e.message)
+        }
+    });
+    let estimated = estimate.value();
+    Effect::new(move |_| {
+        if let Some(out) = estimated.get() {
+            result.set(Some(out));
+        }
+    });
+    let busy = estimate.pending();
     let pick = move |target: RwSignal<Picked>| {
         move |ev: leptos::ev::Event| {
             let input: web_sys::HtmlInputElement = event_target(&ev);
@@ -98,16 +113,10 @@ fn FleetRemainingLife() -> impl IntoView {
             });
         }
     };
-    let estimate = move |_| {
-        let (Some((_, f)), Some((_, r))) = (failed.get_untracked(), running.get_untracked()) else {
-            return;
-        };
-        busy.set(true);
-        spawn_local(async move {
-            let out = api::fleet_rul(&f, &r).await.map_err(|e| e.message);
-            let _ = result.try_set(Some(out));
-            let _ = busy.try_set(false);
-        });
+    let on_estimate = move |_| {
+        if let (Some((_, f)), Some((_, r))) = (failed.get_untracked(), running.get_untracked()) {
+            estimate.dispatch_local((f, r));
+        }
     };
     view! {
         <section class="panel" data-testid="fleet-rul">
@@ -131,7 +140,7 @@ fn FleetRemainingLife() -> impl IntoView {
             <div class="row-actions">
                 <button class="chip-button primary" data-testid="fleet-estimate"
                     disabled=move || busy.get() || failed.get().is_none() || running.get().is_none()
-                    on:click=estimate>
+                    on:click=on_estimate>
                     {move || if busy.get() { "Estimating…" } else { "Estimate" }}
                 </button>
             </div>
@@ -190,9 +199,18 @@ fn hours(h: f64) -> String {
     format!("{h:.1} h")
 }
 
+/// A change to the service plans: (answered with) is an error, message.
+type PlanAction<I> = Action<I, (bool, String)>;
+
+/// What a plan's row does to it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum PlanAct {
+    Serviced,
+    Removed,
+}
+
 #[component]
 fn ServicePlans() -> impl IntoView {
-    let reload = RwSignal::new(0u32);
     let live = Live::get();
     let plans = RwSignal::new(None::<Result<Vec<ServiceStatus>, ApiError>>);
     // Each upkeep pass's plans as it is pushed.
@@ -201,14 +219,63 @@ fn ServicePlans() -> impl IntoView {
             plans.set(Some(Ok(u.plans)));
         }
     });
+    // The changes this section makes: one action each for the page, so an answer outlives the
+    // row it came from (rows are drawn again with every pass).
+    let act: PlanAction<(PlanAct, String)> = Action::new_local(|(what, id): &(PlanAct, String)| {
+        let (what, id) = (*what, id.clone());
+        async move {
+            let (result, word) = match what {
+                PlanAct::Serviced => (api::mark_serviced(&id).await, "serviced"),
+                PlanAct::Removed => (api::delete_service_plan(&id).await, "removed"),
+            };
+            match result {
+                Ok(()) => (false, format!("{id}: {word}.")),
+                Err(e) => (true, e.message),
+            }
+        }
+    });
+    let save: PlanAction<Result<ServicePlan, String>> =
+        Action::new_local(|plan: &Result<ServicePlan, String>| {
+            let plan = plan.clone();
+            async move {
+                let result = match plan {
+                    Ok(plan) => api::save_service_plan(&plan).await.map_err(|e| e.message),
+                    Err(e) => Err(e),
+                };
+                match result {
+                    Ok(()) => (false, "Plan saved.".to_owned()),
+                    Err(e) => (true, e),
+                }
+            }
+        });
     let message = RwSignal::new(None::<(bool, String)>);
-    // After a change of ours, read at once rather than wait for the pass it wakes.
-    Effect::new(move |first: Option<()>| {
-        reload.track();
-        if first.is_some() {
-            spawn_local(async move {
-                let _ = plans.try_set(Some(api::service_plans().await));
-            });
+    let (acted, saved) = (act.value(), save.value());
+    let changes = (act.version(), save.version());
+    Effect::new(move |_| {
+        if let Some(said) = acted.get() {
+            message.set(Some(said));
+        }
+    });
+    Effect::new(move |_| {
+        if let Some(said) = saved.get() {
+            message.set(Some(said));
+        }
+    });
+    // After a change of ours, read at once rather than wait for the pass it wakes: whichever
+    // of this read and a pushed pass comes last is shown.
+    let reread = LocalResource::new(move || {
+        let changes = changes.0.get() + changes.1.get();
+        async move {
+            if changes == 0 {
+                None
+            } else {
+                Some(api::service_plans().await)
+            }
+        }
+    });
+    Effect::new(move |_| {
+        if let Some(Some(read)) = reread.get() {
+            plans.set(Some(read));
         }
     });
     view! {
@@ -228,21 +295,17 @@ fn ServicePlans() -> impl IntoView {
                 }.into_any(),
                 Some(Ok(list)) => view! {
                     <ul class="forecast-list">
-                        {list.into_iter().map(|s| view! { <PlanRow s=s reload=reload message=message /> }).collect_view()}
+                        {list.into_iter().map(|s| view! { <PlanRow s=s act=act /> }).collect_view()}
                     </ul>
                 }.into_any(),
             }}
-            <PlanForm reload=reload message=message />
+            <PlanForm save=save />
         </section>
     }
 }
 
 #[component]
-fn PlanRow(
-    s: ServiceStatus,
-    reload: RwSignal<u32>,
-    message: RwSignal<Option<(bool, String)>>,
-) -> impl IntoView {
+fn PlanRow(s: ServiceStatus, act: PlanAction<(PlanAct, String)>) -> impl IntoView {
     let now = js_sys::Date::now() as i64;
     let left = [
         s.hours_left.map(|h| {
@@ -278,19 +341,8 @@ fn PlanRow(
         .first()
         .map(|r| format!(" · last serviced {} by {}", format::when_now(r.ts_ms), r.by))
         .unwrap_or_default();
-    let act = move |what: &'static str, id: String| {
-        spawn_local(async move {
-            let result = match what {
-                "serviced" => api::mark_serviced(&id).await,
-                _ => api::delete_service_plan(&id).await,
-            };
-            let text = match result {
-                Ok(()) => (false, format!("{id}: {what}.")),
-                Err(e) => (true, e.message),
-            };
-            let _ = message.try_set(Some(text));
-            let _ = reload.try_update(|n| *n += 1);
-        });
+    let act = move |what: PlanAct, id: String| {
+        act.dispatch_local((what, id));
     };
     let (id_a, id_b) = (s.plan.id.clone(), s.plan.id.clone());
     view! {
@@ -310,15 +362,15 @@ fn PlanRow(
             )}</div>
             <div class="row-actions">
                 <button class="chip-button primary" data-testid="mark-serviced"
-                    on:click=move |_| act("serviced", id_a.clone())>"Mark serviced"</button>
-                <button class="chip-button" on:click=move |_| act("removed", id_b.clone())>"Remove"</button>
+                    on:click=move |_| act(PlanAct::Serviced, id_a.clone())>"Mark serviced"</button>
+                <button class="chip-button" on:click=move |_| act(PlanAct::Removed, id_b.clone())>"Remove"</button>
             </div>
         </li>
     }
 }
 
 #[component]
-fn PlanForm(reload: RwSignal<u32>, message: RwSignal<Option<(bool, String)>>) -> impl IntoView {
+fn PlanForm(save: PlanAction<Result<ServicePlan, String>>) -> impl IntoView {
     let devices = crate::live::Live::get().dashboard;
     let id = RwSignal::new(String::new());
     let device = RwSignal::new(String::new());
@@ -351,18 +403,8 @@ fn PlanForm(reload: RwSignal<u32>, message: RwSignal<Option<(bool, String)>>) ->
                 },
             })
         })();
-        spawn_local(async move {
-            let result = match plan {
-                Ok(plan) => api::save_service_plan(&plan).await.map_err(|e| e.message),
-                Err(e) => Err(e),
-            };
-            let text = match result {
-                Ok(()) => (false, "Plan saved.".to_owned()),
-                Err(e) => (true, e),
-            };
-            let _ = message.try_set(Some(text));
-            let _ = reload.try_update(|n| *n += 1);
-        });
+        // A plan that does not parse is said so like a refused one.
+        save.dispatch_local(plan);
     };
     view! {
         <form class="broker-form" data-testid="plan-form" on:submit=submit>
