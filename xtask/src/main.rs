@@ -64,8 +64,11 @@ fn main() -> ExitCode {
         "demo" => demo(),
         "test" | "ci" => test(),
         "measure" => measure(&args[1..]),
+        "invariants" => check_invariants()
+            .and_then(|()| check_command_grants())
+            .and_then(|()| check_vocabulary()),
         _ => {
-            eprintln!("usage: cargo xtask <setup | ui | demo | test | measure>");
+            eprintln!("usage: cargo xtask <setup | ui | demo | test | measure | invariants>");
             return ExitCode::from(2);
         }
     };
@@ -413,6 +416,7 @@ fn test() -> Result {
     run(cargo().args(["fmt", "--all", "--", "--check"]))?;
     check_invariants()?;
     check_command_grants()?;
+    check_vocabulary()?;
     run(cargo().args([
         "clippy",
         "--workspace",
@@ -582,6 +586,96 @@ fn check_invariants() -> Result {
         "architecture invariants hold ({} crates checked, zbus without tokio)",
         rules.len()
     );
+    Ok(())
+}
+
+/// The vocabulary invariant of ARCHITECTURE.md: one word per concept. No name we define
+/// (a type, trait, function, module, constant, field binding or variable) uses a retired word
+/// for a concept that has its own (`maintenance`: forecasts are "forecast", the pass and page
+/// that judge forecasts and service plans are "upkeep", deleting past retention is "prune"),
+/// nor says nothing about what it is (`Manager`, `Helper`, `Util`).
+fn check_vocabulary() -> Result {
+    fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
+        for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+            let path = entry.path();
+            let name = entry.file_name();
+            if path.is_dir() {
+                if !matches!(name.to_str(), Some("target" | "dist" | "fuzz" | ".git")) {
+                    rust_files(&path, out);
+                }
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                out.push(path);
+            }
+        }
+    }
+    let retired = |name: &str| -> Option<&'static str> {
+        if name.to_ascii_lowercase().contains("maintenance") {
+            Some("`maintenance`: say forecast, upkeep or prune")
+        } else if ["Manager", "Helper", "Util", "Utils"]
+            .iter()
+            .any(|w| name.ends_with(w) || name.contains(&format!("{w}s")))
+            || ["_helper", "_util", "_manager"]
+                .iter()
+                .any(|w| name.contains(w))
+        {
+            Some("a name that says what the thing is, not Manager/Helper/Util")
+        } else {
+            None
+        }
+    };
+    let mut files = Vec::new();
+    for dir in ["crates", "src-tauri", "ui/src", "tests", "xtask/src"] {
+        rust_files(&root().join(dir), &mut files);
+    }
+    let mut broken = Vec::new();
+    for file in &files {
+        let text = std::fs::read_to_string(file).map_err(|e| format!("{}: {e}", file.display()))?;
+        for (n, line) in text.lines().enumerate() {
+            // Code only: not comments, not the text of string literals.
+            let code = line.split("//").next().unwrap_or("");
+            let code: String = code
+                .split('"')
+                .enumerate()
+                .filter(|(i, _)| i % 2 == 0)
+                .map(|(_, part)| part)
+                .collect::<Vec<_>>()
+                .join(" ");
+            let words: Vec<&str> = code
+                .split(|c: char| !(c.is_alphanumeric() || c == '_'))
+                .filter(|w| !w.is_empty())
+                .collect();
+            for pair in words.windows(2) {
+                let defines = matches!(
+                    pair[0],
+                    "struct"
+                        | "enum"
+                        | "trait"
+                        | "fn"
+                        | "mod"
+                        | "type"
+                        | "const"
+                        | "static"
+                        | "let"
+                        | "mut"
+                );
+                if let (true, Some(why)) = (defines, retired(pair[1])) {
+                    broken.push(format!(
+                        "{}:{}: {} ({why})",
+                        file.strip_prefix(root()).unwrap_or(file).display(),
+                        n + 1,
+                        pair[1]
+                    ));
+                }
+            }
+        }
+    }
+    if !broken.is_empty() {
+        return Err(format!(
+            "vocabulary invariant broken (see ARCHITECTURE.md):\n{}",
+            broken.join("\n")
+        ));
+    }
+    eprintln!("vocabulary invariant holds ({} Rust files)", files.len());
     Ok(())
 }
 
