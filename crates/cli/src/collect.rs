@@ -15,27 +15,13 @@ use telltale_sources::mqtt::secret_key;
 pub async fn collect(db: &Path, config: &Path) -> Result<(), String> {
     let config = CollectorConfig::load(config).map_err(|e| e.to_string())?;
     let engine = Engine::open(db).map_err(|e| e.to_string())?;
-    engine.start_pruning();
     // Alerts fire at the edge too: notifications go to the log.
-    engine
-        .start_alerts(std::sync::Arc::new(LogNotifier))
-        .map_err(|e| e.to_string())?;
-    for broker in config.mqtt {
-        let id = broker.id.clone();
-        engine
-            .start_broker(broker)
-            .map_err(|e| format!("broker {id}: {e}"))?;
-    }
-    if !config.ble.is_empty() {
-        let devices = config
-            .ble
-            .iter()
-            .map(|d| d.device_config())
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| e.to_string())?;
-        engine
-            .start_bluetooth_with(devices)
-            .map_err(|e| format!("bluetooth: {e}"))?;
+    if let Err(e) = engine
+        .start_collecting(&config, std::sync::Arc::new(LogNotifier))
+        .await
+    {
+        engine.shutdown().await;
+        return Err(e.to_string());
     }
     let shipping = match &config.historian {
         Some(entry) => Some(crate::historian::Shipping::start(db, entry)?),

@@ -22,6 +22,40 @@ use telltale_store::{Retention, SeriesKey, ServiceChange, SourceConfigChange, St
 const SHELVE_MAX_MINUTES: u32 = 7 * 24 * 60;
 
 impl Engine {
+    /// The collector's start (`telltale collect`): pruning, the alert engine (telling
+    /// `notifier`), every broker of `config` and its BLE devices. A part that cannot start
+    /// stops the start with an error naming it. Asks the keyring, on a blocking thread.
+    pub async fn start_collecting(
+        &self,
+        config: &crate::CollectorConfig,
+        notifier: std::sync::Arc<dyn crate::alerting::Notifier>,
+    ) -> Result<()> {
+        self.start_pruning();
+        self.start_alerts(notifier)?;
+        let engine = self.clone();
+        let config = config.clone();
+        blocking(move || {
+            for broker in config.mqtt {
+                let id = broker.id.clone();
+                engine
+                    .start_broker(broker)
+                    .map_err(|e| EngineError::Config(format!("broker {id}: {e}")))?;
+            }
+            if !config.ble.is_empty() {
+                let devices = config
+                    .ble
+                    .iter()
+                    .map(|d| d.device_config())
+                    .collect::<Result<Vec<_>>>()?;
+                engine
+                    .start_bluetooth_with(devices)
+                    .map_err(|e| EngineError::Config(format!("bluetooth: {e}")))?;
+            }
+            Ok(())
+        })
+        .await
+    }
+
     /// The brokers configured in the app; whether each has a stored password, never the
     /// password.
     pub async fn brokers(&self) -> Result<Vec<BrokerEntry>> {
