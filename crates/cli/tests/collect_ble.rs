@@ -15,7 +15,7 @@ const SEALED_KEY: &str = "231d39c1d7cc1ab1aee224cd096db932";
 const SEALED_FRAME: &str = "41e445f3c9962b332211006c7c4519"; // 25.06 °C, 50.55 %
 
 fn bthome(packet_id: u8, temperature_c: f64) -> Vec<u8> {
-    telltale_demo::bthome_v2(packet_id, temperature_c, 45.0, 88)
+    telltale_decode::encode::bthome_v2(packet_id, temperature_c, 45.0, 88)
 }
 
 fn values(db: &Path, address: &str, metric: &str) -> Vec<f64> {

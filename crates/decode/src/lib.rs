@@ -13,6 +13,7 @@ mod advertisement;
 mod bthome;
 mod crypt;
 mod decoded;
+pub mod encode;
 mod error;
 mod gatt;
 pub mod ieee11073;

@@ -11,10 +11,7 @@ mod home;
 mod plant;
 mod signal;
 
-pub use home::{
-    bthome_v2, heart_rate_measurement, home_devices, pvvx, ruuvi_rawv2, DemoRadio,
-    FRONT_DOOR_BINDKEY,
-};
+pub use home::{home_devices, DemoRadio, FRONT_DOOR_BINDKEY};
 pub use plant::{
     filter_pressure_drop, find_mosquitto, plant_machines, LocalBroker, Machine, PlantLink, FILTER,
     FILTER_HISTORY_MS,

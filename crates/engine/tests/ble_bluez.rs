@@ -14,7 +14,7 @@ use common::MemoryKeyring;
 use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use telltale_demo::{heart_rate_measurement, pvvx, ruuvi_rawv2};
+use telltale_decode::encode::{heart_rate_measurement, pvvx, ruuvi_rawv2};
 use telltale_engine::secret::SecretStore;
 use telltale_engine::{Engine, BLUETOOTH_SOURCE};
 use telltale_fake_bluez::{
@@ -47,7 +47,7 @@ const ATC_FRAME: &str = "a4c1388d18b201122f640ca025"; // 27.4 °C, 47 %
 const RUUVI_V1_FRAME: &str = "03ff7f63ffff7fff7fff7fffffff"; // 127.99 °C, 127.5 %
 
 fn bthome(packet_id: u8, temperature_c: f64) -> Vec<u8> {
-    telltale_demo::bthome_v2(packet_id, temperature_c, 45.0, 88)
+    telltale_decode::encode::bthome_v2(packet_id, temperature_c, 45.0, 88)
 }
 
 async fn within<F: Future>(what: &str, limit: Duration, f: F) -> F::Output {
