@@ -21,6 +21,7 @@ const COMMANDS: &[&str] = &[
     "set_retention",
     "brokers",
     "save_broker",
+    "test_broker",
     "delete_broker",
     "historian",
     "save_historian",

@@ -1076,6 +1076,18 @@ async fn demo_dashboard_device_page_layouts_and_offline_history() {
     );
     assert_no_horizontal_overflow(&client, "first run (phone)").await;
     screenshot(&client, &shots, "first-run-phone").await;
+    // "Connect a plant gateway" opens a new broker's form, ready to fill in and test.
+    click(&client, "[data-testid=first-run-gateway]").await;
+    wait_until(
+        &client,
+        "const f = document.querySelector('[data-testid=broker-form]'); \
+         return !!f && !!f.querySelector('[data-testid=test-broker]') \
+             && !document.querySelector('[data-testid=broker-id]').readOnly;",
+        Duration::from_secs(10),
+        "a new broker's form from 'Connect a plant gateway'",
+    )
+    .await;
+    click(&client, "[data-testid=nav-dashboard]").await;
     click(&client, "[data-testid=first-run-demo]").await;
     wait_until(
         &client,
@@ -1158,6 +1170,26 @@ async fn demo_dashboard_device_page_layouts_and_offline_history() {
     type_into(&client, "[data-testid=broker-password]", BROKER_PASSWORD).await;
     assert_no_horizontal_overflow(&client, "sources form (phone)").await;
     screenshot(&client, &shots, "sources-form-phone").await;
+    // "Test connection" before saving: five seconds of what the gateway sends, read with these
+    // settings. A retained value is there when the test subscribes; cleared before saving.
+    publish_retained(broker_port, "factory/lathe-07/spindle_temp", Some("40.5"));
+    click(&client, "[data-testid=test-broker]").await;
+    let said = wait_until(
+        &client,
+        "const s = document.querySelector('[data-testid=broker-test]'); \
+         return s && s.textContent.startsWith('Received') ? s.textContent : null;",
+        Duration::from_secs(20),
+        "Test connection's report of what arrived",
+    )
+    .await;
+    println!("test connection: {said}");
+    let said = said.as_str().unwrap();
+    assert!(
+        said.contains("1 reading") && said.contains("lathe-07 · spindle_temp = 40.5"),
+        "{said}"
+    );
+    screenshot(&client, &shots, "sources-test-phone").await;
+    publish_retained(broker_port, "factory/lathe-07/spindle_temp", None);
     click(&client, "[data-testid=save-broker]").await;
     let row = wait_until(
         &client,
@@ -1819,6 +1851,21 @@ fn publish(port: u16, topic: &str, payload: &str) {
             "-m",
             payload,
         ])
+        .status()
+        .expect("running mosquitto_pub");
+    assert!(status.success(), "mosquitto_pub failed");
+}
+
+/// Publishes a retained message, or clears the retained one (`None`).
+fn publish_retained(port: u16, topic: &str, payload: Option<&str>) {
+    let port = port.to_string();
+    let mut args = vec!["-h", "127.0.0.1", "-p", &port, "-q", "1", "-r", "-t", topic];
+    match payload {
+        Some(p) => args.extend(["-m", p]),
+        None => args.push("-n"),
+    }
+    let status = Command::new(find_tool("mosquitto_pub", &[]))
+        .args(&args)
         .status()
         .expect("running mosquitto_pub");
     assert!(status.success(), "mosquitto_pub failed");

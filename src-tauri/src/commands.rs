@@ -200,6 +200,16 @@ pub async fn save_broker(
     Ok(state.engine()?.save_broker(request, now_ms()).await?)
 }
 
+/// "Test connection": 5 s of what the broker sends, judged by settings not yet saved.
+#[tauri::command]
+pub async fn test_broker(
+    state: State<'_, AppState>,
+    args: Args<ipc::TestBroker>,
+) -> Answer<ipc::TestBroker> {
+    let ipc::TestBroker { request } = args.0;
+    Ok(state.engine()?.test_broker(request).await?)
+}
+
 /// Disconnects a broker and forgets its settings and password; its history stays.
 #[tauri::command]
 pub async fn delete_broker(

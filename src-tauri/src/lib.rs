@@ -157,6 +157,7 @@ registered!(
     set_retention,
     brokers,
     save_broker,
+    test_broker,
     delete_broker,
     historian,
     save_historian,

@@ -125,6 +125,13 @@ pub async fn save_broker(request: &SaveBroker) -> Result<(), ApiError> {
     call(&ipc::SaveBroker { request }).await
 }
 
+pub async fn test_broker(
+    request: &SaveBroker,
+) -> Result<telltale_model::broker::BrokerCheck, ApiError> {
+    let request = request.clone();
+    call(&ipc::TestBroker { request }).await
+}
+
 pub async fn delete_broker(id: &str) -> Result<(), ApiError> {
     call(&ipc::DeleteBroker { id: id.to_owned() }).await
 }

@@ -33,6 +33,7 @@ pub fn start() {
 fn App() -> impl IntoView {
     let page = RwSignal::new(Page::Dashboard);
     provide_context(page);
+    provide_context(pages::sources::NewGateway(RwSignal::new(false)));
     let live = live::provide();
     // Alerts waiting for someone, on every page: pushed as they change, never polled.
     let attention = Memo::new(move |_| {

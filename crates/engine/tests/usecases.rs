@@ -251,3 +251,103 @@ async fn alert_use_cases_need_the_alert_engine_and_valid_periods() {
     assert!(engine.save_alert_rules("[[rule]]\nid = 1").await.is_err());
     engine.shutdown().await;
 }
+
+/// "Test connection" listens for 5 s with settings not yet saved and says what they would make
+/// of what the broker sends: readings with examples, messages it cannot read per topic. Nothing
+/// is saved, stored or connected afterwards; an unreachable broker is said to be so, in time.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn testing_a_broker_reports_what_it_would_store_and_keeps_nothing() {
+    let mosquitto = LocalBroker::start()
+        .await
+        .expect("mosquitto (apt install mosquitto)");
+    let dir = tempfile::tempdir().unwrap();
+    let engine = engine(&dir);
+    let (client, mut events) = AsyncClient::new(
+        MqttOptions::new("usecases-gateway", "127.0.0.1", mosquitto.port()),
+        64,
+    );
+    tokio::spawn(async move {
+        while let Ok(event) = events.poll().await {
+            let _: Event = event;
+        }
+    });
+    // A gateway publishing all along: numbers the settings read, and text they cannot.
+    let gateway = client.clone();
+    let publishing = tokio::spawn(async move {
+        for i in 0..60 {
+            let _ = gateway
+                .publish(
+                    "t/press/temperature",
+                    QoS::AtLeastOnce,
+                    false,
+                    format!("{}.5", 60 + i % 3),
+                )
+                .await;
+            let _ = gateway
+                .publish(
+                    "t/press/status",
+                    QoS::AtLeastOnce,
+                    false,
+                    b"running".to_vec(),
+                )
+                .await;
+            tokio::time::sleep(Duration::from_millis(150)).await;
+        }
+    });
+    let started = Instant::now();
+    let check = engine
+        .test_broker(save(broker(mosquitto.port(), "t/+/+")))
+        .await
+        .unwrap();
+    assert!(
+        started.elapsed() < Duration::from_secs(8),
+        "{:?}",
+        started.elapsed()
+    );
+    assert!((4.5..=5.5).contains(&check.seconds), "{check:?}");
+    assert!(check.messages >= 40, "{check:?}");
+    assert_eq!(check.topics, 2, "{check:?}");
+    assert!(
+        check.readings >= 20 && check.readings < check.messages,
+        "{check:?}"
+    );
+    assert!(
+        check
+            .examples
+            .iter()
+            .any(|e| e.starts_with("press · temperature = 6")),
+        "{check:?}"
+    );
+    assert_eq!(check.rejected.len(), 1, "{check:?}");
+    assert_eq!(check.rejected[0].topic, "t/press/status");
+    assert!(check.rejected[0].count >= 20, "{check:?}");
+    // Nothing kept: no settings, no source, no readings.
+    assert!(engine.configured_brokers().unwrap().is_empty());
+    assert!(engine.sources().iter().all(|s| s.id != "plant"));
+    assert_eq!(latest(&engine, "mqtt:plant/press", "temperature"), None);
+    publishing.abort();
+
+    // Nobody listening there: said with the address, within the connect limit.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let started = Instant::now();
+    let refused = engine
+        .test_broker(save(broker(closed, "t/+/+")))
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        refused.contains(&format!("127.0.0.1:{closed}")),
+        "{refused}"
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(7),
+        "{:?}",
+        started.elapsed()
+    );
+    engine.shutdown().await;
+    drop(mosquitto);
+}

@@ -431,6 +431,25 @@ pub struct SaveBroker {
     pub clear_password: bool,
 }
 
+/// What a broker sent in a few seconds, judged by settings not yet saved ("Test connection"):
+/// nothing is stored, nothing is acknowledged for the saved connection's session.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct BrokerCheck {
+    /// How long it listened, once connected.
+    pub seconds: f64,
+    pub messages: u64,
+    /// Distinct topics the messages came on.
+    pub topics: u64,
+    /// Readings the topic maps made of them.
+    pub readings: u64,
+    /// Sparkplug B messages (births, data, deaths) that decoded.
+    pub sparkplug: u64,
+    /// A few of the readings, as "device · metric = value unit".
+    pub examples: Vec<String>,
+    /// Messages the settings could not read, per topic with the last reason (at most 8 topics).
+    pub rejected: Vec<crate::RejectedTopic>,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -68,6 +68,8 @@ commands! {
     /// The brokers configured in the app (whether each has a password, never the password).
     Brokers = "brokers" {} -> Vec<crate::broker::BrokerEntry>;
     SaveBroker = "save_broker" { request: crate::broker::SaveBroker } -> ();
+    /// Listens to a broker for 5 s with settings not yet saved and says what they would store.
+    TestBroker = "test_broker" { request: crate::broker::SaveBroker } -> crate::broker::BrokerCheck;
     DeleteBroker = "delete_broker" { id: String } -> ();
     /// The plant historian the app reads, if one is set.
     Historian = "historian" {} -> Option<crate::historian::HistorianSettings>;

@@ -282,6 +282,8 @@ fn DeviceCard(id: DeviceId, dashboard: Memo<Option<DashboardData>>) -> impl Into
 /// An app with nothing in it yet: the ways in, each one tap away.
 #[component]
 fn FirstRun() -> impl IntoView {
+    // Taken here: an event handler runs outside the component's owner.
+    let new_gateway = use_context::<crate::pages::sources::NewGateway>();
     let page = expect_context::<RwSignal<Page>>();
     let live = Live::get();
     let start = Action::new_local(|_: &()| crate::api::start_demo());
@@ -304,7 +306,12 @@ fn FirstRun() -> impl IntoView {
                     <span class="way-title">"Add a Bluetooth sensor"</span>
                     <span class="way-detail">"Thermometers, air and heart-rate sensors nearby: scan, pick, name."</span>
                 </button>
-                <button class="way" data-testid="first-run-gateway" on:click=move |_| page.set(Page::Sources)>
+                <button class="way" data-testid="first-run-gateway" on:click=move |_| {
+                    if let Some(crate::pages::sources::NewGateway(asked)) = new_gateway {
+                        asked.set(true);
+                    }
+                    page.set(Page::Sources);
+                }>
                     <span class="way-title">"Connect a plant gateway"</span>
                     <span class="way-detail">"An MQTT broker (number, JSON or Sparkplug B topics): its address and credentials."</span>
                 </button>

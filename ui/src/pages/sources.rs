@@ -8,13 +8,19 @@ use crate::pages::dashboard::error_view;
 use leptos::prelude::*;
 use std::path::PathBuf;
 use telltale_model::broker::{
-    BrokerConfig, BrokerEntry, PayloadFormat, Protocol, SaveBroker, TlsSettings, TopicMap,
+    BrokerCheck, BrokerConfig, BrokerEntry, PayloadFormat, Protocol, SaveBroker, TlsSettings,
+    TopicMap,
 };
 use telltale_model::secret::SecretInput;
 use telltale_model::{ApiError, SourceState, SourceStatus};
 
 /// The configured brokers, read once per visit and again after each save or delete.
 type Brokers = LocalResource<Result<Vec<BrokerEntry>, ApiError>>;
+
+/// Set by the first run's "Connect a plant gateway": the Sources page opens on a new broker's
+/// form (a context, as pages are not addressed).
+#[derive(Clone, Copy)]
+pub struct NewGateway(pub RwSignal<bool>);
 
 #[component]
 pub fn SourcesPage() -> impl IntoView {
@@ -44,6 +50,12 @@ pub fn SourcesPage() -> impl IntoView {
     });
     // None: no form; Some(None): a new broker; Some(Some(entry)): editing one.
     let editing = RwSignal::new(None::<Option<BrokerEntry>>);
+    if let Some(NewGateway(asked)) = use_context::<NewGateway>() {
+        if asked.get_untracked() {
+            asked.set(false);
+            editing.set(Some(None));
+        }
+    }
     view! {
         <h1 class="page-title">"Sources"</h1>
         <section class="panel">
@@ -346,8 +358,10 @@ fn BrokerForm(
         }
     };
     let is_tls = move || url.with(|u| u.trim().starts_with("mqtts://"));
-    let submit = move |ev: leptos::ev::SubmitEvent| {
-        ev.prevent_default();
+    let base = StoredValue::new(base);
+    // The settings as the form says them now, for saving or for a test.
+    let request = move || -> SaveBroker {
+        let base = base.get_value();
         let tls = is_tls().then(|| TlsSettings {
             ca_file: non_empty(ca_file.get_untracked()).map(PathBuf::from),
             client_cert_file: non_empty(cert_file.get_untracked()).map(PathBuf::from),
@@ -382,13 +396,32 @@ fn BrokerForm(
                 .map(TopicRow::to_map)
                 .collect(),
         };
-        let request = SaveBroker {
+        SaveBroker {
             config,
             // Not trimmed: spaces can be part of a password.
             password: SecretInput::typed(password.get_untracked()),
             clear_password: clear_password.get_untracked(),
-        };
-        save.dispatch_local(request);
+        }
+    };
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        save.dispatch_local(request());
+    };
+    // "Test connection": five seconds of what the broker sends, read with these settings,
+    // before anything is saved.
+    let test = Action::new_local(|request: &SaveBroker| {
+        let request = request.clone();
+        async move { api::test_broker(&request).await }
+    });
+    let (testing, tested) = (test.pending(), test.value());
+    let report = move || {
+        if testing.get() {
+            return Some((false, "Listening for 5 s…".to_owned()));
+        }
+        tested.get().map(|answer| match answer {
+            Ok(check) => (false, check_sentence(&check)),
+            Err(e) => (true, e.message),
+        })
     };
     let add_topic = move |_| {
         let key = next_key.get_untracked();
@@ -488,11 +521,57 @@ fn BrokerForm(
             </fieldset>
             <div class="row-actions">
                 <button type="submit" class="chip-button primary" data-testid="save-broker">"Save and connect"</button>
+                <button type="button" class="chip-button" data-testid="test-broker"
+                    prop:disabled=move || testing.get()
+                    on:click=move |_| { test.dispatch_local(request()); }>
+                    "Test connection"
+                </button>
                 <button type="button" class="chip-button" on:click=move |_| editing.set(None)>"Cancel"</button>
             </div>
+            {move || report().map(|(bad, m)| view! {
+                <p class:error=bad class:status=!bad role="status" data-testid="broker-test">{m}</p>
+            })}
             {move || status().map(|(bad, m)| view! {
                 <p class:error=bad class:status=!bad role="status" data-testid="broker-status">{m}</p>
             })}
         </form>
     }
+}
+
+/// A test's answer in words: what arrived, what it made, what it could not read.
+fn check_sentence(check: &BrokerCheck) -> String {
+    let plural = |n: u64, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
+    if check.messages == 0 {
+        return format!(
+            "Connected, but nothing arrived on these topics in {:.0} s: check the topic filters, or \
+             whether the gateway is publishing.",
+            check.seconds
+        );
+    }
+    let mut s = format!(
+        "Received {} on {} in {:.0} s: {}",
+        plural(check.messages, "message", "messages"),
+        plural(check.topics, "topic", "topics"),
+        check.seconds,
+        plural(check.readings, "reading", "readings"),
+    );
+    if check.sparkplug > 0 {
+        s.push_str(&format!(
+            " (from {})",
+            plural(check.sparkplug, "Sparkplug message", "Sparkplug messages")
+        ));
+    }
+    s.push('.');
+    if !check.examples.is_empty() {
+        s.push_str(&format!(" For example {}.", check.examples.join("; ")));
+    }
+    if !check.rejected.is_empty() {
+        let what: Vec<String> = check
+            .rejected
+            .iter()
+            .map(|r| format!("{} ({}×: {})", r.topic, r.count, r.last_reason))
+            .collect();
+        s.push_str(&format!(" Not understood: {}.", what.join("; ")));
+    }
+    s
 }

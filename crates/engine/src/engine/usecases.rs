@@ -12,7 +12,7 @@ use crate::historian;
 use crate::secret::{ExposeSecret, Secret};
 use telltale_model::alert::AlertId;
 use telltale_model::ble::{bindkey_hex, normalize_address, parse_bindkey, SaveBleDevice};
-use telltale_model::broker::{parse_url, BrokerEntry, SaveBroker};
+use telltale_model::broker::{parse_url, BrokerCheck, BrokerConfig, BrokerEntry, SaveBroker};
 use telltale_model::historian::{HistorianCheck, HistorianSettings, SaveHistorian};
 use telltale_model::upkeep::{ServicePlan, ServiceRecord};
 use telltale_model::{ApiError, DeviceId, RetentionSetting, TimestampMs};
@@ -79,33 +79,46 @@ impl Engine {
     /// Saves a broker's settings (its password, when given, into the keyring and nowhere else)
     /// and (re)connects it. A stored password never follows the settings to another host.
     pub async fn save_broker(&self, request: SaveBroker, now: TimestampMs) -> Result<()> {
-        let SaveBroker {
-            config,
-            password,
-            clear_password,
-        } = request;
-        config.validate().map_err(EngineError::Invalid)?;
-        let password = match (password, clear_password) {
-            (Some(_), true) => return Err(invalid("give a new password or clear it, not both")),
-            (Some(p), false) => {
-                let p = p.into_text();
-                if p.is_empty() || p.len() > 1024 || p.contains('\n') {
-                    return Err(invalid(
-                        "a password must be one line of 1 to 1024 characters",
-                    ));
-                }
-                PasswordChange::Set(Secret::from(p.as_str()))
-            }
-            (None, true) => PasswordChange::Clear,
-            (None, false) => PasswordChange::Keep,
-        };
+        let (config, change) = broker_request(request)?;
+        // What the connection will use once saved.
+        let password = self.broker_password(&config, change, true).await?;
+        let json = serde_json::to_string(&config)
+            .map_err(|e| EngineError::Config(format!("cannot encode the settings: {e}")))?;
+        self.ingest()
+            .save_source_config(SourceConfigChange {
+                kind: MQTT_KIND.into(),
+                id: config.id.clone(),
+                config: Some(json),
+                now_ms: now,
+            })
+            .await?;
+        self.run_broker(config, password)
+    }
+
+    /// "Test connection": listens for 5 s with settings not yet saved (the password given, or
+    /// the stored one when the broker's address is unchanged) and says what they would make of
+    /// what the broker sends. Nothing is stored, nothing saved.
+    pub async fn test_broker(&self, request: SaveBroker) -> Result<BrokerCheck> {
+        let (config, change) = broker_request(request)?;
+        let password = self.broker_password(&config, change, false).await?;
+        Ok(telltale_sources::mqtt::probe(&config, password, TEST_LISTEN).await?)
+    }
+
+    /// The password a broker's connection uses after `change`: kept (the stored one, never for
+    /// another host than it was given for), set, or cleared. `store` writes the change to the
+    /// keyring; a test connection leaves it alone.
+    async fn broker_password(
+        &self,
+        config: &BrokerConfig,
+        change: PasswordChange,
+        store: bool,
+    ) -> Result<Option<Secret>> {
         let engine = self.clone();
         let checked = config.clone();
-        // What the connection will use once saved.
-        let password = blocking(move || {
+        blocking(move || {
             let (config, secrets) = (&checked, &engine.inner.secrets);
             let key = config.secret_key();
-            match password {
+            match change {
                 PasswordChange::Keep => {
                     let previous = engine
                         .configured_brokers()?
@@ -129,24 +142,20 @@ impl Engine {
                     Ok(stored)
                 }
                 PasswordChange::Set(p) => {
-                    secrets.set(&key, p.expose_secret())?;
+                    if store {
+                        secrets.set(&key, p.expose_secret())?;
+                    }
                     Ok(config.username.is_some().then_some(p))
                 }
-                PasswordChange::Clear => secrets.delete(&key).map(|()| None),
+                PasswordChange::Clear => {
+                    if store {
+                        secrets.delete(&key)?;
+                    }
+                    Ok(None)
+                }
             }
         })
-        .await?;
-        let json = serde_json::to_string(&config)
-            .map_err(|e| EngineError::Config(format!("cannot encode the settings: {e}")))?;
-        self.ingest()
-            .save_source_config(SourceConfigChange {
-                kind: MQTT_KIND.into(),
-                id: config.id.clone(),
-                config: Some(json),
-                now_ms: now,
-            })
-            .await?;
-        self.run_broker(config, password)
+        .await
     }
 
     /// Disconnects a broker and forgets its settings and password; its history stays.
@@ -428,6 +437,34 @@ enum PasswordChange {
     Keep,
     Set(Secret),
     Clear,
+}
+
+/// How long "Test connection" listens once connected.
+const TEST_LISTEN: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// A broker's settings, validated, and what the request does to its password.
+fn broker_request(request: SaveBroker) -> Result<(BrokerConfig, PasswordChange)> {
+    let SaveBroker {
+        config,
+        password,
+        clear_password,
+    } = request;
+    config.validate().map_err(EngineError::Invalid)?;
+    let change = match (password, clear_password) {
+        (Some(_), true) => return Err(invalid("give a new password or clear it, not both")),
+        (Some(p), false) => {
+            let p = p.into_text();
+            if p.is_empty() || p.len() > 1024 || p.contains('\n') {
+                return Err(invalid(
+                    "a password must be one line of 1 to 1024 characters",
+                ));
+            }
+            PasswordChange::Set(Secret::from(p.as_str()))
+        }
+        (None, true) => PasswordChange::Clear,
+        (None, false) => PasswordChange::Keep,
+    };
+    Ok((config, change))
 }
 
 /// Runs blocking work (the keyring, SQLite reads) on a blocking thread: never on the async

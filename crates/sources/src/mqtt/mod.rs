@@ -6,6 +6,7 @@
 //! commit therefore leaves the message unacknowledged, and the broker delivers it again.
 
 mod link;
+mod probe;
 mod tls;
 
 pub use telltale_model::broker::{
@@ -18,6 +19,7 @@ use crate::error::{Result, SourceError};
 use crate::task::TaskHandle;
 pub use link::Publisher;
 use link::{Client, Events, Incoming, LinkOptions, Message};
+pub use probe::probe;
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
