@@ -408,6 +408,20 @@ async fn demo_dashboard_device_page_layouts_and_offline_history() {
             >= 3,
         "{ids:?}"
     );
+    // Each card leads with the day of its main metric, from the hourly rollups: the filter,
+    // whose last two days the plant handed over, draws a line across its card. Sparklines come
+    // with a full read of the dashboard (each visit), not with every pushed reading.
+    let spark = wait_until(
+        &client,
+        "const p = document.querySelector(\"[data-device-id='mqtt:demo-plant/filter-04'] [data-testid=sparkline] path\"); \
+         const d = p && p.getAttribute('d'); \
+         if (d && (d.match(/L/g) || []).length >= 20) return d; \
+         document.querySelector('[data-testid=nav-dashboard]').click(); return null;",
+        Duration::from_secs(30),
+        "the filter's 24 h sparkline across its card",
+    )
+    .await;
+    println!("filter sparkline: {spark}");
     let values = js(
         &client,
         "return [...document.querySelectorAll('[data-testid=value]')].map(v => v.textContent);",

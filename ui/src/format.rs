@@ -178,19 +178,7 @@ fn capitalise(s: &str) -> String {
     }
 }
 
-/// Diagnostic series that belong on the device page, not on a dashboard card.
-pub fn is_diagnostic(metric: &str) -> bool {
-    matches!(
-        metric,
-        "rssi"
-            | "measurement_sequence"
-            | "movement_counter"
-            | "tx_power"
-            | "sensor_contact"
-            | "rr_interval"
-            | "packet_id"
-    ) || metric.starts_with("acceleration_")
-}
+pub use telltale_model::is_diagnostic;
 
 #[cfg(test)]
 mod tests {

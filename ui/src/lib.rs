@@ -7,6 +7,7 @@ mod chart;
 mod format;
 mod live;
 mod pages;
+mod spark;
 
 use leptos::prelude::*;
 use telltale_model::DeviceId;

@@ -279,6 +279,7 @@ impl HistorianLink {
                     latest,
                     device,
                     freshness: Freshness::Unknown,
+                    sparkline: None,
                 }
             })
             .collect();

@@ -41,11 +41,9 @@ impl Queries {
     }
 
     pub fn dashboard(&self, now_ms: i64) -> Result<Dashboard> {
-        Ok(Dashboard::new(
-            now_ms,
-            self.store.device_summaries()?,
-            self.board.snapshot(),
-        ))
+        let mut summaries = self.store.device_summaries()?;
+        self.store.fill_sparklines(&mut summaries, now_ms)?;
+        Ok(Dashboard::new(now_ms, summaries, self.board.snapshot()))
     }
 
     pub fn history(&self, q: &HistoryQuery) -> Result<History> {

@@ -265,6 +265,46 @@ pub struct DeviceSummary {
     /// Judged by [`Dashboard::new`], which knows the clock and which sources are listening.
     #[serde(default)]
     pub freshness: Freshness,
+    /// The last 24 h of the card's main metric, from the hourly rollups (with a full read).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sparkline: Option<Sparkline>,
+}
+
+impl DeviceSummary {
+    /// The metric a card's sparkline follows: the temperature when there is one (what most
+    /// sensors are bought for), else the first by name that says what the device measures
+    /// rather than how the device itself is (battery, voltage), else the first not diagnostic.
+    pub fn main_metric(&self) -> Option<&LatestValue> {
+        let shown = || self.latest.iter().filter(|v| !is_diagnostic(&v.metric));
+        shown()
+            .find(|v| v.metric == "temperature")
+            .or_else(|| shown().find(|v| !matches!(v.metric.as_str(), "battery" | "voltage")))
+            .or_else(|| shown().next())
+    }
+}
+
+/// A day of one series at a glance: hourly means, oldest first, `None` for hours with no
+/// reading (gaps stay gaps).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Sparkline {
+    pub metric: String,
+    /// The start of the first hour.
+    pub from_ms: TimestampMs,
+    pub means: Vec<Option<f64>>,
+}
+
+/// Diagnostic series that belong on the device page, not on a dashboard card.
+pub fn is_diagnostic(metric: &str) -> bool {
+    matches!(
+        metric,
+        "rssi"
+            | "measurement_sequence"
+            | "movement_counter"
+            | "tx_power"
+            | "sensor_contact"
+            | "rr_interval"
+            | "packet_id"
+    ) || metric.starts_with("acceleration_")
 }
 
 /// State of one data source (a BLE adapter, an MQTT broker connection, the demo fleet).
@@ -695,6 +735,7 @@ mod tests {
             last_seen_ms: seen,
             latest: vec![],
             freshness: Freshness::Unknown,
+            sparkline: None,
         };
         let source = |transport, state| SourceStatus {
             id: "s".into(),
@@ -739,6 +780,44 @@ mod tests {
     }
 
     #[test]
+    fn a_sparkline_follows_the_temperature_else_what_the_device_measures() {
+        let card = |metrics: &[&str]| DeviceSummary {
+            device: Device {
+                id: DeviceId::new("ble:1"),
+                name: "Sensor".into(),
+                kind: "thermometer".into(),
+                transport: Transport::Ble,
+                site: "Home".into(),
+                expected_interval_ms: 5_000,
+                tags: vec![],
+            },
+            last_seen_ms: Some(1),
+            latest: metrics
+                .iter()
+                .map(|m| LatestValue {
+                    metric: (*m).into(),
+                    unit: None,
+                    value: 1.0,
+                    ts_ms: 1,
+                })
+                .collect(),
+            freshness: Freshness::Unknown,
+            sparkline: None,
+        };
+        let main = |metrics: &[&str]| card(metrics).main_metric().map(|v| v.metric.clone());
+        assert_eq!(
+            main(&["battery", "humidity", "temperature"]).as_deref(),
+            Some("temperature")
+        );
+        assert_eq!(
+            main(&["battery", "pressure_drop", "rssi"]).as_deref(),
+            Some("pressure_drop")
+        );
+        assert_eq!(main(&["battery", "rssi"]).as_deref(), Some("battery"));
+        assert_eq!(main(&["rssi", "packet_id"]), None);
+    }
+
+    #[test]
     fn committed_readings_update_the_cards_never_backwards() {
         let device = Device {
             id: DeviceId::new("ble:1"),
@@ -762,6 +841,7 @@ mod tests {
                 last_seen_ms: Some(9_000),
                 latest: vec![latest("temperature", 4.0, 9_000)],
                 freshness: Freshness::Unknown,
+                sparkline: None,
             }],
             vec![],
         );

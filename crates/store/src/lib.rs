@@ -35,7 +35,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Condvar, Mutex};
 use std::time::Duration;
-use telltale_model::{DeviceSummary, Freshness, History, HistoryQuery};
+use telltale_model::{DeviceSummary, Freshness, History, HistoryQuery, TimestampMs};
 
 /// Read access to the store. Cheap to share behind an `Arc`; safe to call from several threads
 /// at once (each call borrows one of a few read-only connections).
@@ -217,10 +217,51 @@ impl Store {
                         latest: values,
                         device,
                         freshness: Freshness::Unknown,
+                        sparkline: None,
                     }
                 })
                 .collect())
         })
+    }
+
+    /// Gives each summary the last 24 hours of its main metric (hourly means from the rollups,
+    /// the hour of `now_ms` included): one query for every card.
+    pub fn fill_sparklines(
+        &self,
+        summaries: &mut [DeviceSummary],
+        now_ms: TimestampMs,
+    ) -> Result<()> {
+        const HOUR: i64 = 3_600_000;
+        let to = now_ms.div_euclid(HOUR) * HOUR + HOUR;
+        let from = to - 24 * HOUR;
+        let wanted: Vec<(String, String)> = summaries
+            .iter()
+            .filter_map(|s| Some((s.device.id.0.clone(), s.main_metric()?.metric.clone())))
+            .collect();
+        let rows =
+            self.with_reader(|conn| table::rollups::hourly_means(conn, &wanted, from, to))?;
+        let mut lines: BTreeMap<(String, String), Vec<Option<f64>>> = BTreeMap::new();
+        for (device, metric, t, mean) in rows {
+            let slot = ((t - from) / HOUR) as usize;
+            if mean.is_finite() && slot < 24 {
+                lines
+                    .entry((device, metric))
+                    .or_insert_with(|| vec![None; 24])[slot] = Some(mean);
+            }
+        }
+        for s in summaries.iter_mut() {
+            let Some(metric) = s.main_metric().map(|v| v.metric.clone()) else {
+                continue;
+            };
+            s.sparkline = lines
+                .remove(&(s.device.id.0.clone(), metric.clone()))
+                .map(|means| telltale_model::Sparkline {
+                    metric,
+                    from_ms: from,
+                    means,
+                });
+        }
+        Ok(())
     }
 
     /// What sources last declared about devices (offline since when, or back online), for

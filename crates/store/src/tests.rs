@@ -1156,3 +1156,47 @@ async fn history_from_elsewhere_is_stored_but_not_announced() {
         .unwrap();
     assert_eq!(n, 11);
 }
+
+/// The dashboard's sparklines: the last 24 hours of each card's main metric (its first
+/// non-diagnostic one) as hourly means, gaps left empty; diagnostic-only devices get none.
+#[tokio::test]
+async fn sparklines_show_a_day_of_each_main_metric_in_one_query() {
+    const HOUR: i64 = 3_600_000;
+    let dir = tempfile::tempdir().unwrap();
+    let (store, writer) = open(&dir.path().join("t.db")).unwrap();
+    let ingest = writer.ingest();
+    let now = 1_000 * HOUR + HOUR / 2; // half-way through an hour
+    let mut readings = Vec::new();
+    for minute in 0..(30 * 60) {
+        let ts = now - 30 * HOUR + minute * 60_000;
+        let hours_ago = (now - ts) / HOUR;
+        // Nothing between 10 and 12 hours ago: a gap.
+        if (10..12).contains(&hours_ago) {
+            continue;
+        }
+        readings.push(reading("ble:A", "temperature", ts, (ts / HOUR) as f64));
+        readings.push(reading("ble:A", "rssi", ts, -60.0));
+        readings.push(reading("ble:B", "rssi", ts, -70.0));
+    }
+    ingest.write(readings).await.unwrap();
+    let mut summaries = store.device_summaries().unwrap();
+    store.fill_sparklines(&mut summaries, now).unwrap();
+    let a = summaries.iter().find(|s| s.device.id.0 == "ble:A").unwrap();
+    let line = a.sparkline.as_ref().expect("a sparkline for A");
+    assert_eq!(line.metric, "temperature");
+    assert_eq!(line.means.len(), 24);
+    // The 24 hours end with the current one.
+    assert_eq!(line.from_ms, (now / HOUR + 1 - 24) * HOUR);
+    // Each reading's value is its hour: an hour's mean is that hour. Readings from 10 to 12
+    // hours before `now` (half-way through hour 1000) are missing: hour 989 has none, hours 988
+    // and 990 half of theirs.
+    for (i, mean) in line.means.iter().enumerate() {
+        let hour = line.from_ms / HOUR + i as i64;
+        let want = (hour != 989).then_some(hour as f64);
+        assert_eq!(*mean, want, "hour {hour}");
+    }
+    let b = summaries.iter().find(|s| s.device.id.0 == "ble:B").unwrap();
+    assert_eq!(b.sparkline, None, "diagnostic metrics only");
+    drop(ingest);
+    writer.close();
+}

@@ -260,6 +260,16 @@ fn DeviceCard(id: DeviceId, dashboard: Memo<Option<DashboardData>>) -> impl Into
             </For>
         }
     };
+    // The day at a glance: read with the full dashboard (not with each pushed reading).
+    let spark = Memo::new(move |_| {
+        card.with(|c| {
+            let line = c.as_ref()?.sparkline.as_ref()?;
+            Some((
+                line.metric.clone(),
+                crate::spark::path(&line.means, 100.0, 20.0)?,
+            ))
+        })
+    });
     let device_attr = id.0.clone();
     view! {
         <button
@@ -274,6 +284,13 @@ fn DeviceCard(id: DeviceId, dashboard: Memo<Option<DashboardData>>) -> impl Into
                 <span class="kind">{kind}</span>
             </div>
             <ul class="values">{values}</ul>
+            {move || spark.get().map(|(metric, d)| view! {
+                <svg class="sparkline" data-testid="sparkline" viewBox="0 0 100 20"
+                    preserveAspectRatio="none" role="img"
+                    aria-label=format!("{} over the last 24 hours", format::metric_label(&metric))>
+                    <path d=d />
+                </svg>
+            })}
             <div class="seen" data-testid="seen">{seen}</div>
         </button>
     }

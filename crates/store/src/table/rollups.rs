@@ -1,4 +1,4 @@
-use crate::error::Result;
+use crate::error::{Result, StoreError};
 use crate::migrate::Migration;
 use crate::rollup::Agg;
 use rusqlite::{params, Connection, Row};
@@ -56,6 +56,34 @@ pub fn from_row(r: &Row<'_>) -> rusqlite::Result<(TimestampMs, Agg)> {
             last_ts: r.get(6)?,
         },
     ))
+}
+
+/// The hourly means of each `(device, metric)` asked, hours starting in `[from, to)`: one
+/// query for all of them (the dashboard's sparklines), in no particular order.
+pub fn hourly_means(
+    conn: &Connection,
+    wanted: &[(String, String)],
+    from: TimestampMs,
+    to: TimestampMs,
+) -> Result<Vec<(String, String, TimestampMs, f64)>> {
+    if wanted.is_empty() {
+        return Ok(Vec::new());
+    }
+    // The series asked, as a JSON array of [device, metric] pairs: one bound parameter however
+    // many cards there are.
+    let pairs = serde_json::to_string(wanted).map_err(|e| StoreError::Invalid(e.to_string()))?;
+    let mut stmt = conn.prepare_cached(
+        "SELECT s.device, s.metric, r.t, r.total / r.n
+         FROM json_each(?1) AS w
+         JOIN series s ON s.device = json_extract(w.value, '$[0]')
+                      AND s.metric = json_extract(w.value, '$[1]')
+         JOIN rollups r ON r.series = s.id AND r.level = 3600000 AND r.t >= ?2 AND r.t < ?3
+         WHERE r.n > 0",
+    )?;
+    let rows = stmt.query_map(params![pairs, from, to], |r| {
+        Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+    })?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
 /// The `level` buckets of `series` starting in `[from, to)`, in time order.
