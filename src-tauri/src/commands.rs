@@ -7,7 +7,7 @@ use tauri::{AppHandle, Manager, Runtime, State};
 use telltale_engine::{upkeep, Queries};
 use telltale_model::alert::AlertsOverview;
 use telltale_model::ipc;
-use telltale_model::{ApiError, Device, DeviceId, ErrorCode, LiveEvent};
+use telltale_model::{ApiError, Device, DeviceId, ErrorCode, LiveEvent, LiveTopic};
 use telltale_sources::now_ms;
 
 #[tauri::command]
@@ -43,7 +43,10 @@ pub async fn start_demo(
 pub async fn watch(state: State<'_, AppState>, args: Args<ipc::Watch>) -> Answer<ipc::Watch> {
     let ipc::Watch { topic, on } = args.0;
     state.watching.send_modify(|w| w.set(topic, on));
-    Ok(())
+    Ok(match topic {
+        LiveTopic::Bluetooth => true,
+        LiveTopic::Upkeep => state.engine()?.alerts().is_some(),
+    })
 }
 
 /// Starts pushing committed readings and source changes to `channel` (see `live.rs`), in place

@@ -247,6 +247,6 @@ pub async fn start_demo() -> Result<(), ApiError> {
     call(&ipc::StartDemo {}).await
 }
 
-pub async fn watch(topic: telltale_model::LiveTopic, on: bool) -> Result<(), ApiError> {
+pub async fn watch(topic: telltale_model::LiveTopic, on: bool) -> Result<bool, ApiError> {
     call(&ipc::Watch { topic, on }).await
 }

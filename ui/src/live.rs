@@ -108,10 +108,17 @@ pub fn now_ms() -> i64 {
 
 impl Live {
     /// Asks the stream for `topic` while the calling component is on screen.
-    pub fn watch(self, topic: LiveTopic) {
+    /// `unpushed` runs when the stream will not push it (its first word has not come, and
+    /// will not): the page then reads once for itself.
+    pub fn watch(self, topic: LiveTopic, unpushed: impl FnOnce() + 'static) {
         spawn_local(async move {
-            if let Err(e) = api::watch(topic, true).await {
-                leptos::logging::warn!("watching {topic:?}: {}", e.message);
+            match api::watch(topic, true).await {
+                Ok(true) => {}
+                Ok(false) => unpushed(),
+                Err(e) => {
+                    leptos::logging::warn!("watching {topic:?}: {}", e.message);
+                    unpushed();
+                }
             }
         });
         on_cleanup(move || {

@@ -51,8 +51,9 @@ commands! {
     Live = "live" {} -> ();
     /// Starts the built-in demo fleet (a simulated home and plant) now; a no-op when it runs.
     StartDemo = "start_demo" {} -> ();
-    /// Asks the live stream for a topic while a page shows it (`on`), or no longer.
-    Watch = "watch" { topic: crate::LiveTopic, on: bool } -> ();
+    /// Asks the live stream for a topic while a page shows it (`on`), or no longer. Answers
+    /// whether the stream will push it (maintenance passes need the alert engine running).
+    Watch = "watch" { topic: crate::LiveTopic, on: bool } -> bool;
     /// A chart's worth of history.
     History = "history" { query: crate::HistoryQuery } -> crate::History;
     /// Writes a series' readings as CSV into the user's Downloads folder.

@@ -32,18 +32,15 @@ pub fn BluetoothPage() -> impl IntoView {
     // second, in memory): a device's health and what the scanners hear change on screen
     // without asking.
     let live = Live::get();
-    live.watch(LiveTopic::Bluetooth);
-    if live.bluetooth.with_untracked(Option::is_none) {
-        // Opened before the stream's first word: ask once. The answer seeds the app-wide live
-        // store (a push that beats it wins), not this page, so it is a task, not a resource.
+    // Pushed at once on watching; should the stream not push them, read once. The answer seeds
+    // the app-wide live store, not this page, so it is a task, not a resource.
+    live.watch(LiveTopic::Bluetooth, move || {
         spawn_local(async move {
             if let (Ok(devices), Ok(nearby)) = (api::ble_devices().await, api::ble_nearby().await) {
-                if live.bluetooth.try_with_untracked(Option::is_none) == Some(true) {
-                    let _ = live.bluetooth.try_set(Some(Bluetooth { devices, nearby }));
-                }
+                let _ = live.bluetooth.try_set(Some(Bluetooth { devices, nearby }));
             }
-        });
-    }
+        })
+    });
     let devices = Memo::new(move |_| {
         live.bluetooth
             .with(|b| b.as_ref().map(|b| Ok::<_, ApiError>(b.devices.clone())))

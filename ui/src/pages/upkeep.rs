@@ -27,19 +27,16 @@ pub fn UpkeepPage() -> impl IntoView {
     // Forecasts and plans as the engine's upkeep pass pushes them (every minute, and at
     // once after a change of rules or plans).
     let live = Live::get();
-    live.watch(LiveTopic::Upkeep);
-    if live.upkeep.with_untracked(Option::is_none) {
-        // Opened before the first pass was pushed: ask once. The answer seeds the app-wide live
-        // store (a push that beats it wins), not this page, so it is a task, not a resource.
+    // Pushed at once on watching, while the alert engine runs; without it, read once. The
+    // answer seeds the app-wide live store, not this page, so it is a task, not a resource.
+    live.watch(LiveTopic::Upkeep, move || {
         spawn_local(async move {
             if let (Ok(forecasts), Ok(plans)) = (api::forecasts().await, api::service_plans().await)
             {
-                if live.upkeep.try_with_untracked(Option::is_none) == Some(true) {
-                    let _ = live.upkeep.try_set(Some(Upkeep { forecasts, plans }));
-                }
+                let _ = live.upkeep.try_set(Some(Upkeep { forecasts, plans }));
             }
-        });
-    }
+        })
+    });
     let data = Memo::new(move |_| {
         live.upkeep
             .with(|u| u.as_ref().map(|u| Ok::<_, ApiError>(u.forecasts.clone())))

@@ -135,14 +135,7 @@ pub fn start(
     ingest: Ingest,
     board: SourceBoard,
 ) -> Result<TaskHandle> {
-    config.validate().map_err(SourceError::Config)?;
-    let (tls, host, port) = parse_url(&config.url).map_err(SourceError::Config)?;
-    let tls_config = if tls {
-        let settings = config.tls.clone().unwrap_or_default();
-        Some(Arc::new(tls::client_config(&settings)?))
-    } else {
-        None
-    };
+    let (tls, host, port, tls_config) = address(&config)?;
     let insecure = config.tls.as_ref().is_some_and(|t| t.insecure_skip_verify);
     use crate::secret::ExposeSecret;
     let credentials = config
@@ -216,6 +209,21 @@ pub fn start(
         ingest,
         board,
     ))
+}
+
+/// Where and how `config` connects, validated: (TLS?, host, port, the TLS client config).
+fn address(
+    config: &BrokerConfig,
+) -> Result<(bool, String, u16, Option<Arc<rustls::ClientConfig>>)> {
+    config.validate().map_err(SourceError::Config)?;
+    let (use_tls, host, port) = parse_url(&config.url).map_err(SourceError::Config)?;
+    let tls_config = if use_tls {
+        let settings = config.tls.clone().unwrap_or_default();
+        Some(Arc::new(tls::client_config(&settings)?))
+    } else {
+        None
+    };
+    Ok((use_tls, host, port, tls_config))
 }
 
 /// Starts an MQTT source fed from inside the process by the returned [`Publisher`] instead of

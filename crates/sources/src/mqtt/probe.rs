@@ -4,13 +4,12 @@
 //! keeps for it) is never touched.
 
 use super::link::{self, Incoming, LinkOptions};
-use super::{reading_of, tls, BrokerConfig, Parsed};
+use super::{reading_of, BrokerConfig, Parsed};
 use crate::error::{Result, SourceError};
 use crate::secret::{ExposeSecret, Secret};
 use std::collections::{BTreeMap, HashSet};
-use std::sync::Arc;
 use std::time::Duration;
-use telltale_model::broker::{parse_url, BrokerCheck, PayloadFormat};
+use telltale_model::broker::BrokerCheck;
 use telltale_model::RejectedTopic;
 
 /// The longest a broker may take to accept the connection.
@@ -27,14 +26,7 @@ pub async fn probe(
     password: Option<Secret>,
     listen: Duration,
 ) -> Result<BrokerCheck> {
-    config.validate().map_err(SourceError::Config)?;
-    let (use_tls, host, port) = parse_url(&config.url).map_err(SourceError::Config)?;
-    let tls_config = if use_tls {
-        let settings = config.tls.clone().unwrap_or_default();
-        Some(Arc::new(tls::client_config(&settings)?))
-    } else {
-        None
-    };
+    let (use_tls, host, port, tls_config) = super::address(config)?;
     let credentials = config
         .username
         .as_deref()
@@ -159,10 +151,7 @@ fn judge(
             config.max_message_bytes
         ));
     }
-    let sparkplug = config.topics.iter().any(|t| {
-        t.format == PayloadFormat::Sparkplug && super::match_filter(&t.filter, topic).is_some()
-    });
-    if sparkplug {
+    if super::is_sparkplug_topic(config, topic) {
         let message = telltale_sparkplug::decode(topic, payload).map_err(|e| e.to_string())?;
         check.sparkplug += 1;
         check.readings += message.metrics.len() as u64;
