@@ -1110,6 +1110,172 @@ async fn demo_dashboard_device_page_layouts_and_offline_history() {
         "the demo's devices live after 'Try the demo'",
     )
     .await;
+    // A first alert rule, by form, from a device's page: "Alert me when <metric> is above
+    // <value>", with what the rule would have done over the week before saving it.
+    wait_until(
+        &client,
+        "return !!document.querySelector(\"[data-device-id='mqtt:demo-plant/pump-02']\");",
+        Duration::from_secs(60),
+        "the demo plant's pump on the dashboard",
+    )
+    .await;
+    click(&client, "[data-device-id='mqtt:demo-plant/pump-02']").await;
+    click(&client, "[data-testid=alert-me]").await;
+    let sentence = wait_until(
+        &client,
+        "const s = document.querySelector('[data-testid=rule-sentence]'); return s && s.textContent;",
+        Duration::from_secs(10),
+        "the rule form from 'Alert me…'",
+    )
+    .await;
+    assert!(
+        sentence.as_str().unwrap().starts_with("Alert me: pump-02 "),
+        "the form starts on the device's charted metric: {sentence}"
+    );
+    // Above a value every reading passes: the preview must find it firing, the alert raise.
+    set_field(&client, "[data-testid=rule-limit]", "-1000").await;
+    set_field(&client, "[data-testid=rule-severity]", "critical").await;
+    let fired = wait_until(
+        &client,
+        "const f = document.querySelector('[data-testid=rule-fired]'); \
+         return f && f.textContent.includes('-1000') === false && Number(f.dataset.raised) >= 1 \
+             && document.querySelector('[data-testid=rule-sentence]').textContent.includes('above -1000') \
+             ? f.textContent : null;",
+        Duration::from_secs(20),
+        "the week's preview of the rule",
+    )
+    .await;
+    println!("rule preview: {fired}");
+    let rule_id = js(
+        &client,
+        "return document.querySelector('[data-testid=rule-id]').value;",
+    )
+    .await;
+    let rule_id = rule_id.as_str().unwrap().to_owned();
+    assert!(
+        rule_id.starts_with("pump-02-"),
+        "named from what it watches: {rule_id}"
+    );
+    assert_no_horizontal_overflow(&client, "rule form (phone)").await;
+    for (part, name) in [
+        ("rule-form", "rule-form-phone"),
+        ("rule-preview", "rule-preview-phone"),
+    ] {
+        js(
+            &client,
+            &format!("document.querySelector('[data-testid={part}]').scrollIntoView({{block: 'start'}}); return true;"),
+        )
+        .await;
+        screenshot(&client, &shots, name).await;
+    }
+    click(&client, "[data-testid=save-rule]").await;
+    wait_until(
+        &client,
+        "const s = document.querySelector('[data-testid=rule-saved]'); \
+         return s && s.textContent.includes('saved and in force');",
+        Duration::from_secs(10),
+        "the rule saved from the device page",
+    )
+    .await;
+    // In force: the next reading raises it, and the Alerts page lists the rule in words, its
+    // alert, and the same rule as TOML under Advanced.
+    click(&client, "[data-testid=nav-alerts]").await;
+    wait_until(
+        &client,
+        &format!(
+            "return [...document.querySelectorAll('[data-testid=alert]')] \
+                 .some(a => a.textContent.includes('({rule_id})'));"
+        ),
+        Duration::from_secs(30),
+        "the form-made rule's alert",
+    )
+    .await;
+    let listed = js(
+        &client,
+        &format!(
+            "const r = document.querySelector('[data-rule=\"{rule_id}\"]'); \
+             const t = document.querySelector('[data-testid=rules]').value; \
+             return [r && r.textContent, t.includes('id = \"{rule_id}\"')];"
+        ),
+    )
+    .await;
+    assert!(
+        listed[0]
+            .as_str()
+            .is_some_and(|t| t.contains("above -1000") && t.contains("critical"))
+            && listed[1] == json!(true),
+        "the rule in words and as TOML: {listed}"
+    );
+    // Its form opens from its alert; notifications off is kept.
+    wait_until(
+        &client,
+        &format!(
+            "const a = [...document.querySelectorAll('[data-testid=alert]')] \
+                 .find(a => a.textContent.includes('({rule_id})')); \
+             const b = a && a.querySelector('[data-testid=alert-rule]'); if (b) b.click(); return !!b;"
+        ),
+        Duration::from_secs(10),
+        "'Change rule' on the alert",
+    )
+    .await;
+    let opened = wait_until(
+        &client,
+        "const i = document.querySelector('[data-testid=rule-form] [data-testid=rule-id]'); return i && i.value;",
+        Duration::from_secs(10),
+        "the alert's rule in the form",
+    )
+    .await;
+    assert_eq!(opened, json!(rule_id));
+    click(&client, "[data-testid=rule-notify]").await;
+    click(&client, "[data-testid=save-rule]").await;
+    wait_until(
+        &client,
+        &format!(
+            "const r = document.querySelector('[data-rule=\"{rule_id}\"]'); \
+             return !!r && r.textContent.includes('notifications off') \
+                 && document.querySelector('[data-testid=rules]').value.includes('notify = false');"
+        ),
+        Duration::from_secs(10),
+        "the rule's notifications off, in words and as TOML",
+    )
+    .await;
+    // Quiet hours and a test notification.
+    click(&client, "[data-testid=quiet-on]").await;
+    click(&client, "[data-testid=save-notifications]").await;
+    wait_until(
+        &client,
+        "const s = document.querySelector('[data-testid=alert-status]'); \
+         return s && s.textContent.includes('Notification settings saved');",
+        Duration::from_secs(10),
+        "quiet hours saved",
+    )
+    .await;
+    click(&client, "[data-testid=test-notification]").await;
+    wait_until(
+        &client,
+        "const s = document.querySelector('[data-testid=alert-status]'); \
+         return s && s.textContent.includes('Test notification sent');",
+        Duration::from_secs(10),
+        "the test notification",
+    )
+    .await;
+    assert_no_horizontal_overflow(&client, "alerts page with rules (phone)").await;
+    screenshot(&client, &shots, "alerts-rules-phone").await;
+    // A landscape tablet sets the page in two columns.
+    resize(&client, 1024, 768).await;
+    let columns = js(
+        &client,
+        "const c = [...document.querySelectorAll('[data-testid=columns] > .column')] \
+             .map(e => e.getBoundingClientRect()); \
+         return c.length === 2 && c[1].left >= c[0].right - 1 && Math.abs(c[0].top - c[1].top) < 2;",
+    )
+    .await;
+    assert_eq!(
+        columns,
+        json!(true),
+        "two columns side by side at 1024 × 768"
+    );
+    screenshot(&client, &shots, "alerts-tablet-landscape").await;
     client
         .close()
         .await
@@ -1322,22 +1488,30 @@ async fn demo_dashboard_device_page_layouts_and_offline_history() {
         "the rules in force in the editor",
     )
     .await;
-    // Appended as a person pasting would: the editor's input event carries the new text.
-    js(
+    // Made with the form, which writes the same [[rule]] table a person would type.
+    click(&client, "[data-testid=new-rule]").await;
+    set_field(&client, "[data-testid=rule-device]", "lathe-07").await;
+    set_field(&client, "[data-testid=rule-metric]", "spindle_temp").await;
+    set_field(&client, "[data-testid=rule-limit]", "40").await;
+    set_field(&client, "[data-testid=rule-severity]", "critical").await;
+    set_field(&client, "[data-testid=rule-id]", "lathe-hot").await;
+    wait_until(
         &client,
-        "const t = document.querySelector('[data-testid=rules]'); \
-         t.value = t.value + '\\n[[rule]]\\nid = \"lathe-hot\"\\ndevice = \"lathe-07\"\\n\
-         metric = \"spindle_temp\"\\nkind = \"high\"\\nlimit = 40\\nseverity = \"critical\"\\n'; \
-         t.dispatchEvent(new Event('input', {bubbles: true})); return true;",
+        "const s = document.querySelector('[data-testid=rule-sentence]'); \
+         return s && s.textContent.includes('lathe-07 spindle temp above 40') \
+             && !!document.querySelector('[data-testid=rule-fired]');",
+        Duration::from_secs(10),
+        "the lathe's rule in words, with its preview",
     )
     .await;
-    click(&client, "[data-testid=save-rules]").await;
+    click(&client, "[data-testid=save-rule]").await;
     wait_until(
         &client,
         "const s = document.querySelector('[data-testid=alert-status]'); \
-         return s && s.textContent.includes('Rules saved');",
+         return s && s.textContent.includes('lathe-hot saved and in force') \
+             && document.querySelector('[data-testid=rules]').value.includes('id = \"lathe-hot\"');",
         Duration::from_secs(10),
-        "the rules saved",
+        "the rule saved, and in the TOML",
     )
     .await;
     publish(broker_port, "factory/lathe-07/spindle_temp", "43.0");
@@ -1896,6 +2070,20 @@ fn walk(dir: &Path) -> Vec<PathBuf> {
         }
     }
     files
+}
+
+/// Sets a field or a choice as a person's edit ends: the value, then `change`.
+async fn set_field(client: &Client, css: &str, value: &str) {
+    let done = client
+        .execute(
+            "const f = document.querySelector(arguments[0]); if (!f) return false; \
+             f.value = arguments[1]; f.dispatchEvent(new Event('input', {bubbles: true})); \
+             f.dispatchEvent(new Event('change', {bubbles: true})); return f.value === arguments[1];",
+            vec![json!(css), json!(value)],
+        )
+        .await
+        .unwrap_or_else(|e| panic!("setting {css}: {e}"));
+    assert_eq!(done, json!(true), "{css} took {value:?}");
 }
 
 async fn type_into(client: &Client, css: &str, text: &str) {

@@ -312,6 +312,13 @@ pub async fn alerts(state: State<'_, AppState>, _args: Args<ipc::Alerts>) -> Ans
             .iter()
             .map(|r| (r.id.clone(), r.kind))
             .collect(),
+        forms: alerts
+            .rules()
+            .rules
+            .iter()
+            .map(telltale_alerts::Rule::form)
+            .collect(),
+        notifications: alerts.notifications(),
     })
 }
 
@@ -365,6 +372,53 @@ pub async fn save_alert_rules(
 ) -> Answer<ipc::SaveAlertRules> {
     let ipc::SaveAlertRules { rules } = args.0;
     Ok(state.engine()?.save_alert_rules(&rules).await?)
+}
+
+/// The week's preview of a rule the form describes: read on a blocking thread.
+#[tauri::command]
+pub async fn preview_rule(
+    state: State<'_, AppState>,
+    args: Args<ipc::PreviewRule>,
+) -> Answer<ipc::PreviewRule> {
+    let ipc::PreviewRule { change } = args.0;
+    let rule = state.engine()?.rule_of(&change)?;
+    let queries = queries(&state)?;
+    blocking(move || queries.preview_rule(&rule, now_ms())).await
+}
+
+#[tauri::command]
+pub async fn save_rule(
+    state: State<'_, AppState>,
+    args: Args<ipc::SaveRule>,
+) -> Answer<ipc::SaveRule> {
+    let ipc::SaveRule { change } = args.0;
+    Ok(state.engine()?.save_rule(&change).await?)
+}
+
+#[tauri::command]
+pub async fn delete_rule(
+    state: State<'_, AppState>,
+    args: Args<ipc::DeleteRule>,
+) -> Answer<ipc::DeleteRule> {
+    let ipc::DeleteRule { id } = args.0;
+    Ok(state.engine()?.delete_rule(&id).await?)
+}
+
+#[tauri::command]
+pub async fn save_notifications(
+    state: State<'_, AppState>,
+    args: Args<ipc::SaveNotifications>,
+) -> Answer<ipc::SaveNotifications> {
+    let ipc::SaveNotifications { settings } = args.0;
+    Ok(state.engine()?.save_notifications(settings).await?)
+}
+
+#[tauri::command]
+pub async fn test_notification(
+    state: State<'_, AppState>,
+    _args: Args<ipc::TestNotification>,
+) -> Answer<ipc::TestNotification> {
+    Ok(state.engine()?.test_notification(now_ms())?)
 }
 
 /// When each series under a high/low alert limit will reach it, soonest first.

@@ -5,7 +5,8 @@
 
 use serde::de::DeserializeOwned;
 use telltale_model::alert::{
-    AlertHistoryQuery, AlertId, AlertRecord, AlertsOverview, Forecast, SeriesAlerts,
+    AlertHistoryQuery, AlertId, AlertRecord, AlertsOverview, Forecast, NotificationSettings,
+    RuleChange, RulePreview, SeriesAlerts,
 };
 use telltale_model::ble::{BleDeviceStatus, NearbyDevice, SaveBleDevice};
 use telltale_model::broker::{BrokerEntry, SaveBroker};
@@ -161,6 +162,27 @@ pub async fn unshelve_alert(id: &AlertId) -> Result<(), ApiError> {
 pub async fn save_alert_rules(rules: &str) -> Result<(), ApiError> {
     let rules = rules.to_owned();
     call(&ipc::SaveAlertRules { rules }).await
+}
+
+pub async fn preview_rule(change: RuleChange) -> Result<RulePreview, ApiError> {
+    call(&ipc::PreviewRule { change }).await
+}
+
+pub async fn save_rule(change: RuleChange) -> Result<(), ApiError> {
+    call(&ipc::SaveRule { change }).await
+}
+
+pub async fn delete_rule(id: &str) -> Result<(), ApiError> {
+    let id = id.to_owned();
+    call(&ipc::DeleteRule { id }).await
+}
+
+pub async fn save_notifications(settings: NotificationSettings) -> Result<(), ApiError> {
+    call(&ipc::SaveNotifications { settings }).await
+}
+
+pub async fn test_notification() -> Result<String, ApiError> {
+    call(&ipc::TestNotification {}).await
 }
 
 pub async fn forecasts() -> Result<Vec<Forecast>, ApiError> {

@@ -635,7 +635,8 @@ fn record(
 }
 
 fn notify(alert: &mut Alert, rule: &Rule, now: i64, unit: Option<&str>, out: &mut Vec<Output>) {
-    if alert.life.take_notification(now, rule) {
+    // A rule with notifications off still records and lists its alerts: only the telling stops.
+    if rule.notify && alert.life.take_notification(now, rule) {
         let (title, body) = describe(rule, alert, unit, now);
         out.push(Output::Notification(Notification {
             key: alert.key.clone(),
@@ -657,7 +658,7 @@ fn num(v: f64) -> String {
     }
 }
 
-fn duration(ms: i64) -> String {
+pub(crate) fn duration(ms: i64) -> String {
     let s = ms.max(0) / 1000;
     if s < 120 {
         format!("{s} s")

@@ -95,6 +95,7 @@
 
 mod detect;
 mod evaluator;
+pub mod form;
 mod lifecycle;
 mod limit;
 mod rule;
@@ -118,9 +119,20 @@ pub fn replay<'a>(
     metric: &'a str,
     readings: impl IntoIterator<Item = (i64, f64)>,
 ) -> Vec<Event> {
+    replay_rules(rules.matching(device, metric), device, metric, readings)
+}
+
+/// [`replay`] of the given rules, whether or not they name this series: the caller has matched
+/// them (against the device's kind and tags too, which `replay` cannot know).
+pub fn replay_rules<'a>(
+    rules: impl IntoIterator<Item = &'a Rule>,
+    device: &str,
+    metric: &str,
+    readings: impl IntoIterator<Item = (i64, f64)>,
+) -> Vec<Event> {
     // Maintenance kinds judge forecasts, not readings: a replay has none to give them.
     let matching: Vec<&Rule> = rules
-        .matching(device, metric)
+        .into_iter()
         .filter(|r| r.kind.judges_readings())
         .collect();
     let mut states: Vec<Detector> = matching.iter().map(|r| Detector::new(r.kind)).collect();

@@ -99,6 +99,8 @@ pub struct Rule {
     pub renotify_s: f64,
     /// Flap suppression: at most one notification per alert per this interval.
     pub min_notify_interval_s: f64,
+    /// Whether the rule's alerts notify anybody; off, they are still recorded and listed.
+    pub notify: bool,
 }
 
 /// RULES.toml as written: optional fields, checked against the kind when converted.
@@ -144,10 +146,13 @@ struct RawRule {
     renotify_s: Option<f64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     min_notify_interval_s: Option<f64>,
+    /// Written only when off: a rule notifies unless told not to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    notify: Option<bool>,
 }
 
 /// The kind-specific fields each kind accepts (the common ones are always accepted).
-fn accepts(kind: AlertKind) -> &'static [&'static str] {
+pub(crate) fn accepts(kind: AlertKind) -> &'static [&'static str] {
     match kind {
         AlertKind::High | AlertKind::Low | AlertKind::BatteryLow => {
             &["limit", "deadband", "on_delay_s", "off_delay_s"]
@@ -262,6 +267,7 @@ impl TryFrom<RawRule> for Rule {
             severity: raw.severity,
             renotify_s: raw.renotify_s.unwrap_or(0.0),
             min_notify_interval_s: raw.min_notify_interval_s.unwrap_or(MIN_NOTIFY_INTERVAL_S),
+            notify: raw.notify.unwrap_or(true),
         })
     }
 }
@@ -270,21 +276,33 @@ impl From<Rule> for RawRule {
     fn from(r: Rule) -> Self {
         let takes = |name: &str| accepts(r.kind).contains(&name);
         let opt = |name: &str, v: f64| takes(name).then_some(v);
+        // Defaults are left unwritten, so a rule saved from the form reads as a person would
+        // have written it.
+        let unless = |name: &str, v: f64, default: f64| opt(name, v).filter(|v| *v != default);
+        let count =
+            |name: &str, v: u32, default: u32| takes(name).then_some(v).filter(|v| *v != default);
+        let (limit, deadband) = match r.kind {
+            AlertKind::BatteryLow => (BATTERY_LIMIT, BATTERY_DEADBAND),
+            AlertKind::Anomaly => (ANOMALY_LIMIT, 0.0),
+            _ => (f64::NAN, 0.0),
+        };
         RawRule {
-            limit: opt("limit", r.limit),
-            deadband: opt("deadband", r.deadband),
-            on_delay_s: opt("on_delay_s", r.on_delay_s),
-            off_delay_s: opt("off_delay_s", r.off_delay_s),
+            limit: unless("limit", r.limit, limit),
+            deadband: unless("deadband", r.deadband, deadband),
+            on_delay_s: unless("on_delay_s", r.on_delay_s, 0.0),
+            off_delay_s: unless("off_delay_s", r.off_delay_s, 0.0),
             window_s: opt("window_s", r.window_s),
             stale_after_s: opt("stale_after_s", r.stale_after_s),
-            warmup: takes("warmup").then_some(r.warmup),
-            alpha: opt("alpha", r.alpha),
-            memory: takes("memory").then_some(r.memory),
-            refractory: takes("refractory").then_some(r.refractory),
-            learn: takes("learn").then_some(r.learn),
+            warmup: count("warmup", r.warmup, ANOMALY_WARMUP),
+            alpha: unless("alpha", r.alpha, ANOMALY_ALPHA),
+            memory: count("memory", r.memory, ANOMALY_MEMORY),
+            refractory: count("refractory", r.refractory, ANOMALY_REFRACTORY),
+            learn: count("learn", r.learn, ANOMALY_LEARN),
             horizon_s: opt("horizon_s", r.horizon_s),
-            renotify_s: Some(r.renotify_s),
-            min_notify_interval_s: Some(r.min_notify_interval_s),
+            renotify_s: (r.renotify_s != 0.0).then_some(r.renotify_s),
+            min_notify_interval_s: (r.min_notify_interval_s != MIN_NOTIFY_INTERVAL_S)
+                .then_some(r.min_notify_interval_s),
+            notify: (!r.notify).then_some(false),
             severity: r.severity,
             kind: r.kind,
             metric: Some(r.metric),
@@ -340,7 +358,7 @@ impl Rule {
         }
     }
 
-    fn validate(&self) -> Result<(), RuleError> {
+    pub(crate) fn validate(&self) -> Result<(), RuleError> {
         let bad = |why: String| {
             Err(RuleError::Invalid {
                 id: self.id.clone(),

@@ -19,7 +19,10 @@ use std::time::Duration;
 use telltale_alerts::{
     AlertKey, AlertKind, AlertView, Evaluator, Notification, Output, RuleSet, Snapshot, Target,
 };
-use telltale_model::alert::{ActiveAlert, AlertEvent, AlertId, AlertRecord, Forecast};
+use telltale_model::alert::{
+    ActiveAlert, AlertEvent, AlertId, AlertRecord, Forecast, NotificationSettings, QuietHours,
+    Severity,
+};
 use telltale_model::upkeep::ServiceStatus;
 use telltale_model::{DeviceId, Reading};
 use telltale_sources::SourceBoard;
@@ -32,6 +35,9 @@ const RULES_KIND: &str = "alert_rules";
 const RULES_ID: &str = "rules";
 /// The evaluator's whole state is one row.
 const STATE_KEY: &str = "evaluator";
+/// Where the notification settings live (one JSON document).
+const NOTIFY_KIND: &str = "notifications";
+const NOTIFY_ID: &str = "settings";
 const TICK: Duration = Duration::from_secs(1);
 /// How often forecasts and service plans are recomputed for upkeep rules.
 pub const UPKEEP_EVERY: Duration = Duration::from_secs(60);
@@ -57,9 +63,16 @@ enum Command {
     Shelve(AlertKey, i64, String, oneshot::Sender<Result<()>>),
     Unshelve(AlertKey, String, oneshot::Sender<Result<()>>),
     SetRules(RuleSet, String, oneshot::Sender<Result<()>>),
+    /// A change to the rules in force, given their text and rules: the new text. Made inside
+    /// the task, so two changes at once never lose one another.
+    ChangeRules(RuleEdit, oneshot::Sender<Result<()>>),
+    SetNotifications(NotificationSettings, oneshot::Sender<Result<()>>),
     /// Maintenance measures computed at a time: judged by forecast and service_due rules.
     Judge(Vec<Measure>, i64),
 }
+
+/// A change to the rules: from the text and rules in force, the new text.
+pub type RuleEdit = Box<dyn FnOnce(&str, &RuleSet) -> Result<String> + Send>;
 
 /// What the alerts page reads without waiting for the task.
 #[derive(Default)]
@@ -69,6 +82,7 @@ struct Shown {
     rules: RuleSet,
     rules_text: String,
     missed_batches: u64,
+    notifications: NotificationSettings,
 }
 
 /// A cloneable way to reach the running alert task.
@@ -83,6 +97,8 @@ pub struct Alerts {
     /// (the Upkeep page, through the live stream): computed by the pass whenever someone
     /// watches, so a screen is told rather than asking every so often.
     upkeep: watch::Sender<Option<Arc<Upkeep>>>,
+    /// For the test notification a person asks for.
+    notifier: Arc<dyn Notifier>,
 }
 
 /// Where upkeep stands, as one upkeep pass computed it.
@@ -127,6 +143,18 @@ impl Alerter {
                 RuleSet::from_toml("").map_err(|e| EngineError::Config(e.to_string()))?
             }
         };
+        let notifications = store
+            .source_configs(NOTIFY_KIND)?
+            .into_iter()
+            .find(|(id, _)| id == NOTIFY_ID)
+            .and_then(|(_, json)| match serde_json::from_str(&json) {
+                Ok(s) => Some(s),
+                Err(e) => {
+                    tracing::error!(error = %e, "saved notification settings unreadable");
+                    None
+                }
+            })
+            .unwrap_or_default();
         let snapshot = store
             .alert_states()?
             .into_iter()
@@ -158,6 +186,7 @@ impl Alerter {
             rules: evaluator.rules().clone(),
             rules_text: rules_text.clone(),
             missed_batches: 0,
+            notifications,
         }));
         let (commands, command_rx) = mpsc::channel(64);
         let (records, _) = broadcast::channel(1024);
@@ -167,6 +196,7 @@ impl Alerter {
             records: records.clone(),
             upkeep_now: Arc::new(tokio::sync::Notify::new()),
             upkeep: watch::channel(None).0,
+            notifier: notifier.clone(),
         };
         let upkeep = upkeep_task(store.clone(), alerts.clone());
         let worker = Worker {
@@ -183,7 +213,10 @@ impl Alerter {
             saved_state: String::new(),
             state_checked: None,
             save_rules: first_run.then_some(rules_text),
+            save_notifications: None,
             judged: None,
+            held: Held::default(),
+            local_minute,
         };
         let task = TaskHandle::spawn("alerts", move |cancel| async move {
             worker.run(committed, command_rx, cancel).await
@@ -235,6 +268,50 @@ impl Alerts {
         let key = key_of(id);
         let by = by.to_owned();
         self.ask(|r| Command::Unshelve(key, by, r)).await
+    }
+
+    /// Changes the rules in force by `edit`, which is given their text and rules and answers
+    /// the new text (validated as [`Alerts::set_rules`] does).
+    pub async fn change_rules(&self, edit: RuleEdit) -> Result<()> {
+        self.ask(|r| Command::ChangeRules(edit, r)).await?;
+        self.upkeep_now.notify_one();
+        Ok(())
+    }
+
+    /// When notifications wait.
+    pub fn notifications(&self) -> NotificationSettings {
+        let shown = self.shown.lock().unwrap_or_else(|p| p.into_inner());
+        shown.notifications.clone()
+    }
+
+    /// Sets and keeps when notifications wait; what waits for quiet hours that are no longer
+    /// quiet is notified at the next tick.
+    pub async fn set_notifications(&self, settings: NotificationSettings) -> Result<()> {
+        if let Some(q) = settings.quiet {
+            q.validate().map_err(|e| EngineError::Invalid(e.message))?;
+        }
+        self.ask(|r| Command::SetNotifications(settings, r)).await
+    }
+
+    /// Shows a notification now, whatever the hour, so a person sees what alerts look like
+    /// and that they reach them; answers what happens to real alerts at this hour.
+    pub fn test_notification(&self, now_ms: i64) -> String {
+        let quiet = self.notifications().quiet;
+        let quiet_now = quiet.is_some_and(|q| q.holds(local_minute(now_ms)));
+        self.notifier.notify(&Notification {
+            key: AlertKey::new("test", "telltale", "*"),
+            severity: Severity::Info,
+            title: "Telltale test notification".into(),
+            body: "Alerts will reach you like this.".into(),
+            ts: now_ms,
+        });
+        match quiet {
+            Some(q) if quiet_now => format!(
+                "Test notification sent. Quiet hours are on until {}: only critical alerts notify now.",
+                clock(q.to_min)
+            ),
+            _ => "Test notification sent.".to_owned(),
+        }
     }
 
     /// Replaces the rules with `text` (TOML), after validating it; alerts of removed rules close.
@@ -382,12 +459,85 @@ struct Worker {
     saved_state: String,
     /// When the state was last compared with what is saved (None: never).
     state_checked: Option<std::time::Instant>,
-    /// The default rules to save on the first run.
+    /// The rules to save (the default ones on the first run, and each change).
     save_rules: Option<String>,
+    save_notifications: Option<String>,
     /// The series given a upkeep measure by the last pass (None before the first): one
     /// missing from the next (its plan or limit was removed) is told it has no date, so its
     /// alert clears instead of staying raised forever.
     judged: Option<HashSet<(DeviceId, String, AlertKind)>>,
+    /// Notifications waiting for quiet hours to end.
+    held: Held,
+    /// The local minute of the day of a time (the clock's time zone; a test's own).
+    local_minute: fn(i64) -> u16,
+}
+
+/// The local minute of the day (0..1440) at `ts_ms`, in the system's time zone.
+pub fn local_minute(ts_ms: i64) -> u16 {
+    use chrono::Timelike;
+    let local = chrono::DateTime::from_timestamp_millis(ts_ms)
+        .unwrap_or_default()
+        .with_timezone(&chrono::Local);
+    (local.hour() * 60 + local.minute()) as u16
+}
+
+/// `HH:MM` of a minute of the day.
+fn clock(minute: u16) -> String {
+    format!("{:02}:{:02}", minute / 60, minute % 60)
+}
+
+/// Notifications held during quiet hours: the latest per alert. When the hours end, those whose
+/// alert still needs attention (active, not acknowledged, not shelved) go out, once.
+#[derive(Default)]
+struct Held {
+    waiting: HashMap<AlertKey, Notification>,
+}
+
+impl Held {
+    fn any(&self) -> bool {
+        !self.waiting.is_empty()
+    }
+
+    /// The notification to show now, or None when it waits: critical alerts never wait.
+    fn pass(
+        &mut self,
+        n: &Notification,
+        quiet: Option<QuietHours>,
+        minute: u16,
+    ) -> Option<Notification> {
+        if n.severity < Severity::Critical && quiet.is_some_and(|q| q.holds(minute)) {
+            self.waiting.insert(n.key.clone(), n.clone());
+            None
+        } else {
+            // Told now: nothing older about this alert is owed.
+            self.waiting.remove(&n.key);
+            Some(n.clone())
+        }
+    }
+
+    /// Outside quiet hours, what waited and is still owed (`owed` says which alerts still need
+    /// attention), marked as held; nothing while they last.
+    fn release(
+        &mut self,
+        quiet: Option<QuietHours>,
+        minute: u16,
+        owed: impl Fn(&AlertKey) -> bool,
+    ) -> Vec<Notification> {
+        if self.waiting.is_empty() || quiet.is_some_and(|q| q.holds(minute)) {
+            return Vec::new();
+        }
+        let mut out: Vec<Notification> = self
+            .waiting
+            .drain()
+            .filter(|(key, _)| owed(key))
+            .map(|(_, mut n)| {
+                n.body = format!("{} (held during quiet hours)", n.body);
+                n
+            })
+            .collect();
+        out.sort_by_key(|n| n.ts);
+        out
+    }
 }
 
 impl Worker {
@@ -569,14 +719,45 @@ impl Worker {
                 (self.evaluator.shelve(&key, until, &by, now), reply)
             }
             Command::Unshelve(key, by, reply) => (self.evaluator.unshelve(&key, &by, now), reply),
-            Command::SetRules(rules, text, reply) => {
-                let out = self.evaluator.set_rules(rules.clone(), now);
-                let mut shown = self.shown.lock().unwrap_or_else(|p| p.into_inner());
-                shown.rules = rules;
-                shown.rules_text = text.clone();
-                drop(shown);
-                let _ = self.save_rules.insert(text);
-                (Ok(out), reply)
+            Command::SetRules(rules, text, reply) => (Ok(self.set_rules(rules, text, now)), reply),
+            Command::ChangeRules(edit, reply) => {
+                let (text, rules) = {
+                    let shown = self.shown.lock().unwrap_or_else(|p| p.into_inner());
+                    (shown.rules_text.clone(), shown.rules.clone())
+                };
+                let changed = edit(&text, &rules).and_then(|text| {
+                    let rules = RuleSet::from_toml(&text)
+                        .map_err(|e| EngineError::Config(e.to_string()))?;
+                    Ok((rules, text))
+                });
+                match changed {
+                    Ok((rules, text)) => {
+                        // In force before the answer: the caller reads them next.
+                        let out = self.set_rules(rules, text, now);
+                        let _ = reply.send(Ok(()));
+                        return out;
+                    }
+                    Err(e) => {
+                        let _ = reply.send(Err(e));
+                        return Vec::new();
+                    }
+                }
+            }
+            Command::SetNotifications(settings, reply) => {
+                match serde_json::to_string(&settings) {
+                    Ok(json) => {
+                        self.save_notifications = Some(json);
+                        self.shown
+                            .lock()
+                            .unwrap_or_else(|p| p.into_inner())
+                            .notifications = settings;
+                        let _ = reply.send(Ok(()));
+                    }
+                    Err(e) => {
+                        let _ = reply.send(Err(EngineError::Config(e.to_string())));
+                    }
+                }
+                return Vec::new();
             }
         };
         match result {
@@ -589,6 +770,16 @@ impl Worker {
                 Vec::new()
             }
         }
+    }
+
+    fn set_rules(&mut self, rules: RuleSet, text: String, now: i64) -> Vec<Output> {
+        let out = self.evaluator.set_rules(rules.clone(), now);
+        let mut shown = self.shown.lock().unwrap_or_else(|p| p.into_inner());
+        shown.rules = rules;
+        shown.rules_text = text.clone();
+        drop(shown);
+        let _ = self.save_rules.insert(text);
+        out
     }
 
     /// Stores the records and the state (when changed: with every transition, at the end, and
@@ -619,6 +810,17 @@ impl Worker {
                 tracing::error!(error = %e, "alert rules not saved");
             }
         }
+        if let Some(json) = self.save_notifications.take() {
+            let change = SourceConfigChange {
+                kind: NOTIFY_KIND.into(),
+                id: NOTIFY_ID.into(),
+                config: Some(json),
+                now_ms: now,
+            };
+            if let Err(e) = self.ingest.save_source_config(change).await {
+                tracing::error!(error = %e, "notification settings not saved");
+            }
+        }
         if !records.is_empty() || state_changed {
             let write = AlertWrite {
                 transitions: records.clone(),
@@ -634,9 +836,33 @@ impl Worker {
                 Err(e) => tracing::error!(error = %e, "alert records not saved"),
             }
         }
+        let quiet = self
+            .shown
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .notifications
+            .quiet;
+        let minute = (self.local_minute)(now);
         for output in &outputs {
             if let Output::Notification(n) = output {
-                self.notifier.notify(n);
+                if let Some(n) = self.held.pass(n, quiet, minute) {
+                    self.notifier.notify(&n);
+                }
+            }
+        }
+        if self.held.any() {
+            let owed: HashSet<AlertKey> = self
+                .evaluator
+                .active()
+                .into_iter()
+                .filter(|a| {
+                    a.state == telltale_alerts::AlertState::ActiveUnacked
+                        && a.shelved_until.is_none_or(|until| until <= now)
+                })
+                .map(|a| a.key)
+                .collect();
+            for n in self.held.release(quiet, minute, |key| owed.contains(key)) {
+                self.notifier.notify(&n);
             }
         }
         if !outputs.is_empty() {
@@ -845,6 +1071,67 @@ pub fn series_alerts(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn note(rule: &str, severity: Severity, ts: i64) -> Notification {
+        Notification {
+            key: AlertKey::new(rule, "ble:A", "temperature"),
+            severity,
+            title: rule.into(),
+            body: format!("{rule} at {ts}"),
+            ts,
+        }
+    }
+
+    /// Quiet hours hold what is below critical, and let out once what is still owed.
+    #[test]
+    fn quiet_hours_hold_and_then_release_what_is_still_owed() {
+        let night = Some(QuietHours {
+            from_min: 22 * 60,
+            to_min: 7 * 60,
+        });
+        let (late, early, day) = (23 * 60, 6 * 60, 8 * 60);
+        let mut held = Held::default();
+        assert!(held
+            .pass(&note("warm", Severity::Warning, 1), night, late)
+            .is_none());
+        assert!(held
+            .pass(&note("warm", Severity::Warning, 2), night, late)
+            .is_none());
+        assert!(held
+            .pass(&note("info", Severity::Info, 3), night, early)
+            .is_none());
+        assert!(held
+            .pass(&note("gone", Severity::Warning, 4), night, early)
+            .is_none());
+        // Critical never waits; and without quiet hours nothing does.
+        assert!(held
+            .pass(&note("fire", Severity::Critical, 5), night, late)
+            .is_some());
+        assert!(held
+            .pass(&note("x", Severity::Info, 6), None, late)
+            .is_some());
+        // Still night: nothing goes out.
+        assert!(held.release(night, early, |_| true).is_empty());
+        // Morning: the latest of each alert still owed, once, marked as held.
+        let out = held.release(night, day, |k| k.rule != "gone");
+        let said: Vec<&str> = out.iter().map(|n| n.body.as_str()).collect();
+        assert_eq!(
+            said,
+            [
+                "warm at 2 (held during quiet hours)",
+                "info at 3 (held during quiet hours)"
+            ]
+        );
+        assert!(held.release(night, day, |_| true).is_empty(), "told once");
+        // Told outside quiet hours: nothing older about it is still owed.
+        assert!(held
+            .pass(&note("warm", Severity::Warning, 7), night, late)
+            .is_none());
+        assert!(held
+            .pass(&note("warm", Severity::Warning, 8), None, late)
+            .is_some());
+        assert!(held.release(None, late, |_| true).is_empty());
+    }
 
     #[test]
     fn the_shipped_rules_parse() {

@@ -7,9 +7,10 @@ use crate::alerting::Alerts;
 use crate::error::Result;
 use std::path::Path;
 use std::sync::Arc;
-use telltale_alerts::RuleSet;
+use telltale_alerts::{AlertKind, EventKind, Rule, RuleSet, Target};
 use telltale_model::alert::{
-    AlertHistoryQuery, AlertRecord, ChartForecast, Forecast, SeriesAlerts,
+    AlertHistoryQuery, AlertRecord, ChartForecast, Forecast, PreviewRaise, RulePreview,
+    SeriesAlerts, PREVIEW_EXAMPLES,
 };
 use telltale_model::upkeep::ServiceStatus;
 use telltale_model::{
@@ -18,6 +19,12 @@ use telltale_model::{
 };
 use telltale_sources::SourceBoard;
 use telltale_store::{SeriesKey, Store};
+
+/// How far back a rule's preview looks: a week.
+pub const PREVIEW_SPAN_MS: i64 = 7 * 86_400_000;
+/// The most readings one preview reads (a week of 1 Hz is 0.6 M per series): a second or two
+/// of work; past it the preview says how much it judged.
+pub const PREVIEW_READINGS: u64 = 5_000_000;
 
 #[derive(Clone)]
 pub struct Queries {
@@ -44,6 +51,126 @@ impl Queries {
         let mut summaries = self.store.device_summaries()?;
         self.store.fill_sparklines(&mut summaries, now_ms)?;
         Ok(Dashboard::new(now_ms, summaries, self.board.snapshot()))
+    }
+
+    /// How `rule` would have done over the last [`PREVIEW_SPAN_MS`] of stored readings: the
+    /// same state machines as live alerts and `telltale alerts replay`, on every series the rule
+    /// matches (by device name or id, kind and tags), until [`PREVIEW_READINGS`] are read.
+    pub fn preview_rule(&self, rule: &Rule, now_ms: i64) -> Result<RulePreview> {
+        let from = now_ms - PREVIEW_SPAN_MS;
+        let mut preview = RulePreview {
+            from_ms: from,
+            to_ms: now_ms,
+            ..RulePreview::default()
+        };
+        if !rule.kind.judges_readings() {
+            preview.note = Some(format!(
+                "{} rules judge forecasts and service plans, not readings: the Upkeep page \
+                 shows where those stand now",
+                rule.kind
+            ));
+            return Ok(preview);
+        }
+        let mut raises = Vec::new();
+        let mut unread = 0u32;
+        for summary in self.store.device_summaries()? {
+            let d = &summary.device;
+            let name = if d.name.is_empty() {
+                d.id.as_str()
+            } else {
+                &d.name
+            };
+            let applies = |metric: &str| {
+                rule.applies(&Target {
+                    id: d.id.as_str(),
+                    device: name,
+                    kind: Some(&d.kind),
+                    tags: &d.tags,
+                    metric,
+                    unit: None,
+                })
+            };
+            // A stale rule on every metric hears the device whichever metric speaks: one
+            // stream of all of them. Every other rule judges each series on its own.
+            let streams: Vec<(String, Vec<&telltale_model::LatestValue>)> =
+                if rule.kind == AlertKind::Stale && rule.metric == "*" {
+                    if summary.latest.is_empty() || !applies("*") {
+                        continue;
+                    }
+                    vec![("*".to_owned(), summary.latest.iter().collect())]
+                } else {
+                    summary
+                        .latest
+                        .iter()
+                        .filter(|v| applies(&v.metric))
+                        .map(|v| (v.metric.clone(), vec![v]))
+                        .collect()
+                };
+            for (metric, parts) in streams {
+                if preview.readings >= PREVIEW_READINGS {
+                    unread += 1;
+                    continue;
+                }
+                let mut readings = Vec::new();
+                for part in &parts {
+                    let key = SeriesKey {
+                        device: d.id.clone(),
+                        metric: part.metric.clone(),
+                    };
+                    self.store.export(&key, from, now_ms, |s| {
+                        readings.push((s.ts, s.value));
+                        Ok(())
+                    })?;
+                }
+                if parts.len() > 1 {
+                    readings.sort_by_key(|(ts, _)| *ts);
+                }
+                preview.series += 1;
+                preview.readings += readings.len() as u64;
+                let unit = match parts.as_slice() {
+                    [one] => one.unit.clone(),
+                    _ => None,
+                };
+                let last = readings.last().copied();
+                let mut raise = |ts_ms: i64, value: f64| {
+                    preview.raised += 1;
+                    raises.push(PreviewRaise {
+                        ts_ms,
+                        device_name: name.to_owned(),
+                        metric: metric.clone(),
+                        value,
+                        unit: unit.clone(),
+                    });
+                };
+                for e in telltale_alerts::replay_rules([rule], name, &metric, readings) {
+                    if e.kind == EventKind::Raised {
+                        raise(e.ts, e.value);
+                    }
+                }
+                // A replay judges silences between readings; one still going on now counts
+                // too, as it would have raised live.
+                if let (AlertKind::Stale, Some((ts, value))) = (rule.kind, last) {
+                    let due = ts.saturating_add((rule.stale_after_s * 1000.0).ceil() as i64);
+                    if due <= now_ms {
+                        raise(due, value);
+                    }
+                }
+            }
+        }
+        raises.sort_by_key(|r| std::cmp::Reverse(r.ts_ms));
+        raises.truncate(PREVIEW_EXAMPLES);
+        preview.examples = raises;
+        preview.note = if unread > 0 {
+            Some(format!(
+                "judged the first {} series ({} readings); {unread} more were not read",
+                preview.series, preview.readings
+            ))
+        } else if preview.series == 0 {
+            Some("no stored series matches this rule yet".to_owned())
+        } else {
+            None
+        };
+        Ok(preview)
     }
 
     pub fn history(&self, q: &HistoryQuery) -> Result<History> {

@@ -1,10 +1,12 @@
 //! Alerts evaluated on committed readings, with a real SQLite file: raised, acknowledged,
 //! recorded, and continued across a restart in the middle of an on-delay.
 
-use std::sync::{Arc, Mutex};
+mod common;
+
+use common::{Collected, Collector};
+use std::sync::Arc;
 use std::time::Duration;
-use telltale_alerts::Notification;
-use telltale_engine::alerting::{history, Notifier};
+use telltale_engine::alerting::history;
 use telltale_engine::Engine;
 use telltale_model::alert::{
     AlertEvent, AlertHistoryQuery, AlertId, AlertRecord, AlertState, Severity,
@@ -23,18 +25,6 @@ deadband = 1.0
 on_delay_s = 60
 severity = "critical"
 "#;
-
-#[derive(Default)]
-struct Collected(Mutex<Vec<Notification>>);
-
-/// Hands notifications to the test.
-struct Collector(Arc<Collected>);
-
-impl Notifier for Collector {
-    fn notify(&self, n: &Notification) {
-        self.0 .0.lock().unwrap().push(n.clone());
-    }
-}
 
 fn reading(ts_ms: i64, value: f64) -> Reading {
     Reading {

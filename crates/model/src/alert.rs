@@ -317,6 +317,170 @@ pub struct AlertsOverview {
     /// Each rule's kind, by rule id: what a recorded value means (a reading, or time left).
     #[serde(default)]
     pub rule_kinds: Vec<(String, AlertKind)>,
+    /// The rules in force as the form shows them, in the document's order.
+    #[serde(default)]
+    pub forms: Vec<RuleForm>,
+    /// When notifications wait.
+    #[serde(default)]
+    pub notifications: NotificationSettings,
+}
+
+/// One alert rule as the app's form edits it: the fields people set, in the rule's own units.
+/// A field the kind does not use is 0. Saving a form over a rule keeps what the form does not
+/// show (listed in `also`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RuleForm {
+    pub id: String,
+    /// A device's name (or id), or `*` for every device.
+    pub device: String,
+    /// A metric, or `*` (stale, forecast and service_due: every metric of the device).
+    pub metric: String,
+    pub kind: AlertKind,
+    /// high, low, battery_low: the value; rate: units per minute; anomaly: how surprising.
+    pub limit: f64,
+    /// How far back inside the limit a value must come to clear the alert.
+    pub deadband: f64,
+    /// How long the condition must hold before the alert is raised (`on_delay_s`).
+    pub for_s: f64,
+    /// stale: the silence after which a device counts as quiet.
+    pub stale_after_s: f64,
+    /// rate: the window the change is measured over.
+    pub window_s: f64,
+    /// forecast, service_due: raise when the date is less than this far ahead.
+    pub horizon_s: f64,
+    pub severity: Severity,
+    /// Off: the alerts are recorded and listed, but nobody is notified.
+    pub notify: bool,
+    /// Repeat the notification this often while unacknowledged; 0 = never.
+    pub renotify_s: f64,
+    /// What the rule also says that the form does not show, in words (kept as it is).
+    #[serde(default)]
+    pub also: Vec<String>,
+}
+
+/// The most characters of a rule id, device or metric a form may carry.
+pub const MAX_RULE_NAME: usize = 128;
+
+impl RuleForm {
+    /// A new rule on one series: alert when it goes above `limit`, a warning, notified.
+    pub fn new(device: &str, metric: &str, kind: AlertKind) -> Self {
+        RuleForm {
+            id: String::new(),
+            device: device.to_owned(),
+            metric: metric.to_owned(),
+            kind,
+            limit: 0.0,
+            deadband: 0.0,
+            for_s: 0.0,
+            stale_after_s: 0.0,
+            window_s: 0.0,
+            horizon_s: 0.0,
+            severity: Severity::Warning,
+            notify: true,
+            renotify_s: 0.0,
+            also: Vec::new(),
+        }
+    }
+
+    /// Sizes only; what a rule means is checked where rules are (the alerts crate).
+    pub fn validate(&self) -> Result<(), ApiError> {
+        for (what, s) in [
+            ("id", &self.id),
+            ("device", &self.device),
+            ("metric", &self.metric),
+        ] {
+            if s.trim().is_empty() || s.len() > MAX_RULE_NAME {
+                return Err(ApiError::invalid(format!(
+                    "the rule's {what} must be 1 to {MAX_RULE_NAME} characters"
+                )));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// How a rule would have done over the stored history: the form's preview before saving.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct RulePreview {
+    pub from_ms: TimestampMs,
+    pub to_ms: TimestampMs,
+    /// Series judged, and readings read.
+    pub series: u32,
+    pub readings: u64,
+    /// Times the rule would have raised an alert.
+    pub raised: u32,
+    /// The latest raises, newest first (at most [`PREVIEW_EXAMPLES`]).
+    pub examples: Vec<PreviewRaise>,
+    /// Why some or all of the history could not be judged, in words.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+/// The most raises a preview lists.
+pub const PREVIEW_EXAMPLES: usize = 5;
+
+/// One raise a preview found.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PreviewRaise {
+    pub ts_ms: TimestampMs,
+    pub device_name: String,
+    pub metric: String,
+    pub value: f64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unit: Option<String>,
+}
+
+/// Saving a form: the rule, and which rule it replaces (its id before an edit; none for a new
+/// rule).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RuleChange {
+    pub form: RuleForm,
+    #[serde(default)]
+    pub replaces: Option<String>,
+}
+
+/// Hours of the day, in local time, when alerts below critical notify nobody; whatever still
+/// needs attention when they end is notified then.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QuietHours {
+    /// Minutes after local midnight: from `from_min` (inclusive) to `to_min` (exclusive), across
+    /// midnight when `to_min < from_min`.
+    pub from_min: u16,
+    pub to_min: u16,
+}
+
+impl QuietHours {
+    pub const MINUTES_PER_DAY: u16 = 24 * 60;
+
+    /// Whether the minute of the day `minute` is quiet.
+    pub fn holds(self, minute: u16) -> bool {
+        if self.from_min <= self.to_min {
+            (self.from_min..self.to_min).contains(&minute)
+        } else {
+            minute >= self.from_min || minute < self.to_min
+        }
+    }
+
+    pub fn validate(self) -> Result<(), ApiError> {
+        if self.from_min >= Self::MINUTES_PER_DAY || self.to_min >= Self::MINUTES_PER_DAY {
+            return Err(ApiError::invalid(
+                "quiet hours are minutes of the day, 0 to 1439",
+            ));
+        }
+        if self.from_min == self.to_min {
+            return Err(ApiError::invalid(
+                "quiet hours must start and end at different times",
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// How notifications reach people.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct NotificationSettings {
+    #[serde(default)]
+    pub quiet: Option<QuietHours>,
 }
 
 /// Which history to show.
@@ -523,6 +687,34 @@ mod tests {
                 _ => (None, None),
             };
             assert_eq!(AlertEvent::from_word(e.word(), from, to), Some(e));
+        }
+    }
+
+    #[test]
+    fn quiet_hours_may_cross_midnight() {
+        let night = QuietHours {
+            from_min: 22 * 60,
+            to_min: 7 * 60,
+        };
+        assert!(night.holds(23 * 60) && night.holds(0) && night.holds(6 * 60 + 59));
+        assert!(!night.holds(7 * 60) && !night.holds(12 * 60) && !night.holds(22 * 60 - 1));
+        let lunch = QuietHours {
+            from_min: 12 * 60,
+            to_min: 13 * 60,
+        };
+        assert!(lunch.holds(12 * 60) && !lunch.holds(13 * 60) && !lunch.holds(0));
+        assert!(night.validate().is_ok());
+        for bad in [
+            QuietHours {
+                from_min: 60,
+                to_min: 60,
+            },
+            QuietHours {
+                from_min: 1440,
+                to_min: 60,
+            },
+        ] {
+            assert!(bad.validate().is_err(), "{bad:?}");
         }
     }
 

@@ -91,6 +91,15 @@ commands! {
     UnshelveAlert = "unshelve_alert" { id: crate::alert::AlertId } -> ();
     /// Replaces the alert rules (RULES.toml's text).
     SaveAlertRules = "save_alert_rules" { rules: String } -> ();
+    /// How a rule the form describes would have done over the last week of stored history.
+    PreviewRule = "preview_rule" { change: crate::alert::RuleChange } -> crate::alert::RulePreview;
+    /// Saves a rule made or changed by the form (one `[[rule]]` table of the rules' text).
+    SaveRule = "save_rule" { change: crate::alert::RuleChange } -> ();
+    DeleteRule = "delete_rule" { id: String } -> ();
+    /// Sets the quiet hours (or none).
+    SaveNotifications = "save_notifications" { settings: crate::alert::NotificationSettings } -> ();
+    /// Shows a test notification; answers what alerts do at this hour.
+    TestNotification = "test_notification" {} -> String;
     Forecasts = "forecasts" {} -> Vec<crate::alert::Forecast>;
     /// A chart's alert limits, active periods and forecast bands.
     SeriesAlerts = "series_alerts" { query: crate::HistoryQuery } -> crate::alert::SeriesAlerts;

@@ -1,9 +1,13 @@
 //! Alerts: what needs attention now (acknowledge, shelve), what happened, and the rules.
 
 use crate::pages::dashboard::error_view;
+use crate::pages::rule_form::{self, RuleEditor};
 use crate::{api, format};
 use leptos::prelude::*;
-use telltale_model::alert::{ActiveAlert, AlertHistoryQuery, AlertId, AlertRecord, AlertState};
+use telltale_model::alert::{
+    ActiveAlert, AlertHistoryQuery, AlertId, AlertKind, AlertRecord, AlertState,
+    NotificationSettings, QuietHours, RuleChange, RuleForm,
+};
 use telltale_model::{ApiError, Dashboard};
 
 /// What a person did to an alert.
@@ -51,6 +55,29 @@ pub fn AlertsPage() -> impl IntoView {
             }
         }
     });
+    // The rule form: what it edits (None: closed), the ids in use, and what it did.
+    let opened: rule_form::Opened = RwSignal::new(None);
+    let forms = Memo::new(move |_| {
+        overview.with(|o| match o {
+            Some(Ok(o)) => o.forms.clone(),
+            _ => Vec::new(),
+        })
+    });
+    let taken = Signal::derive(move || forms.with(|f| f.iter().map(|f| f.id.clone()).collect()));
+    let done = Callback::new(move |said: String| {
+        message.set(Some((false, said)));
+        overview.refetch();
+    });
+    // Opens a rule's form from its alert.
+    let edit = Callback::new(move |rule: String| {
+        if let Some(form) = forms.with_untracked(|f| f.iter().find(|f| f.id == rule).cloned()) {
+            opened.set(Some(RuleChange {
+                form,
+                replaces: Some(rule),
+            }));
+            scroll_to("rule-form");
+        }
+    });
     let acted = act.value();
     Effect::new(move |_| {
         if let Some(said) = acted.get() {
@@ -74,6 +101,9 @@ pub fn AlertsPage() -> impl IntoView {
         {move || message.get().map(|(bad, m)| view! {
             <p class:error=bad class:status=!bad role="status" data-testid="alert-status">{m}</p>
         })}
+        // A landscape tablet shows what happens beside what is set up.
+        <div class="columns" data-testid="columns">
+        <div class="column">
         <section class="panel">
             <h2>"Needs attention"</h2>
             <Show
@@ -81,7 +111,7 @@ pub fn AlertsPage() -> impl IntoView {
                 fallback=|| view! { <p class="placeholder" data-testid="no-alerts">"All clear."</p> }
             >
                 <ul class="alert-list">
-                    {move || active.get().into_iter().map(|a| view! { <AlertRow alert=a act=act /> }).collect_view()}
+                    {move || active.get().into_iter().map(|a| view! { <AlertRow alert=a act=act edit=edit /> }).collect_view()}
                 </ul>
             </Show>
         </section>
@@ -89,11 +119,176 @@ pub fn AlertsPage() -> impl IntoView {
             Some(Ok(o)) => o.rule_kinds.clone(),
             _ => Vec::new(),
         })) />
-        <Rules overview_rules=Memo::new(move |_| overview.with(|o| match o {
-            Some(Ok(o)) => Some(o.rules.clone()),
+        </div>
+        <div class="column">
+        <section class="panel" id="rules">
+            <h2>"Rules"</h2>
+            <RuleEditor opened=opened taken=taken done=done />
+            <Show when=move || opened.with(Option::is_none)>
+                <ul class="rule-list">
+                    {move || forms.get().into_iter().map(|f| view! { <RuleRow form=f opened=opened /> }).collect_view()}
+                </ul>
+                <div class="row-actions">
+                    <button class="chip-button primary" data-testid="new-rule" on:click=move |_| {
+                        opened.set(Some(RuleChange { form: RuleForm::new("", "", AlertKind::High), replaces: None }));
+                    }>"New rule"</button>
+                </div>
+            </Show>
+            <details class="advanced">
+                <summary>"Advanced: the rules as TOML"</summary>
+                <Rules overview_rules=Memo::new(move |_| overview.with(|o| match o {
+                    Some(Ok(o)) => Some(o.rules.clone()),
+                    _ => None,
+                })) message=message on_saved=Callback::new(move |()| overview.refetch()) />
+            </details>
+        </section>
+        <Notifications settings=Memo::new(move |_| overview.with(|o| match o {
+            Some(Ok(o)) => Some(o.notifications.clone()),
             _ => None,
         })) message=message />
+        </div>
+        </div>
     }
+}
+
+/// Brings an element into view once it is drawn (the form opens above the list).
+fn scroll_to(testid: &'static str) {
+    request_animation_frame(move || {
+        if let Some(e) = document()
+            .query_selector(&format!("[data-testid={testid}]"))
+            .ok()
+            .flatten()
+        {
+            e.scroll_into_view();
+        }
+    });
+}
+
+/// One rule in a sentence, with its form a tap away.
+#[component]
+fn RuleRow(form: RuleForm, opened: rule_form::Opened) -> impl IntoView {
+    let dashboard = crate::live::Live::get().dashboard;
+    let unit = dashboard.with_untracked(|d| match d {
+        Some(Ok(d)) => d
+            .devices
+            .iter()
+            .filter(|s| {
+                form.device == "*"
+                    || s.device.name == form.device
+                    || s.device.id.as_str() == form.device
+            })
+            .flat_map(|s| s.latest.iter())
+            .find(|l| l.metric == form.metric)
+            .and_then(|l| l.unit.clone()),
+        _ => None,
+    });
+    let text = rule_form::sentence(&form, unit.as_deref());
+    let id = form.id.clone();
+    view! {
+        <li class="rule-row" data-testid="rule" data-rule=id.clone()>
+            <span class="rule-text">{text}</span>
+            <span class="detail">{format!(" ({id})")}</span>
+            <button class="chip-button" data-testid="edit-rule" on:click=move |_| {
+                opened.set(Some(RuleChange { form: form.clone(), replaces: Some(form.id.clone()) }));
+                scroll_to("rule-form");
+            }>"Change"</button>
+        </li>
+    }
+}
+
+/// Quiet hours, and a test notification.
+#[component]
+fn Notifications(
+    settings: Memo<Option<NotificationSettings>>,
+    message: RwSignal<Option<(bool, String)>>,
+) -> impl IntoView {
+    let quiet_on = RwSignal::new(false);
+    let from = RwSignal::new("22:00".to_owned());
+    let to = RwSignal::new("07:00".to_owned());
+    Effect::new(move |_| {
+        if let Some(s) = settings.get() {
+            quiet_on.set(s.quiet.is_some());
+            if let Some(q) = s.quiet {
+                from.set(hhmm(q.from_min));
+                to.set(hhmm(q.to_min));
+            }
+        }
+    });
+    let save = Action::new_local(|settings: &NotificationSettings| {
+        let settings = settings.clone();
+        async move { api::save_notifications(settings).await }
+    });
+    let test = Action::new_local(|_: &()| api::test_notification());
+    Effect::new(move |_| {
+        let said = match save.value().get() {
+            None => return,
+            Some(Ok(())) => (false, "Notification settings saved.".to_owned()),
+            Some(Err(e)) => (true, e.message),
+        };
+        message.set(Some(said));
+    });
+    Effect::new(move |_| {
+        let said = match test.value().get() {
+            None => return,
+            Some(Ok(s)) => (false, s),
+            Some(Err(e)) => (true, e.message),
+        };
+        message.set(Some(said));
+    });
+    let on_save = move |_| {
+        let quiet = if quiet_on.get_untracked() {
+            match (minutes(&from.get_untracked()), minutes(&to.get_untracked())) {
+                (Some(from_min), Some(to_min)) => Some(QuietHours { from_min, to_min }),
+                _ => {
+                    message.set(Some((
+                        true,
+                        "Quiet hours need a start and an end time.".into(),
+                    )));
+                    return;
+                }
+            }
+        } else {
+            None
+        };
+        save.dispatch_local(NotificationSettings { quiet });
+    };
+    view! {
+        <section class="panel" data-testid="notifications">
+            <h2>"Notifications"</h2>
+            <div class="fields">
+                <label class="check wide">
+                    <input type="checkbox" data-testid="quiet-on" prop:checked=quiet_on
+                        on:change=move |e| quiet_on.set(event_target_checked(&e)) />
+                    "Quiet hours: only critical alerts notify"
+                </label>
+                <label>"From"
+                    <input type="time" data-testid="quiet-from" prop:value=from prop:disabled=move || !quiet_on.get()
+                        on:change=move |e| from.set(event_target_value(&e)) />
+                </label>
+                <label>"To"
+                    <input type="time" data-testid="quiet-to" prop:value=to prop:disabled=move || !quiet_on.get()
+                        on:change=move |e| to.set(event_target_value(&e)) />
+                </label>
+            </div>
+            <p class="detail">"What still needs attention when quiet hours end is notified then. Each rule can also be silenced on its own."</p>
+            <div class="row-actions">
+                <button class="chip-button primary" data-testid="save-notifications" on:click=on_save>"Save"</button>
+                <button class="chip-button" data-testid="test-notification"
+                    on:click=move |_| { test.dispatch_local(()); }>"Send a test notification"</button>
+            </div>
+        </section>
+    }
+}
+
+fn hhmm(minute: u16) -> String {
+    format!("{:02}:{:02}", minute / 60, minute % 60)
+}
+
+/// Minutes after midnight of `HH:MM`, as `<input type=time>` gives it.
+fn minutes(text: &str) -> Option<u16> {
+    let (h, m) = text.split_once(':')?;
+    let (h, m): (u16, u16) = (h.parse().ok()?, m.get(..2)?.parse().ok()?);
+    (h < 24 && m < 60).then_some(h * 60 + m)
 }
 
 fn state_text(state: AlertState) -> &'static str {
@@ -106,7 +301,7 @@ fn state_text(state: AlertState) -> &'static str {
 }
 
 #[component]
-fn AlertRow(alert: ActiveAlert, act: AlertAction) -> impl IntoView {
+fn AlertRow(alert: ActiveAlert, act: AlertAction, edit: Callback<String>) -> impl IntoView {
     let id = alert.id.clone();
     let who = if alert.device_name.is_empty() {
         alert.id.device.clone()
@@ -122,6 +317,7 @@ fn AlertRow(alert: ActiveAlert, act: AlertAction) -> impl IntoView {
     let unacked = alert.state.is_unacked();
     let shelved = alert.shelved_until_ms.is_some();
     let (ack_id, shelve_id) = (id.clone(), id.clone());
+    let rule = id.rule.clone();
     let detail = format!(
         "{} · since {}{}{}",
         state_text(alert.state),
@@ -151,6 +347,8 @@ fn AlertRow(alert: ActiveAlert, act: AlertAction) -> impl IntoView {
                     <button class="chip-button primary" data-testid="ack"
                         on:click=move |_| act(Act::Acknowledge, ack_id.clone())>"Acknowledge"</button>
                 })}
+                <button class="chip-button" data-testid="alert-rule"
+                    on:click=move |_| edit.run(rule.clone())>"Change rule"</button>
                 {if shelved {
                     view! { <button class="chip-button" on:click=move |_| act(Act::Unshelve, shelve_id.clone())>"Unshelve"</button> }.into_any()
                 } else {
@@ -273,12 +471,15 @@ fn History(
 fn Rules(
     overview_rules: Memo<Option<String>>,
     message: RwSignal<Option<(bool, String)>>,
+    on_saved: Callback<()>,
 ) -> impl IntoView {
-    // The editor holds the user's text; it is filled from the engine once, not on every poll.
+    // The editor holds the user's text: it follows the rules in force (a form's save changes
+    // them) until a person starts typing, and again once their text is saved.
     let text = RwSignal::new(None::<String>);
+    let typing = RwSignal::new(false);
     Effect::new(move |_| {
-        if text.get_untracked().is_none() {
-            if let Some(r) = overview_rules.get() {
+        if let Some(r) = overview_rules.get() {
+            if !typing.get_untracked() {
                 text.set(Some(r));
             }
         }
@@ -291,7 +492,11 @@ fn Rules(
     Effect::new(move |_| {
         let said = match saved.get() {
             None => return,
-            Some(Ok(())) => (false, "Rules saved and in force.".to_owned()),
+            Some(Ok(())) => {
+                typing.set(false);
+                on_saved.run(());
+                (false, "Rules saved and in force.".to_owned())
+            }
             Some(Err(e)) => (true, format!("Rules not saved: {}", e.message)),
         };
         message.set(Some(said));
@@ -302,18 +507,17 @@ fn Rules(
         }
     };
     view! {
-        <section class="panel">
-            <h2>"Rules"</h2>
+        <div>
             <p class="detail">
                 "Each [[rule]] watches a metric of one device (or \"*\", or every device of a kind): \
                  high, low, rate, stale, battery_low or anomaly, with deadband, on/off delays and a severity."
             </p>
             <textarea class="rules" spellcheck="false" data-testid="rules"
                 prop:value=move || text.get().unwrap_or_default()
-                on:input=move |e| text.set(Some(event_target_value(&e)))></textarea>
+                on:input=move |e| { typing.set(true); text.set(Some(event_target_value(&e))); }></textarea>
             <div class="row-actions">
                 <button class="chip-button primary" data-testid="save-rules" on:click=on_save>"Save rules"</button>
             </div>
-        </section>
+        </div>
     }
 }

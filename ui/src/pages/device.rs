@@ -400,6 +400,49 @@ pub fn DevicePage(id: DeviceId) -> impl IntoView {
         })
     };
     let table = RwSignal::new(false);
+    // "Alert me…": the rule form on this device's charted metric, named from the ids in use.
+    let rule: crate::pages::rule_form::Opened = RwSignal::new(None);
+    let rules = LocalResource::new(api::alerts);
+    let taken = Signal::derive(move || {
+        rules.with(|o| match o {
+            Some(Ok(o)) => o.forms.iter().map(|f| f.id.clone()).collect(),
+            _ => Vec::new(),
+        })
+    });
+    let rule_said = RwSignal::new(None::<String>);
+    let open_rule = move |_| {
+        let Some((device, latest)) = summary.with_untracked(|s| {
+            s.as_ref().map(|s| {
+                let m = metric.get_untracked();
+                let latest = s
+                    .latest
+                    .iter()
+                    .find(|l| Some(&l.metric) == m.as_ref())
+                    .map(|l| l.value);
+                let name = if s.device.name.is_empty() {
+                    s.device.id.0.clone()
+                } else {
+                    s.device.name.clone()
+                };
+                (name, latest)
+            })
+        }) else {
+            return;
+        };
+        let m = metric.get_untracked().unwrap_or_default();
+        let mut form = telltale_model::alert::RuleForm::new(
+            &device,
+            &m,
+            telltale_model::alert::AlertKind::High,
+        );
+        // Starts at the value now, for the person to move to where it should not go.
+        form.limit = latest.map_or(0.0, |v| (v * 10.0).round() / 10.0);
+        rule_said.set(None);
+        rule.set(Some(telltale_model::alert::RuleChange {
+            form,
+            replaces: None,
+        }));
+    };
 
     view! {
         <nav class="crumbs">
@@ -441,7 +484,11 @@ pub fn DevicePage(id: DeviceId) -> impl IntoView {
                 on:click=move |_| table.update(|t| *t = !*t)>
                 {move || if table.get() { "Hide table" } else { "Show as table" }}
             </button>
+            <button class="chip-button" data-testid="alert-me" on:click=open_rule>"Alert me…"</button>
         </div>
+        <crate::pages::rule_form::RuleEditor opened=rule taken=taken
+            done=Callback::new(move |said: String| { rule_said.set(Some(said)); rules.refetch(); }) />
+        {move || rule_said.get().map(|m| view! { <p class="status" role="status" data-testid="rule-saved">{m}</p> })}
         {move || table.get().then(|| history.with(|h| match h {
             Some(Ok(h)) => Some(view! { <HistoryTable h=h.clone() /> }),
             _ => None,

@@ -10,7 +10,8 @@ use crate::alerting::Alerts;
 use crate::error::{EngineError, Result};
 use crate::historian;
 use crate::secret::{ExposeSecret, Secret};
-use telltale_model::alert::AlertId;
+use telltale_alerts::Rule;
+use telltale_model::alert::{AlertId, NotificationSettings, RuleChange, RuleForm};
 use telltale_model::ble::{bindkey_hex, normalize_address, parse_bindkey, SaveBleDevice};
 use telltale_model::broker::{parse_url, BrokerCheck, BrokerConfig, BrokerEntry, SaveBroker};
 use telltale_model::historian::{HistorianCheck, HistorianSettings, SaveHistorian};
@@ -302,6 +303,65 @@ impl Engine {
             return Err(invalid("the rules must be under 256 KiB"));
         }
         self.alerter()?.set_rules(rules).await
+    }
+
+    /// The rules in force as the form shows them, in the document's order.
+    pub fn rule_forms(&self) -> Result<Vec<RuleForm>> {
+        Ok(self
+            .alerter()?
+            .rules()
+            .rules
+            .iter()
+            .map(Rule::form)
+            .collect())
+    }
+
+    /// The rule a form describes, checked as a saved rule would be: what the form does not
+    /// show is kept from the rule it replaces (`change.replaces`, else a rule of the same id).
+    pub fn rule_of(&self, change: &RuleChange) -> Result<Rule> {
+        change.form.validate().map_err(invalid_from)?;
+        let rules = self.alerter()?.rules();
+        let base = change
+            .replaces
+            .as_deref()
+            .or(Some(change.form.id.trim()))
+            .and_then(|id| rules.get(id));
+        Rule::from_form(&change.form, base).map_err(|e| EngineError::Invalid(e.to_string()))
+    }
+
+    /// Saves a rule made or changed by the form: its `[[rule]]` table replaces the old one
+    /// (or is added), the rest of the rules' text is left as written.
+    pub async fn save_rule(&self, change: &RuleChange) -> Result<()> {
+        let rule = self.rule_of(change)?;
+        let replaces = change.replaces.clone();
+        self.alerter()?
+            .change_rules(Box::new(move |text, _| {
+                telltale_alerts::form::upsert(text, replaces.as_deref(), &rule)
+                    .map_err(|e| EngineError::Invalid(e.to_string()))
+            }))
+            .await
+    }
+
+    /// Removes one rule; its alerts close.
+    pub async fn delete_rule(&self, id: &str) -> Result<()> {
+        check_id("rule id", id, telltale_model::alert::MAX_RULE_NAME)?;
+        let id = id.to_owned();
+        self.alerter()?
+            .change_rules(Box::new(move |text, _| {
+                telltale_alerts::form::remove(text, &id)
+                    .map_err(|e| EngineError::Invalid(e.to_string()))
+            }))
+            .await
+    }
+
+    /// Sets quiet hours (or none): alerts below critical wait for them to end.
+    pub async fn save_notifications(&self, settings: NotificationSettings) -> Result<()> {
+        self.alerter()?.set_notifications(settings).await
+    }
+
+    /// Shows a test notification; answers what happens to alerts at this hour.
+    pub fn test_notification(&self, now: TimestampMs) -> Result<String> {
+        Ok(self.alerter()?.test_notification(now))
     }
 
     /// Acknowledges an alert, on behalf of `by`.
