@@ -171,6 +171,8 @@ fn raw_bucket(s: &Sample) -> Bucket {
         max: s.value,
         mean: s.value,
         count: 1,
+        first: s.value,
+        last: s.value,
     }
 }
 
@@ -228,6 +230,8 @@ fn fold(
             max: a.max,
             mean: a.sum / a.count as f64,
             count: a.count as u64,
+            first: a.first,
+            last: a.last,
         })
         .collect()
 }

@@ -308,8 +308,9 @@ async fn rollups_and_queries_agree_with_the_raw_truth() {
         );
         assert!(h.buckets.iter().all(|b| b.t >= from && b.t < to));
         if h.bucket_ms > 0 {
-            // Each bucket holds exactly the readings of its window: buckets lie on the grid of
-            // the rollup level they were read from, the coarsest that divides their width (a whole number of that level's buckets, fewer
+            // Each bucket holds exactly the readings of its window, and its first and last are
+            // theirs: buckets lie on the grid of the rollup level they were read from, the
+            // coarsest that divides their width (a whole number of that level's buckets, fewer
             // than the next level holds), or from `from` when built from raw readings.
             let level = ROLLUP_LEVELS
                 .iter()
@@ -325,6 +326,12 @@ async fn rollups_and_queries_agree_with_the_raw_truth() {
                     .map(|(_, v)| *v)
                     .collect();
                 assert_eq!(b.count, inside.len() as u64, "bucket at {}", b.t);
+                assert_eq!(
+                    (b.first, b.last),
+                    (inside[0], inside[inside.len() - 1]),
+                    "first and last of the bucket at {} ({from}..{to}/{points})",
+                    b.t
+                );
             }
             // The 5-hour hole shows as missing buckets, never as invented ones.
             if h.bucket_ms < 5 * 3_600_000
