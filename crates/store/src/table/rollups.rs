@@ -1,3 +1,4 @@
+use crate::chunk::Sample;
 use crate::error::{Result, StoreError};
 use crate::migrate::Migration;
 use crate::rollup::{bucket_start, Agg, LEVELS};
@@ -50,24 +51,40 @@ fn add_first_and_last(tx: &Transaction<'_>) -> Result<()> {
             last = CASE WHEN last_ts = ?6 THEN ?7 ELSE last END
          WHERE series = ?1 AND level = ?2 AND t = ?3",
     )?;
+    /// One bucket's first and last raw reading so far.
+    struct Ends {
+        t: TimestampMs,
+        first: Sample,
+        last: Sample,
+    }
     for id in series {
         // Samples come in time order, so each level's bucket is whole once the next begins.
-        let mut open: [Option<(TimestampMs, (TimestampMs, f64), (TimestampMs, f64))>; 3] =
-            [None; 3];
-        let mut flush =
-            |level: i64,
-             (t, first, last): (TimestampMs, (TimestampMs, f64), (TimestampMs, f64))| {
-                update
-                    .execute(params![id, level, t, first.0, first.1, last.0, last.1])
-                    .map(|_| ())
-            };
+        let mut open: [Option<Ends>; LEVELS.len()] = [None, None, None];
+        let mut flush = |level: i64, e: Ends| {
+            update
+                .execute(params![
+                    id,
+                    level,
+                    e.t,
+                    e.first.ts,
+                    e.first.value,
+                    e.last.ts,
+                    e.last.value
+                ])
+                .map(|_| ())
+        };
         table::chunks::for_each(tx, id, TimestampMs::MIN, TimestampMs::MAX, |s| {
-            for (li, level) in LEVELS.into_iter().enumerate() {
+            for (level, slot) in LEVELS.into_iter().zip(&mut open) {
                 let t = bucket_start(s.ts, level);
-                match &mut open[li] {
-                    Some((open_t, _, last)) if *open_t == t => *last = (s.ts, s.value),
-                    slot => {
-                        if let Some(done) = slot.replace((t, (s.ts, s.value), (s.ts, s.value))) {
+                match slot {
+                    Some(e) if e.t == t => e.last = s,
+                    _ => {
+                        let fresh = Ends {
+                            t,
+                            first: s,
+                            last: s,
+                        };
+                        if let Some(done) = slot.replace(fresh) {
                             flush(level, done)?;
                         }
                     }
@@ -75,8 +92,8 @@ fn add_first_and_last(tx: &Transaction<'_>) -> Result<()> {
             }
             Ok(())
         })?;
-        for (li, level) in LEVELS.into_iter().enumerate() {
-            if let Some(done) = open[li].take() {
+        for (level, slot) in LEVELS.into_iter().zip(open) {
+            if let Some(done) = slot {
                 flush(level, done)?;
             }
         }
