@@ -1,8 +1,10 @@
 //! History charts, written once against plotters' `DrawingBackend`: the app draws them on a
 //! `<canvas>`, tests and exports draw the same chart into SVG.
 //!
-//! What the chart promises: the mean as a line, the min–max spread as a band when readings were
-//! aggregated, and gaps as gaps — a line never bridges a stretch with no data. A dated
+//! What the chart promises: raw readings as a line through them; aggregated stretches as a
+//! min–max band with the line the raw readings would draw at that width (each bucket's first,
+//! min, max and last: the M4 idea); and gaps as gaps — a line never bridges a stretch with no
+//! data. A dated
 //! forecast is drawn ahead of the data: the fan of trends from the last point to
 //! the limit, reached between the interval's ends, labelled with when.
 
@@ -60,6 +62,61 @@ pub fn runs(buckets: &[Bucket], max_step: i64) -> Vec<&[Bucket]> {
         out.push(&buckets[start..]);
     }
     out
+}
+
+/// Where each bucket of `run` ends: the next grid line after its start (buckets lie on a grid
+/// `bucket_ms` wide; only the first of a history may start off it, at the query's start),
+/// never past `to`.
+fn bucket_ends<'a>(
+    run: &'a [Bucket],
+    bucket_ms: i64,
+    grid: TimestampMs,
+    to: TimestampMs,
+) -> impl Iterator<Item = TimestampMs> + 'a {
+    run.iter()
+        .map(move |b| (b.t + bucket_ms - (b.t - grid).rem_euclid(bucket_ms)).min(to.max(b.t)))
+}
+
+/// The points of the line through one run of buckets. Raw readings: each reading. Aggregated
+/// buckets: the first reading at the bucket's start, its min and then its max (the order they
+/// came in is not kept) at its middle, and its last reading at its end, so at one bucket per
+/// pixel column the line covers the same pixels the raw readings would, and between buckets it
+/// joins one's last reading to the next one's first, as the readings do.
+pub fn trace(h: &History, run: &[Bucket]) -> Vec<(TimestampMs, f64)> {
+    if h.bucket_ms <= 0 {
+        return run.iter().map(|b| (b.t, b.mean)).collect();
+    }
+    let mut out = Vec::with_capacity(run.len() * 4);
+    for (b, end) in run
+        .iter()
+        .zip(bucket_ends(run, h.bucket_ms, grid(h), h.to_ms))
+    {
+        let mid = b.t + (end - b.t) / 2;
+        out.extend([(b.t, b.first), (mid, b.min), (mid, b.max), (end, b.last)]);
+    }
+    out
+}
+
+/// The outline of the min–max band of one run of aggregated buckets: each bucket's spread over
+/// its whole width.
+pub fn band(h: &History, run: &[Bucket]) -> Vec<(TimestampMs, f64)> {
+    let ends: Vec<TimestampMs> = bucket_ends(run, h.bucket_ms, grid(h), h.to_ms).collect();
+    let upper = run
+        .iter()
+        .zip(&ends)
+        .flat_map(|(b, &end)| [(b.t, b.max), (end, b.max)]);
+    let lower = run
+        .iter()
+        .zip(&ends)
+        .rev()
+        .flat_map(|(b, &end)| [(end, b.min), (b.t, b.min)]);
+    upper.chain(lower).collect()
+}
+
+/// A time on the buckets' grid: the second bucket's start (the first may be cut at the query's
+/// start), or the first's when it is alone.
+fn grid(h: &History) -> TimestampMs {
+    h.buckets.get(1).or(h.buckets.first()).map_or(0, |b| b.t)
 }
 
 /// The longest step between neighbours that still counts as continuous data. Aggregated data is
@@ -365,21 +422,20 @@ pub fn draw_with_alerts<DB: DrawingBackend>(
             .map_err(err)?;
     }
 
-    let band = style.line.mix(0.22);
+    let fill = style.line.mix(0.22);
     for run in runs(&h.buckets, gap_threshold(h)) {
         if h.bucket_ms > 0 {
-            let upper: Vec<(TimestampMs, f64)> = run.iter().map(|b| (b.t, b.max)).collect();
-            let lower: Vec<(TimestampMs, f64)> = run.iter().rev().map(|b| (b.t, b.min)).collect();
-            let outline: Vec<(TimestampMs, f64)> = upper.into_iter().chain(lower).collect();
             chart
-                .draw_series(std::iter::once(Polygon::new(outline, band.filled())))
+                .draw_series(std::iter::once(Polygon::new(band(h, run), fill.filled())))
                 .map_err(err)?;
         }
-        let line = run.iter().map(|b| (b.t, b.mean));
         chart
-            .draw_series(LineSeries::new(line, style.line.stroke_width(px(2.0))))
+            .draw_series(LineSeries::new(
+                trace(h, run),
+                style.line.stroke_width(px(2.0)),
+            ))
             .map_err(err)?;
-        if run.len() == 1 {
+        if run.len() == 1 && h.bucket_ms <= 0 {
             // A lone reading between gaps would otherwise be invisible.
             let b = run[0];
             chart
@@ -533,6 +589,8 @@ mod tests {
             max: v + 1.0,
             mean: v,
             count: 1,
+            first: v,
+            last: v,
         }
     }
 
@@ -703,6 +761,56 @@ mod tests {
             "one min-max band per run"
         );
         assert!(out.contains("°C"));
+    }
+
+    #[test]
+    fn an_aggregated_bucket_is_drawn_through_first_min_max_last_and_raw_readings_as_they_are() {
+        let b = |t, first, min, max, last| Bucket {
+            t,
+            min,
+            max,
+            mean: (min + max) / 2.0,
+            count: 100,
+            first,
+            last,
+        };
+        // The first bucket is cut at the query's start (5); the grid runs every 10 from 10.
+        let mut h = history(
+            vec![b(5, 2.0, 1.0, 4.0, 3.0), b(10, 3.5, 0.0, 9.0, 8.0)],
+            10,
+        );
+        h.from_ms = 5;
+        h.to_ms = 17;
+        assert_eq!(
+            trace(&h, &h.buckets),
+            vec![
+                (5, 2.0),
+                (7, 1.0),
+                (7, 4.0),
+                (10, 3.0),
+                (10, 3.5),
+                (13, 0.0),
+                (13, 9.0),
+                (17, 8.0),
+            ],
+            "first, min, max, last of each bucket, the second ending at the query's end"
+        );
+        assert_eq!(
+            band(&h, &h.buckets),
+            vec![
+                (5, 4.0),
+                (10, 4.0),
+                (10, 9.0),
+                (17, 9.0),
+                (17, 0.0),
+                (10, 0.0),
+                (10, 1.0),
+                (5, 1.0),
+            ],
+            "the band spans each bucket's min to max over its width"
+        );
+        let raw = history(vec![bucket(0, 1.0), bucket(1_000, 2.0)], 0);
+        assert_eq!(trace(&raw, &raw.buckets), vec![(0, 1.0), (1_000, 2.0)]);
     }
 
     #[test]

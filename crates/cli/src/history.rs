@@ -223,7 +223,7 @@ pub fn query(range: &SeriesRange, points: u32) -> Result<(), String> {
     let buckets: Vec<serde_json::Value> = h
         .buckets
         .iter()
-        .map(|b| serde_json::json!({"t": b.t, "min": b.min, "max": b.max, "mean": b.mean, "count": b.count}))
+        .map(|b| serde_json::json!({"t": b.t, "min": b.min, "max": b.max, "mean": b.mean, "count": b.count, "first": b.first, "last": b.last}))
         .collect();
     crate::print_line(
         serde_json::json!({ "buckets": buckets, "bucket_ms": h.bucket_ms, "unit": h.unit }),

@@ -492,6 +492,8 @@ mod tests {
             max: 2.0,
             mean: 1.5,
             count,
+            first: 1.5,
+            last: 1.5,
         }
     }
 

@@ -96,15 +96,20 @@ pub fn unpack(start: TimestampMs, data: &[u8]) -> Result<Vec<(TimestampMs, Agg)>
                 "minute aggregates of the hour at {start}: an entry outside the hour"
             )));
         }
+        let (sum, count) = (f64_at(e, 17), u32_at(e, 25));
+        // The packed minutes keep no first and last values: the minute's mean stands for both.
+        let mean = sum / f64::from(count);
         out.push((
             start + index * MINUTE_MS,
             Agg {
                 min: f64_at(e, 1),
                 max: f64_at(e, 9),
-                sum: f64_at(e, 17),
-                count: i64::from(u32_at(e, 25)),
+                sum,
+                count: i64::from(count),
                 first_ts: start + first,
                 last_ts: start + last,
+                first: mean,
+                last: mean,
             },
         ));
     }

@@ -169,13 +169,19 @@ impl Historian {
         let mut out: Vec<(TimestampMs, Agg)> = Vec::new();
         for r in rows {
             let start: i64 = r.get(0);
+            let (sum, count): (f64, i32) = (r.get(3), r.get(4));
+            // The hour's first and last values sit in its packed readings, which SQL cannot
+            // read cheaply: the hour's mean stands for both.
+            let mean = sum / f64::from(count);
             let agg = Agg {
                 min: r.get(1),
                 max: r.get(2),
-                sum: r.get(3),
-                count: i64::from(r.get::<_, i32>(4)),
+                sum,
+                count: i64::from(count),
                 first_ts: r.get(5),
                 last_ts: r.get(6),
+                first: mean,
+                last: mean,
             };
             let t = start.div_euclid(level) * level;
             match out.last_mut() {

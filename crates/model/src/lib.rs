@@ -546,13 +546,47 @@ impl HistoryQuery {
 
 /// Readings aggregated over `[t, t + width)`. A bucket with no readings is simply absent, so a
 /// chart sees the gap instead of an invented line across it.
+///
+/// `first` and `last` are the values of the bucket's earliest and latest reading: with `min`
+/// and `max` they let a chart draw the line the raw readings would draw (the M4 idea: per pixel
+/// column keep first, last, min and max). A raw reading is a bucket of one: all five equal.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(from = "BucketJson")]
 pub struct Bucket {
     pub t: TimestampMs,
     pub min: f64,
     pub max: f64,
     pub mean: f64,
     pub count: u64,
+    pub first: f64,
+    pub last: f64,
+}
+
+/// A bucket as JSON, also as written before buckets had `first` and `last`: those then read
+/// as the mean, the one value such a bucket gives for the whole stretch.
+#[derive(Deserialize)]
+struct BucketJson {
+    t: TimestampMs,
+    min: f64,
+    max: f64,
+    mean: f64,
+    count: u64,
+    first: Option<f64>,
+    last: Option<f64>,
+}
+
+impl From<BucketJson> for Bucket {
+    fn from(b: BucketJson) -> Self {
+        Bucket {
+            t: b.t,
+            min: b.min,
+            max: b.max,
+            mean: b.mean,
+            count: b.count,
+            first: b.first.unwrap_or(b.mean),
+            last: b.last.unwrap_or(b.mean),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -944,5 +978,23 @@ mod tests {
             json,
             r#"{"code":"not_found","message":"no such device: x"}"#
         );
+    }
+
+    #[test]
+    fn a_bucket_from_before_first_and_last_reads_them_as_its_mean() {
+        let old: Bucket =
+            serde_json::from_str(r#"{"t":5,"min":1.0,"max":3.0,"mean":2.5,"count":4}"#).unwrap();
+        assert_eq!((old.first, old.last), (2.5, 2.5));
+        let b = Bucket {
+            t: 5,
+            min: 1.0,
+            max: 3.0,
+            mean: 2.0,
+            count: 3,
+            first: 3.0,
+            last: 1.0,
+        };
+        let json = serde_json::to_string(&b).unwrap();
+        assert_eq!(serde_json::from_str::<Bucket>(&json).unwrap(), b);
     }
 }

@@ -6,7 +6,6 @@ use crate::error::Result;
 use crate::rollup::{bucket_start, Agg, LEVELS};
 use crate::table;
 use rusqlite::Connection;
-use std::collections::HashMap;
 
 /// Stores `incoming` samples of one series, each tagged by the caller. Any order and repeats are
 /// fine: a time already stored (or repeated within `incoming`) keeps its first value. Returns the
@@ -20,7 +19,10 @@ pub fn store_series(
     incoming.sort_by_key(|(s, _)| s.ts);
     let mut fresh_tags = Vec::new();
     let mut newest: Option<Sample> = None;
-    let mut rollups: HashMap<(i64, i64), Agg> = HashMap::new();
+    // The bucket being filled at each level. New samples come in time order (the chunk groups
+    // in order, each group's new samples in order), so a bucket is whole once a sample falls
+    // past it: one upsert per bucket, no map.
+    let mut open: [Option<(i64, Agg)>; LEVELS.len()] = [None; LEVELS.len()];
     let mut i = 0;
     while i < incoming.len() {
         let start = chunk::chunk_start(incoming[i].0.ts);
@@ -48,17 +50,24 @@ pub fn store_series(
             if newest.is_none_or(|n| n.ts < s.ts) {
                 newest = Some(s);
             }
-            for level in LEVELS {
-                let agg = Agg::of(&s);
-                rollups
-                    .entry((level, bucket_start(s.ts, level)))
-                    .and_modify(|a| a.merge(&agg))
-                    .or_insert(agg);
+            let agg = Agg::of(&s);
+            for (level, slot) in LEVELS.into_iter().zip(&mut open) {
+                let t = bucket_start(s.ts, level);
+                match slot {
+                    Some((open_t, acc)) if *open_t == t => acc.merge(&agg),
+                    _ => {
+                        if let Some((done_t, done)) = slot.replace((t, agg)) {
+                            table::rollups::add(conn, series, level, done_t, &done)?;
+                        }
+                    }
+                }
             }
         }
     }
-    for ((level, t), agg) in rollups {
-        table::rollups::add(conn, series, level, t, &agg)?;
+    for (level, slot) in LEVELS.into_iter().zip(open) {
+        if let Some((t, agg)) = slot {
+            table::rollups::add(conn, series, level, t, &agg)?;
+        }
     }
     Ok((fresh_tags, newest))
 }

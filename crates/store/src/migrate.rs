@@ -263,6 +263,82 @@ mod tests {
         );
     }
 
+    /// Schema 17's rollups kept no first and last values; schema 18 fills them from the raw
+    /// readings still kept, and from the bucket's mean where retention pruned them.
+    #[test]
+    fn rollups_gain_first_and_last_from_the_raw_readings() {
+        use crate::chunk::Sample;
+        use crate::rollup::{bucket_start, Agg, LEVELS};
+        use std::collections::BTreeMap;
+        use telltale_model::{DeviceId, Quality, Transport};
+
+        let mut conn = Connection::open_in_memory().unwrap();
+        run_to(&mut conn, 17).unwrap();
+        let device = DeviceId::new("ble:A");
+        table::devices::ensure(&conn, &device, Transport::Ble).unwrap();
+        let id = table::series::resolve(&conn, &device, "t", Some("°C")).unwrap();
+        let hour = 3_600_000;
+        // Three hours of a reading every 7 s, values all different; as schema 17 stored them.
+        let t0 = 20 * 86_400_000 + 22 * hour;
+        let samples: Vec<Sample> = (0..3 * hour / 7_000)
+            .map(|i| Sample {
+                ts: t0 + i * 7_000,
+                value: (i * 37 % 101) as f64 + i as f64 / 1e4,
+                quality: Quality::Good,
+            })
+            .collect();
+        let mut aggs: BTreeMap<(i64, i64), Agg> = BTreeMap::new();
+        for s in &samples {
+            for level in LEVELS {
+                aggs.entry((level, bucket_start(s.ts, level)))
+                    .and_modify(|a| a.merge(&Agg::of(s)))
+                    .or_insert(Agg::of(s));
+            }
+        }
+        for ((level, t), a) in &aggs {
+            conn.execute(
+                "INSERT INTO rollups (series, level, t, lo, hi, total, n, first_ts, last_ts)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                params![id, level, t, a.min, a.max, a.sum, a.count, a.first_ts, a.last_ts],
+            )
+            .unwrap();
+        }
+        // Retention pruned the first hour's raw readings, not the rest.
+        for start in [t0 + hour, t0 + 2 * hour] {
+            let inside: Vec<Sample> = samples
+                .iter()
+                .copied()
+                .filter(|s| (start..start + hour).contains(&s.ts))
+                .collect();
+            table::chunks::save(&conn, id, start, &inside).unwrap();
+        }
+        run(&mut conn).unwrap();
+
+        let stored: Vec<(i64, i64, f64, f64)> = conn
+            .prepare("SELECT level, t, first, last FROM rollups ORDER BY level, t")
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap();
+        assert_eq!(stored.len(), aggs.len());
+        let kept = |ts: i64| ts >= t0 + hour;
+        for (level, t, first, last) in stored {
+            let a = aggs[&(level, t)];
+            let mean = a.sum / a.count as f64;
+            let want_first = if kept(a.first_ts) { a.first } else { mean };
+            let want_last = if kept(a.last_ts) { a.last } else { mean };
+            assert_eq!(
+                (first, last),
+                (want_first, want_last),
+                "level {level} at {t}"
+            );
+        }
+        // The days: the first starts in the pruned hour (its mean), the second in a kept one.
+        let day = |t| aggs[&(86_400_000, t)];
+        assert!(!kept(day(20 * 86_400_000).first_ts) && kept(day(21 * 86_400_000).first_ts));
+    }
+
     #[test]
     fn refuses_a_newer_database() {
         let mut conn = Connection::open_in_memory().unwrap();

@@ -1,5 +1,6 @@
 //! Range queries with a point budget: raw readings when they fit, otherwise buckets built from
-//! the coarsest rollup level that still gives the resolution asked for.
+//! the coarsest rollup level that still gives the resolution asked for, or a coarser one when
+//! that would fold more than [`MAX_PIECES_PER_BUCKET`] of its buckets into each answer bucket.
 //!
 //! The planning and folding are pure ([`Plan`]): the local store answers a plan's asks from
 //! SQLite, the plant historian from PostgreSQL, and both fold them the same way, so a chart
@@ -40,9 +41,7 @@ impl Plan {
     /// `[from, to)` in at most `points` buckets (`points` ≥ 1, `from` < `to`: validated by the
     /// caller's [`telltale_model::HistoryQuery::validate`]).
     pub fn new(from: TimestampMs, to: TimestampMs, points: i64) -> Self {
-        let span = to - from;
-        let width = (span + points - 1) / points;
-        let level = LEVELS.iter().rposition(|&l| l <= width);
+        let level = level_for(from, to, points);
         let mut asks = Vec::new();
         match level {
             // Finer than the finest rollup: only raw readings have that resolution.
@@ -94,11 +93,41 @@ impl Plan {
                 // `from`.
                 let l = LEVELS[li];
                 let origin = from.div_euclid(l) * l;
-                let width = ((to - origin + points - 1) / points + l - 1) / l * l;
+                let width = pieces_per_bucket(from, to, points, l) * l;
                 (width, fold(pieces, from, origin, width))
             }
         }
     }
+}
+
+/// At most this many rollup buckets are folded into one bucket of the answer; a bucket that
+/// would need more is built from the next coarser level instead, in fewer, wider buckets. So a
+/// query reads at most about `points × MAX_PIECES_PER_BUCKET` rollup rows whatever its span,
+/// and a chart of 36.5 days (52-minute buckets asked) is drawn from 876 hourly buckets rather
+/// than from 52,560 minute ones.
+pub const MAX_PIECES_PER_BUCKET: i64 = 8;
+
+/// The rollup level a query of `[from, to)` in `points` buckets reads (an index into
+/// [`LEVELS`]), or None when buckets narrower than the finest level are asked (only raw
+/// readings have that resolution).
+fn level_for(from: TimestampMs, to: TimestampMs, points: i64) -> Option<usize> {
+    let asked = (to - from + points - 1) / points;
+    // The coarsest level no wider than the resolution asked...
+    let mut li = LEVELS.iter().rposition(|&l| l <= asked)?;
+    // ...unless each bucket would fold too many of its pieces.
+    while li + 1 < LEVELS.len()
+        && pieces_per_bucket(from, to, points, LEVELS[li]) > MAX_PIECES_PER_BUCKET
+    {
+        li += 1;
+    }
+    Some(li)
+}
+
+/// The bucket width on the grid of `level` that keeps `[from, to)` within `points` buckets, in
+/// `level`s; the grid starts at the grid line before `from`.
+fn pieces_per_bucket(from: TimestampMs, to: TimestampMs, points: i64, level: i64) -> i64 {
+    let origin = from.div_euclid(level) * level;
+    ((to - origin + points - 1) / points + level - 1) / level
 }
 
 fn total(pieces: &[(TimestampMs, Agg)]) -> i64 {
@@ -142,6 +171,8 @@ fn raw_bucket(s: &Sample) -> Bucket {
         max: s.value,
         mean: s.value,
         count: 1,
+        first: s.value,
+        last: s.value,
     }
 }
 
@@ -199,6 +230,8 @@ fn fold(
             max: a.max,
             mean: a.sum / a.count as f64,
             count: a.count as u64,
+            first: a.first,
+            last: a.last,
         })
         .collect()
 }
@@ -231,6 +264,36 @@ mod tests {
                 at = b;
             }
             assert_eq!(at, to);
+        }
+    }
+
+    #[test]
+    fn each_bucket_folds_at_most_a_few_rollup_buckets_and_never_exceeds_the_budget() {
+        let (minute, hour, day) = (LEVELS[0], LEVELS[1], LEVELS[2]);
+        let t0 = 1_600_000_000_000;
+        let month = 3_153_600_000;
+        for (span, points, level, width) in [
+            // 52.56 minutes asked: whole hours, 876 of them, not 52,560 minute rows.
+            (month, 1000, Some(1), hour),
+            // 8.76 hours asked: whole days, not 9-hour buckets of 8,760 hour rows.
+            (10 * month, 1000, Some(2), day),
+            // 86.4 s asked: two minutes, still from minute rollups.
+            (86_400_000, 1000, Some(0), 2 * minute),
+            // Ten years in 100 buckets: days are the coarsest level, so several to a bucket.
+            (100 * month, 100, Some(2), 37 * day),
+            (3_600_000, 1000, None, 3_600),
+        ] {
+            let plan = Plan::new(t0, t0 + span, points);
+            assert_eq!(plan.level, level, "{span} ms in {points}");
+            let (w, _) = plan.finish(&[], None);
+            assert_eq!(w, width, "{span} ms in {points}");
+            let origin = plan
+                .level
+                .map_or(t0, |li| t0.div_euclid(LEVELS[li]) * LEVELS[li]);
+            assert!(
+                (t0 + span - origin + w - 1) / w <= points,
+                "within the budget"
+            );
         }
     }
 }

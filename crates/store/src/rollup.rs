@@ -8,7 +8,7 @@ use telltale_model::TimestampMs;
 /// multiple of the one below, so a query can combine them without double counting.
 pub const LEVELS: [i64; 3] = [60_000, 3_600_000, 86_400_000];
 
-/// min, max, sum, count and the first and last reading's time of one bucket.
+/// min, max, sum, count, and the time and value of the first and last reading of one bucket.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Agg {
     pub min: f64,
@@ -17,6 +17,10 @@ pub struct Agg {
     pub count: i64,
     pub first_ts: TimestampMs,
     pub last_ts: TimestampMs,
+    /// The value at `first_ts`.
+    pub first: f64,
+    /// The value at `last_ts`.
+    pub last: f64,
 }
 
 impl Agg {
@@ -28,16 +32,27 @@ impl Agg {
             count: 1,
             first_ts: s.ts,
             last_ts: s.ts,
+            first: s.value,
+            last: s.value,
         }
     }
 
+    /// Folds in another piece of the same bucket. The earliest piece gives `first` and the
+    /// latest gives `last`; on a tie (pieces never share a reading, so only a piece repeated
+    /// by mistake) the one already held stays.
     pub fn merge(&mut self, o: &Agg) {
         self.min = self.min.min(o.min);
         self.max = self.max.max(o.max);
         self.sum += o.sum;
         self.count += o.count;
-        self.first_ts = self.first_ts.min(o.first_ts);
-        self.last_ts = self.last_ts.max(o.last_ts);
+        if o.first_ts < self.first_ts {
+            self.first_ts = o.first_ts;
+            self.first = o.first;
+        }
+        if o.last_ts > self.last_ts {
+            self.last_ts = o.last_ts;
+            self.last = o.last;
+        }
     }
 }
 

@@ -111,7 +111,7 @@ impl Store {
     pub fn rollup_only_hours(&self, series: i64) -> Result<Vec<(TimestampMs, Agg)>> {
         self.with_reader(|conn| {
             let mut stmt = conn.prepare_cached(
-                "SELECT t, lo, hi, total, n, first_ts, last_ts FROM rollups r
+                "SELECT t, lo, hi, total, n, first_ts, last_ts, first, last FROM rollups r
                  WHERE r.series = ?1 AND r.level = 3600000
                    AND NOT EXISTS (SELECT 1 FROM chunks c WHERE c.series = r.series AND c.start = r.t)
                  ORDER BY t",

@@ -251,12 +251,16 @@ async fn rollups_and_queries_agree_with_the_raw_truth() {
     );
 
     let end = truth.last().unwrap().0 + 1;
+    // Answers from hour rollups with minute and raw edges, from days with hour, minute and
+    // raw edges, from minutes, and from raw readings.
+    let mut levels_seen = Vec::new();
     for (from, to, points) in [
         (t0, end, 100u32),
         (t0 + 123_457, end - 98_765, 300),
         (t0 - 86_400_000, end + 86_400_000, 7),
         (t0 + 3_600_000, t0 + 7_200_000, 10),
         (t0 + 1_000, t0 + 400_000, 5_000),
+        (t0, t0 + 3_600_000, 80),
     ] {
         let h = store
             .history(&query("mqtt:p/m", "v", from, to, points))
@@ -304,18 +308,30 @@ async fn rollups_and_queries_agree_with_the_raw_truth() {
         );
         assert!(h.buckets.iter().all(|b| b.t >= from && b.t < to));
         if h.bucket_ms > 0 {
-            // Each bucket holds exactly the readings of its window: buckets lie on the grid of
-            // the coarsest rollup level no wider than the asked resolution.
-            let asked = (to - from + points as i64 - 1) / points as i64;
-            let level = ROLLUP_LEVELS.iter().rev().find(|&&l| l <= asked).copied();
+            // Each bucket holds exactly the readings of its window, and its first and last are
+            // theirs: buckets lie on the grid of the rollup level they were read from, the
+            // coarsest that divides their width (a whole number of that level's buckets, fewer
+            // than the next level holds), or from `from` when built from raw readings.
+            let level = ROLLUP_LEVELS
+                .iter()
+                .rev()
+                .find(|&&l| h.bucket_ms % l == 0)
+                .copied();
             let origin = level.map_or(from, |l| from.div_euclid(l) * l);
             for b in &h.buckets {
                 let end = origin + ((b.t - origin) / h.bucket_ms + 1) * h.bucket_ms;
-                let n = truth
+                let inside: Vec<f64> = truth
                     .iter()
                     .filter(|(t, _)| (b.t..end.min(to)).contains(t))
-                    .count();
-                assert_eq!(b.count, n as u64, "bucket at {}", b.t);
+                    .map(|(_, v)| *v)
+                    .collect();
+                assert_eq!(b.count, inside.len() as u64, "bucket at {}", b.t);
+                assert_eq!(
+                    (b.first, b.last),
+                    (inside[0], inside[inside.len() - 1]),
+                    "first and last of the bucket at {} ({from}..{to}/{points})",
+                    b.t
+                );
             }
             // The 5-hour hole shows as missing buckets, never as invented ones.
             if h.bucket_ms < 5 * 3_600_000
@@ -327,7 +343,13 @@ async fn rollups_and_queries_agree_with_the_raw_truth() {
                 assert!(h.buckets.iter().all(|b| !hole.contains(&b.t)), "gap kept");
             }
         }
+        levels_seen.push(h.bucket_ms);
     }
+    assert_eq!(
+        levels_seen,
+        [3_600_000, 3_600_000, 86_400_000, 420_000, 0, 45_000],
+        "bucket widths: hours (not 44 or 15 minutes), a day, 7 minutes, raw, raw readings folded"
+    );
 }
 
 #[tokio::test]

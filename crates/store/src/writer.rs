@@ -548,7 +548,10 @@ fn commit(
     let mut attempts = 0u32;
     let result = loop {
         attempts += 1;
-        match attempt(conn, cache, &batch) {
+        // Copies of the stored readings are made only for someone listening: a bulk import
+        // has no one, and would pay for copying every reading's strings.
+        let announced = announce.receiver_count() > 0;
+        match attempt(conn, cache, &batch, announced) {
             Ok(done) => break Ok(done),
             Err(e) if is_transient(&e) => {
                 // Series created inside the rolled-back transaction are gone: forget them.
@@ -673,10 +676,12 @@ fn reply(request: Request, outcome: Outcome) {
 /// One try at writing a batch in one transaction. A request, or a series' samples, that fails
 /// for a reason of its own is rolled back to its savepoint and reported alone; a transient
 /// error rolls everything back and is returned, for the caller to retry the whole batch.
+/// The readings stored are returned for the live broadcast when `announced`.
 fn attempt(
     conn: &mut Connection,
     cache: &mut SeriesCache,
     batch: &[Request],
+    announced: bool,
 ) -> Result<(Vec<Outcome>, Vec<Reading>)> {
     // IMMEDIATE takes the write lock up front, where the busy timeout applies; a deferred
     // transaction that reads first can fail at its first write without waiting.
@@ -691,9 +696,13 @@ fn attempt(
         match apply(&sp, cache, request, &mut samples, &mut by_series) {
             Ok(outcome) => {
                 sp.commit()?;
-                for (id, sample, k) in samples {
-                    by_series.entry(id).or_default().push((sample, refs.len()));
-                    refs.push((ri, k));
+                // One map lookup per run of one series' readings, not one per reading.
+                for run in samples.chunk_by(|a, b| a.0 == b.0) {
+                    let into = by_series.entry(run[0].0).or_default();
+                    for &(_, sample, k) in run {
+                        into.push((sample, refs.len()));
+                        refs.push((ri, k));
+                    }
                 }
                 outcomes.push(outcome);
             }
@@ -746,7 +755,7 @@ fn attempt(
                 c.duplicates += 1;
             }
         }
-        if fresh[i] {
+        if fresh[i] && announced {
             if let Request::Readings(readings, _, News::Yes, _) = &batch[ri] {
                 stored_readings.push(readings[k].clone());
             }
@@ -846,6 +855,9 @@ fn apply(
         Request::Readings(readings, mark, ..) => {
             let mut c = Committed::default();
             let mut first_refusal: Option<(usize, String)> = None;
+            // The previous reading's series: a bulk import or a gateway's burst sends one
+            // series' readings together, and comparing two strings is cheaper than hashing them.
+            let mut previous: Option<(&Reading, i64)> = None;
             for (k, r) in readings.iter().enumerate() {
                 // The store's own guard, whatever the source checked: a time outside the
                 // window or a value beyond range would break its chunk or rollups for good.
@@ -854,7 +866,17 @@ fn apply(
                     first_refusal.get_or_insert((k, why));
                     continue;
                 }
-                let id = cache.resolve(tx, r)?;
+                let id = match previous {
+                    Some((p, id))
+                        if p.device == r.device
+                            && p.metric == r.metric
+                            && (r.unit.is_none() || r.unit == p.unit) =>
+                    {
+                        id
+                    }
+                    _ => cache.resolve(tx, r)?,
+                };
+                previous = Some((r, id));
                 let sample = Sample {
                     ts: r.ts_ms,
                     value: r.value,

@@ -5,6 +5,7 @@ use crate::chunk::Sample;
 use crate::error::Result;
 use crate::ingest;
 use crate::migrate::Migration;
+use crate::table;
 use rusqlite::Transaction;
 use telltale_model::Quality;
 
@@ -40,6 +41,8 @@ fn move_into_chunks(tx: &Transaction<'_>) -> Result<()> {
             .enumerate()
             .map(|(i, s)| s.map(|s| (s, i)))
             .collect::<rusqlite::Result<_>>()?;
+        // Today's ingest writes today's rollup rows, with the columns migration 18 adds.
+        table::rollups::add_first_and_last_columns(tx)?;
         ingest::store_series(tx, id, &mut samples)?;
     }
     tx.execute_batch("DROP TABLE readings;")?;

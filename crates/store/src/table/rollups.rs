@@ -1,12 +1,15 @@
+use crate::chunk::Sample;
 use crate::error::{Result, StoreError};
 use crate::migrate::Migration;
-use crate::rollup::Agg;
-use rusqlite::{params, Connection, Row};
+use crate::rollup::{bucket_start, Agg, LEVELS};
+use crate::table;
+use rusqlite::{params, Connection, Row, Transaction};
 use telltale_model::TimestampMs;
 
-pub static MIGRATIONS: &[Migration] = &[Migration::sql(
-    5,
-    "CREATE TABLE rollups (
+pub static MIGRATIONS: &[Migration] = &[
+    Migration::sql(
+        5,
+        "CREATE TABLE rollups (
         series INTEGER NOT NULL REFERENCES series(id) ON DELETE CASCADE,
         level INTEGER NOT NULL,
         t INTEGER NOT NULL,
@@ -18,17 +21,119 @@ pub static MIGRATIONS: &[Migration] = &[Migration::sql(
         last_ts INTEGER NOT NULL,
         PRIMARY KEY (series, level, t)
     ) WITHOUT ROWID;",
-)];
+    ),
+    // The values of each bucket's first and last reading (`first_ts`, `last_ts`), for charts
+    // that draw the line through them (M4).
+    Migration::rust(18, add_first_and_last),
+];
+
+/// Adds `first` and `last` and fills them for the buckets already stored: from the raw
+/// readings where they are still kept; where retention pruned them (a chunk is an hour, so
+/// every level's bucket loses its first or last reading with its chunk), from the bucket's
+/// mean, the one value left that stands for the whole stretch.
+fn add_first_and_last(tx: &Transaction<'_>) -> Result<()> {
+    add_first_and_last_columns(tx)?;
+    let unfilled: bool = tx.query_row(
+        "SELECT EXISTS (SELECT 1 FROM rollups WHERE first IS NULL OR last IS NULL)",
+        [],
+        |r| r.get(0),
+    )?;
+    if !unfilled {
+        return Ok(());
+    }
+    let series: Vec<i64> = tx
+        .prepare("SELECT DISTINCT series FROM chunks")?
+        .query_map([], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    let mut update = tx.prepare(
+        "UPDATE rollups SET
+            first = CASE WHEN first_ts = ?4 THEN ?5 ELSE first END,
+            last = CASE WHEN last_ts = ?6 THEN ?7 ELSE last END
+         WHERE series = ?1 AND level = ?2 AND t = ?3",
+    )?;
+    /// One bucket's first and last raw reading so far.
+    struct Ends {
+        t: TimestampMs,
+        first: Sample,
+        last: Sample,
+    }
+    for id in series {
+        // Samples come in time order, so each level's bucket is whole once the next begins.
+        let mut open: [Option<Ends>; LEVELS.len()] = [None, None, None];
+        let mut flush = |level: i64, e: Ends| {
+            update
+                .execute(params![
+                    id,
+                    level,
+                    e.t,
+                    e.first.ts,
+                    e.first.value,
+                    e.last.ts,
+                    e.last.value
+                ])
+                .map(|_| ())
+        };
+        table::chunks::for_each(tx, id, TimestampMs::MIN, TimestampMs::MAX, |s| {
+            for (level, slot) in LEVELS.into_iter().zip(&mut open) {
+                let t = bucket_start(s.ts, level);
+                match slot {
+                    Some(e) if e.t == t => e.last = s,
+                    _ => {
+                        let fresh = Ends {
+                            t,
+                            first: s,
+                            last: s,
+                        };
+                        if let Some(done) = slot.replace(fresh) {
+                            flush(level, done)?;
+                        }
+                    }
+                }
+            }
+            Ok(())
+        })?;
+        for (level, slot) in LEVELS.into_iter().zip(open) {
+            if let Some(done) = slot {
+                flush(level, done)?;
+            }
+        }
+    }
+    drop(update);
+    tx.execute_batch(
+        "UPDATE rollups SET first = coalesce(first, total / n, lo), last = coalesce(last, total / n, lo)
+         WHERE first IS NULL OR last IS NULL;",
+    )?;
+    Ok(())
+}
+
+/// Adds the `first` and `last` columns unless they are there: migration 7 stores its readings
+/// with today's ingest, which writes them, ahead of migration 18.
+pub(crate) fn add_first_and_last_columns(tx: &Transaction<'_>) -> Result<()> {
+    let present: bool = tx.query_row(
+        "SELECT EXISTS (SELECT 1 FROM pragma_table_info('rollups') WHERE name = 'first')",
+        [],
+        |r| r.get(0),
+    )?;
+    if !present {
+        tx.execute_batch(
+            "ALTER TABLE rollups ADD COLUMN first REAL;
+             ALTER TABLE rollups ADD COLUMN last REAL;",
+        )?;
+    }
+    Ok(())
+}
 
 /// Folds `agg` into the stored bucket (creating it if needed).
 pub fn add(conn: &Connection, series: i64, level: i64, t: TimestampMs, agg: &Agg) -> Result<()> {
     conn.prepare_cached(
-        "INSERT INTO rollups (series, level, t, lo, hi, total, n, first_ts, last_ts)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
+        "INSERT INTO rollups (series, level, t, lo, hi, total, n, first_ts, last_ts, first, last)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
          ON CONFLICT(series, level, t) DO UPDATE SET
             lo = min(lo, excluded.lo), hi = max(hi, excluded.hi),
             total = total + excluded.total, n = n + excluded.n,
-            first_ts = min(first_ts, excluded.first_ts), last_ts = max(last_ts, excluded.last_ts)",
+            first_ts = min(first_ts, excluded.first_ts), last_ts = max(last_ts, excluded.last_ts),
+            first = CASE WHEN excluded.first_ts < first_ts THEN excluded.first ELSE first END,
+            last = CASE WHEN excluded.last_ts > last_ts THEN excluded.last ELSE last END",
     )?
     .execute(params![
         series,
@@ -39,7 +144,9 @@ pub fn add(conn: &Connection, series: i64, level: i64, t: TimestampMs, agg: &Agg
         agg.sum,
         agg.count,
         agg.first_ts,
-        agg.last_ts
+        agg.last_ts,
+        agg.first,
+        agg.last
     ])?;
     Ok(())
 }
@@ -54,6 +161,8 @@ pub fn from_row(r: &Row<'_>) -> rusqlite::Result<(TimestampMs, Agg)> {
             count: r.get(4)?,
             first_ts: r.get(5)?,
             last_ts: r.get(6)?,
+            first: r.get(7)?,
+            last: r.get(8)?,
         },
     ))
 }
@@ -95,7 +204,7 @@ pub fn range(
     to: TimestampMs,
 ) -> Result<Vec<(TimestampMs, Agg)>> {
     let mut stmt = conn.prepare_cached(
-        "SELECT t, lo, hi, total, n, first_ts, last_ts FROM rollups
+        "SELECT t, lo, hi, total, n, first_ts, last_ts, first, last FROM rollups
          WHERE series = ?1 AND level = ?2 AND t >= ?3 AND t < ?4 ORDER BY t",
     )?;
     let rows = stmt.query_map(params![series, level, from, to], from_row)?;
