@@ -25,6 +25,7 @@ pub async fn dashboard(
             .filter(|h| !dashboard.devices.iter().any(|d| d.device.id == h.device.id))
             .collect();
     }
+    crate::LAUNCH.first_dashboard();
     Ok(dashboard)
 }
 

@@ -38,9 +38,42 @@ fn shutting_down() -> telltale_model::ApiError {
     )
 }
 
+/// When the app started, to say how long the first dashboard took (`cargo xtask measure` reads
+/// the line; so can anyone wondering why a phone feels slow to open).
+pub struct Launch {
+    started: std::sync::OnceLock<std::time::Instant>,
+    told: std::sync::atomic::AtomicBool,
+}
+
+pub static LAUNCH: Launch = Launch {
+    started: std::sync::OnceLock::new(),
+    told: std::sync::atomic::AtomicBool::new(false),
+};
+
+impl Launch {
+    fn start(&self) {
+        let _ = self.started.set(std::time::Instant::now());
+    }
+
+    /// The first dashboard answered: the page draws it as the answer arrives.
+    fn first_dashboard(&self) {
+        let Some(started) = self.started.get() else {
+            return;
+        };
+        if !self.told.swap(true, std::sync::atomic::Ordering::Relaxed) {
+            tracing::info!(
+                target: "telltale::launch",
+                ms = started.elapsed().as_millis() as u64,
+                "first dashboard answered"
+            );
+        }
+    }
+}
+
 /// Desktop `main` and the Android/iOS entry point both land here.
 #[cfg_attr(mobile, tauri::mobile_entry_point)]
 pub fn run() {
+    LAUNCH.start();
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),

@@ -765,23 +765,47 @@ fn check_command_grants() -> Result {
 /// Launches the built app on the demo fleet under a private Xvfb, waits a minute, and prints the
 /// resident memory of the app and of the WebKit processes it started.
 fn measure(args: &[String]) -> Result {
-    // `--app PATH` measures another build (an older one, to compare); by default this tree's.
-    let app = match args {
-        [flag, path] if flag == "--app" => PathBuf::from(path),
-        [] => {
+    const USAGE: &str = "usage: cargo xtask measure [--app PATH] [--series N] [--minutes M]";
+    // `--app PATH` measures another build (an older one, to compare; its `telltale` beside it
+    // seeds the store); by default this tree's release build. `--series` is how many series the
+    // store holds before launch, `--minutes` how long after the first sample the second is taken.
+    let (mut app, mut series, mut minutes) = (None::<PathBuf>, 1000usize, 10u64);
+    let mut rest = args.iter();
+    while let Some(flag) = rest.next() {
+        let value = rest.next().ok_or(USAGE)?;
+        match flag.as_str() {
+            "--app" => app = Some(PathBuf::from(value)),
+            "--series" => series = value.parse().map_err(|_| USAGE)?,
+            "--minutes" => minutes = value.parse().map_err(|_| USAGE)?,
+            _ => return Err(USAGE.into()),
+        }
+    }
+    let app = match app {
+        Some(app) => app,
+        None => {
             setup(true)?;
             build_ui(WasmRoute::detect()?)?;
-            build_app()?;
-            target_dir().join("debug").join("telltale-app")
+            run(cargo().args([
+                "build",
+                "--release",
+                "-p",
+                "telltale-app",
+                "-p",
+                "telltale-cli",
+            ]))?;
+            target_dir().join("release").join("telltale-app")
         }
-        _ => return Err("usage: cargo xtask measure [--app PATH]".into()),
     };
+    let cli = app.with_file_name("telltale");
     let display = (90..400)
         .find(|n| {
             !Path::new(&format!("/tmp/.X11-unix/X{n}")).exists()
                 && !Path::new(&format!("/tmp/.X{n}-lock")).exists()
         })
         .ok_or("no free X display")?;
+    let data = env::temp_dir().join(format!("telltale-measure-{}", std::process::id()));
+    std::fs::create_dir_all(&data).map_err(|e| format!("{}: {e}", data.display()))?;
+    seed(&cli, &data.join("telltale.db"), series)?;
     let mut xvfb = Command::new("Xvfb")
         .args([
             format!(":{display}"),
@@ -794,37 +818,64 @@ fn measure(args: &[String]) -> Result {
         .spawn()
         .map_err(|e| format!("Xvfb: {e}"))?;
     std::thread::sleep(Duration::from_secs(1));
-    let data = env::temp_dir().join(format!("telltale-measure-{}", std::process::id()));
+    let log = data.join("app.log");
     let mut child = Command::new("dbus-run-session")
         .arg("--")
         .arg(&app)
         .env("DISPLAY", format!(":{display}"))
         .env("TELLTALE_DATA_DIR", &data)
         .env("NO_AT_BRIDGE", "1")
-        .env("RUST_LOG", "warn")
+        .env("RUST_LOG", "warn,telltale::launch=info")
+        .env("NO_COLOR", "1")
+        // The app's log (tracing writes to stdout) and whatever WebKit says, in one file.
+        .stdout(std::fs::File::create(&log).map_err(|e| format!("{}: {e}", log.display()))?)
+        .stderr(
+            std::fs::OpenOptions::new()
+                .append(true)
+                .open(&log)
+                .map_err(|e| format!("{}: {e}", log.display()))?,
+        )
         .spawn()
         .map_err(|e| format!("{}: {e}", app.display()))?;
-    eprintln!("demo running; sampling memory in 60 s, then CPU over the next 60 s…");
+    let launched = Instant::now();
+    eprintln!(
+        "demo running beside {series} stored series; memory at 60 s, CPU over the next 60 s, \
+         memory again {minutes} min after the first sample…"
+    );
     std::thread::sleep(Duration::from_secs(60));
     // The app and its WebKit processes; not the session bus, nor the demo's broker (a stand-in
     // for a plant's gateway, not part of the app).
     let ours = |name: &str| !matches!(name, "dbus-run-sessio" | "dbus-daemon" | "mosquitto");
-    let mut total = 0;
-    for p in process_tree(child.id()) {
-        if ours(&p.name) {
+    let memory = |when: &str| -> (u64, u64) {
+        let (mut rss, mut pss) = (0, 0);
+        for p in process_tree(child.id())
+            .into_iter()
+            .filter(|p| ours(&p.name))
+        {
             println!(
-                "{:>8} {:<20} {:>8.1} MiB",
+                "{:>8} {:<20} resident {:>7.1} MiB, proportional {:>7.1} MiB \
+                 (its own {:>6.1} MiB, files mapped {:>6.1} MiB)",
                 p.pid,
                 p.name,
-                p.rss_kib as f64 / 1024.0
+                p.rss_kib as f64 / 1024.0,
+                p.pss_kib as f64 / 1024.0,
+                p.anon_kib as f64 / 1024.0,
+                p.pss_kib.saturating_sub(p.anon_kib) as f64 / 1024.0
             );
-            total += p.rss_kib;
+            rss += p.rss_kib;
+            pss += p.pss_kib;
         }
-    }
-    println!(
-        "total resident after 60 s of demo: {:.1} MiB",
-        total as f64 / 1024.0
-    );
+        // Resident counts the WebKit and GTK libraries once per process that maps them;
+        // proportional counts each shared page once in all, which is what the machine holds.
+        println!(
+            "{when}: {:.1} MiB proportional (PSS), {:.1} MiB resident (RSS, shared pages counted \
+             in each process)",
+            pss as f64 / 1024.0,
+            rss as f64 / 1024.0
+        );
+        (rss, pss)
+    };
+    let (_, first_pss) = memory("after 60 s");
     let cpu = |tree: &[Proc]| -> u64 {
         tree.iter()
             .filter(|p| ours(&p.name))
@@ -867,6 +918,41 @@ fn measure(args: &[String]) -> Result {
         100.0 * busy_s / window.elapsed().as_secs_f64(),
         window.elapsed().as_secs_f64()
     );
+    if minutes > 0 {
+        let until = Duration::from_secs(60 + minutes * 60);
+        std::thread::sleep(until.saturating_sub(launched.elapsed()));
+        let (_, last_pss) = memory(&format!("after {} s", launched.elapsed().as_secs()));
+        println!(
+            "growth over {minutes} min: {:+.1} MiB proportional",
+            (last_pss as f64 - first_pss as f64) / 1024.0
+        );
+    }
+    // How long the first dashboard took, as the app logged it.
+    let said = std::fs::read_to_string(&log).unwrap_or_default();
+    // Colour codes, should the log have them anyway, split "ms=" from its value.
+    let said: String = said
+        .split('\x1b')
+        .enumerate()
+        .map(|(i, part)| {
+            if i == 0 {
+                part
+            } else {
+                part.split_once('m').map_or("", |(_, rest)| rest)
+            }
+        })
+        .collect();
+    match said
+        .lines()
+        .find(|l| l.contains("first dashboard answered"))
+        .and_then(|l| l.split("ms=").nth(1))
+        .and_then(|v| v.split_whitespace().next())
+    {
+        Some(ms) => println!("launch → first dashboard answered: {ms} ms"),
+        None => println!(
+            "launch → first dashboard: not logged (see {})",
+            log.display()
+        ),
+    }
     // Stop everything the session started (D-Bus services included), children first.
     for p in process_tree(child.id()).into_iter().rev() {
         let _ = Command::new("kill")
@@ -881,11 +967,58 @@ fn measure(args: &[String]) -> Result {
     Ok(())
 }
 
+/// Fills a new store with `series` series (ten metrics per device) of a day at 5-minute readings,
+/// through `telltale import`, as a household or a small plant would have after a while.
+fn seed(cli: &Path, db: &Path, series: usize) -> Result {
+    if series == 0 {
+        return Ok(());
+    }
+    let csv = db.with_extension("seed.csv");
+    let mut text = String::from("device,metric,ts_ms,value\n");
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_err(|e| e.to_string())?
+        .as_millis() as i64;
+    let day = 86_400_000;
+    for s in 0..series {
+        let (device, metric) = (s / 10, s % 10);
+        for i in 0..288 {
+            let t = now - day + i * 300_000;
+            let value = 20.0 + (s % 7) as f64 + ((i as f64) / 288.0 * std::f64::consts::TAU).sin();
+            text.push_str(&format!("sensor-{device:03},m{metric},{t},{value:.2}\n"));
+        }
+    }
+    std::fs::write(&csv, text).map_err(|e| format!("{}: {e}", csv.display()))?;
+    let db_text = db.to_string_lossy().into_owned();
+    let csv_text = csv.to_string_lossy().into_owned();
+    let out = Command::new(cli)
+        .args(["import", "--db", &db_text, &csv_text])
+        .output()
+        .map_err(|e| format!("{}: {e}", cli.display()))?;
+    if !out.status.success() {
+        return Err(format!(
+            "seeding the store: {}",
+            String::from_utf8_lossy(&out.stderr)
+        ));
+    }
+    let _ = std::fs::remove_file(&csv);
+    eprintln!(
+        "store seeded with {series} series: {}",
+        String::from_utf8_lossy(&out.stdout).trim()
+    );
+    Ok(())
+}
+
 /// A process as /proc describes it.
 struct Proc {
     pid: u32,
     name: String,
     rss_kib: u64,
+    /// Proportional set size: each shared page divided among the processes that map it.
+    pss_kib: u64,
+    /// The part of it that is the process's own memory (heaps, buffers), not files (libraries,
+    /// fonts) mapped in.
+    anon_kib: u64,
     /// User plus system CPU time so far, in clock ticks.
     cpu_ticks: u64,
 }
@@ -939,10 +1072,23 @@ fn process_tree(root: u32) -> Vec<Proc> {
                 .and_then(|v| v.trim_end_matches(" kB").trim().parse().ok())
                 .unwrap_or(0);
             let cpu_ticks = procs.iter().find(|(p, _, _)| *p == pid).map_or(0, |p| p.2);
+            let rollup =
+                std::fs::read_to_string(format!("/proc/{pid}/smaps_rollup")).unwrap_or_default();
+            let kib = |key: &str| -> u64 {
+                rollup
+                    .lines()
+                    .find(|l| l.starts_with(key))
+                    .and_then(|l| l.split_whitespace().nth(1))
+                    .and_then(|v| v.parse().ok())
+                    .unwrap_or(0)
+            };
+            let (pss_kib, anon_kib) = (kib("Pss:"), kib("Pss_Anon:"));
             Some(Proc {
                 pid,
                 name,
                 rss_kib,
+                pss_kib,
+                anon_kib,
                 cpu_ticks,
             })
         })
