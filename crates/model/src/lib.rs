@@ -14,6 +14,7 @@ pub mod historian;
 pub mod ipc;
 pub mod secret;
 pub mod upkeep;
+pub mod view;
 
 /// Milliseconds since the Unix epoch, UTC. Every timestamp in Telltale is one of these.
 pub type TimestampMs = i64;
