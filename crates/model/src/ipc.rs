@@ -58,6 +58,11 @@ commands! {
     History = "history" { query: crate::HistoryQuery } -> crate::History;
     /// Writes a series' readings as CSV into the user's Downloads folder.
     ExportCsv = "export_csv" { request: crate::ExportRequest } -> crate::ExportResult;
+    /// The saved comparisons, by name.
+    ChartViews = "chart_views" {} -> Vec<crate::view::ChartView>;
+    /// Saves a comparison under its name (replacing one of the same name).
+    SaveChartView = "save_chart_view" { view: crate::view::ChartView } -> ();
+    DeleteChartView = "delete_chart_view" { name: String } -> ();
     /// A series' retention setting.
     Retention = "retention" { device: crate::DeviceId, metric: String } -> crate::RetentionSetting;
     SetRetention = "set_retention" {
