@@ -1,8 +1,8 @@
-//! The history chart on a `<canvas>`: telltale-chart's plotters drawing on plotters-canvas.
+//! History charts on a `<canvas>`: telltale-chart's plotters drawing on plotters-canvas.
 
 use plotters::prelude::IntoDrawingArea;
 use plotters_canvas::CanvasBackend;
-use telltale_chart::{ChartStyle, Frame};
+use telltale_chart::{ChartStyle, Compared, Comparison, Frame};
 use telltale_model::alert::SeriesAlerts;
 use telltale_model::History;
 use web_sys::HtmlCanvasElement;
@@ -14,7 +14,24 @@ pub fn draw(
     h: &History,
     alerts: &SeriesAlerts,
 ) -> Result<Frame, String> {
-    // Drawn at the screen's own density (a phone's 2× or 3×), so lines and text are crisp.
+    let (backend, style) = fit(canvas)?;
+    telltale_chart::draw_with_alerts(&backend.into_drawing_area(), h, alerts, &style)
+        .map(|frame| frame.unscaled(style.scale))
+}
+
+/// Sizes the canvas to its box and draws several series on it, one time axis, an axis per unit.
+pub fn draw_comparison(
+    canvas: &HtmlCanvasElement,
+    series: &[Compared<'_>],
+) -> Result<Comparison, String> {
+    let (backend, style) = fit(canvas)?;
+    telltale_chart::draw_comparison(&backend.into_drawing_area(), series, &style)
+        .map(|c| c.unscaled(style.scale))
+}
+
+/// The canvas at its box's size in the screen's own pixels (a phone's 2× or 3×, so lines and
+/// text are crisp), and the style that draws at that density in the viewer's time zone.
+fn fit(canvas: &HtmlCanvasElement) -> Result<(CanvasBackend, ChartStyle), String> {
     let scale = web_sys::window()
         .map(|w| w.device_pixel_ratio())
         .filter(|r| r.is_finite() && *r >= 1.0)
@@ -31,8 +48,20 @@ pub fn draw(
     let style = ChartStyle {
         utc_offset_min: crate::format::utc_offset_min(),
         scale,
-        ..ChartStyle::default()
+        ..theme()
     };
-    telltale_chart::draw_with_alerts(&backend.into_drawing_area(), h, alerts, &style)
-        .map(|frame| frame.unscaled(scale))
+    Ok((backend, style))
+}
+
+/// The chart's colours for the page's theme: the dark one where the system asks for it, as the
+/// page's own CSS does.
+pub fn theme() -> ChartStyle {
+    let dark = web_sys::window()
+        .and_then(|w| w.match_media("(prefers-color-scheme: dark)").ok().flatten())
+        .is_some_and(|q| q.matches());
+    if dark {
+        ChartStyle::dark()
+    } else {
+        ChartStyle::default()
+    }
 }

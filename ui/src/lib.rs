@@ -22,6 +22,8 @@ pub enum Page {
     Alerts,
     Upkeep,
     Bluetooth,
+    /// Several series on one chart, from a saved view or being made.
+    Compare(telltale_model::view::ChartView),
 }
 
 #[wasm_bindgen(start)]
@@ -52,7 +54,7 @@ fn App() -> impl IntoView {
                 <button
                     class="nav-button nav-home"
                     data-testid="nav-home"
-                    class:current=move || matches!(page.get(), Page::Dashboard | Page::Device(_))
+                    class:current=move || matches!(page.get(), Page::Dashboard | Page::Device(_) | Page::Compare(_))
                     on:click=move |_| page.set(Page::Dashboard)
                 >
                     "Devices"
@@ -103,6 +105,7 @@ fn App() -> impl IntoView {
                 Page::Alerts => view! { <pages::alerts::AlertsPage /> }.into_any(),
                 Page::Upkeep => view! { <pages::upkeep::UpkeepPage /> }.into_any(),
                 Page::Bluetooth => view! { <pages::bluetooth::BluetoothPage /> }.into_any(),
+                Page::Compare(v) => view! { <pages::compare::ComparePage start=v /> }.into_any(),
             }}
         </main>
     }

@@ -52,6 +52,23 @@ impl Default for ChartStyle {
     }
 }
 
+impl ChartStyle {
+    /// For a dark page (the app's dark theme: `prefers-color-scheme: dark`): the card's own
+    /// background, light text, a grid that stays behind the data, and the line, limit and
+    /// forecast colours lightened until each reads at 4.5:1 or more on that background.
+    pub fn dark() -> Self {
+        Self {
+            background: RGBColor(26, 33, 41),
+            foreground: RGBColor(230, 233, 236),
+            grid: RGBColor(44, 54, 64),
+            line: RGBColor(56, 189, 214),
+            alert: RGBColor(248, 113, 113),
+            forecast: RGBColor(251, 146, 60),
+            ..Self::default()
+        }
+    }
+}
+
 /// Splits buckets into runs with no gap inside: a gap is a step longer than `max_step` ms.
 pub fn runs(buckets: &[Bucket], max_step: i64) -> Vec<&[Bucket]> {
     let mut out = Vec::new();
@@ -585,6 +602,49 @@ mod tests {
     use super::*;
     use telltale_model::alert::ChartForecast;
     use telltale_model::DeviceId;
+
+    /// WCAG's contrast ratio of two colours.
+    fn contrast(a: RGBColor, b: RGBColor) -> f64 {
+        let lum = |c: RGBColor| {
+            let ch = |v: u8| {
+                let v = f64::from(v) / 255.0;
+                if v <= 0.039_28 {
+                    v / 12.92
+                } else {
+                    ((v + 0.055) / 1.055).powf(2.4)
+                }
+            };
+            0.2126 * ch(c.0) + 0.7152 * ch(c.1) + 0.0722 * ch(c.2)
+        };
+        let (x, y) = (lum(a), lum(b));
+        (x.max(y) + 0.05) / (x.min(y) + 0.05)
+    }
+
+    #[test]
+    fn every_colour_reads_on_its_background_in_both_themes() {
+        for style in [ChartStyle::default(), ChartStyle::dark()] {
+            assert!(contrast(style.foreground, style.background) >= 7.0);
+            for (what, c) in [("limit", style.alert), ("forecast", style.forecast)] {
+                assert!(
+                    contrast(c, style.background) >= 3.0,
+                    "{what} on {:?}",
+                    style.background
+                );
+            }
+            for i in 0..telltale_model::view::MAX_COMPARED {
+                let c = series_colour(&style, i);
+                assert!(
+                    contrast(c, style.background) >= 3.0,
+                    "series {i} {c:?} on {:?}: {:.2}",
+                    style.background,
+                    contrast(c, style.background)
+                );
+            }
+            // The grid is there, but quieter than anything drawn on it.
+            let grid = contrast(style.grid, style.background);
+            assert!(grid > 1.05 && grid < 1.6, "grid {grid:.2}");
+        }
+    }
 
     fn bucket(t: i64, v: f64) -> Bucket {
         Bucket {

@@ -51,6 +51,37 @@ pub fn Dashboard() -> impl IntoView {
             <Site site=site dashboard=dashboard />
         </For>
         <HistorianDevices dashboard=dashboard />
+        <Show when=move || dashboard.with(|d| d.as_ref().is_some_and(|d| !d.devices.is_empty() || !d.historian.is_empty()))>
+            <SavedViews />
+        </Show>
+    }
+}
+
+/// Saved comparisons, and a way to start one.
+#[component]
+fn SavedViews() -> impl IntoView {
+    let page = expect_context::<RwSignal<Page>>();
+    let views = LocalResource::new(crate::api::chart_views);
+    let fresh = || telltale_model::view::ChartView {
+        name: String::new(),
+        series: Vec::new(),
+        range: telltale_model::view::ViewRange::Last { ms: 86_400_000 },
+    };
+    view! {
+        <section class="dash-views" data-testid="dashboard-views">
+            <h2>"Compare"</h2>
+            <div class="row-actions">
+                {move || views.get().and_then(Result::ok).unwrap_or_default().into_iter().map(|v| {
+                    let name = v.name.clone();
+                    view! {
+                        <button class="chip-button" data-testid="open-view"
+                            on:click=move |_| page.set(Page::Compare(v.clone()))>{name}</button>
+                    }
+                }).collect_view()}
+                <button class="chip-button" data-testid="new-comparison"
+                    on:click=move |_| page.set(Page::Compare(fresh()))>"Compare series…"</button>
+            </div>
+        </section>
     }
 }
 

@@ -5,6 +5,7 @@ use super::dashboard::error_view;
 use crate::{api, chart, format, Page};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
+use telltale_model::view::{ChartView, SeriesRef, ViewRange};
 use telltale_model::{
     DeviceId, DeviceSummary, ExportRequest, Freshness, HistoryQuery, RetentionSetting,
     KEEP_FOREVER, MAX_POINTS,
@@ -18,7 +19,7 @@ const LIVE_CHART_EVERY_MS: f64 = 2_000.0;
 const DAY: i64 = 1_440 * MINUTE;
 
 /// Range presets: (label, test id, length).
-const RANGES: [(&str, &str, i64); 6] = [
+pub(crate) const RANGES: [(&str, &str, i64); 6] = [
     ("10 min", "10m", 10 * MINUTE),
     ("1 h", "1h", 60 * MINUTE),
     ("24 h", "24h", DAY),
@@ -112,6 +113,9 @@ pub fn DevicePage(id: DeviceId) -> impl IntoView {
     // below decides itself when to ask.
     let asked = StoredValue::new(0u64);
     let last_ask = StoredValue::new(f64::NEG_INFINITY);
+    // When the latest ask went out (`performance.now()`): the chart says how long it took to be
+    // drawn, query + IPC + draw, for anyone measuring (the e2e prints it).
+    let asked_at = StoredValue::new(0.0f64);
     let query_id = id.clone();
     let ask = move || {
         let Some(m) = metric.get_untracked() else {
@@ -128,6 +132,7 @@ pub fn DevicePage(id: DeviceId) -> impl IntoView {
         let number = asked.get_value() + 1;
         asked.set_value(number);
         last_ask.set_value(js_sys::Date::now());
+        asked_at.set_value(now_precise());
         spawn_local(async move {
             // Limits and alert periods are drawn with the history; without them the chart
             // still draws (an alert engine that is down must not hide the data).
@@ -190,7 +195,16 @@ pub fn DevicePage(id: DeviceId) -> impl IntoView {
         history.with(|h| {
             if let Some(Ok(h)) = h {
                 match overlay.with_untracked(|a| chart::draw(&el, h, a)) {
-                    Ok(f) => frame.set(Some(f)),
+                    Ok(f) => {
+                        frame.set(Some(f));
+                        let took = now_precise() - asked_at.get_value();
+                        let draws = el
+                            .get_attribute("data-draws")
+                            .and_then(|n| n.parse::<u64>().ok())
+                            .unwrap_or(0);
+                        let _ = el.set_attribute("data-draw-ms", &format!("{took:.1}"));
+                        let _ = el.set_attribute("data-draws", &(draws + 1).to_string());
+                    }
                     Err(e) => leptos::logging::error!("chart: {e}"),
                 }
             }
@@ -444,6 +458,26 @@ pub fn DevicePage(id: DeviceId) -> impl IntoView {
         }));
     };
 
+    // "Compare…": this series, over this window, on a chart others can join.
+    let compare_id = id.clone();
+    let compare = move |_| {
+        let Some(m) = metric.get_untracked() else {
+            return;
+        };
+        let range = match range.get_untracked() {
+            Range::Last(ms) => ViewRange::Last { ms },
+            Range::Between(from_ms, to_ms) => ViewRange::Between { from_ms, to_ms },
+        };
+        page.set(Page::Compare(ChartView {
+            name: String::new(),
+            series: vec![SeriesRef {
+                device: compare_id.clone(),
+                metric: m,
+            }],
+            range,
+        }));
+    };
+
     view! {
         <nav class="crumbs">
             <button class="back" on:click=move |_| page.set(Page::Dashboard)>"← All devices"</button>
@@ -485,6 +519,7 @@ pub fn DevicePage(id: DeviceId) -> impl IntoView {
                 {move || if table.get() { "Hide table" } else { "Show as table" }}
             </button>
             <button class="chip-button" data-testid="alert-me" on:click=open_rule>"Alert me…"</button>
+            <button class="chip-button" data-testid="compare" on:click=compare>"Compare…"</button>
         </div>
         <crate::pages::rule_form::RuleEditor opened=rule taken=taken
             done=Callback::new(move |said: String| { rule_said.set(Some(said)); rules.refetch(); }) />
@@ -932,4 +967,11 @@ fn HistoryTable(h: telltale_model::History) -> impl IntoView {
             </table>
         </div>
     }
+}
+
+/// Milliseconds on the page's monotonic clock (`performance.now()`), to a fraction of one.
+fn now_precise() -> f64 {
+    web_sys::window()
+        .and_then(|w| w.performance())
+        .map_or_else(js_sys::Date::now, |p| p.now())
 }

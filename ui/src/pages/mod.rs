@@ -1,5 +1,6 @@
 pub mod alerts;
 pub mod bluetooth;
+pub mod compare;
 pub mod dashboard;
 pub mod device;
 pub mod historian;
