@@ -479,6 +479,36 @@ pub async fn service_plans(
     blocking(move || queries.service_plans(now_ms())).await
 }
 
+/// The saved comparisons, by name.
+#[tauri::command]
+pub async fn chart_views(
+    state: State<'_, AppState>,
+    _args: Args<ipc::ChartViews>,
+) -> Answer<ipc::ChartViews> {
+    let engine = state.engine()?.clone();
+    blocking(move || engine.chart_views()).await
+}
+
+/// Saves a comparison under its name.
+#[tauri::command]
+pub async fn save_chart_view(
+    state: State<'_, AppState>,
+    args: Args<ipc::SaveChartView>,
+) -> Answer<ipc::SaveChartView> {
+    let ipc::SaveChartView { view } = args.0;
+    Ok(state.engine()?.save_chart_view(view, now_ms()).await?)
+}
+
+/// Forgets a saved comparison (its series stay).
+#[tauri::command]
+pub async fn delete_chart_view(
+    state: State<'_, AppState>,
+    args: Args<ipc::DeleteChartView>,
+) -> Answer<ipc::DeleteChartView> {
+    let ipc::DeleteChartView { name } = args.0;
+    Ok(state.engine()?.delete_chart_view(&name, now_ms()).await?)
+}
+
 /// Adds a service plan, or changes one (its count goes on).
 #[tauri::command]
 pub async fn save_service_plan(

@@ -13,7 +13,7 @@ use telltale_model::broker::{BrokerEntry, SaveBroker};
 use telltale_model::historian::{HistorianCheck, HistorianSettings, SaveHistorian};
 use telltale_model::ipc::{self, Command};
 use telltale_model::upkeep::{FleetRul, ServicePlan, ServiceStatus};
-use telltale_model::view::ChartExport;
+use telltale_model::view::{ChartExport, ChartView};
 use telltale_model::{
     ApiError, Dashboard, DeviceId, ErrorCode, ExportRequest, ExportResult, History, HistoryQuery,
     LiveEvent, RetentionSetting,
@@ -223,6 +223,22 @@ pub async fn remove_ble_device(address: &str, delete_history: bool) -> Result<()
     call(&ipc::RemoveBleDevice {
         address,
         delete_history,
+    })
+    .await
+}
+
+pub async fn chart_views() -> Result<Vec<ChartView>, ApiError> {
+    call(&ipc::ChartViews {}).await
+}
+
+pub async fn save_chart_view(view: &ChartView) -> Result<(), ApiError> {
+    let view = view.clone();
+    call(&ipc::SaveChartView { view }).await
+}
+
+pub async fn delete_chart_view(name: &str) -> Result<(), ApiError> {
+    call(&ipc::DeleteChartView {
+        name: name.to_owned(),
     })
     .await
 }

@@ -7,7 +7,7 @@
 //! picture as a desktop, and an SVG's labels are measured with the font they will most likely be
 //! shown in.
 
-use crate::{draw_with_alerts, ChartStyle};
+use crate::{draw_comparison, draw_with_alerts, ChartStyle, Compared};
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::{register_font, FontStyle};
@@ -57,7 +57,7 @@ impl Picture<'_> {
             Picture::One { history, alerts } => {
                 draw_with_alerts(area, history, alerts, style).map(|_| ())
             }
-            Picture::Compared(series) => draw_comparison(area, series, style),
+            Picture::Compared(series) => draw_comparison(area, series, style).map(|_| ()),
         }
     }
 }
@@ -108,24 +108,6 @@ pub fn svg(
         root.present().map_err(|e| e.to_string())?;
     }
     Ok(out)
-}
-
-// TEMPORARY, until the main session's `draw_comparison` lands on main: then these two go and
-// `Picture::Compared` calls `crate::draw_comparison` with `crate::Compared`. No comparison is
-// drawn here on purpose: there is one drawing of it, the canvas's.
-/// One series of a comparison (the shape `crate::Compared` will have).
-#[derive(Debug, Clone, Copy)]
-pub struct Compared<'a> {
-    pub label: &'a str,
-    pub history: &'a History,
-}
-
-fn draw_comparison<DB: DrawingBackend>(
-    _area: &DrawingArea<DB, Shift>,
-    _series: &[Compared<'_>],
-    _style: &ChartStyle,
-) -> Result<(), String> {
-    Err("comparison pictures need draw_comparison (not merged yet)".into())
 }
 
 #[cfg(test)]
@@ -216,6 +198,41 @@ mod tests {
             "the line"
         );
         assert!(out.contains("°C") && out.contains("00:01"), "labels: {out}");
+    }
+
+    #[test]
+    fn a_comparison_is_drawn_by_draw_comparison_in_both_formats() {
+        let cellar = history(100);
+        let mut pump = history(100);
+        pump.metric = "vibration".into();
+        pump.unit = Some("mm/s".into());
+        for b in &mut pump.buckets {
+            b.mean *= 0.1;
+            (b.min, b.max, b.first, b.last) = (b.mean, b.mean, b.mean, b.mean);
+        }
+        let series = [
+            Compared {
+                label: "Cellar",
+                history: &cellar,
+            },
+            Compared {
+                label: "Pump",
+                history: &pump,
+            },
+        ];
+        let picture = Picture::Compared(&series);
+        let style = ChartStyle::default();
+        let out = svg(&picture, &style, (900, 400)).unwrap();
+        assert!(
+            out.contains("Cellar (°C)") && out.contains("Pump (mm/s)"),
+            "{out}"
+        );
+        let (size, pixels) = decode(&png(&picture, &style, (900, 400)).unwrap());
+        assert_eq!(size, (900, 400));
+        for i in 0..2 {
+            let colour = crate::series_colour(&style, i);
+            assert!(count(&pixels, colour) > 300, "series {i}'s line");
+        }
     }
 
     #[test]

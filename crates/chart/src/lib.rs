@@ -8,6 +8,10 @@
 //! forecast is drawn ahead of the data: the fan of trends from the last point to
 //! the limit, reached between the interval's ends, labelled with when.
 
+mod compare;
+
+pub use compare::{draw_comparison, series_colour, Compared, Comparison};
+
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};

@@ -254,7 +254,7 @@ impl Queries {
             ..ChartStyle::default()
         };
         let (alerts, labels);
-        let compared: Vec<telltale_chart::export::Compared>;
+        let compared: Vec<telltale_chart::Compared>;
         let picture = if let [h] = histories.as_slice() {
             alerts = self.chart_alerts(h, now_ms)?;
             Picture::One {
@@ -269,7 +269,7 @@ impl Queries {
             compared = histories
                 .iter()
                 .zip(&labels)
-                .map(|(history, label)| telltale_chart::export::Compared { label, history })
+                .map(|(history, label)| telltale_chart::Compared { label, history })
                 .collect();
             Picture::Compared(&compared)
         };

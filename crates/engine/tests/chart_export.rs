@@ -169,6 +169,38 @@ async fn a_chart_is_saved_as_png_and_svg_as_it_is_drawn() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_comparison_is_saved_with_each_series_named() {
+    let tmp = tempfile::tempdir().unwrap();
+    let engine = engine(&tmp.path().join("telltale.db")).await;
+    let out = tmp.path().join("Downloads");
+    let both = ChartExport {
+        series: vec![
+            series("ble:CELLAR", "temperature"),
+            series("mqtt:plant/../pump", "vibration"),
+        ],
+        ..request(ChartFormat::Svg)
+    };
+    let saved = engine
+        .queries()
+        .export_chart(&both, &out, START + 600 * MIN)
+        .unwrap();
+    assert_eq!(saved.rows, 1_200, "both series' readings");
+    assert!(saved
+        .path
+        .contains("telltale-chart-ble_CELLAR-temperature+mqtt_plant____pump-vibration-"));
+    let text = std::fs::read_to_string(&saved.path).unwrap();
+    // The legend names each series by its device's name, with its unit.
+    assert!(text.contains("Cellar · temperature (°C)"), "{text}");
+    assert!(text.contains("Pump · vibration (mm/s)"));
+    let png = ChartExport {
+        format: ChartFormat::Png,
+        ..both
+    };
+    let saved = engine.queries().export_chart(&png, &out, START).unwrap();
+    assert_eq!(png_size(&std::fs::read(&saved.path).unwrap()), (800, 400));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn requests_no_chart_can_answer_write_nothing() {
     let tmp = tempfile::tempdir().unwrap();
     let engine = engine(&tmp.path().join("telltale.db")).await;

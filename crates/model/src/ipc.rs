@@ -61,6 +61,11 @@ commands! {
     /// Saves a chart as drawn (its series, window and size) as a PNG or SVG picture in the same
     /// folder; `rows` in the answer is how many readings the picture covers.
     ExportChart = "export_chart" { request: crate::view::ChartExport } -> crate::ExportResult;
+    /// The saved comparisons, by name.
+    ChartViews = "chart_views" {} -> Vec<crate::view::ChartView>;
+    /// Saves a comparison under its name (replacing one of the same name).
+    SaveChartView = "save_chart_view" { view: crate::view::ChartView } -> ();
+    DeleteChartView = "delete_chart_view" { name: String } -> ();
     /// A series' retention setting.
     Retention = "retention" { device: crate::DeviceId, metric: String } -> crate::RetentionSetting;
     SetRetention = "set_retention" {

@@ -16,8 +16,12 @@ use telltale_model::ble::{bindkey_hex, normalize_address, parse_bindkey, SaveBle
 use telltale_model::broker::{parse_url, BrokerCheck, BrokerConfig, BrokerEntry, SaveBroker};
 use telltale_model::historian::{HistorianCheck, HistorianSettings, SaveHistorian};
 use telltale_model::upkeep::{ServicePlan, ServiceRecord};
+use telltale_model::view::{ChartView, MAX_VIEWS, MAX_VIEW_NAME};
 use telltale_model::{ApiError, DeviceId, RetentionSetting, TimestampMs};
 use telltale_store::{Retention, SeriesKey, ServiceChange, SourceConfigChange, StoreError};
+
+/// The `source_configs` kind saved chart views are kept under, one row per name.
+const VIEW_KIND: &str = "chart_view";
 
 /// The longest an alert is shelved: a week.
 const SHELVE_MAX_MINUTES: u32 = 7 * 24 * 60;
@@ -362,6 +366,67 @@ impl Engine {
     /// Shows a test notification; answers what happens to alerts at this hour.
     pub fn test_notification(&self, now: TimestampMs) -> Result<String> {
         Ok(self.alerter()?.test_notification(now))
+    }
+
+    /// The saved chart views, by name (a view whose text no longer reads is left out and
+    /// logged: a newer version's view must not hide the others).
+    pub fn chart_views(&self) -> Result<Vec<ChartView>> {
+        let mut views: Vec<ChartView> = self
+            .inner
+            .store
+            .source_configs(VIEW_KIND)?
+            .into_iter()
+            .filter_map(|(name, json)| match serde_json::from_str(&json) {
+                Ok(view) => Some(view),
+                Err(e) => {
+                    tracing::warn!(view = %name, error = %e, "saved chart view unreadable; skipped");
+                    None
+                }
+            })
+            .collect();
+        views.sort_by_cached_key(|v| v.name.to_lowercase());
+        Ok(views)
+    }
+
+    /// Saves a comparison under its name, replacing a view of the same name.
+    pub async fn save_chart_view(&self, mut view: ChartView, now: TimestampMs) -> Result<()> {
+        view.validate().map_err(invalid_from)?;
+        view.name = view.name.trim().to_owned();
+        let existing = self.inner.store.source_configs(VIEW_KIND)?;
+        if existing.len() >= MAX_VIEWS && !existing.iter().any(|(name, _)| *name == view.name) {
+            return Err(EngineError::Invalid(format!(
+                "{MAX_VIEWS} views are saved already; delete one first"
+            )));
+        }
+        let json = serde_json::to_string(&view).map_err(|e| EngineError::Invalid(e.to_string()))?;
+        self.ingest()
+            .save_source_config(SourceConfigChange {
+                kind: VIEW_KIND.into(),
+                id: view.name,
+                config: Some(json),
+                now_ms: now,
+            })
+            .await?;
+        Ok(())
+    }
+
+    /// Forgets a saved view; its series and their history stay.
+    pub async fn delete_chart_view(&self, name: &str, now: TimestampMs) -> Result<()> {
+        let name = name.trim();
+        if name.is_empty() || name.chars().count() > MAX_VIEW_NAME {
+            return Err(EngineError::Invalid(format!(
+                "a view's name is 1 to {MAX_VIEW_NAME} characters"
+            )));
+        }
+        self.ingest()
+            .save_source_config(SourceConfigChange {
+                kind: VIEW_KIND.into(),
+                id: name.to_owned(),
+                config: None,
+                now_ms: now,
+            })
+            .await?;
+        Ok(())
     }
 
     /// Acknowledges an alert, on behalf of `by`.
