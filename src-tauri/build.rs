@@ -17,6 +17,7 @@ const COMMANDS: &[&str] = &[
     "history",
     "device",
     "export_csv",
+    "export_chart",
     "retention",
     "set_retention",
     "brokers",

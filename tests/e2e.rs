@@ -700,6 +700,15 @@ async fn demo_dashboard_device_page_layouts_and_offline_history() {
     assert_eq!(lines.next(), Some("device,metric,ts_ms,value"));
     assert_eq!(lines.count(), rows.parse::<usize>().unwrap());
     assert!(rows.parse::<usize>().unwrap() > 0, "{status}");
+    // The chart as a picture, PNG and SVG, through plotters' own backends.
+    for (button, magic) in [
+        ("export-png", &b"\x89PNG"[..]),
+        ("export-svg", &b"<svg"[..]),
+    ] {
+        let path = saved_picture(&client, button, "export-status").await;
+        let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+        assert!(bytes.starts_with(magic), "{path} is not what {button} says");
+    }
     screenshot(&client, &shots, "device-export").await;
 
     // Hostile IPC arguments get `{code, message}` refusals, and the app carries on.
@@ -1104,6 +1113,10 @@ async fn demo_dashboard_device_page_layouts_and_offline_history() {
         "the comparison saved as a view",
     )
     .await;
+    let path = saved_picture(&client, "compare-png", "view-status").await;
+    let png = std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    assert!(png.starts_with(b"\x89PNG"), "{path}");
+    println!("comparison picture: {path} ({} bytes)", png.len());
     resize(&client, 1440, 900).await;
     click(&client, "[data-testid=nav-dashboard]").await;
     let view = wait_until(
@@ -2392,6 +2405,27 @@ async fn timed_draw(client: &Client, action: &str) -> f64 {
     let took = js(client, &script).await;
     took.as_f64()
         .unwrap_or_else(|| panic!("the chart was not drawn again after: {action}"))
+}
+
+/// Clicks a picture export and answers where the file went, as the status line says.
+async fn saved_picture(client: &Client, button: &str, status: &str) -> String {
+    let read = format!("document.querySelector('[data-testid={status}]').textContent");
+    let before = js(client, &format!("return {read};")).await;
+    click(client, &format!("[data-testid={button}]")).await;
+    let said = wait_until(
+        client,
+        &format!(
+            "const t = {read}; \
+             return t !== {before} && (t.startsWith('Saved a chart') || t.startsWith('Export failed')) ? t : null;"
+        ),
+        Duration::from_secs(20),
+        "the picture export",
+    )
+    .await;
+    let said = said.as_str().unwrap().to_owned();
+    said.split_once(" readings to ")
+        .map(|(_, path)| path.to_owned())
+        .unwrap_or_else(|| panic!("{button}: {said}"))
 }
 
 fn median(v: &[f64]) -> f64 {

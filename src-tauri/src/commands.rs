@@ -145,8 +145,29 @@ pub async fn export_csv<R: Runtime>(
 ) -> Answer<ipc::ExportCsv> {
     let ipc::ExportCsv { request } = args.0;
     request.validate()?;
-    let dir = app
-        .path()
+    let dir = export_dir(&app)?;
+    let queries = queries(&state)?;
+    blocking(move || queries.export_csv(&request, &dir)).await
+}
+
+/// Saves a chart as drawn as a PNG or SVG picture, in the same folder as the CSV export.
+#[tauri::command]
+pub async fn export_chart<R: Runtime>(
+    app: AppHandle<R>,
+    state: State<'_, AppState>,
+    args: Args<ipc::ExportChart>,
+) -> Answer<ipc::ExportChart> {
+    let ipc::ExportChart { request } = args.0;
+    request.validate()?;
+    let dir = export_dir(&app)?;
+    let queries = queries(&state)?;
+    blocking(move || queries.export_chart(&request, &dir, now_ms())).await
+}
+
+/// Where exports go: the user's Downloads folder, or the app's data folder where there is none
+/// (as on phones).
+fn export_dir<R: Runtime>(app: &AppHandle<R>) -> Result<std::path::PathBuf, ApiError> {
+    app.path()
         .download_dir()
         .or_else(|_| app.path().app_data_dir().map(|d| d.join("exports")))
         .map_err(|e| {
@@ -154,9 +175,7 @@ pub async fn export_csv<R: Runtime>(
                 ErrorCode::Unavailable,
                 format!("no folder to save into: {e}"),
             )
-        })?;
-    let queries = queries(&state)?;
-    blocking(move || queries.export_csv(&request, &dir)).await
+        })
 }
 
 #[tauri::command]

@@ -186,6 +186,7 @@ registered!(
     history,
     device,
     export_csv,
+    export_chart,
     retention,
     set_retention,
     brokers,

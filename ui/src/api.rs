@@ -13,7 +13,7 @@ use telltale_model::broker::{BrokerEntry, SaveBroker};
 use telltale_model::historian::{HistorianCheck, HistorianSettings, SaveHistorian};
 use telltale_model::ipc::{self, Command};
 use telltale_model::upkeep::{FleetRul, ServicePlan, ServiceStatus};
-use telltale_model::view::ChartView;
+use telltale_model::view::{ChartExport, ChartView};
 use telltale_model::{
     ApiError, Dashboard, DeviceId, ErrorCode, ExportRequest, ExportResult, History, HistoryQuery,
     LiveEvent, RetentionSetting,
@@ -97,6 +97,11 @@ pub async fn history(query: &HistoryQuery) -> Result<History, ApiError> {
 pub async fn export_csv(request: &ExportRequest) -> Result<ExportResult, ApiError> {
     let request = request.clone();
     call(&ipc::ExportCsv { request }).await
+}
+
+pub async fn export_chart(request: &ChartExport) -> Result<ExportResult, ApiError> {
+    let request = request.clone();
+    call(&ipc::ExportChart { request }).await
 }
 
 pub async fn retention(device: &DeviceId, metric: &str) -> Result<RetentionSetting, ApiError> {

@@ -124,6 +124,7 @@ pub fn draw_comparison<DB: DrawingBackend>(
     series: &[Compared<'_>],
     style: &ChartStyle,
 ) -> Result<Comparison, String> {
+    crate::fonts();
     let err = |e: DrawingAreaErrorKind<DB::ErrorType>| e.to_string();
     let series = &series[..series.len().min(MAX_COMPARED)];
     area.fill(&style.background).map_err(err)?;

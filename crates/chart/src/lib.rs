@@ -18,6 +18,16 @@ use plotters::style::text_anchor::{HPos, Pos, VPos};
 use telltale_model::alert::{ChartForecast, SeriesAlerts};
 use telltale_model::{Bucket, History, TimestampMs};
 
+#[cfg(feature = "export")]
+pub mod export;
+
+/// Makes sure plotters can lay out text before a chart is drawn (see the `export` module's fonts); a
+/// no-op without the `export` feature, where SVG and canvas text need no font here.
+fn fonts() {
+    #[cfg(feature = "export")]
+    export::register_fonts();
+}
+
 /// Colours and the viewer's clock, which the chart cannot know by itself.
 #[derive(Debug, Clone, Copy)]
 pub struct ChartStyle {
@@ -317,6 +327,7 @@ pub fn draw_with_alerts<DB: DrawingBackend>(
     alerts: &SeriesAlerts,
     style: &ChartStyle,
 ) -> Result<Frame, String> {
+    fonts();
     let err = |e: DrawingAreaErrorKind<DB::ErrorType>| e.to_string();
     area.fill(&style.background).map_err(err)?;
     let (lo, hi) = value_range(
@@ -598,7 +609,7 @@ pub fn civil_from_days(z: i64) -> (i64, u32, u32) {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use telltale_model::alert::ChartForecast;
     use telltale_model::DeviceId;
@@ -646,7 +657,7 @@ mod tests {
         }
     }
 
-    fn bucket(t: i64, v: f64) -> Bucket {
+    pub(crate) fn bucket(t: i64, v: f64) -> Bucket {
         Bucket {
             t,
             min: v - 1.0,
@@ -658,7 +669,7 @@ mod tests {
         }
     }
 
-    fn history(buckets: Vec<Bucket>, bucket_ms: i64) -> History {
+    pub(crate) fn history(buckets: Vec<Bucket>, bucket_ms: i64) -> History {
         History {
             device: DeviceId::new("ble:A"),
             metric: "temperature".into(),

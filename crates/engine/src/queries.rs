@@ -4,21 +4,24 @@
 //! a few read-only connections, so reads run beside each other and beside the writer.
 
 use crate::alerting::Alerts;
-use crate::error::Result;
+use crate::error::{EngineError, Result};
 use std::path::Path;
 use std::sync::Arc;
 use telltale_alerts::{AlertKind, EventKind, Rule, RuleSet, Target};
+use telltale_chart::export::{self, Picture};
+use telltale_chart::ChartStyle;
 use telltale_model::alert::{
     AlertHistoryQuery, AlertRecord, ChartForecast, Forecast, PreviewRaise, RulePreview,
     SeriesAlerts, PREVIEW_EXAMPLES,
 };
 use telltale_model::upkeep::ServiceStatus;
+use telltale_model::view::{ChartExport, ChartFormat};
 use telltale_model::{
     Dashboard, Device, DeviceId, ExportRequest, ExportResult, History, HistoryQuery,
-    RetentionSetting,
+    RetentionSetting, MAX_POINTS,
 };
 use telltale_sources::SourceBoard;
-use telltale_store::{SeriesKey, Store};
+use telltale_store::{SeriesKey, Store, StoreError};
 
 /// How far back a rule's preview looks: a week.
 pub const PREVIEW_SPAN_MS: i64 = 7 * 86_400_000;
@@ -202,22 +205,10 @@ impl Queries {
             device: req.device.clone(),
             metric: req.metric.clone(),
         };
-        let safe = |s: &str| -> String {
-            s.chars()
-                .map(|c| {
-                    if c.is_ascii_alphanumeric() || c == '-' {
-                        c
-                    } else {
-                        '_'
-                    }
-                })
-                .collect()
-        };
         std::fs::create_dir_all(dir)?;
         let path = dir.join(format!(
-            "telltale-{}-{}-{}-{}.csv",
-            safe(req.device.as_str()),
-            safe(&req.metric),
+            "telltale-{}-{}-{}.csv",
+            file_part(&req.device, &req.metric),
             req.from_ms,
             req.to_ms
         ));
@@ -233,6 +224,111 @@ impl Queries {
             path: path.display().to_string(),
             rows,
         })
+    }
+
+    /// Saves the chart of `req` — its series over its window — as a PNG or SVG picture in `dir`,
+    /// drawn by the same code as the app's canvas, and says where. One series is drawn as its
+    /// device page shows it, with its alert limits, active periods and the forecasts dated from
+    /// `now_ms`; two to four are compared on one time axis. The data is asked for at one point
+    /// per pixel column of the picture.
+    ///
+    /// `rows` in the answer is how many readings the picture covers: the sum of its buckets'
+    /// counts over every series (an aggregated bucket counts every reading folded into it).
+    ///
+    /// A series with no readings in the window is drawn saying "no data in this range"; a
+    /// series the store has never heard of is `NotFound`, as its history is: a picture of
+    /// nothing from a typo is no answer. A request that breaks [`ChartExport::validate`] (no or
+    /// too many series, a size out of bounds, an inverted window) is `Invalid` and writes nothing.
+    pub fn export_chart(&self, req: &ChartExport, dir: &Path, now_ms: i64) -> Result<ExportResult> {
+        req.validate()
+            .map_err(|e| EngineError::Invalid(e.message))?;
+        let points = req.width.min(MAX_POINTS);
+        let histories = req
+            .series
+            .iter()
+            .map(|s| self.history(&s.query(req.from_ms, req.to_ms, points)))
+            .collect::<Result<Vec<History>>>()?;
+        let style = ChartStyle {
+            utc_offset_min: req.utc_offset_min,
+            scale: export::scale_for(req.width),
+            ..ChartStyle::default()
+        };
+        let (alerts, labels);
+        let compared: Vec<telltale_chart::Compared>;
+        let picture = if let [h] = histories.as_slice() {
+            alerts = self.chart_alerts(h, now_ms)?;
+            Picture::One {
+                history: h,
+                alerts: &alerts,
+            }
+        } else {
+            labels = histories
+                .iter()
+                .map(|h| self.series_label(h))
+                .collect::<Result<Vec<String>>>()?;
+            compared = histories
+                .iter()
+                .zip(&labels)
+                .map(|(history, label)| telltale_chart::Compared { label, history })
+                .collect();
+            Picture::Compared(&compared)
+        };
+        let size = (req.width, req.height);
+        let drawn = match req.format {
+            ChartFormat::Png => export::png(&picture, &style, size),
+            ChartFormat::Svg => export::svg(&picture, &style, size).map(String::into_bytes),
+        };
+        let bytes = drawn.map_err(|e| EngineError::Internal(format!("drawing the chart: {e}")))?;
+        let names: Vec<String> = req
+            .series
+            .iter()
+            .map(|s| file_part(&s.device, &s.metric))
+            .collect();
+        let extension = match req.format {
+            ChartFormat::Png => "png",
+            ChartFormat::Svg => "svg",
+        };
+        std::fs::create_dir_all(dir)?;
+        let path = dir.join(format!(
+            "telltale-chart-{}-{}-{}.{extension}",
+            names.join("+"),
+            req.from_ms,
+            req.to_ms
+        ));
+        std::fs::write(&path, bytes)?;
+        Ok(ExportResult {
+            path: path.display().to_string(),
+            rows: histories
+                .iter()
+                .flat_map(|h| &h.buckets)
+                .map(|b| b.count)
+                .sum(),
+        })
+    }
+
+    /// What a lone series' chart draws over its data, as the device page asks for it. A series
+    /// with no device record (a historian's) has no alerts: it still draws.
+    fn chart_alerts(&self, h: &History, now_ms: i64) -> Result<SeriesAlerts> {
+        let alerts = self
+            .series_alerts(&h.device, &h.metric, h.from_ms, h.to_ms)
+            .and_then(|mut alerts| {
+                alerts.forecasts = self.chart_forecasts(&h.device, &h.metric, now_ms)?;
+                Ok(alerts)
+            });
+        match alerts {
+            Err(EngineError::Store(StoreError::NotFound(_))) => Ok(SeriesAlerts::default()),
+            other => other,
+        }
+    }
+
+    /// A compared series' name on the chart: its device's name and the metric.
+    fn series_label(&self, h: &History) -> Result<String> {
+        let name = match self.store.device(&h.device) {
+            Ok(d) => d.name,
+            Err(StoreError::NotFound(_)) => h.device.as_str().to_owned(),
+            Err(e) => return Err(e.into()),
+        };
+        Ok(format!("{name} · {}", h.metric))
     }
 
     /// When each series watched by a high or low alert limit will reach it, by its trend.
@@ -273,4 +369,23 @@ impl Queries {
     pub fn service_plans(&self, now_ms: i64) -> Result<Vec<ServiceStatus>> {
         crate::upkeep::service_statuses(&self.store, now_ms)
     }
+}
+
+/// A series in a file name: its device id and metric with every character but ASCII letters,
+/// digits and '-' turned into '_', each cut to 40 characters so that four of them still make a
+/// name every file system takes (255 bytes).
+fn file_part(device: &DeviceId, metric: &str) -> String {
+    let safe = |s: &str| -> String {
+        s.chars()
+            .take(40)
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || c == '-' {
+                    c
+                } else {
+                    '_'
+                }
+            })
+            .collect()
+    };
+    format!("{}-{}", safe(device.as_str()), safe(metric))
 }

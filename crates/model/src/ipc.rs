@@ -58,6 +58,9 @@ commands! {
     History = "history" { query: crate::HistoryQuery } -> crate::History;
     /// Writes a series' readings as CSV into the user's Downloads folder.
     ExportCsv = "export_csv" { request: crate::ExportRequest } -> crate::ExportResult;
+    /// Saves a chart as drawn (its series, window and size) as a PNG or SVG picture in the same
+    /// folder; `rows` in the answer is how many readings the picture covers.
+    ExportChart = "export_chart" { request: crate::view::ChartExport } -> crate::ExportResult;
     /// The saved comparisons, by name.
     ChartViews = "chart_views" {} -> Vec<crate::view::ChartView>;
     /// Saves a comparison under its name (replacing one of the same name).

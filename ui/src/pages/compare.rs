@@ -8,7 +8,9 @@ use crate::{api, chart, format, Page};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use telltale_chart::Compared;
-use telltale_model::view::{ChartView, SeriesRef, ViewRange, MAX_COMPARED};
+use telltale_model::view::{
+    ChartExport, ChartFormat, ChartView, SeriesRef, ViewRange, MAX_COMPARED,
+};
 use telltale_model::{ApiError, History, MAX_POINTS};
 
 /// While the compared series get new readings, the chart is asked for again at most this often
@@ -258,8 +260,27 @@ pub fn ComparePage(start: ChartView) -> impl IntoView {
         }
     };
 
-    // Saved views.
+    // Saved views, and pictures of the comparison as drawn.
     let status = RwSignal::new(None::<String>);
+    let export_picture = crate::export::exporter(
+        status,
+        |r| format!("Saved a chart of {} readings to {}", r.rows, r.path),
+        |request: &ChartExport| {
+            let request = request.clone();
+            async move { api::export_chart(&request).await }
+        },
+    );
+    let on_picture = move |format: ChartFormat| {
+        let (Some(el), Some(c)) = (canvas.get_untracked(), drawn.get_untracked()) else {
+            return;
+        };
+        let list = series.get_untracked();
+        if list.is_empty() {
+            return;
+        }
+        let window = (c.frame.from_ms, c.frame.to_ms);
+        export_picture(crate::export::picture_of(&el, list, window, format));
+    };
     let views = LocalResource::new(api::chart_views);
     let save = move |_| {
         let view = ChartView {
@@ -362,6 +383,8 @@ pub fn ComparePage(start: ChartView) -> impl IntoView {
                     on:input=move |ev| name.set(event_target_value(&ev)) />
             </label>
             <button class="chip-button" data-testid="save-view" on:click=save>"Save view"</button>
+            <button class="chip-button" data-testid="compare-png" on:click=move |_| on_picture(ChartFormat::Png)>"PNG"</button>
+            <button class="chip-button" data-testid="compare-svg" on:click=move |_| on_picture(ChartFormat::Svg)>"SVG"</button>
             <p class="status" role="status" data-testid="view-status">{move || status.get()}</p>
         </div>
         <section class="saved-views">

@@ -1,14 +1,14 @@
 //! A device's page: its values, how fresh they are, and a chart of one metric's history over a
-//! chosen range, with CSV export and the series' retention.
+//! chosen range, with CSV and picture exports and the series' retention.
 
 use super::dashboard::error_view;
-use crate::{api, chart, format, Page};
+use crate::{api, chart, export, format, Page};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use telltale_model::view::{ChartView, SeriesRef, ViewRange};
+use telltale_model::view::{ChartExport, ChartFormat, ChartView, SeriesRef, ViewRange};
 use telltale_model::{
-    DeviceId, DeviceSummary, ExportRequest, Freshness, HistoryQuery, RetentionSetting,
-    KEEP_FOREVER, MAX_POINTS,
+    ApiError, DeviceId, DeviceSummary, ExportRequest, Freshness, History, HistoryQuery,
+    RetentionSetting, KEEP_FOREVER, MAX_POINTS,
 };
 
 const MINUTE: i64 = 60_000;
@@ -550,7 +550,7 @@ pub fn DevicePage(id: DeviceId) -> impl IntoView {
             Some(Err(e)) => Some(error_view(e)),
             _ => None,
         }}
-        <SeriesTools id=id.clone() metric=metric range=range now=now />
+        <SeriesTools id=id.clone() metric=metric range=range now=now history=history canvas=canvas />
         <DeviceTags id=id summary=summary />
     }
 }
@@ -618,42 +618,69 @@ fn RangePicker(range: RwSignal<Range>, now: Memo<i64>) -> impl IntoView {
     }
 }
 
-/// Export of the shown range, and how long this series keeps its raw readings.
+/// Export of the shown range (its readings as CSV, or the chart as drawn as a picture), and how
+/// long this series keeps its raw readings.
 #[component]
 fn SeriesTools(
     id: DeviceId,
     metric: RwSignal<Option<String>>,
     range: RwSignal<Range>,
     now: Memo<i64>,
+    history: RwSignal<Option<Result<History, ApiError>>>,
+    canvas: NodeRef<leptos::html::Canvas>,
 ) -> impl IntoView {
-    // The last thing said about this series, by the export or the retention.
+    // The last thing said about this series, by the exports or the retention.
     let status = RwSignal::new(None::<String>);
-    let export = Action::new_local(|request: &ExportRequest| {
-        let request = request.clone();
-        async move { api::export_csv(&request).await }
-    });
-    let exported = export.value();
-    Effect::new(move |_| {
-        let text = match exported.get() {
-            None => return,
-            Some(Ok(r)) => format!("Saved {} readings to {}", r.rows, r.path),
-            Some(Err(e)) => format!("Export failed: {}", e.message),
-        };
-        status.set(Some(text));
-    });
+    let export_csv = export::exporter(
+        status,
+        |r| format!("Saved {} readings to {}", r.rows, r.path),
+        |request: &ExportRequest| {
+            let request = request.clone();
+            async move { api::export_csv(&request).await }
+        },
+    );
     let export_id = id.clone();
     let on_export = move |_| {
         let Some(m) = metric.get_untracked() else {
             return;
         };
         let (from_ms, to_ms) = range.get_untracked().bounds(now.get_untracked());
-        status.set(Some("Exporting…".into()));
-        export.dispatch_local(ExportRequest {
+        export_csv(ExportRequest {
             device: export_id.clone(),
             metric: m,
             from_ms,
             to_ms,
         });
+    };
+    let export_picture = export::exporter(
+        status,
+        |r| format!("Saved a chart of {} readings to {}", r.rows, r.path),
+        |request: &ChartExport| {
+            let request = request.clone();
+            async move { api::export_chart(&request).await }
+        },
+    );
+    // The chart as drawn: the series and window of the history on the canvas, at its size.
+    let picture_id = id.clone();
+    let on_picture = move |format: ChartFormat| {
+        let Some(el) = canvas.get_untracked() else {
+            return;
+        };
+        let drawn = history.with_untracked(|h| match h {
+            Some(Ok(h)) => Some((h.metric.clone(), (h.from_ms, h.to_ms))),
+            _ => None,
+        });
+        let Some((m, window)) = drawn.or_else(|| {
+            let m = metric.get_untracked()?;
+            Some((m, range.get_untracked().bounds(now.get_untracked())))
+        }) else {
+            return;
+        };
+        let series = vec![SeriesRef {
+            device: picture_id.clone(),
+            metric: m,
+        }];
+        export_picture(export::picture_of(&el, series, window, format));
     };
     // The shown metric's retention, read again when the metric changes or a new one is saved.
     let load_id = id.clone();
@@ -707,6 +734,10 @@ fn SeriesTools(
     view! {
         <div class="series-tools">
             <button class="chip-button" data-testid="export" on:click=on_export>"Export CSV"</button>
+            <button class="chip-button" data-testid="export-png" title="Save the chart as drawn as a PNG picture"
+                on:click={let on_picture = on_picture.clone(); move |_| on_picture(ChartFormat::Png)}>"PNG"</button>
+            <button class="chip-button" data-testid="export-svg" title="Save the chart as drawn as an SVG picture"
+                on:click=move |_| on_picture(ChartFormat::Svg)>"SVG"</button>
             <label class="keep">
                 "Keep raw readings "
                 <select prop:value=selected on:change=change_keep data-testid="keep-raw">
