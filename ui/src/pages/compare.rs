@@ -195,6 +195,54 @@ pub fn ComparePage(start: ChartView) -> impl IntoView {
             to_ms: from_ms + span as i64,
         });
     };
+    // Keyboard, as on a device's chart: ←/→ step the crosshair along the first series' readings
+    // (Home/End jump), +/− zoom around it, 0 returns to the last 24 hours, Esc hides it.
+    let on_key = move |ev: leptos::ev::KeyboardEvent| {
+        let key = ev.key();
+        let (from, to) = range.get_untracked().bounds(js_sys::Date::now() as i64);
+        match key.as_str() {
+            "+" | "=" | "-" | "_" => {
+                let around = cursor.get_untracked().unwrap_or((from + to) / 2);
+                let factor = if matches!(key.as_str(), "+" | "=") {
+                    0.8
+                } else {
+                    1.25
+                };
+                let span =
+                    ((to - from) as f64 * factor).clamp(10_000.0, 20.0 * 365.0 * 86_400_000.0);
+                let left = (around.clamp(from, to) - from) as f64 / (to - from).max(1) as f64;
+                let from_ms = around - (span * left) as i64;
+                range.set(ViewRange::Between {
+                    from_ms,
+                    to_ms: from_ms + span as i64,
+                });
+            }
+            "0" => range.set(ViewRange::Last { ms: 86_400_000 }),
+            "Escape" => cursor.set(None),
+            "ArrowLeft" | "ArrowRight" | "Home" | "End" => {
+                histories.with_untracked(|hs| {
+                    let Some(Some(Ok(h))) = hs.as_ref().map(|hs| hs.first()) else {
+                        return;
+                    };
+                    let Some(last) = h.buckets.len().checked_sub(1) else {
+                        return;
+                    };
+                    let at = cursor
+                        .get_untracked()
+                        .and_then(|t| telltale_chart::nearest(&h.buckets, t));
+                    let next = match (key.as_str(), at) {
+                        ("Home", _) => 0,
+                        ("End", _) | (_, None) => last,
+                        ("ArrowLeft", Some(i)) => i.saturating_sub(1),
+                        (_, Some(i)) => (i + 1).min(last),
+                    };
+                    cursor.set(Some(h.buckets[next].t));
+                });
+            }
+            _ => return,
+        }
+        ev.prevent_default();
+    };
     let readout = move || {
         let t = cursor.get()?;
         let c = drawn.get()?;
@@ -370,7 +418,8 @@ pub fn ComparePage(start: ChartView) -> impl IntoView {
                     }
                 }
                 on:wheel=on_wheel
-                on:dblclick=move |_| range.set(ViewRange::Last { ms: 86_400_000 })></canvas>
+                on:dblclick=move |_| range.set(ViewRange::Last { ms: 86_400_000 })
+                on:keydown=on_key></canvas>
             {readout}
         </div>
         <p class="sr-only" data-testid="compare-summary">{spoken}</p>

@@ -116,6 +116,7 @@ pub fn DevicePage(id: DeviceId) -> impl IntoView {
     // When the latest ask went out (`performance.now()`): the chart says how long it took to be
     // drawn, query + IPC + draw, for anyone measuring (the e2e prints it).
     let asked_at = StoredValue::new(0.0f64);
+    let answered_at = StoredValue::new(0.0f64);
     let query_id = id.clone();
     let ask = move || {
         let Some(m) = metric.get_untracked() else {
@@ -136,11 +137,13 @@ pub fn DevicePage(id: DeviceId) -> impl IntoView {
         spawn_local(async move {
             // Limits and alert periods are drawn with the history; without them the chart
             // still draws (an alert engine that is down must not hide the data).
-            let alerts = api::series_alerts(&query).await.unwrap_or_default();
-            let result = api::history(&query).await;
+            // Both asked at once: one round trip's wait, not two.
+            let (alerts, result) = futures::join!(api::series_alerts(&query), api::history(&query));
+            let alerts = alerts.unwrap_or_default();
             if asked.try_get_value() != Some(number) {
                 return;
             }
+            answered_at.set_value(now_precise());
             let _ = overlay.try_set(alerts);
             let _ = history.try_set(Some(result));
         });
@@ -203,6 +206,8 @@ pub fn DevicePage(id: DeviceId) -> impl IntoView {
                             .and_then(|n| n.parse::<u64>().ok())
                             .unwrap_or(0);
                         let _ = el.set_attribute("data-draw-ms", &format!("{took:.1}"));
+                        let asking = answered_at.get_value() - asked_at.get_value();
+                        let _ = el.set_attribute("data-ask-ms", &format!("{asking:.1}"));
                         let _ = el.set_attribute("data-draws", &(draws + 1).to_string());
                     }
                     Err(e) => leptos::logging::error!("chart: {e}"),
