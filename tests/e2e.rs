@@ -2115,11 +2115,13 @@ async fn demo_dashboard_device_page_layouts_and_offline_history() {
         );
     }
     let frame_ms = js(&client, DRAG_FRAME_TIMES).await;
+    let wheel_frame_ms = js(&client, WHEEL_FRAME_TIMES).await;
     println!(
         "chart speed, year of 1 Hz (31.5 M readings), ask to drawn in the webview: \
          \"1 y\" median {:.1} ms (max {:.1}; goal <= 50; of which query + IPC {:.1} ms), \"24 h\" median {:.1} ms, \
-         zoom step median {:.1} ms (max {:.1}), pan release median {:.1} ms (max {:.1}); \
-         a drag's frames while the finger moves (CSS transform, no redraw): {frame_ms} ms",
+         zoom step's data drawn median {:.1} ms (max {:.1}), pan release's median {:.1} ms (max {:.1}); \
+         a drag's frames while the finger moves (CSS transform, no redraw): {frame_ms} ms; \
+         frames while the wheel zooms every frame (stretch at once, data as it comes): {wheel_frame_ms} ms",
         median(&year_ms),
         max(&year_ms),
         median(&year_ask),
@@ -2415,6 +2417,19 @@ const DRAG_FRAME_TIMES: &str = "const c = document.getElementById('history-chart
              if (times.length < 30) { x -= 3; at('pointermove', x, 1); requestAnimationFrame(step); } \
              else { at('pointercancel', x, 0); times.sort((a, b) => a - b); \
                  ok(`median ${times[15].toFixed(1)}, max ${times[29].toFixed(1)}`); } }; \
+         requestAnimationFrame(step); });";
+
+/// Zooms the chart with the wheel once a frame, in and out around the same spot, and times each
+/// frame the browser paints meanwhile (the stretched picture at once, the finer data drawn as it
+/// arrives): median and max, in ms.
+const WHEEL_FRAME_TIMES: &str = "const c = document.getElementById('history-chart'); const r = c.getBoundingClientRect(); \
+     return new Promise(ok => { const times = []; let last = null; \
+         const step = t => { if (last !== null) times.push(t - last); last = t; \
+             if (times.length < 30) { \
+                 c.dispatchEvent(new WheelEvent('wheel', {bubbles: true, cancelable: true, \
+                     deltaY: times.length % 2 ? 120 : -120, clientX: r.left + r.width * 0.7, clientY: r.top + r.height / 2})); \
+                 requestAnimationFrame(step); } \
+             else { times.sort((a, b) => a - b); ok(`median ${times[15].toFixed(1)}, max ${times[29].toFixed(1)}`); } }; \
          requestAnimationFrame(step); });";
 
 /// Runs `action` on the page and waits for the history chart to be drawn again; answers how

@@ -106,6 +106,21 @@ pub fn duration(ms: i64) -> String {
     }
 }
 
+/// What one point of a chart's line is, in small print: the resolution changes as the window
+/// does, from single readings to a day's rollup.
+pub fn resolution(h: &telltale_model::History) -> String {
+    if h.buckets.is_empty() {
+        String::new()
+    } else if h.bucket_ms == 0 {
+        "Each point: one reading".to_owned()
+    } else {
+        format!(
+            "Each point: {} (mean; the band spans min to max)",
+            duration(h.bucket_ms)
+        )
+    }
+}
+
 /// "in 6.8 days" or "3 h ago": a moment as its distance from now.
 pub fn relative(t: TimestampMs, now: TimestampMs) -> String {
     if t >= now {

@@ -423,6 +423,20 @@ pub fn ComparePage(start: ChartView) -> impl IntoView {
             {readout}
         </div>
         <p class="sr-only" data-testid="compare-summary">{spoken}</p>
+        // The series may come from different resolutions (one keeps raw readings longer).
+        <p class="fine-print" data-testid="compare-resolution">{move || {
+            let labels: Vec<String> = series.with(|s| s.iter().map(label_of).collect());
+            histories.with(|hs| {
+                hs.iter()
+                    .flatten()
+                    .zip(&labels)
+                    .filter_map(|(h, label)| h.as_ref().ok().map(|h| (format::resolution(h), label)))
+                    .filter(|(r, _)| !r.is_empty())
+                    .map(|(r, label)| format!("{label}: {}", r.trim_start_matches("Each point: ")))
+                    .collect::<Vec<_>>()
+                    .join(" · ")
+            })
+        }}</p>
         {move || histories.with(|hs| {
             hs.iter().flatten().find_map(|h| h.as_ref().err().cloned()).map(error_view)
         })}

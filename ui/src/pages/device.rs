@@ -190,6 +190,10 @@ pub fn DevicePage(id: DeviceId) -> impl IntoView {
         current
     });
 
+    // A CSS transform on the drawn picture while a gesture is under way or its window's data is
+    // on its way; `stretched` is how much the wheel has zoomed it since it was drawn.
+    let preview = RwSignal::new(None::<String>);
+    let stretched = StoredValue::new(1.0f64);
     // Where the last drawing put the data: the crosshair maps pointer and cursor through it.
     let frame = RwSignal::new(None::<telltale_chart::Frame>);
     Effect::new(move |_| {
@@ -200,6 +204,11 @@ pub fn DevicePage(id: DeviceId) -> impl IntoView {
                 match overlay.with_untracked(|a| chart::draw(&el, h, a)) {
                     Ok(f) => {
                         frame.set(Some(f));
+                        // The wheel's stretch gives way to the window's own picture.
+                        if stretched.get_value() != 1.0 {
+                            stretched.set_value(1.0);
+                            preview.set(None);
+                        }
                         let took = now_precise() - asked_at.get_value();
                         let draws = el
                             .get_attribute("data-draws")
@@ -252,7 +261,6 @@ pub fn DevicePage(id: DeviceId) -> impl IntoView {
     // (canvas pixels), and the window it started on. While it lasts the picture follows the
     // fingers (a CSS transform, no redraw); on release the new window's data is asked for.
     let gesture = StoredValue::new((Vec::<(i32, f64, f64)>::new(), (0i64, 0i64)));
-    let preview = RwSignal::new(None::<String>);
     let outcome = move || -> Option<(i64, i64)> {
         let f = frame.get_untracked()?;
         let (pointers, window) = gesture.get_value();
@@ -323,7 +331,15 @@ pub fn DevicePage(id: DeviceId) -> impl IntoView {
         };
         ev.prevent_default();
         let factor = if ev.delta_y() < 0.0 { 0.8 } else { 1.25 };
-        zoom(f.time_at(f64::from(ev.offset_x())), factor);
+        let x = f64::from(ev.offset_x());
+        // Shown at the next frame as a stretch of the picture around the pointer; the window's
+        // finer data replaces it when it arrives.
+        let k = stretched.get_value() / factor;
+        stretched.set_value(k);
+        preview.set(Some(format!(
+            "transform-origin: {x:.0}px 0; transform: scaleX({k:.3})"
+        )));
+        zoom(f.time_at(x), factor);
     };
     // Keyboard: ←/→ step reading by reading (bucket by bucket), Home/End jump, Esc hides.
     let on_key = move |ev: leptos::ev::KeyboardEvent| {
@@ -514,9 +530,7 @@ pub fn DevicePage(id: DeviceId) -> impl IntoView {
         <div class="row-actions">
             // What one point of the line is: the resolution changes as the window does.
             <span class="fine-print" data-testid="resolution">{move || history.with(|h| match h {
-                Some(Ok(h)) if h.buckets.is_empty() => String::new(),
-                Some(Ok(h)) if h.bucket_ms == 0 => "Each point: one reading".to_owned(),
-                Some(Ok(h)) => format!("Each point: {} (mean; the band spans min to max)", format::duration(h.bucket_ms)),
+                Some(Ok(h)) => format::resolution(h),
                 _ => String::new(),
             })}</span>
             <button class="chip-button" data-testid="show-table" aria-pressed=move || table.get().to_string()
