@@ -871,6 +871,12 @@ async fn demo_dashboard_device_page_layouts_and_offline_history() {
         "the window left the bundled UI for {here}; another origin got {reached:?}"
     );
     assert_eq!(heading, json!("pump-02"), "the app's page is still shown");
+    // The empty frame the test left in the page goes, so later screenshots show the app alone.
+    js(
+        &client,
+        "document.querySelectorAll('body > iframe').forEach(f => f.remove()); return true;",
+    )
+    .await;
     wait_until(
         &client,
         COUNT_LINE_PIXELS,
@@ -1069,7 +1075,7 @@ async fn demo_dashboard_device_page_layouts_and_offline_history() {
     // Exploring at phone size: the neighbour's chart zoomed in with the crosshair on a reading,
     // and as a table; then a comparison of this BLE thermometer with the plant pump's MQTT
     // vibration, saved as a view and opened again from the dashboard, at phone and desktop size.
-    click(&client, &format!("[data-device-id='ble:{NEIGHBOUR}']")).await;
+    click(&client, PUMP).await;
     explore_chart(&client, &shots, "phone").await;
     click(&client, "[data-testid=compare]").await;
     wait_until(
@@ -1077,20 +1083,20 @@ async fn demo_dashboard_device_page_layouts_and_offline_history() {
         "return document.querySelectorAll('[data-testid=compared-series]').length === 1 \
              && !!document.getElementById('compare-chart');",
         Duration::from_secs(10),
-        "the comparison opened on the neighbour's series",
+        "the comparison opened on the pump's series",
     )
     .await;
     let added = js(
         &client,
         "const s = document.querySelector('[data-testid=add-series]'); \
-         const o = [...s.options].find(o => o.textContent.includes('pump-02') && o.textContent.includes('Vibration')); \
+         const o = [...s.options].find(o => o.textContent.includes('Neighbour') && o.textContent.includes('Temperature')); \
          if (!o) return [...s.options].map(o => o.textContent).join(' | '); \
          s.value = o.value; s.dispatchEvent(new Event('change', {bubbles: true})); return o.textContent;",
     )
     .await;
     assert!(
-        added.as_str().unwrap().contains("pump-02"),
-        "the pump's vibration offered beside the neighbour: {added}"
+        added.as_str().unwrap().contains("Neighbour"),
+        "the neighbour's temperature offered beside the pump: {added}"
     );
     let colours = wait_until(
         &client,
@@ -1170,7 +1176,7 @@ async fn demo_dashboard_device_page_layouts_and_offline_history() {
     .await;
     screenshot(&client, &shots, "compare-desktop").await;
     click(&client, "[data-testid=nav-dashboard]").await;
-    click(&client, &format!("[data-device-id='ble:{NEIGHBOUR}']")).await;
+    click(&client, PUMP).await;
     explore_chart(&client, &shots, "desktop").await;
     resize(&client, 390, 844).await;
     click(&client, "[data-testid=nav-dashboard]").await;
@@ -2396,6 +2402,9 @@ async fn ship_other_site(url: &str, dir: &Path) -> u64 {
     shipped.readings
 }
 
+/// The demo plant's pump on the dashboard.
+const PUMP: &str = "[data-device-id='mqtt:demo-plant/pump-02']";
+
 /// Pixels of each compared series' colour on the comparison canvas (its first two): both must
 /// be drawn, not one over the other's place.
 const COUNT_COMPARE_COLOURS: &str = "(() => { const c = document.getElementById('compare-chart'); \
@@ -2492,10 +2501,10 @@ async fn explore_chart(client: &Client, shots: &Path, size: &str) {
         "the device's chart drawn",
     )
     .await;
-    // The temperature over the last 10 minutes, then zoomed in on its newest readings.
+    // The vibration over the last 10 minutes, then zoomed in on its newest readings.
     timed_draw(
         client,
-        "const m = document.querySelector('[data-metric=temperature]'); \
+        "const m = document.querySelector('[data-metric=vibration]'); \
          if (m.classList.contains('selected')) document.querySelector('[data-range=\"24h\"]').click(); \
          else m.click()",
     )
