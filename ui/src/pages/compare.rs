@@ -382,7 +382,8 @@ pub fn ComparePage(start: ChartView) -> impl IntoView {
                     }
                 }).collect_view()
             }}
-            <Show when=move || series.with(|s| s.len() < MAX_COMPARED)>
+            // Made anew with each change of the series, so it shows its placeholder again.
+            {move || (series.with(|s| s.len() < MAX_COMPARED)).then(|| view! {
                 <label class="add-series">
                     <span class="sr-only">"Add a series"</span>
                     <select data-testid="add-series" on:change=pick prop:value="">
@@ -395,7 +396,7 @@ pub fn ComparePage(start: ChartView) -> impl IntoView {
                         }}
                     </select>
                 </label>
-            </Show>
+            })}
         </div>
         <div class="ranges" role="group" aria-label="Time range">
             {RANGES.into_iter().map(|(label, key, len)| view! {
@@ -426,16 +427,17 @@ pub fn ComparePage(start: ChartView) -> impl IntoView {
         // The series may come from different resolutions (one keeps raw readings longer).
         <p class="fine-print" data-testid="compare-resolution">{move || {
             let labels: Vec<String> = series.with(|s| s.iter().map(label_of).collect());
-            histories.with(|hs| {
+            let each = histories.with(|hs| {
                 hs.iter()
                     .flatten()
                     .zip(&labels)
                     .filter_map(|(h, label)| h.as_ref().ok().map(|h| (format::resolution(h), label)))
                     .filter(|(r, _)| !r.is_empty())
-                    .map(|(r, label)| format!("{label}: {}", r.trim_start_matches("Each point: ")))
+                    .map(|(r, label)| format!("{label} {}", r.trim_start_matches("Each point: ")))
                     .collect::<Vec<_>>()
-                    .join(" · ")
-            })
+                    .join("; ")
+            });
+            if each.is_empty() { each } else { format!("Each point: {each}") }
         }}</p>
         {move || histories.with(|hs| {
             hs.iter().flatten().find_map(|h| h.as_ref().err().cloned()).map(error_view)
