@@ -1175,6 +1175,20 @@ async fn demo_dashboard_device_page_layouts_and_offline_history() {
     )
     .await;
     screenshot(&client, &shots, "compare-desktop").await;
+    // As tables, one per series.
+    click(&client, "[data-testid=compare-table]").await;
+    let tables = wait_until(
+        &client,
+        "const t = [...document.querySelectorAll('[data-testid=history-table]')]; \
+         if (t.length !== 2) return null; t[0].scrollIntoView({block: 'start'}); \
+         return t.map(e => e.querySelectorAll('tbody tr').length);",
+        Duration::from_secs(10),
+        "the comparison as two tables",
+    )
+    .await;
+    println!("comparison tables: {tables} rows");
+    screenshot(&client, &shots, "compare-table-desktop").await;
+    click(&client, "[data-testid=compare-table]").await;
     click(&client, "[data-testid=nav-dashboard]").await;
     click(&client, PUMP).await;
     explore_chart(&client, &shots, "desktop").await;

@@ -308,6 +308,26 @@ pub fn ComparePage(start: ChartView) -> impl IntoView {
         }
     };
 
+    // "Show as table": what the chart shows, series by series.
+    let table = RwSignal::new(false);
+    let tables = move || {
+        let labels: Vec<String> = series.with(|s| s.iter().map(label_of).collect());
+        histories.with(|hs| {
+            hs.iter()
+                .flatten()
+                .zip(labels)
+                .filter_map(|(h, label)| {
+                    h.as_ref().ok().map(|h| {
+                        view! {
+                            <h3 class="table-title">{label}</h3>
+                            <super::device::HistoryTable h=h.clone() />
+                        }
+                    })
+                })
+                .collect_view()
+        })
+    };
+
     // Saved views, and pictures of the comparison as drawn.
     let status = RwSignal::new(None::<String>);
     let export_picture = crate::export::exporter(
@@ -442,6 +462,13 @@ pub fn ComparePage(start: ChartView) -> impl IntoView {
         {move || histories.with(|hs| {
             hs.iter().flatten().find_map(|h| h.as_ref().err().cloned()).map(error_view)
         })}
+        <div class="row-actions">
+            <button class="chip-button" data-testid="compare-table" aria-pressed=move || table.get().to_string()
+                on:click=move |_| table.update(|t| *t = !*t)>
+                {move || if table.get() { "Hide table" } else { "Show as table" }}
+            </button>
+        </div>
+        {move || table.get().then(tables)}
         <div class="save-view">
             <label>"Name "
                 <input type="text" data-testid="view-name" maxlength="80" prop:value=name

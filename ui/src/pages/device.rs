@@ -953,7 +953,7 @@ fn DeviceTags(id: DeviceId, summary: Memo<Option<DeviceSummary>>) -> impl IntoVi
 /// What the chart shows, as rows: the time and the value, or min, mean and max with the count
 /// when the readings were aggregated.
 #[component]
-fn HistoryTable(h: telltale_model::History) -> impl IntoView {
+pub(crate) fn HistoryTable(h: telltale_model::History) -> impl IntoView {
     let aggregated = h.bucket_ms > 0;
     let unit = h.unit.clone().unwrap_or_default();
     let rows = h
