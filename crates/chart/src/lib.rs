@@ -232,6 +232,25 @@ impl Frame {
     }
 }
 
+/// The shortest and longest window exploring may reach: 10 s and 20 years.
+const SPAN_LIMITS_MS: (f64, f64) = (10_000.0, 20.0 * 365.0 * 86_400_000.0);
+
+/// Where a zoom step leads: `window` scaled by `factor` (below 1 zooms in) around time `around`
+/// (clamped into the window), which stays at the same place across it. The span stays between
+/// 10 s and 20 years.
+pub fn zoom_window(
+    window: (TimestampMs, TimestampMs),
+    around: TimestampMs,
+    factor: f64,
+) -> (TimestampMs, TimestampMs) {
+    let (from, to) = window;
+    let around = around.clamp(from, to);
+    let span = ((to - from) as f64 * factor).clamp(SPAN_LIMITS_MS.0, SPAN_LIMITS_MS.1);
+    let left = (around - from) as f64 / (to - from).max(1) as f64;
+    let new_from = around - (span * left) as TimestampMs;
+    (new_from, new_from + span as TimestampMs)
+}
+
 /// Where a pan or pinch leads: pointers that were at `start` (pixel columns of `frame`, which
 /// drew `window`) are now at `now`. One pointer pans the window with it; two also zoom it, by
 /// how much the stretch between them grew, keeping the time under their midpoint under it. The
@@ -253,7 +272,7 @@ pub fn gesture_window(
         ([a0, ..], [a1, ..]) => (*a0, *a1, 1.0),
         _ => return window,
     };
-    let new_span = (span * stretch).clamp(10_000.0, 20.0 * 365.0 * 86_400_000.0);
+    let new_span = (span * stretch).clamp(SPAN_LIMITS_MS.0, SPAN_LIMITS_MS.1);
     let at = |x: f64| (x - f64::from(frame.left)) / width;
     let anchor = from as f64 + at(mid0) * span;
     let new_from = anchor - at(mid1) * new_span;
@@ -1031,5 +1050,22 @@ pub(crate) mod tests {
         let under = |x: f64, (a, b): (i64, i64)| a as f64 + (x - 100.0) / 1000.0 * (b - a) as f64;
         assert!((under(700.0, (a, b)) - under(600.0, window)).abs() < 1.0);
         assert_eq!(gesture_window(&frame, window, &[], &[]), window);
+    }
+
+    #[test]
+    fn a_zoom_step_keeps_its_anchor_in_place_within_the_limits() {
+        let window = (0, 1_000_000);
+        // In by 0.8 around 750 s: that moment stays three quarters along.
+        assert_eq!(zoom_window(window, 750_000, 0.8), (150_000, 950_000));
+        // Out around the start: the window grows to the right.
+        assert_eq!(zoom_window(window, 0, 1.25), (0, 1_250_000));
+        // An anchor outside the window is taken at its edge.
+        assert_eq!(zoom_window(window, 5_000_000, 0.5), (500_000, 1_000_000));
+        // Never under 10 s, never over 20 years.
+        let (a, b) = zoom_window((0, 12_000), 6_000, 0.1);
+        assert_eq!(b - a, 10_000);
+        let year = 365 * 86_400_000;
+        let (a, b) = zoom_window((0, 19 * year), 0, 2.0);
+        assert_eq!(b - a, 20 * year);
     }
 }

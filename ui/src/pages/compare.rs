@@ -63,6 +63,8 @@ pub fn ComparePage(start: ChartView) -> impl IntoView {
     let name = RwSignal::new(start.name.clone());
     // Each series' answer, in the order of `series` (a series that fails says so on its own).
     let histories = RwSignal::new(None::<Vec<Result<History, ApiError>>>);
+    // What each series is called, in the order of `series`: for the legend, crosshair, tables.
+    let labels = Memo::new(move |_| series.with(|s| s.iter().map(label_of).collect::<Vec<_>>()));
     let canvas = NodeRef::<leptos::html::Canvas>::new();
     let resized = RwSignal::new(0u32);
     let listener = window_event_listener(leptos::ev::resize, move |_| resized.update(|n| *n += 1));
@@ -134,7 +136,7 @@ pub fn ComparePage(start: ChartView) -> impl IntoView {
         let Some(el) = canvas.get() else { return };
         histories.with(|hs| {
             let Some(hs) = hs else { return };
-            let labels: Vec<String> = series.with_untracked(|s| s.iter().map(label_of).collect());
+            let labels = labels.get_untracked();
             let shown: Vec<Compared<'_>> = hs
                 .iter()
                 .zip(&labels)
@@ -164,13 +166,8 @@ pub fn ComparePage(start: ChartView) -> impl IntoView {
         };
         let x = f64::from(ev.offset_x());
         if let (Some((x0, window)), true) = (drag.get_value(), ev.buttons() != 0) {
-            let span = (window.1 - window.0) as f64;
-            let width = f64::from((c.frame.right - c.frame.left).max(1));
-            let shift = ((x0 - x) / width * span) as i64;
-            range.set(ViewRange::Between {
-                from_ms: window.0 + shift,
-                to_ms: window.1 + shift,
-            });
+            let (from_ms, to_ms) = telltale_chart::gesture_window(&c.frame, window, &[x0], &[x]);
+            range.set(ViewRange::Between { from_ms, to_ms });
             return;
         }
         cursor.set(Some(c.frame.time_at(x)));
@@ -179,21 +176,18 @@ pub fn ComparePage(start: ChartView) -> impl IntoView {
         let window = range.get_untracked().bounds(js_sys::Date::now() as i64);
         drag.set_value(Some((f64::from(ev.offset_x()), window)));
     };
+    let zoom = move |around: i64, factor: f64| {
+        let window = range.get_untracked().bounds(js_sys::Date::now() as i64);
+        let (from_ms, to_ms) = telltale_chart::zoom_window(window, around, factor);
+        range.set(ViewRange::Between { from_ms, to_ms });
+    };
     let on_wheel = move |ev: leptos::ev::WheelEvent| {
         let Some(c) = drawn.get_untracked() else {
             return;
         };
         ev.prevent_default();
-        let (from, to) = range.get_untracked().bounds(js_sys::Date::now() as i64);
-        let around = c.frame.time_at(f64::from(ev.offset_x()));
         let factor = if ev.delta_y() < 0.0 { 0.8 } else { 1.25 };
-        let span = ((to - from) as f64 * factor).clamp(10_000.0, 20.0 * 365.0 * 86_400_000.0);
-        let left = (around - from) as f64 / (to - from).max(1) as f64;
-        let from_ms = around - (span * left) as i64;
-        range.set(ViewRange::Between {
-            from_ms,
-            to_ms: from_ms + span as i64,
-        });
+        zoom(c.frame.time_at(f64::from(ev.offset_x())), factor);
     };
     // Keyboard, as on a device's chart: ←/→ step the crosshair along the first series' readings
     // (Home/End jump), +/− zoom around it, 0 returns to the last 24 hours, Esc hides it.
@@ -208,14 +202,7 @@ pub fn ComparePage(start: ChartView) -> impl IntoView {
                 } else {
                     1.25
                 };
-                let span =
-                    ((to - from) as f64 * factor).clamp(10_000.0, 20.0 * 365.0 * 86_400_000.0);
-                let left = (around.clamp(from, to) - from) as f64 / (to - from).max(1) as f64;
-                let from_ms = around - (span * left) as i64;
-                range.set(ViewRange::Between {
-                    from_ms,
-                    to_ms: from_ms + span as i64,
-                });
+                zoom(around, factor);
             }
             "0" => range.set(ViewRange::Last { ms: 86_400_000 }),
             "Escape" => cursor.set(None),
@@ -246,7 +233,7 @@ pub fn ComparePage(start: ChartView) -> impl IntoView {
     let readout = move || {
         let t = cursor.get()?;
         let c = drawn.get()?;
-        let labels: Vec<String> = series.with(|s| s.iter().map(label_of).collect());
+        let labels = labels.get();
         histories.with(|hs| {
             let hs = hs.as_ref()?;
             let style = chart::theme();
@@ -279,7 +266,7 @@ pub fn ComparePage(start: ChartView) -> impl IntoView {
         })
     };
     let spoken = move || {
-        let labels: Vec<String> = series.with(|s| s.iter().map(label_of).collect());
+        let labels = labels.get();
         histories.with(|hs| {
             hs.iter()
                 .flatten()
@@ -311,7 +298,7 @@ pub fn ComparePage(start: ChartView) -> impl IntoView {
     // "Show as table": what the chart shows, series by series.
     let table = RwSignal::new(false);
     let tables = move || {
-        let labels: Vec<String> = series.with(|s| s.iter().map(label_of).collect());
+        let labels = labels.get();
         histories.with(|hs| {
             hs.iter()
                 .flatten()
@@ -446,7 +433,7 @@ pub fn ComparePage(start: ChartView) -> impl IntoView {
         <p class="sr-only" data-testid="compare-summary">{spoken}</p>
         // The series may come from different resolutions (one keeps raw readings longer).
         <p class="fine-print" data-testid="compare-resolution">{move || {
-            let labels: Vec<String> = series.with(|s| s.iter().map(label_of).collect());
+            let labels = labels.get();
             let each = histories.with(|hs| {
                 hs.iter()
                     .flatten()

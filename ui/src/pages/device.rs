@@ -250,12 +250,9 @@ pub fn DevicePage(id: DeviceId) -> impl IntoView {
         }
     });
     let zoom = move |around: i64, factor: f64| {
-        let (from, to) = range.get_untracked().bounds(js_sys::Date::now() as i64);
-        let around = around.clamp(from, to);
-        let span = ((to - from) as f64 * factor).clamp(10_000.0, 20.0 * 365.0 * DAY as f64);
-        let left = (around - from) as f64 / (to - from).max(1) as f64;
-        let new_from = around - (span * left) as i64;
-        range.set(Range::Between(new_from, new_from + span as i64));
+        let window = range.get_untracked().bounds(js_sys::Date::now() as i64);
+        let (from, to) = telltale_chart::zoom_window(window, around, factor);
+        range.set(Range::Between(from, to));
     };
     // A pan or pinch under way: each pointer's id, where it went down and where it is now
     // (canvas pixels), and the window it started on. While it lasts the picture follows the
