@@ -1189,6 +1189,80 @@ async fn demo_dashboard_device_page_layouts_and_offline_history() {
     println!("comparison tables: {tables} rows");
     screenshot(&client, &shots, "compare-table-desktop").await;
     click(&client, "[data-testid=compare-table]").await;
+    // The comparison is explored as a device's chart is: two fingers spread apart zoom in (the
+    // picture follows them), the wheel stretches the picture at once until its data is drawn.
+    let pinched = js(
+        &client,
+        "const c = document.getElementById('compare-chart'); const r = c.getBoundingClientRect(); \
+         const at = (type, id, x, buttons) => c.dispatchEvent(new PointerEvent(type, {bubbles: true, \
+             pointerType: 'touch', pointerId: id, isPrimary: id === 1, buttons, \
+             clientX: r.left + x, clientY: r.top + r.height / 2})); \
+         const w = r.width; \
+         at('pointerdown', 1, w * 0.60, 1); at('pointerdown', 2, w * 0.70, 1); \
+         at('pointermove', 1, w * 0.50, 1); at('pointermove', 2, w * 0.80, 1); \
+         const during = c.style.transform; \
+         at('pointerup', 2, w * 0.80, 0); at('pointerup', 1, w * 0.50, 0); \
+         return [during, document.querySelectorAll('.ranges .selected').length];",
+    )
+    .await;
+    assert!(
+        pinched[0].as_str().unwrap().contains("scaleX"),
+        "the compared picture follows the fingers: {pinched}"
+    );
+    assert_eq!(
+        pinched[1],
+        json!(0),
+        "a pinch opens a window of its own, no preset: {pinched}"
+    );
+    let stretched = js(
+        &client,
+        "const c = document.getElementById('compare-chart'); const r = c.getBoundingClientRect(); \
+         c.dispatchEvent(new WheelEvent('wheel', {bubbles: true, cancelable: true, deltaY: -120, \
+             clientX: r.left + r.width / 2, clientY: r.top + r.height / 2})); \
+         return c.style.transform;",
+    )
+    .await;
+    assert!(
+        stretched.as_str().unwrap().contains("scaleX"),
+        "the wheel stretches the compared picture at once: {stretched}"
+    );
+    wait_until(
+        &client,
+        "return document.getElementById('compare-chart').style.transform === '';",
+        Duration::from_secs(10),
+        "the zoomed window's data drawn in place of the stretch",
+    )
+    .await;
+    js(
+        &client,
+        "document.getElementById('compare-chart').dispatchEvent(new MouseEvent('dblclick', {bubbles: true})); return 0;",
+    )
+    .await;
+    // "Alert me on…" one of the compared series: the rule form, on that series.
+    js(
+        &client,
+        "const s = document.querySelector('[data-testid=compare-alert]'); \
+         s.value = '1'; s.dispatchEvent(new Event('change', {bubbles: true})); return 0;",
+    )
+    .await;
+    let sentence = wait_until(
+        &client,
+        "const s = document.querySelector('[data-testid=rule-sentence]'); return s && s.textContent;",
+        Duration::from_secs(10),
+        "the rule form from 'Alert me on…'",
+    )
+    .await;
+    assert!(
+        sentence.as_str().unwrap().contains("Neighbour")
+            && sentence.as_str().unwrap().contains("emperature"),
+        "the form starts on the second compared series: {sentence}"
+    );
+    js(
+        &client,
+        "[...document.querySelectorAll('[data-testid=rule-form] button')] \
+             .find(b => b.textContent === 'Cancel').click(); return 0;",
+    )
+    .await;
     click(&client, "[data-testid=nav-dashboard]").await;
     click(&client, PUMP).await;
     explore_chart(&client, &shots, "desktop").await;
@@ -2067,6 +2141,13 @@ async fn demo_dashboard_device_page_layouts_and_offline_history() {
     );
     let (client, driver) = launch(&app, &display, year.path(), false).await;
     resize(&client, 1440, 900).await;
+    wait_until(
+        &client,
+        "return !!document.querySelector(\"[data-device-id='year-press']\");",
+        Duration::from_secs(30),
+        "the year's press on the dashboard",
+    )
+    .await;
     click(&client, "[data-device-id='year-press']").await;
     wait_until(
         &client,
@@ -2075,7 +2156,7 @@ async fn demo_dashboard_device_page_layouts_and_offline_history() {
         "the year's series charted",
     )
     .await;
-    let (mut year_ms, mut year_ask) = (Vec::new(), Vec::new());
+    let (mut year_ms, mut year_ask, mut year_paint) = (Vec::new(), Vec::new(), Vec::new());
     let mut day_ms = Vec::new();
     for _ in 0..15 {
         day_ms.push(
@@ -2086,13 +2167,14 @@ async fn demo_dashboard_device_page_layouts_and_offline_history() {
             .await
             .0,
         );
-        let (total, asking) = timed_draw(
+        let (total, asking, paint) = timed_draw(
             &client,
             "document.querySelector('[data-range=\"1y\"]').click()",
         )
         .await;
         year_ms.push(total);
         year_ask.push(asking);
+        year_paint.push(paint);
     }
     let covered = js(
         &client,
@@ -2134,14 +2216,15 @@ async fn demo_dashboard_device_page_layouts_and_offline_history() {
                 .0,
         );
     }
-    let frame_ms = js(&client, DRAG_FRAME_TIMES).await;
-    let wheel_frame_ms = js(&client, WHEEL_FRAME_TIMES).await;
+    let frame_ms = js(&client, &drag_frames()).await;
+    let wheel_frame_ms = js(&client, &wheel_frames()).await;
     println!(
         "chart speed, year of 1 Hz (31.5 M readings), ask to drawn in the webview: \
          \"1 y\" median {:.1} ms (max {:.1}; goal <= 50; of which query + IPC {:.1} ms), \"24 h\" median {:.1} ms, \
          zoom step's data drawn median {:.1} ms (max {:.1}), pan release's median {:.1} ms (max {:.1}); \
-         a drag's frames while the finger moves (CSS transform, no redraw): {frame_ms} ms; \
-         frames while the wheel zooms every frame (stretch at once, data as it comes): {wheel_frame_ms} ms",
+         of which drawing {:.1} ms; \
+         a finger dragging (CSS transform, no redraw): {frame_ms}; \
+         the wheel zooming every frame (stretch at once, data drawn as it comes): {wheel_frame_ms}",
         median(&year_ms),
         max(&year_ms),
         median(&year_ask),
@@ -2150,6 +2233,7 @@ async fn demo_dashboard_device_page_layouts_and_offline_history() {
         max(&zoom_ms),
         median(&pan_ms),
         max(&pan_ms),
+        median(&year_paint),
     );
     screenshot(&client, &shots, "year-desktop").await;
     client
@@ -2429,47 +2513,63 @@ const COUNT_COMPARE_COLOURS: &str = "(() => { const c = document.getElementById(
          if (Math.abs(d[i] - w[0]) < 12 && Math.abs(d[i + 1] - w[1]) < 12 && Math.abs(d[i + 2] - w[2]) < 12) n[k]++; }); } \
      return n; })()";
 
-/// Drags the chart by a finger's worth of small moves and times each frame the browser paints
-/// meanwhile (requestAnimationFrame to requestAnimationFrame): median and max, in ms.
-const DRAG_FRAME_TIMES: &str = "const c = document.getElementById('history-chart'); const r = c.getBoundingClientRect(); \
-     const at = (type, x, buttons) => c.dispatchEvent(new PointerEvent(type, {bubbles: true, \
-         pointerType: 'touch', pointerId: 7, buttons, clientX: r.left + x, clientY: r.top + r.height / 2})); \
-     return new Promise(ok => { const times = []; let x = r.width * 0.5; let last = null; \
-         at('pointerdown', x, 1); \
-         const step = t => { if (last !== null) times.push(t - last); last = t; \
-             if (times.length < 30) { x -= 3; at('pointermove', x, 1); requestAnimationFrame(step); } \
-             else { at('pointercancel', x, 0); times.sort((a, b) => a - b); \
-                 ok(`median ${times[15].toFixed(1)}, max ${times[29].toFixed(1)}`); } }; \
-         requestAnimationFrame(step); });";
+/// Runs `each` (JavaScript; `i` is the frame's number) once a frame for 30 frames after `setup`,
+/// then `teardown`, and says how the frames went: the time between frames (60 Hz is 16.7 ms; a
+/// frame later than 25 ms missed the screen's refresh), and each frame's work, from the frame's
+/// start to the first task after its rendering (the action, style, layout, paint, and any
+/// answer that lands in between and is drawn).
+fn frame_times(setup: &str, each: &str, teardown: &str) -> String {
+    format!(
+        "const c = document.getElementById('history-chart'); const r = c.getBoundingClientRect(); {setup}; \
+         return new Promise(ok => {{ const gaps = [], work = []; let last = null, i = 0, began = 0; \
+             const after = new MessageChannel(); after.port1.onmessage = () => work.push(performance.now() - began); \
+             const step = t => {{ began = performance.now(); if (last !== null) gaps.push(t - last); last = t; \
+                 if (gaps.length < 30) {{ {each}; i++; after.port2.postMessage(0); requestAnimationFrame(step); }} \
+                 else {{ {teardown}; const g = [...gaps].sort((x, y) => x - y), w = [...work].sort((x, y) => x - y); \
+                     ok(`frames median ${{g[15].toFixed(1)}} ms, max ${{g[29].toFixed(1)}}, ${{g.filter(x => x > 25).length}} of 30 late; \
+work per frame median ${{w[w.length >> 1].toFixed(1)}} ms, max ${{w[w.length - 1].toFixed(1)}}`); }} }}; \
+             requestAnimationFrame(step); }});"
+    )
+}
 
-/// Zooms the chart with the wheel once a frame, in and out around the same spot, and times each
-/// frame the browser paints meanwhile (the stretched picture at once, the finer data drawn as it
-/// arrives): median and max, in ms.
-const WHEEL_FRAME_TIMES: &str = "const c = document.getElementById('history-chart'); const r = c.getBoundingClientRect(); \
-     return new Promise(ok => { const times = []; let last = null; \
-         const step = t => { if (last !== null) times.push(t - last); last = t; \
-             if (times.length < 30) { \
-                 c.dispatchEvent(new WheelEvent('wheel', {bubbles: true, cancelable: true, \
-                     deltaY: times.length % 2 ? 120 : -120, clientX: r.left + r.width * 0.7, clientY: r.top + r.height / 2})); \
-                 requestAnimationFrame(step); } \
-             else { times.sort((a, b) => a - b); ok(`median ${times[15].toFixed(1)}, max ${times[29].toFixed(1)}`); } }; \
-         requestAnimationFrame(step); });";
+/// A finger dragging the chart 3 px a frame: the picture follows as a CSS transform, no redraw.
+fn drag_frames() -> String {
+    frame_times(
+        "const at = (type, x, buttons) => c.dispatchEvent(new PointerEvent(type, {bubbles: true, \
+             pointerType: 'touch', pointerId: 7, buttons, clientX: r.left + x, clientY: r.top + r.height / 2})); \
+         at('pointerdown', r.width * 0.5, 1)",
+        "at('pointermove', r.width * 0.5 - 3 * (i + 1), 1)",
+        "at('pointercancel', r.width * 0.5, 0)",
+    )
+}
+
+/// The wheel zooming every frame, in and out around the same spot: the picture stretches at
+/// once, and each window's finer data is drawn as it arrives.
+fn wheel_frames() -> String {
+    frame_times(
+        "",
+        "c.dispatchEvent(new WheelEvent('wheel', {bubbles: true, cancelable: true, \
+             deltaY: i % 2 ? 120 : -120, clientX: r.left + r.width * 0.7, clientY: r.top + r.height / 2}))",
+        "",
+    )
+}
 
 /// Runs `action` on the page and waits for the history chart to be drawn again; answers how
-/// long the page says it took from its ask to the drawn chart (`data-draw-ms`), and of that
-/// until the answers were in (`data-ask-ms`: query and IPC; the rest is drawing).
-async fn timed_draw(client: &Client, action: &str) -> (f64, f64) {
+/// long the page says it took from its ask to the drawn chart (`data-draw-ms`), of that until
+/// the answers were in (`data-ask-ms`: query and IPC), and the drawing itself
+/// (`data-paint-ms`: plotters on the canvas; the rest is decoding the answer).
+async fn timed_draw(client: &Client, action: &str) -> (f64, f64, f64) {
     let script = format!(
         "const c = document.getElementById('history-chart'); const n = Number(c.dataset.draws || 0); \
          return new Promise(ok => {{ \
              const seen = new MutationObserver(() => {{ if (Number(c.dataset.draws) > n) {{ \
-                 seen.disconnect(); ok([Number(c.dataset.drawMs), Number(c.dataset.askMs)]); }} }}); \
+                 seen.disconnect(); ok([Number(c.dataset.drawMs), Number(c.dataset.askMs), Number(c.dataset.paintMs)]); }} }}); \
              seen.observe(c, {{attributes: true}}); {{ {action}; }} \
              setTimeout(() => {{ seen.disconnect(); ok(null); }}, 10000); }});"
     );
     let took = js(client, &script).await;
-    match (took[0].as_f64(), took[1].as_f64()) {
-        (Some(total), Some(asking)) => (total, asking),
+    match (took[0].as_f64(), took[1].as_f64(), took[2].as_f64()) {
+        (Some(total), Some(asking), Some(paint)) => (total, asking, paint),
         _ => panic!("the chart was not drawn again after: {action} ({took})"),
     }
 }

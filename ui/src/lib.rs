@@ -4,6 +4,7 @@
 
 mod api;
 mod chart;
+mod explore;
 mod export;
 mod format;
 mod live;

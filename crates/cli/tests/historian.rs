@@ -165,7 +165,9 @@ fn same_answers(pg: &Postgres, union: &Path, device: &str, metric: &str, from: i
         run(&here, &range("export")),
         "export of {device}/{metric} in [{from}, {to}]"
     );
-    for points in [1, 7, 100, 1000, 10_000] {
+    // Over the 7 hours compared: hours (1, 7), ten minutes (30: 14 minutes asked), minutes
+    // (100), raw readings (1000, 10,000).
+    for points in [1, 7, 30, 100, 1000, 10_000] {
         let mut args = range("query");
         args.extend(["--points".to_string(), points.to_string()]);
         let a: serde_json::Value = serde_json::from_str(&run(&remote, &args)).unwrap();

@@ -8,7 +8,7 @@ use crate::Historian;
 use futures_util::{pin_mut, TryStreamExt};
 use telltale_model::{Device, History, HistoryQuery, TimestampMs};
 use telltale_store::chunk::{self, Sample};
-use telltale_store::{Agg, Ask, CsvFor, CsvRows, Plan, SeriesKey, CHUNK_MS, ROLLUP_LEVELS};
+use telltale_store::{Agg, Ask, CsvFor, CsvRows, Plan, SeriesKey, CHUNK_MS};
 
 impl Historian {
     /// Every device any collector shipped, as its collector last described it.
@@ -136,7 +136,9 @@ impl Historian {
         from: TimestampMs,
         to: TimestampMs,
     ) -> Result<Vec<(TimestampMs, Agg)>> {
-        if level == ROLLUP_LEVELS[0] {
+        // Levels finer than a row (an hour, a chunk), minutes and ten minutes, come from each
+        // row's packed minutes, folded to the level asked.
+        if level < CHUNK_MS {
             let rows = self
                 .client
                 .query(
@@ -146,14 +148,19 @@ impl Historian {
                     &[&id, &chunk::chunk_start(from), &to],
                 )
                 .await?;
-            let mut out = Vec::new();
+            let mut out: Vec<(TimestampMs, Agg)> = Vec::new();
             for r in rows {
                 let start: i64 = r.get(0);
-                out.extend(
-                    hour::unpack(start, r.get(1))?
-                        .into_iter()
-                        .filter(|(t, _)| *t >= from && *t < to),
-                );
+                for (t, agg) in hour::unpack(start, r.get(1))? {
+                    let t = t.div_euclid(level) * level;
+                    if t < from || t >= to {
+                        continue;
+                    }
+                    match out.last_mut() {
+                        Some((last, a)) if *last == t => a.merge(&agg),
+                        _ => out.push((t, agg)),
+                    }
+                }
             }
             return Ok(out);
         }

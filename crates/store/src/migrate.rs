@@ -289,7 +289,8 @@ mod tests {
             .collect();
         let mut aggs: BTreeMap<(i64, i64), Agg> = BTreeMap::new();
         for s in &samples {
-            for level in LEVELS {
+            // The levels schema 17 kept.
+            for level in [LEVELS[0], LEVELS[2], LEVELS[3]] {
                 aggs.entry((level, bucket_start(s.ts, level)))
                     .and_modify(|a| a.merge(&Agg::of(s)))
                     .or_insert(Agg::of(s));
@@ -315,9 +316,13 @@ mod tests {
         run(&mut conn).unwrap();
 
         let stored: Vec<(i64, i64, f64, f64)> = conn
-            .prepare("SELECT level, t, first, last FROM rollups ORDER BY level, t")
+            .prepare(
+                "SELECT level, t, first, last FROM rollups WHERE level != ?1 ORDER BY level, t",
+            )
             .unwrap()
-            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+            .query_map([LEVELS[1]], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+            })
             .unwrap()
             .collect::<rusqlite::Result<_>>()
             .unwrap();
@@ -337,6 +342,79 @@ mod tests {
         // The days: the first starts in the pruned hour (its mean), the second in a kept one.
         let day = |t| aggs[&(86_400_000, t)];
         assert!(!kept(day(20 * 86_400_000).first_ts) && kept(day(21 * 86_400_000).first_ts));
+    }
+
+    /// Schema 19 adds ten-minute rollups, folded from the minutes already stored; any there
+    /// already (a store migration 7 filled with today's ingest) are built afresh.
+    #[test]
+    fn ten_minute_rollups_are_folded_from_the_minutes() {
+        use crate::chunk::Sample;
+        use crate::rollup::{bucket_start, Agg, LEVELS};
+        use std::collections::BTreeMap;
+        use telltale_model::{DeviceId, Quality, Transport};
+
+        let mut conn = Connection::open_in_memory().unwrap();
+        run_to(&mut conn, 18).unwrap();
+        let mut want: BTreeMap<(i64, i64), Agg> = BTreeMap::new();
+        for (name, step) in [("ble:A", 7_000), ("ble:B", 45_000)] {
+            let device = DeviceId::new(name);
+            table::devices::ensure(&conn, &device, Transport::Ble).unwrap();
+            let id = table::series::resolve(&conn, &device, "t", Some("°C")).unwrap();
+            // Two and a half hours from 5 minutes before an hour, every `step` ms.
+            let t0 = 20 * 86_400_000 - 300_000;
+            let mut minutes: BTreeMap<i64, Agg> = BTreeMap::new();
+            for i in 0..9_000_000 / step {
+                let s = Sample {
+                    ts: t0 + i * step,
+                    value: (i * 37 % 101) as f64 - 50.0,
+                    quality: Quality::Good,
+                };
+                let a = Agg::of(&s);
+                minutes
+                    .entry(bucket_start(s.ts, LEVELS[0]))
+                    .and_modify(|m| m.merge(&a))
+                    .or_insert(a);
+                want.entry((id, bucket_start(s.ts, LEVELS[1])))
+                    .and_modify(|m| m.merge(&a))
+                    .or_insert(a);
+            }
+            for (t, a) in &minutes {
+                table::rollups::add(&conn, id, LEVELS[0], *t, a).unwrap();
+            }
+            // A wrong ten-minute bucket, as if left by an older build: replaced.
+            let mut wrong = Agg::of(&Sample {
+                ts: t0 + 1,
+                value: 1e9,
+                quality: Quality::Good,
+            });
+            wrong.count = 1_000;
+            table::rollups::add(&conn, id, LEVELS[1], bucket_start(t0, LEVELS[1]), &wrong).unwrap();
+        }
+        run(&mut conn).unwrap();
+        let got: Vec<(i64, i64, Agg)> = [1, 2]
+            .into_iter()
+            .flat_map(|id| {
+                table::rollups::range(&conn, id, LEVELS[1], 0, i64::MAX / 2)
+                    .unwrap()
+                    .into_iter()
+                    .map(move |(t, a)| (id, t, a))
+            })
+            .collect();
+        assert_eq!(
+            got.len(),
+            want.len(),
+            "one bucket per ten minutes with readings"
+        );
+        for (id, t, a) in got {
+            let w = want[&(id, t)];
+            // The sums are added in another order (minutes first): equal but for rounding.
+            assert!((a.sum - w.sum).abs() < 1e-6, "series {id} at {t}");
+            assert_eq!(
+                (a.min, a.max, a.count, a.first_ts, a.last_ts, a.first, a.last),
+                (w.min, w.max, w.count, w.first_ts, w.last_ts, w.first, w.last),
+                "series {id} at {t}"
+            );
+        }
     }
 
     #[test]

@@ -120,6 +120,12 @@ fn level_for(from: TimestampMs, to: TimestampMs, points: i64) -> Option<usize> {
     {
         li += 1;
     }
+    // A coarser level that gives buckets of the same width draws the same chart from fewer
+    // rows (36.5 days: six ten-minute pieces or one hour make the same hour-wide bucket).
+    let width = |li: usize| pieces_per_bucket(from, to, points, LEVELS[li]) * LEVELS[li];
+    while li + 1 < LEVELS.len() && width(li + 1) == width(li) {
+        li += 1;
+    }
     Some(li)
 }
 
@@ -269,18 +275,27 @@ mod tests {
 
     #[test]
     fn each_bucket_folds_at_most_a_few_rollup_buckets_and_never_exceeds_the_budget() {
-        let (minute, hour, day) = (LEVELS[0], LEVELS[1], LEVELS[2]);
+        let (minute, ten, hour, day) = (LEVELS[0], LEVELS[1], LEVELS[2], LEVELS[3]);
         let t0 = 1_600_000_000_000;
         let month = 3_153_600_000;
         for (span, points, level, width) in [
-            // 52.56 minutes asked: whole hours, 876 of them, not 52,560 minute rows.
-            (month, 1000, Some(1), hour),
+            // 52.56 minutes asked: whole hours, 876 of them, not 52,560 minute rows (nor the
+            // same hours folded from 5,256 ten-minute rows).
+            (month, 1000, Some(2), hour),
             // 8.76 hours asked: whole days, not 9-hour buckets of 8,760 hour rows.
-            (10 * month, 1000, Some(2), day),
+            (10 * month, 1000, Some(3), day),
             // 86.4 s asked: two minutes, still from minute rollups.
             (86_400_000, 1000, Some(0), 2 * minute),
+            // A week, 10.08 minutes asked: twenty minutes from ten-minute rollups, 504 of them,
+            // not 168 hours nor 10,080 minute rows.
+            (7 * 86_400_000, 1000, Some(1), 2 * ten),
+            // A week on a phone, 28 minutes asked: half hours, 336 of them.
+            (7 * 86_400_000, 360, Some(1), 3 * ten),
+            // A week on a wide screen, 7 minutes asked (a little more from the minute grid's
+            // start before `from`): eight minutes from minute rollups.
+            (7 * 86_400_000, 1440, Some(0), 8 * minute),
             // Ten years in 100 buckets: days are the coarsest level, so several to a bucket.
-            (100 * month, 100, Some(2), 37 * day),
+            (100 * month, 100, Some(3), 37 * day),
             (3_600_000, 1000, None, 3_600),
         ] {
             let plan = Plan::new(t0, t0 + span, points);

@@ -4,9 +4,11 @@
 use crate::chunk::Sample;
 use telltale_model::TimestampMs;
 
-/// Bucket widths kept for every series: one minute, one hour, one day. Each level is a whole
-/// multiple of the one below, so a query can combine them without double counting.
-pub const LEVELS: [i64; 3] = [60_000, 3_600_000, 86_400_000];
+/// Bucket widths kept for every series: one minute, ten minutes, one hour, one day. Each level
+/// is a whole multiple of the one below, so a query can combine them without double counting.
+/// Ten minutes sits between minutes and hours so that a week, a chart's usual window, is drawn
+/// from a thousand-odd buckets rather than 168 hours or 10,080 minutes.
+pub const LEVELS: [i64; 4] = [60_000, 600_000, 3_600_000, 86_400_000];
 
 /// min, max, sum, count, and the time and value of the first and last reading of one bucket.
 #[derive(Debug, Clone, Copy, PartialEq)]

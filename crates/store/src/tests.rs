@@ -347,8 +347,9 @@ async fn rollups_and_queries_agree_with_the_raw_truth() {
     }
     assert_eq!(
         levels_seen,
-        [3_600_000, 3_600_000, 86_400_000, 420_000, 0, 45_000],
-        "bucket widths: hours (not 44 or 15 minutes), a day, 7 minutes, raw, raw readings folded"
+        [3_000_000, 1_200_000, 86_400_000, 420_000, 0, 45_000],
+        "bucket widths: whole ten minutes (50 and 20, not 44 or 15 minutes), a day, 7 minutes, \
+         raw, raw readings folded"
     );
 }
 
@@ -417,6 +418,25 @@ async fn retention_prunes_old_raw_and_minute_data_and_keeps_hours() {
     // Hourly rollups are kept forever: a 40-day query still sees every day.
     let h = store.history(&query("ble:A", "t", 0, now, 40)).unwrap();
     assert_eq!(h.buckets.iter().map(|b| b.count).sum::<u64>(), 40);
+    // Minute and ten-minute rollups: A keeps a year's (all 40 days), B five days' back from its
+    // newest reading (days 34 to 39); hours and days stay for both.
+    let conn = rusqlite::Connection::open(dir.path().join("t.db")).unwrap();
+    let buckets = |device: &str, level: i64| -> i64 {
+        conn.query_row(
+            "SELECT count(*) FROM rollups r JOIN series s ON s.id = r.series
+             WHERE s.device = ?1 AND r.level = ?2",
+            rusqlite::params![device, level],
+            |r| r.get(0),
+        )
+        .unwrap()
+    };
+    for (level, b) in ROLLUP_LEVELS.into_iter().zip([6, 6, 40, 40]) {
+        assert_eq!(
+            (buckets("ble:A", level), buckets("ble:B", level)),
+            (40, b),
+            "level {level}"
+        );
+    }
     assert!(matches!(
         ingest
             .set_retention(

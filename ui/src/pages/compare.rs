@@ -11,14 +11,26 @@ use telltale_chart::Compared;
 use telltale_model::view::{
     ChartExport, ChartFormat, ChartView, SeriesRef, ViewRange, MAX_COMPARED,
 };
-use telltale_model::{ApiError, History, MAX_POINTS};
+use telltale_model::{ApiError, History};
 
 /// While the compared series get new readings, the chart is asked for again at most this often
 /// (four 1 Hz sensors must not cost four queries a second).
 const LIVE_EVERY_MS: f64 = 5_000.0;
 
-/// Every series the app knows, as "Device · Metric" with what it is, for the picker.
+/// Every series the app knows, as "Device · Metric", for the picker.
 fn known_series() -> Vec<(SeriesRef, String)> {
+    known().into_iter().map(|k| (k.series, k.label)).collect()
+}
+
+/// A series the dashboard lists: what it is called, its device's name and its latest value.
+struct Known {
+    series: SeriesRef,
+    label: String,
+    device: String,
+    latest: f64,
+}
+
+fn known() -> Vec<Known> {
     crate::live::Live::get().dashboard.with(|d| match d {
         Some(Ok(d)) => d
             .devices
@@ -30,14 +42,14 @@ fn known_series() -> Vec<(SeriesRef, String)> {
                 } else {
                     s.device.name.clone()
                 };
-                s.latest.iter().map(move |l| {
-                    (
-                        SeriesRef {
-                            device: s.device.id.clone(),
-                            metric: l.metric.clone(),
-                        },
-                        format!("{name} · {}", format::metric_label(&l.metric)),
-                    )
+                s.latest.iter().map(move |l| Known {
+                    series: SeriesRef {
+                        device: s.device.id.clone(),
+                        metric: l.metric.clone(),
+                    },
+                    label: format!("{name} · {}", format::metric_label(&l.metric)),
+                    device: name.clone(),
+                    latest: l.value,
                 })
             })
             .collect(),
@@ -76,10 +88,7 @@ pub fn ComparePage(start: ChartView) -> impl IntoView {
     let ask = move || {
         let list = series.get_untracked();
         let (from_ms, to_ms) = range.get_untracked().bounds(js_sys::Date::now() as i64);
-        let points = canvas
-            .get_untracked()
-            .map_or(600, |c| c.client_width().clamp(200, 2_000) as u32)
-            .min(MAX_POINTS);
+        let points = chart::points(canvas.get_untracked().as_ref());
         let number = asked.get_value() + 1;
         asked.set_value(number);
         last_ask.set_value(js_sys::Date::now());
@@ -131,9 +140,29 @@ pub fn ComparePage(start: ChartView) -> impl IntoView {
     });
 
     let drawn = RwSignal::new(None::<telltale_chart::Comparison>);
+
+    // The crosshair: every series' reading nearest the pointer's time, each in its colour.
+    let cursor = RwSignal::new(None::<i64>);
+    let point_at = move |x: f64| {
+        if let Some(c) = drawn.get_untracked() {
+            cursor.set(Some(c.frame.time_at(x)));
+        }
+    };
+    // Pan, pinch and wheel, as on a device's chart.
+    let explore = crate::explore::Explore::new(
+        Callback::new(move |()| range.get_untracked().bounds(js_sys::Date::now() as i64)),
+        Callback::new(point_at),
+    );
+    // Drawn again when the wheel rests, if it was turning when the data came.
+    let rested = RwSignal::new(0u32);
     Effect::new(move |_| {
         resized.track();
+        rested.track();
+        histories.track();
         let Some(el) = canvas.get() else { return };
+        if explore.turning(Callback::new(move |()| rested.update(|n| *n += 1))) {
+            return;
+        }
         histories.with(|hs| {
             let Some(hs) = hs else { return };
             let labels = labels.get_untracked();
@@ -151,43 +180,31 @@ pub fn ComparePage(start: ChartView) -> impl IntoView {
                 return;
             }
             match chart::draw_comparison(&el, &shown) {
-                Ok(c) => drawn.set(Some(c)),
+                Ok(c) => {
+                    drawn.set(Some(c));
+                    explore.drawn();
+                }
                 Err(e) => leptos::logging::error!("comparison: {e}"),
             }
         });
     });
-
-    // The crosshair: every series' reading nearest the pointer's time, each in its colour.
-    let cursor = RwSignal::new(None::<i64>);
-    let drag = StoredValue::new(None::<(f64, (i64, i64))>);
-    let on_move = move |ev: leptos::ev::PointerEvent| {
-        let Some(c) = drawn.get_untracked() else {
-            return;
-        };
-        let x = f64::from(ev.offset_x());
-        if let (Some((x0, window)), true) = (drag.get_value(), ev.buttons() != 0) {
-            let (from_ms, to_ms) = telltale_chart::gesture_window(&c.frame, window, &[x0], &[x]);
-            range.set(ViewRange::Between { from_ms, to_ms });
-            return;
-        }
-        cursor.set(Some(c.frame.time_at(x)));
-    };
-    let on_down = move |ev: leptos::ev::PointerEvent| {
-        let window = range.get_untracked().bounds(js_sys::Date::now() as i64);
-        drag.set_value(Some((f64::from(ev.offset_x()), window)));
-    };
     let zoom = move |around: i64, factor: f64| {
         let window = range.get_untracked().bounds(js_sys::Date::now() as i64);
         let (from_ms, to_ms) = telltale_chart::zoom_window(window, around, factor);
         range.set(ViewRange::Between { from_ms, to_ms });
     };
+    let on_up = move |_: leptos::ev::PointerEvent| {
+        let frame = drawn.get_untracked().map(|c| c.frame);
+        if let Some((from_ms, to_ms)) = explore.ended(frame.as_ref()) {
+            range.set(ViewRange::Between { from_ms, to_ms });
+        }
+    };
     let on_wheel = move |ev: leptos::ev::WheelEvent| {
         let Some(c) = drawn.get_untracked() else {
             return;
         };
-        ev.prevent_default();
-        let factor = if ev.delta_y() < 0.0 { 0.8 } else { 1.25 };
-        zoom(c.frame.time_at(f64::from(ev.offset_x())), factor);
+        let (factor, x) = explore.wheel(&ev);
+        zoom(c.frame.time_at(x), factor);
     };
     // Keyboard, as on a device's chart: ←/→ step the crosshair along the first series' readings
     // (Home/End jump), +/− zoom around it, 0 returns to the last 24 hours, Esc hides it.
@@ -293,6 +310,34 @@ pub fn ComparePage(start: ChartView) -> impl IntoView {
                 }
             });
         }
+    };
+
+    // "Alert me on…": the rule form on one of the compared series.
+    let rule: crate::pages::rule_form::Opened = RwSignal::new(None);
+    let rules = LocalResource::new(api::alerts);
+    let taken = Signal::derive(move || {
+        rules.with(|o| match o {
+            Some(Ok(o)) => o.forms.iter().map(|f| f.id.clone()).collect(),
+            _ => Vec::new(),
+        })
+    });
+    let rule_said = RwSignal::new(None::<String>);
+    let alert_on = move |ev: leptos::ev::Event| {
+        let Some(s) = event_target_value(&ev)
+            .parse::<usize>()
+            .ok()
+            .and_then(|i| series.with_untracked(|l| l.get(i).cloned()))
+        else {
+            return;
+        };
+        let (device, latest) = known()
+            .into_iter()
+            .find(|k| k.series == s)
+            .map_or((s.device.0.clone(), None), |k| (k.device, Some(k.latest)));
+        rule_said.set(None);
+        rule.set(Some(crate::pages::rule_form::alert_me(
+            &device, &s.metric, latest,
+        )));
     };
 
     // "Show as table": what the chart shows, series by series.
@@ -415,15 +460,17 @@ pub fn ComparePage(start: ChartView) -> impl IntoView {
         <div class="chart-box">
             <canvas id="compare-chart" data-testid="compare-chart" node_ref=canvas tabindex="0" role="img"
                 aria-label=spoken
-                on:pointermove=on_move
-                on:pointerdown=on_down
-                on:pointerup=move |_| drag.set_value(None)
-                on:pointercancel=move |_| drag.set_value(None)
+                style=move || explore.preview.get()
+                on:pointermove=move |ev| explore.moved(&ev)
+                on:pointerdown=move |ev| explore.down(&ev)
+                on:pointerup=on_up
+                on:pointercancel=move |_| { explore.ended(None); }
                 on:pointerleave=move |ev: leptos::ev::PointerEvent| {
-                    drag.set_value(None);
+                    // A finger lifted keeps its reading on screen; a mouse that leaves hides it.
                     if ev.pointer_type() == "mouse" {
                         cursor.set(None);
                     }
+                    on_up(ev);
                 }
                 on:wheel=on_wheel
                 on:dblclick=move |_| range.set(ViewRange::Last { ms: 86_400_000 })
@@ -454,7 +501,26 @@ pub fn ComparePage(start: ChartView) -> impl IntoView {
                 on:click=move |_| table.update(|t| *t = !*t)>
                 {move || if table.get() { "Hide table" } else { "Show as table" }}
             </button>
+            // Made anew after each pick, so it shows its placeholder again.
+            {move || {
+                rule.track();
+                let list = labels.get();
+                (!list.is_empty()).then(|| view! {
+                    <label class="alert-on">
+                        <span class="sr-only">"Alert me on a series"</span>
+                        <select data-testid="compare-alert" on:change=alert_on prop:value="">
+                            <option value="" selected=true>"Alert me on…"</option>
+                            {list.into_iter().enumerate()
+                                .map(|(i, label)| view! { <option value=i.to_string()>{label}</option> })
+                                .collect_view()}
+                        </select>
+                    </label>
+                })
+            }}
         </div>
+        <crate::pages::rule_form::RuleEditor opened=rule taken=taken
+            done=Callback::new(move |said: String| { rule_said.set(Some(said)); rules.refetch(); }) />
+        {move || rule_said.get().map(|m| view! { <p class="status" role="status" data-testid="rule-saved">{m}</p> })}
         {move || table.get().then(tables)}
         <div class="save-view">
             <label>"Name "

@@ -8,7 +8,7 @@ use leptos::task::spawn_local;
 use telltale_model::view::{ChartExport, ChartFormat, ChartView, SeriesRef, ViewRange};
 use telltale_model::{
     ApiError, DeviceId, DeviceSummary, ExportRequest, Freshness, History, HistoryQuery,
-    RetentionSetting, KEEP_FOREVER, MAX_POINTS,
+    RetentionSetting, KEEP_FOREVER,
 };
 
 const MINUTE: i64 = 60_000;
@@ -128,12 +128,12 @@ pub fn DevicePage(id: DeviceId) -> impl IntoView {
             metric: m,
             from_ms,
             to_ms,
-            points: 600.min(MAX_POINTS),
+            points: chart::points(canvas.get_untracked().as_ref()),
         };
         let number = asked.get_value() + 1;
         asked.set_value(number);
         last_ask.set_value(js_sys::Date::now());
-        asked_at.set_value(now_precise());
+        asked_at.set_value(crate::explore::now());
         spawn_local(async move {
             // Limits and alert periods are drawn with the history; without them the chart
             // still draws (an alert engine that is down must not hide the data).
@@ -143,7 +143,7 @@ pub fn DevicePage(id: DeviceId) -> impl IntoView {
             if asked.try_get_value() != Some(number) {
                 return;
             }
-            answered_at.set_value(now_precise());
+            answered_at.set_value(crate::explore::now());
             let _ = overlay.try_set(alerts);
             let _ = history.try_set(Some(result));
         });
@@ -190,40 +190,8 @@ pub fn DevicePage(id: DeviceId) -> impl IntoView {
         current
     });
 
-    // A CSS transform on the drawn picture while a gesture is under way or its window's data is
-    // on its way; `stretched` is how much the wheel has zoomed it since it was drawn.
-    let preview = RwSignal::new(None::<String>);
-    let stretched = StoredValue::new(1.0f64);
     // Where the last drawing put the data: the crosshair maps pointer and cursor through it.
     let frame = RwSignal::new(None::<telltale_chart::Frame>);
-    Effect::new(move |_| {
-        resized.track();
-        let Some(el) = canvas.get() else { return };
-        history.with(|h| {
-            if let Some(Ok(h)) = h {
-                match overlay.with_untracked(|a| chart::draw(&el, h, a)) {
-                    Ok(f) => {
-                        frame.set(Some(f));
-                        // The wheel's stretch gives way to the window's own picture.
-                        if stretched.get_value() != 1.0 {
-                            stretched.set_value(1.0);
-                            preview.set(None);
-                        }
-                        let took = now_precise() - asked_at.get_value();
-                        let draws = el
-                            .get_attribute("data-draws")
-                            .and_then(|n| n.parse::<u64>().ok())
-                            .unwrap_or(0);
-                        let _ = el.set_attribute("data-draw-ms", &format!("{took:.1}"));
-                        let asking = answered_at.get_value() - asked_at.get_value();
-                        let _ = el.set_attribute("data-ask-ms", &format!("{asking:.1}"));
-                        let _ = el.set_attribute("data-draws", &(draws + 1).to_string());
-                    }
-                    Err(e) => leptos::logging::error!("chart: {e}"),
-                }
-            }
-        });
-    });
     // The crosshair's time: it snaps to the nearest point of whatever is drawn, so a chart that
     // refreshes under it keeps pointing at the same moment.
     let cursor = RwSignal::new(None::<i64>);
@@ -240,6 +208,45 @@ pub fn DevicePage(id: DeviceId) -> impl IntoView {
             cursor.set(Some(f.time_at(x)));
         }
     };
+    // Pan, pinch and wheel, with the picture following at once.
+    let explore = crate::explore::Explore::new(
+        Callback::new(move |()| range.get_untracked().bounds(js_sys::Date::now() as i64)),
+        Callback::new(point_at),
+    );
+    // Drawn again when the wheel rests, if it was turning when the data came.
+    let rested = RwSignal::new(0u32);
+    Effect::new(move |_| {
+        resized.track();
+        rested.track();
+        history.track();
+        let Some(el) = canvas.get() else { return };
+        if explore.turning(Callback::new(move |()| rested.update(|n| *n += 1))) {
+            return;
+        }
+        history.with(|h| {
+            if let Some(Ok(h)) = h {
+                let began = crate::explore::now();
+                match overlay.with_untracked(|a| chart::draw(&el, h, a)) {
+                    Ok(f) => {
+                        let painting = crate::explore::now() - began;
+                        frame.set(Some(f));
+                        explore.drawn();
+                        let took = crate::explore::now() - asked_at.get_value();
+                        let draws = el
+                            .get_attribute("data-draws")
+                            .and_then(|n| n.parse::<u64>().ok())
+                            .unwrap_or(0);
+                        let _ = el.set_attribute("data-draw-ms", &format!("{took:.1}"));
+                        let asking = answered_at.get_value() - asked_at.get_value();
+                        let _ = el.set_attribute("data-ask-ms", &format!("{asking:.1}"));
+                        let _ = el.set_attribute("data-paint-ms", &format!("{painting:.1}"));
+                        let _ = el.set_attribute("data-draws", &(draws + 1).to_string());
+                    }
+                    Err(e) => leptos::logging::error!("chart: {e}"),
+                }
+            }
+        });
+    });
     // Exploring: the wheel (or +/−) zooms around the pointer (or the cursor), a drag pans, a
     // double click (or 0) returns to the preset last chosen. Each new window asks for its own
     // data (finer when zoomed in, down to raw readings); the old picture stays until it arrives.
@@ -254,71 +261,8 @@ pub fn DevicePage(id: DeviceId) -> impl IntoView {
         let (from, to) = telltale_chart::zoom_window(window, around, factor);
         range.set(Range::Between(from, to));
     };
-    // A pan or pinch under way: each pointer's id, where it went down and where it is now
-    // (canvas pixels), and the window it started on. While it lasts the picture follows the
-    // fingers (a CSS transform, no redraw); on release the new window's data is asked for.
-    let gesture = StoredValue::new((Vec::<(i32, f64, f64)>::new(), (0i64, 0i64)));
-    let outcome = move || -> Option<(i64, i64)> {
-        let f = frame.get_untracked()?;
-        let (pointers, window) = gesture.get_value();
-        let moved = pointers.iter().any(|(_, x0, x)| (x - x0).abs() > 4.0);
-        if pointers.is_empty() || !moved {
-            return None;
-        }
-        let start: Vec<f64> = pointers.iter().map(|p| p.1).collect();
-        let now: Vec<f64> = pointers.iter().map(|p| p.2).collect();
-        Some(telltale_chart::gesture_window(&f, window, &start, &now))
-    };
-    let on_down = move |ev: leptos::ev::PointerEvent| {
-        let x = f64::from(ev.offset_x());
-        point_at(x);
-        let window = range.get_untracked().bounds(js_sys::Date::now() as i64);
-        gesture.update_value(|(pointers, w)| {
-            // A second finger starts the gesture afresh from where the first one is now.
-            for p in pointers.iter_mut() {
-                p.1 = p.2;
-            }
-            if pointers.is_empty() {
-                *w = window;
-            }
-            pointers.retain(|p| p.0 != ev.pointer_id());
-            pointers.push((ev.pointer_id(), x, x));
-            pointers.truncate(2);
-        });
-    };
-    let on_move = move |ev: leptos::ev::PointerEvent| {
-        let x = f64::from(ev.offset_x());
-        let mut tracked = false;
-        gesture.update_value(|(pointers, _)| {
-            if let Some(p) = pointers.iter_mut().find(|p| p.0 == ev.pointer_id()) {
-                p.2 = x;
-                tracked = ev.buttons() != 0;
-            }
-        });
-        if !tracked {
-            point_at(x);
-            return;
-        }
-        let (pointers, _) = gesture.get_value();
-        preview.set(match pointers.as_slice() {
-            [(_, x0, x1)] if (x1 - x0).abs() > 4.0 => {
-                Some(format!("transform: translateX({:.0}px)", x1 - x0))
-            }
-            [(_, a0, a1), (_, b0, b1)] => {
-                let k = (a1 - b1).abs().max(10.0) / (a0 - b0).abs().max(10.0);
-                let tx = (a1 + b1) / 2.0 - k * (a0 + b0) / 2.0;
-                Some(format!(
-                    "transform-origin: 0 0; transform: translateX({tx:.0}px) scaleX({k:.3})"
-                ))
-            }
-            _ => None,
-        });
-    };
     let on_up = move |_: leptos::ev::PointerEvent| {
-        let next = outcome();
-        gesture.set_value((Vec::new(), (0, 0)));
-        preview.set(None);
-        if let Some((from, to)) = next {
+        if let Some((from, to)) = explore.ended(frame.get_untracked().as_ref()) {
             range.set(Range::Between(from, to));
         }
     };
@@ -326,16 +270,7 @@ pub fn DevicePage(id: DeviceId) -> impl IntoView {
         let Some(f) = frame.get_untracked() else {
             return;
         };
-        ev.prevent_default();
-        let factor = if ev.delta_y() < 0.0 { 0.8 } else { 1.25 };
-        let x = f64::from(ev.offset_x());
-        // Shown at the next frame as a stretch of the picture around the pointer; the window's
-        // finer data replaces it when it arrives.
-        let k = stretched.get_value() / factor;
-        stretched.set_value(k);
-        preview.set(Some(format!(
-            "transform-origin: {x:.0}px 0; transform: scaleX({k:.3})"
-        )));
+        let (factor, x) = explore.wheel(&ev);
         zoom(f.time_at(x), factor);
     };
     // Keyboard: ←/→ step reading by reading (bucket by bucket), Home/End jump, Esc hides.
@@ -462,18 +397,8 @@ pub fn DevicePage(id: DeviceId) -> impl IntoView {
             return;
         };
         let m = metric.get_untracked().unwrap_or_default();
-        let mut form = telltale_model::alert::RuleForm::new(
-            &device,
-            &m,
-            telltale_model::alert::AlertKind::High,
-        );
-        // Starts at the value now, for the person to move to where it should not go.
-        form.limit = latest.map_or(0.0, |v| (v * 10.0).round() / 10.0);
         rule_said.set(None);
-        rule.set(Some(telltale_model::alert::RuleChange {
-            form,
-            replaces: None,
-        }));
+        rule.set(Some(crate::pages::rule_form::alert_me(&device, &m, latest)));
     };
 
     // "Compare…": this series, over this window, on a chart others can join.
@@ -506,11 +431,11 @@ pub fn DevicePage(id: DeviceId) -> impl IntoView {
         <div class="chart-box">
             <canvas id="history-chart" data-testid="chart" node_ref=canvas tabindex="0" role="img"
                 aria-label=spoken
-                style=move || preview.get()
-                on:pointermove=on_move
-                on:pointerdown=on_down
+                style=move || explore.preview.get()
+                on:pointermove=move |ev| explore.moved(&ev)
+                on:pointerdown=move |ev| explore.down(&ev)
                 on:pointerup=on_up
-                on:pointercancel=move |_| { gesture.set_value((Vec::new(), (0, 0))); preview.set(None); }
+                on:pointercancel=move |_| { explore.ended(None); }
                 on:pointerleave=move |ev: leptos::ev::PointerEvent| {
                     // A finger lifted keeps its reading on screen; a mouse that leaves hides it.
                     if ev.pointer_type() == "mouse" {
@@ -1014,11 +939,4 @@ pub(crate) fn HistoryTable(h: telltale_model::History) -> impl IntoView {
             </table>
         </div>
     }
-}
-
-/// Milliseconds on the page's monotonic clock (`performance.now()`), to a fraction of one.
-fn now_precise() -> f64 {
-    web_sys::window()
-        .and_then(|w| w.performance())
-        .map_or_else(js_sys::Date::now, |p| p.now())
 }

@@ -197,6 +197,17 @@ fn unit_of(
         .and_then(|l| l.unit.clone())
 }
 
+/// "Alert me…" on a charted series: a new "above" rule on it, starting at the value now for
+/// the person to move to where it should not go.
+pub fn alert_me(device: &str, metric: &str, latest: Option<f64>) -> RuleChange {
+    let mut form = RuleForm::new(device, metric, AlertKind::High);
+    form.limit = latest.map_or(0.0, |v| (v * 10.0).round() / 10.0);
+    RuleChange {
+        form,
+        replaces: None,
+    }
+}
+
 /// What the form opens on: a rule to change (`replaces` its id) or a new one.
 pub type Opened = RwSignal<Option<RuleChange>>;
 

@@ -451,7 +451,6 @@ fn ForecastRow(f: Forecast) -> impl IntoView {
     };
     let dated = f.eta_ms.is_some();
     let id = f.device.clone();
-    let unit = f.unit.clone().unwrap_or_default();
     view! {
         <li class="forecast-row" class:undated=!dated data-testid="forecast">
             <button class="forecast-open" on:click=move |_| page.set(Page::Device(id.clone()))>
@@ -459,9 +458,8 @@ fn ForecastRow(f: Forecast) -> impl IntoView {
                 <span class="when">{when}</span>
             </button>
             <div class="detail">{format!(
-                "reaches {} {} ({}) · {}",
-                format::value(f.threshold),
-                unit,
+                "reaches {} ({}) · {}",
+                format::with_unit(f.threshold, f.unit.as_deref()),
                 f.rule,
                 f.basis
             )}</div>

@@ -25,7 +25,41 @@ pub static MIGRATIONS: &[Migration] = &[
     // The values of each bucket's first and last reading (`first_ts`, `last_ts`), for charts
     // that draw the line through them (M4).
     Migration::rust(18, add_first_and_last),
+    // Ten-minute buckets, folded from the minute ones already stored.
+    Migration::rust(19, add_ten_minutes),
 ];
+
+/// Builds the ten-minute level from the minute level. Minutes and ten minutes are kept for the
+/// same time (see [`prune_minutes`]), so where minutes were pruned there is nothing to build.
+/// Built afresh: a store made by migration 7 with today's ingest already has some.
+fn add_ten_minutes(tx: &Transaction<'_>) -> Result<()> {
+    const MINUTE: i64 = LEVELS[0];
+    const TEN: i64 = LEVELS[1];
+    tx.execute("DELETE FROM rollups WHERE level = ?1", [TEN])?;
+    let mut read = tx.prepare(
+        "SELECT series, t, lo, hi, total, n, first_ts, last_ts, first, last FROM rollups
+         WHERE level = ?1 ORDER BY series, t",
+    )?;
+    let mut rows = read.query([MINUTE])?;
+    let mut open: Option<(i64, TimestampMs, Agg)> = None;
+    while let Some(r) = rows.next()? {
+        let series: i64 = r.get(0)?;
+        let (t, agg) = from_row_at(r, 1)?;
+        let bucket = bucket_start(t, TEN);
+        match &mut open {
+            Some((s, b, acc)) if *s == series && *b == bucket => acc.merge(&agg),
+            _ => {
+                if let Some((s, b, done)) = open.replace((series, bucket, agg)) {
+                    add(tx, s, TEN, b, &done)?;
+                }
+            }
+        }
+    }
+    if let Some((s, b, done)) = open {
+        add(tx, s, TEN, b, &done)?;
+    }
+    Ok(())
+}
 
 /// Adds `first` and `last` and fills them for the buckets already stored: from the raw
 /// readings where they are still kept; where retention pruned them (a chunk is an hour, so
@@ -59,7 +93,7 @@ fn add_first_and_last(tx: &Transaction<'_>) -> Result<()> {
     }
     for id in series {
         // Samples come in time order, so each level's bucket is whole once the next begins.
-        let mut open: [Option<Ends>; LEVELS.len()] = [None, None, None];
+        let mut open: [Option<Ends>; LEVELS.len()] = std::array::from_fn(|_| None);
         let mut flush = |level: i64, e: Ends| {
             update
                 .execute(params![
@@ -152,17 +186,22 @@ pub fn add(conn: &Connection, series: i64, level: i64, t: TimestampMs, agg: &Agg
 }
 
 pub fn from_row(r: &Row<'_>) -> rusqlite::Result<(TimestampMs, Agg)> {
+    from_row_at(r, 0)
+}
+
+/// `(t, lo, hi, total, n, first_ts, last_ts, first, last)` from column `at` on.
+fn from_row_at(r: &Row<'_>, at: usize) -> rusqlite::Result<(TimestampMs, Agg)> {
     Ok((
-        r.get(0)?,
+        r.get(at)?,
         Agg {
-            min: r.get(1)?,
-            max: r.get(2)?,
-            sum: r.get(3)?,
-            count: r.get(4)?,
-            first_ts: r.get(5)?,
-            last_ts: r.get(6)?,
-            first: r.get(7)?,
-            last: r.get(8)?,
+            min: r.get(at + 1)?,
+            max: r.get(at + 2)?,
+            sum: r.get(at + 3)?,
+            count: r.get(at + 4)?,
+            first_ts: r.get(at + 5)?,
+            last_ts: r.get(at + 6)?,
+            first: r.get(at + 7)?,
+            last: r.get(at + 8)?,
         },
     ))
 }
@@ -211,7 +250,8 @@ pub fn range(
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
-/// Deletes up to `limit` minute buckets older than their series' minute-retention cutoff.
+/// Deletes up to `limit` minute and ten-minute buckets that end before their series'
+/// minute-retention cutoff (ten minutes are an index to the minutes, kept as long as they are).
 pub fn prune_minutes(
     conn: &Connection,
     now: TimestampMs,
@@ -222,8 +262,8 @@ pub fn prune_minutes(
         .prepare_cached(
             "DELETE FROM rollups WHERE (series, level, t) IN (
                 SELECT r.series, r.level, r.t FROM rollups r JOIN series s ON s.id = r.series
-                WHERE r.level = 60000 AND coalesce(s.minute_keep_ms, ?2) >= 0
-                  AND r.t + 60000 <= ?1 - coalesce(s.minute_keep_ms, ?2)
+                WHERE r.level IN (60000, 600000) AND coalesce(s.minute_keep_ms, ?2) >= 0
+                  AND r.t + r.level <= ?1 - coalesce(s.minute_keep_ms, ?2)
                 LIMIT ?3)",
         )?
         .execute(params![now, default_keep_ms, limit])?)
