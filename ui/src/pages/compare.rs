@@ -313,15 +313,7 @@ pub fn ComparePage(start: ChartView) -> impl IntoView {
     };
 
     // "Alert me on…": the rule form on one of the compared series.
-    let rule: crate::pages::rule_form::Opened = RwSignal::new(None);
-    let rules = LocalResource::new(api::alerts);
-    let taken = Signal::derive(move || {
-        rules.with(|o| match o {
-            Some(Ok(o)) => o.forms.iter().map(|f| f.id.clone()).collect(),
-            _ => Vec::new(),
-        })
-    });
-    let rule_said = RwSignal::new(None::<String>);
+    let alert_me = crate::pages::rule_form::AlertMe::new();
     let alert_on = move |ev: leptos::ev::Event| {
         let Some(s) = event_target_value(&ev)
             .parse::<usize>()
@@ -334,10 +326,7 @@ pub fn ComparePage(start: ChartView) -> impl IntoView {
             .into_iter()
             .find(|k| k.series == s)
             .map_or((s.device.0.clone(), None), |k| (k.device, Some(k.latest)));
-        rule_said.set(None);
-        rule.set(Some(crate::pages::rule_form::alert_me(
-            &device, &s.metric, latest,
-        )));
+        alert_me.open(&device, &s.metric, latest);
     };
 
     // "Show as table": what the chart shows, series by series.
@@ -501,9 +490,9 @@ pub fn ComparePage(start: ChartView) -> impl IntoView {
                 on:click=move |_| table.update(|t| *t = !*t)>
                 {move || if table.get() { "Hide table" } else { "Show as table" }}
             </button>
-            // Made anew after each pick, so it shows its placeholder again.
+            // Made anew as the form opens and closes, so it shows its placeholder again.
             {move || {
-                rule.track();
+                let _open = alert_me.is_open();
                 let list = labels.get();
                 (!list.is_empty()).then(|| view! {
                     <label class="alert-on">
@@ -518,9 +507,7 @@ pub fn ComparePage(start: ChartView) -> impl IntoView {
                 })
             }}
         </div>
-        <crate::pages::rule_form::RuleEditor opened=rule taken=taken
-            done=Callback::new(move |said: String| { rule_said.set(Some(said)); rules.refetch(); }) />
-        {move || rule_said.get().map(|m| view! { <p class="status" role="status" data-testid="rule-saved">{m}</p> })}
+        {alert_me.view()}
         {move || table.get().then(tables)}
         <div class="save-view">
             <label>"Name "

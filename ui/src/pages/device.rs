@@ -367,16 +367,8 @@ pub fn DevicePage(id: DeviceId) -> impl IntoView {
         })
     };
     let table = RwSignal::new(false);
-    // "Alert me…": the rule form on this device's charted metric, named from the ids in use.
-    let rule: crate::pages::rule_form::Opened = RwSignal::new(None);
-    let rules = LocalResource::new(api::alerts);
-    let taken = Signal::derive(move || {
-        rules.with(|o| match o {
-            Some(Ok(o)) => o.forms.iter().map(|f| f.id.clone()).collect(),
-            _ => Vec::new(),
-        })
-    });
-    let rule_said = RwSignal::new(None::<String>);
+    // "Alert me…": the rule form on this device's charted metric.
+    let alert_me = crate::pages::rule_form::AlertMe::new();
     let open_rule = move |_| {
         let Some((device, latest)) = summary.with_untracked(|s| {
             s.as_ref().map(|s| {
@@ -397,8 +389,7 @@ pub fn DevicePage(id: DeviceId) -> impl IntoView {
             return;
         };
         let m = metric.get_untracked().unwrap_or_default();
-        rule_said.set(None);
-        rule.set(Some(crate::pages::rule_form::alert_me(&device, &m, latest)));
+        alert_me.open(&device, &m, latest);
     };
 
     // "Compare…": this series, over this window, on a chart others can join.
@@ -462,9 +453,7 @@ pub fn DevicePage(id: DeviceId) -> impl IntoView {
             <button class="chip-button" data-testid="alert-me" on:click=open_rule>"Alert me…"</button>
             <button class="chip-button" data-testid="compare" on:click=compare>"Compare…"</button>
         </div>
-        <crate::pages::rule_form::RuleEditor opened=rule taken=taken
-            done=Callback::new(move |said: String| { rule_said.set(Some(said)); rules.refetch(); }) />
-        {move || rule_said.get().map(|m| view! { <p class="status" role="status" data-testid="rule-saved">{m}</p> })}
+        {alert_me.view()}
         {move || table.get().then(|| history.with(|h| match h {
             Some(Ok(h)) => Some(view! { <HistoryTable h=h.clone() /> }),
             _ => None,

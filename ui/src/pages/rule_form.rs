@@ -197,14 +197,59 @@ fn unit_of(
         .and_then(|l| l.unit.clone())
 }
 
-/// "Alert me…" on a charted series: a new "above" rule on it, starting at the value now for
-/// the person to move to where it should not go.
-pub fn alert_me(device: &str, metric: &str, latest: Option<f64>) -> RuleChange {
-    let mut form = RuleForm::new(device, metric, AlertKind::High);
-    form.limit = latest.map_or(0.0, |v| (v * 10.0).round() / 10.0);
-    RuleChange {
-        form,
-        replaces: None,
+/// "Alert me…" on a chart: the rule form it opens on a charted series, the rule ids already
+/// taken (a new rule is named apart from them), and what the form said when it closed.
+#[derive(Clone, Copy)]
+pub struct AlertMe {
+    opened: Opened,
+    rules: LocalResource<Result<telltale_model::alert::AlertsOverview, ApiError>>,
+    said: RwSignal<Option<String>>,
+}
+
+impl AlertMe {
+    pub fn new() -> Self {
+        Self {
+            opened: RwSignal::new(None),
+            rules: LocalResource::new(api::alerts),
+            said: RwSignal::new(None),
+        }
+    }
+
+    /// Opens a new "above" rule on `device`'s `metric`, starting at the value now for the
+    /// person to move to where it should not go.
+    pub fn open(&self, device: &str, metric: &str, latest: Option<f64>) {
+        let mut form = RuleForm::new(device, metric, AlertKind::High);
+        form.limit = latest.map_or(0.0, |v| (v * 10.0).round() / 10.0);
+        self.said.set(None);
+        self.opened.set(Some(RuleChange {
+            form,
+            replaces: None,
+        }));
+    }
+
+    /// Whether the form is open (a picker that opened it shows its placeholder again).
+    pub fn is_open(&self) -> bool {
+        self.opened.with(Option::is_some)
+    }
+
+    /// The form while it is open, then what it said.
+    pub fn view(self) -> impl IntoView {
+        let Self {
+            opened,
+            rules,
+            said,
+        } = self;
+        let taken = Signal::derive(move || {
+            rules.with(|o| match o {
+                Some(Ok(o)) => o.forms.iter().map(|f| f.id.clone()).collect(),
+                _ => Vec::new(),
+            })
+        });
+        view! {
+            <RuleEditor opened=opened taken=taken
+                done=Callback::new(move |m: String| { said.set(Some(m)); rules.refetch(); }) />
+            {move || said.get().map(|m| view! { <p class="status" role="status" data-testid="rule-saved">{m}</p> })}
+        }
     }
 }
 
