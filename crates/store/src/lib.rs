@@ -147,9 +147,17 @@ pub fn open_read_only(path: &Path) -> Result<Store> {
     })
 }
 
+/// See [`configure`].
+const PAGE_CACHE_KIB: i64 = 256;
+
 fn configure(conn: &Connection) -> Result<()> {
     conn.busy_timeout(Duration::from_secs(5))?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
+    // Each connection's page cache, in KiB (negative: a size, not a page count). SQLite's default
+    // is 2000 KiB, and the store keeps up to five connections (the writer, four readers), each
+    // filling its cache on its own thread's malloc arena: about 3 MiB more in the app a minute
+    // after launch, kept. The file's pages stay in the OS page cache regardless.
+    conn.pragma_update(None, "cache_size", -PAGE_CACHE_KIB)?;
     Ok(())
 }
 
