@@ -75,6 +75,7 @@ impl Launch {
 pub fn run() {
     LAUNCH.start();
     software_compositing_off();
+    give_back_freed_memory();
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
@@ -147,6 +148,27 @@ fn no_gl_in_this_process() {
     match was {
         Some(v) => std::env::set_var(VENDORS, v),
         None => std::env::remove_var(VENDORS),
+    }
+}
+
+/// Hands the memory the app has freed back to the system twice a minute. glibc keeps what is
+/// freed in each thread's arena for reuse, and the engine's periodic work (upkeep passes, alert
+/// state saves, rollups) runs on blocking threads that come and go, each with its arena: measured
+/// beside 1000 stored series, about 3 MiB of the app's own memory was free but held.
+/// `malloc_trim` walks the arenas and releases their free pages (`MALLOC_ARENA_MAX=2` alone did
+/// not help).
+fn give_back_freed_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    {
+        let _ = std::thread::Builder::new()
+            .name("malloc-trim".into())
+            .spawn(|| loop {
+                std::thread::sleep(std::time::Duration::from_secs(30));
+                // SAFETY: malloc_trim only walks glibc's own arenas, under their locks.
+                unsafe {
+                    libc::malloc_trim(0);
+                }
+            });
     }
 }
 
