@@ -18,6 +18,8 @@ pub struct AppState {
     live: Mutex<Option<tauri::async_runtime::JoinHandle<()>>>,
     /// The topics the page on screen asked the live stream for.
     watching: tokio::sync::watch::Sender<live::Watching>,
+    /// Hands freed heap back to the system (`give_back_freed_memory`).
+    trim: Option<tauri::async_runtime::JoinHandle<()>>,
 }
 
 impl AppState {
@@ -75,7 +77,6 @@ impl Launch {
 pub fn run() {
     LAUNCH.start();
     software_compositing_off();
-    give_back_freed_memory();
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
@@ -156,19 +157,27 @@ fn no_gl_in_this_process() {
 /// state saves, rollups) runs on blocking threads that come and go, each with its arena: measured
 /// beside 1000 stored series, about 3 MiB of the app's own memory was free but held.
 /// `malloc_trim` walks the arenas and releases their free pages (`MALLOC_ARENA_MAX=2` alone did
-/// not help).
-fn give_back_freed_memory() {
+/// not help). The task is the app state's, aborted on exit.
+fn give_back_freed_memory() -> Option<tauri::async_runtime::JoinHandle<()>> {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     {
-        let _ = std::thread::Builder::new()
-            .name("malloc-trim".into())
-            .spawn(|| loop {
-                std::thread::sleep(std::time::Duration::from_secs(30));
-                // SAFETY: malloc_trim only walks glibc's own arenas, under their locks.
+        Some(tauri::async_runtime::spawn(async {
+            let mut every = tokio::time::interval(std::time::Duration::from_secs(30));
+            every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            every.tick().await;
+            loop {
+                every.tick().await;
+                // SAFETY: malloc_trim only walks glibc's own arenas, under their locks. It takes
+                // well under a millisecond, so it runs on the runtime's thread.
                 unsafe {
                     libc::malloc_trim(0);
                 }
-            });
+            }
+        }))
+    }
+    #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+    {
+        None
     }
 }
 
@@ -215,6 +224,7 @@ pub fn build<R: Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R> {
                 engine,
                 live: Mutex::new(None),
                 watching: tokio::sync::watch::Sender::new(live::Watching::default()),
+                trim: give_back_freed_memory(),
             });
             // Made here rather than by Tauri from tauri.conf.json ("create": false): so the
             // window has its navigation guard from its first load, and its UI never calls a
@@ -324,6 +334,9 @@ fn shutdown<R: Runtime>(handle: &tauri::AppHandle<R>) {
     };
     if let Some(live) = state.live.lock().unwrap_or_else(|p| p.into_inner()).take() {
         live.abort();
+    }
+    if let Some(trim) = &state.trim {
+        trim.abort();
     }
     tauri::async_runtime::block_on(state.engine.shutdown());
 }
