@@ -18,8 +18,9 @@ pub struct AppState {
     live: Mutex<Option<tauri::async_runtime::JoinHandle<()>>>,
     /// The topics the page on screen asked the live stream for.
     watching: tokio::sync::watch::Sender<live::Watching>,
-    /// Hands freed heap back to the system (`give_back_freed_memory`).
-    trim: Option<tauri::async_runtime::JoinHandle<()>>,
+    /// The shell's own background tasks (the writer's watch, `give_back_freed_memory`),
+    /// aborted on exit before the engine shuts down.
+    tasks: Vec<tauri::async_runtime::JoinHandle<()>>,
 }
 
 impl AppState {
@@ -213,7 +214,7 @@ pub fn build<R: Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R> {
             // rather than show a live-looking app that keeps nothing.
             let mut died = engine.writer_died();
             let handle = app.handle().clone();
-            tauri::async_runtime::spawn(async move {
+            let watch = tauri::async_runtime::spawn(async move {
                 if died.wait_for(Option::is_some).await.is_ok() {
                     let why = died.borrow().clone().unwrap_or_default();
                     tracing::error!(%why, "the store's writer died: nothing more can be stored; exiting");
@@ -224,7 +225,9 @@ pub fn build<R: Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R> {
                 engine,
                 live: Mutex::new(None),
                 watching: tokio::sync::watch::Sender::new(live::Watching::default()),
-                trim: give_back_freed_memory(),
+                tasks: std::iter::once(watch)
+                    .chain(give_back_freed_memory())
+                    .collect(),
             });
             // Made here rather than by Tauri from tauri.conf.json ("create": false): so the
             // window has its navigation guard from its first load, and its UI never calls a
@@ -335,8 +338,8 @@ fn shutdown<R: Runtime>(handle: &tauri::AppHandle<R>) {
     if let Some(live) = state.live.lock().unwrap_or_else(|p| p.into_inner()).take() {
         live.abort();
     }
-    if let Some(trim) = &state.trim {
-        trim.abort();
+    for task in &state.tasks {
+        task.abort();
     }
     tauri::async_runtime::block_on(state.engine.shutdown());
 }
