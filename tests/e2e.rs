@@ -119,6 +119,33 @@ async fn js(client: &Client, script: &str) -> Value {
         .unwrap_or_else(|e| panic!("script failed: {e}\n{script}"))
 }
 
+/// Two fingers on the canvas `id` move from `(down, moved)` (each a pair of x positions, as
+/// fractions of its width) and lift: the canvas's CSS transform while they were down, and what
+/// `then` (a JS expression) says once they lifted.
+async fn pinch(
+    client: &Client,
+    id: &str,
+    ((a, b), (c, d)): ((f64, f64), (f64, f64)),
+    then: &str,
+) -> Value {
+    js(
+        client,
+        &format!(
+            "const c = document.getElementById('{id}'); const r = c.getBoundingClientRect(); \
+             const at = (type, id, x, buttons) => c.dispatchEvent(new PointerEvent(type, {{bubbles: true, \
+                 pointerType: 'touch', pointerId: id, isPrimary: id === 1, buttons, \
+                 clientX: r.left + x, clientY: r.top + r.height / 2}})); \
+             const w = r.width; \
+             at('pointerdown', 1, w * {a}, 1); at('pointerdown', 2, w * {b}, 1); \
+             at('pointermove', 1, w * {c}, 1); at('pointermove', 2, w * {d}, 1); \
+             const during = c.style.transform; \
+             at('pointerup', 2, w * {d}, 0); at('pointerup', 1, w * {c}, 0); \
+             return [during, {then}];"
+        ),
+    )
+    .await
+}
+
 /// Polls `script` until it returns a truthy value, up to `limit`.
 async fn wait_until(client: &Client, script: &str, limit: Duration, what: &str) -> Value {
     let start = Instant::now();
@@ -646,18 +673,11 @@ async fn demo_dashboard_device_page_layouts_and_offline_history() {
         "the dragged picture settles once the drag ends"
     );
     // Two fingers spread apart zoom in on the stretch between them.
-    let pinched = js(
+    let pinched = pinch(
         &client,
-        "const c = document.getElementById('history-chart'); const r = c.getBoundingClientRect(); \
-         const at = (type, id, x, buttons) => c.dispatchEvent(new PointerEvent(type, {bubbles: true, \
-             pointerType: 'touch', pointerId: id, isPrimary: id === 1, buttons, \
-             clientX: r.left + x, clientY: r.top + r.height / 2})); \
-         const w = r.width; \
-         at('pointerdown', 1, w * 0.80, 1); at('pointerdown', 2, w * 0.90, 1); \
-         at('pointermove', 1, w * 0.70, 1); at('pointermove', 2, w * 0.98, 1); \
-         const during = c.style.transform; \
-         at('pointerup', 2, w * 0.98, 0); at('pointerup', 1, w * 0.70, 0); \
-         return [during, document.querySelector('[data-range=custom]').classList.contains('selected')];",
+        "history-chart",
+        ((0.80, 0.90), (0.70, 0.98)),
+        "document.querySelector('[data-range=custom]').classList.contains('selected')",
     )
     .await;
     assert!(
@@ -1191,18 +1211,11 @@ async fn demo_dashboard_device_page_layouts_and_offline_history() {
     click(&client, "[data-testid=compare-table]").await;
     // The comparison is explored as a device's chart is: two fingers spread apart zoom in (the
     // picture follows them), the wheel stretches the picture at once until its data is drawn.
-    let pinched = js(
+    let pinched = pinch(
         &client,
-        "const c = document.getElementById('compare-chart'); const r = c.getBoundingClientRect(); \
-         const at = (type, id, x, buttons) => c.dispatchEvent(new PointerEvent(type, {bubbles: true, \
-             pointerType: 'touch', pointerId: id, isPrimary: id === 1, buttons, \
-             clientX: r.left + x, clientY: r.top + r.height / 2})); \
-         const w = r.width; \
-         at('pointerdown', 1, w * 0.60, 1); at('pointerdown', 2, w * 0.70, 1); \
-         at('pointermove', 1, w * 0.50, 1); at('pointermove', 2, w * 0.80, 1); \
-         const during = c.style.transform; \
-         at('pointerup', 2, w * 0.80, 0); at('pointerup', 1, w * 0.50, 0); \
-         return [during, document.querySelectorAll('.ranges .selected').length];",
+        "compare-chart",
+        ((0.60, 0.70), (0.50, 0.80)),
+        "document.querySelectorAll('.ranges .selected').length",
     )
     .await;
     assert!(
