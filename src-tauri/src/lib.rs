@@ -77,7 +77,7 @@ impl Launch {
 #[cfg_attr(mobile, tauri::mobile_entry_point)]
 pub fn run() {
     LAUNCH.start();
-    software_compositing_off();
+    prepare_webkit();
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
@@ -96,13 +96,23 @@ pub fn run() {
     });
 }
 
+/// Sets up the environment WebKitGTK reads when it starts the web process: what the app needs
+/// from WebKit and no more (`software_compositing_off`, `optimizing_compilers_off`).
+/// Public so that the shell-alone example (`src-tauri/examples/empty_page.rs`, which `cargo
+/// xtask measure` runs beside the app) starts WebKit exactly as the app does. Must run first in
+/// `main`, before GTK or any other thread starts: the environment must not change under other
+/// threads.
+pub fn prepare_webkit() {
+    software_compositing_off();
+    optimizing_compilers_off();
+}
+
 /// Turns WebKitGTK's accelerated compositing off unless asked to keep it
 /// (`TELLTALE_GPU_COMPOSITING=1`) or told otherwise (`WEBKIT_DISABLE_COMPOSITING_MODE` already
 /// set). Without a GPU (an edge box, a VM, most tablets running Linux) WebKit composites in
 /// software through Mesa: measured beside 1000 stored series, that cost the web process about
 /// 166 MiB more and doubled the idle CPU, for a page of cards and one chart that needs no
-/// compositing. Runs first in `run()`, before GTK or any other thread starts, because the
-/// environment is read by the web process WebKit spawns and must not change under other threads.
+/// compositing.
 fn software_compositing_off() {
     #[cfg(target_os = "linux")]
     {
@@ -112,6 +122,23 @@ fn software_compositing_off() {
         }
         if !keep {
             no_gl_in_this_process();
+        }
+    }
+}
+
+/// Leaves JavaScriptCore's optimizing tiers off in the web process: DFG/FTL for JavaScript
+/// (ours is only the glue around the wasm UI and Tauri's IPC) and OMG for WebAssembly (the UI's
+/// hot paths stay in the BBQ baseline compiler). What is slow in this UI is WebKit drawing, not
+/// wasm computing: with both off, the e2e's chart figures did not move (a year drawn in 15 ms
+/// against 14, the wheel's work per frame at most 12 ms against 13), and the web process held
+/// about 10 MiB less (`cargo xtask measure`, 1000 series: the optimizing compilers' code, their
+/// working memory, and the heap they leave behind). Either comes back by setting its variable
+/// (`JSC_useDFGJIT=true`, `JSC_useOMGJIT=true`).
+fn optimizing_compilers_off() {
+    #[cfg(target_os = "linux")]
+    for name in ["JSC_useDFGJIT", "JSC_useOMGJIT"] {
+        if std::env::var_os(name).is_none() {
+            std::env::set_var(name, "false");
         }
     }
 }

@@ -769,13 +769,21 @@ fn check_command_grants() -> Result {
 /// Launches the built app on the demo fleet under a private Xvfb, waits a minute, and prints the
 /// resident memory of the app and of the WebKit processes it started.
 fn measure(args: &[String]) -> Result {
-    const USAGE: &str = "usage: cargo xtask measure [--app PATH] [--series N] [--minutes M]";
+    const USAGE: &str =
+        "usage: cargo xtask measure [--app PATH] [--series N] [--minutes M] [--no-shell-alone]";
     // `--app PATH` measures another build (an older one, to compare; its `telltale` beside it
     // seeds the store); by default this tree's release build. `--series` is how many series the
     // store holds before launch, `--minutes` how long after the first sample the second is taken.
+    // First, unless `--no-shell-alone`: the shell alone (examples/empty_page beside the app), the
+    // baseline the app's memory is read against.
     let (mut app, mut series, mut minutes) = (None::<PathBuf>, 1000usize, 10u64);
+    let mut shell_alone = true;
     let mut rest = args.iter();
     while let Some(flag) = rest.next() {
+        if flag == "--no-shell-alone" {
+            shell_alone = false;
+            continue;
+        }
         let value = rest.next().ok_or(USAGE)?;
         match flag.as_str() {
             "--app" => app = Some(PathBuf::from(value)),
@@ -797,10 +805,21 @@ fn measure(args: &[String]) -> Result {
                 "-p",
                 "telltale-cli",
             ]))?;
+            if shell_alone {
+                run(cargo().args([
+                    "build",
+                    "--release",
+                    "-p",
+                    "telltale-app",
+                    "--example",
+                    "empty_page",
+                ]))?;
+            }
             target_dir().join("release").join("telltale-app")
         }
     };
     let cli = app.with_file_name("telltale");
+    let empty_page = app.with_file_name("examples").join("empty_page");
     let display = (90..400)
         .find(|n| {
             !Path::new(&format!("/tmp/.X11-unix/X{n}")).exists()
@@ -822,40 +841,45 @@ fn measure(args: &[String]) -> Result {
         .spawn()
         .map_err(|e| format!("Xvfb: {e}"))?;
     std::thread::sleep(Duration::from_secs(1));
-    let log = data.join("app.log");
-    let mut child = Command::new("dbus-run-session")
-        .arg("--")
-        .arg(&app)
-        .env("DISPLAY", format!(":{display}"))
-        .env("TELLTALE_DATA_DIR", &data)
-        .env("NO_AT_BRIDGE", "1")
-        .env("RUST_LOG", "warn,telltale::launch=info")
-        .env("NO_COLOR", "1")
-        // The app's log (tracing writes to stdout) and whatever WebKit says, in one file.
-        .stdout(std::fs::File::create(&log).map_err(|e| format!("{}: {e}", log.display()))?)
-        .stderr(
+    // Each run in a session bus of its own, like a desktop session's.
+    let launch = |program: &Path, log: &Path| -> Result<std::process::Child> {
+        let file = || {
             std::fs::OpenOptions::new()
+                .create(true)
                 .append(true)
-                .open(&log)
-                .map_err(|e| format!("{}: {e}", log.display()))?,
-        )
-        .spawn()
-        .map_err(|e| format!("{}: {e}", app.display()))?;
-    let launched = Instant::now();
-    eprintln!(
-        "demo running beside {series} stored series; memory at 60 s, CPU over the next 60 s, \
-         memory again {minutes} min after the first sample…"
-    );
-    std::thread::sleep(Duration::from_secs(60));
+                .open(log)
+                .map_err(|e| format!("{}: {e}", log.display()))
+        };
+        Command::new("dbus-run-session")
+            .arg("--")
+            .arg(program)
+            .env("DISPLAY", format!(":{display}"))
+            .env("TELLTALE_DATA_DIR", &data)
+            .env("NO_AT_BRIDGE", "1")
+            .env("RUST_LOG", "warn,telltale::launch=info")
+            .env("NO_COLOR", "1")
+            // The program's log (tracing writes to stdout) and whatever WebKit says, in one file.
+            .stdout(file()?)
+            .stderr(file()?)
+            .spawn()
+            .map_err(|e| format!("{}: {e}", program.display()))
+    };
+    // Stops everything a session started (D-Bus services included), children first.
+    let stop = |child: &mut std::process::Child| {
+        for p in process_tree(child.id()).into_iter().rev() {
+            let _ = Command::new("kill")
+                .arg("-TERM")
+                .arg(p.pid.to_string())
+                .status();
+        }
+        let _ = child.wait();
+    };
     // The app and its WebKit processes; not the session bus, nor the demo's broker (a stand-in
     // for a plant's gateway, not part of the app).
     let ours = |name: &str| !matches!(name, "dbus-run-sessio" | "dbus-daemon" | "mosquitto");
-    let memory = |when: &str| -> (u64, u64) {
+    let memory = |root: u32, when: &str| -> (u64, u64) {
         let (mut rss, mut pss) = (0, 0);
-        for p in process_tree(child.id())
-            .into_iter()
-            .filter(|p| ours(&p.name))
-        {
+        for p in process_tree(root).into_iter().filter(|p| ours(&p.name)) {
             println!(
                 "{:>8} {:<20} resident {:>7.1} MiB, proportional {:>7.1} MiB \
                  (its own {:>6.1} MiB, files mapped {:>6.1} MiB)",
@@ -879,7 +903,39 @@ fn measure(args: &[String]) -> Result {
         );
         (rss, pss)
     };
-    let (_, first_pss) = memory("after 60 s");
+    let shell_pss = if !shell_alone {
+        None
+    } else if empty_page.exists() {
+        eprintln!("the shell alone (the app's window and WebKit settings, an empty page): 60 s…");
+        let mut shell = launch(&empty_page, &data.join("empty_page.log"))?;
+        std::thread::sleep(Duration::from_secs(60));
+        let (_, pss) = memory(shell.id(), "the shell alone, after 60 s");
+        stop(&mut shell);
+        Some(pss)
+    } else {
+        println!(
+            "the shell alone: not measured ({} is not built)",
+            empty_page.display()
+        );
+        None
+    };
+    let log = data.join("app.log");
+    let mut child = launch(&app, &log)?;
+    let launched = Instant::now();
+    eprintln!(
+        "demo running beside {series} stored series; memory at 60 s, CPU over the next 60 s, \
+         memory again {minutes} min after the first sample…"
+    );
+    std::thread::sleep(Duration::from_secs(60));
+    let (_, first_pss) = memory(child.id(), "after 60 s");
+    if let Some(shell) = shell_pss {
+        println!(
+            "of which the shell alone (Tauri, WebKitGTK, an empty page): {:.1} MiB; Telltale's \
+             engine and UI: {:.1} MiB",
+            shell as f64 / 1024.0,
+            first_pss.saturating_sub(shell) as f64 / 1024.0
+        );
+    }
     let cpu = |tree: &[Proc]| -> u64 {
         tree.iter()
             .filter(|p| ours(&p.name))
@@ -953,7 +1009,10 @@ fn measure(args: &[String]) -> Result {
             at += Duration::from_secs(120);
         }
         std::thread::sleep(until.saturating_sub(launched.elapsed()));
-        let (_, last_pss) = memory(&format!("after {} s", launched.elapsed().as_secs()));
+        let (_, last_pss) = memory(
+            child.id(),
+            &format!("after {} s", launched.elapsed().as_secs()),
+        );
         println!(
             "growth over {minutes} min: {:+.1} MiB proportional",
             (last_pss as f64 - first_pss as f64) / 1024.0
@@ -985,14 +1044,7 @@ fn measure(args: &[String]) -> Result {
             log.display()
         ),
     }
-    // Stop everything the session started (D-Bus services included), children first.
-    for p in process_tree(child.id()).into_iter().rev() {
-        let _ = Command::new("kill")
-            .arg("-TERM")
-            .arg(p.pid.to_string())
-            .status();
-    }
-    let _ = child.wait();
+    stop(&mut child);
     let _ = xvfb.kill();
     let _ = xvfb.wait();
     let _ = std::fs::remove_dir_all(&data);
