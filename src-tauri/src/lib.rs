@@ -101,7 +101,8 @@ pub fn run() {
 /// Public so that the shell-alone example (`src-tauri/examples/empty_page.rs`, which `cargo
 /// xtask measure` runs beside the app) starts WebKit exactly as the app does. Must run first in
 /// `main`, before GTK or any other thread starts: the environment must not change under other
-/// threads.
+/// threads. What the app itself starts inherits it too: only the demo's broker, which reads none
+/// of it.
 pub fn prepare_webkit() {
     software_compositing_off();
     optimizing_compilers_off();
