@@ -907,11 +907,26 @@ fn measure(args: &[String]) -> Result {
         None
     } else if empty_page.exists() {
         eprintln!("the shell alone (the app's window and WebKit settings, an empty page): 60 s…");
-        let mut shell = launch(&empty_page, &data.join("empty_page.log"))?;
+        let shell_log = data.join("empty_page.log");
+        let mut shell = launch(&empty_page, &shell_log)?;
         std::thread::sleep(Duration::from_secs(60));
-        let (_, pss) = memory(shell.id(), "the shell alone, after 60 s");
+        // Without its web process (WebKit refused to start) it is no baseline.
+        let started = process_tree(shell.id())
+            .iter()
+            .any(|p| p.name.starts_with("WebKitWebProc"));
+        let pss = if started {
+            Some(memory(shell.id(), "the shell alone, after 60 s").1)
+        } else {
+            println!(
+                "the shell alone: not measured (no web process; its log: {})",
+                std::fs::read_to_string(&shell_log)
+                    .unwrap_or_default()
+                    .trim()
+            );
+            None
+        };
         stop(&mut shell);
-        Some(pss)
+        pss
     } else {
         println!(
             "the shell alone: not measured ({} is not built)",
