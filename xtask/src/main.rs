@@ -766,8 +766,9 @@ fn check_command_grants() -> Result {
     Ok(())
 }
 
-/// Launches the built app on the demo fleet under a private Xvfb, waits a minute, and prints the
-/// resident memory of the app and of the WebKit processes it started.
+/// Launches the shell alone (the baseline), then the built app on the demo fleet, under a private
+/// Xvfb, and prints the memory of each and of the WebKit processes they started, the app's idle
+/// CPU, its memory over the next minutes, and its launch time.
 fn measure(args: &[String]) -> Result {
     const USAGE: &str =
         "usage: cargo xtask measure [--app PATH] [--series N] [--minutes M] [--no-shell-alone]";
@@ -797,24 +798,20 @@ fn measure(args: &[String]) -> Result {
         None => {
             setup(true)?;
             build_ui(WasmRoute::detect()?)?;
-            run(cargo().args([
+            let mut build = cargo();
+            build.args([
                 "build",
                 "--release",
                 "-p",
                 "telltale-app",
                 "-p",
                 "telltale-cli",
-            ]))?;
+                "--bins",
+            ]);
             if shell_alone {
-                run(cargo().args([
-                    "build",
-                    "--release",
-                    "-p",
-                    "telltale-app",
-                    "--example",
-                    "empty_page",
-                ]))?;
+                build.args(["--example", "empty_page"]);
             }
+            run(&mut build)?;
             target_dir().join("release").join("telltale-app")
         }
     };
