@@ -210,6 +210,18 @@ fn give_back_freed_memory() -> Option<tauri::async_runtime::JoinHandle<()>> {
     }
 }
 
+/// The web context of a one-page app: WebKit's memory cache sized for a document viewer, not a
+/// browser (the bundled UI's wasm, script and style are loaded once and never again).
+#[cfg(target_os = "linux")]
+fn lean_web_context<R: Runtime>(window: &tauri::WebviewWindow<R>) -> tauri::Result<()> {
+    window.with_webview(|webview| {
+        use webkit2gtk::{CacheModel, WebContextExt, WebViewExt};
+        if let Some(context) = webview.inner().context() {
+            context.set_cache_model(CacheModel::DocumentViewer);
+        }
+    })
+}
+
 /// Everything but the context, generic over the runtime so tests can use Tauri's mock runtime.
 pub fn build<R: Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R> {
     builder
@@ -267,7 +279,7 @@ pub fn build<R: Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R> {
                 .iter()
                 .find(|w| w.label == MAIN_WINDOW)
                 .ok_or("tauri.conf.json has no \"main\" window")?;
-            tauri::WebviewWindowBuilder::from_config(app.handle(), config)?
+            let window = tauri::WebviewWindowBuilder::from_config(app.handle(), config)?
                 .on_navigation(|url| {
                     let allowed = is_bundled_ui(url);
                     if !allowed {
@@ -276,6 +288,8 @@ pub fn build<R: Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R> {
                     allowed
                 })
                 .build()?;
+            #[cfg(target_os = "linux")]
+            lean_web_context(&window)?;
             Ok(())
         })
         .plugin(tauri_plugin_notification::init())
