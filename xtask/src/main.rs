@@ -405,13 +405,13 @@ fn build_ui(route: WasmRoute) -> Result {
 /// held 6.7 MiB less after a minute (`cargo xtask measure`, 1000 series). The features it may use
 /// are the ones rustc wrote in the module's `target_features` section, so it emits nothing the
 /// webview could not run.
+///
 /// The last input and output are kept, so an unchanged UI costs no new pass (half a minute).
 fn optimize_wasm(wasm: &Path) -> Result {
     let wasm_opt = binaryen()?;
-    let read = |p: &Path| std::fs::read(p).map_err(|e| format!("{}: {e}", p.display()));
     let last = target_dir().join("binaryen").join("last");
     let (last_in, last_out) = (last.join("in.wasm"), last.join("out.wasm"));
-    let input = read(wasm)?;
+    let input = std::fs::read(wasm).map_err(|e| format!("{}: {e}", wasm.display()))?;
     if last_out.is_file() && std::fs::read(&last_in).is_ok_and(|b| b == input) {
         eprintln!("wasm-opt: unchanged input, reusing {}", last_out.display());
     } else {
