@@ -149,8 +149,9 @@ fn optimizing_compilers_off() {
 /// which costs the process about 20 MiB (PSS; 8 MiB of it relocated, private, for nothing: no GL
 /// is drawn here). `GDK_GL=disable` stops GTK's; for EGL, libglvnd reads its vendor list once,
 /// on first use: we use it first with a vendor list naming nothing, then put the environment
-/// back, so that the web process WebKit starts later (which needs an EGL display: it aborts
-/// without one) still finds Mesa.
+/// back, so that the web process WebKit starts later still finds Mesa: it aborts without an EGL
+/// display, and WebKitGTK 2.50 opens one with every page whatever the hardware-acceleration
+/// policy (its drawing area reads the preferences before the page's settings hold them).
 #[cfg(target_os = "linux")]
 fn no_gl_in_this_process() {
     if std::env::var_os("GDK_GL").is_none() {
