@@ -98,8 +98,8 @@ pub fn run() {
 
 /// Sets up the environment WebKitGTK reads when it starts the web process: what the app needs
 /// from WebKit and no more (`software_compositing_off`, `optimizing_compilers_off`).
-/// Public so that the shell-alone example (`src-tauri/examples/empty_page.rs`, which `cargo
-/// xtask measure` runs beside the app) starts WebKit exactly as the app does. Must run first in
+/// Public so that the shell-alone example (`src-tauri/examples/shell.rs`, which `cargo xtask
+/// measure` runs beside the app) starts WebKit exactly as the app does. Must run first in
 /// `main`, before GTK or any other thread starts: the environment must not change under other
 /// threads. What the app itself starts inherits it too: only the demo's broker, which reads none
 /// of it.

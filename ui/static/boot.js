@@ -8,6 +8,12 @@ const fail = (e) => {
   p.textContent = "Telltale's interface failed to start: " + e;
   document.body.append(p);
 };
-import("./telltale_ui.js")
-  .then((m) => m.default({ module_or_path: new URL("telltale_ui_bg.wasm", import.meta.url) }))
+// The module's bytes whole, then compiled: JavaScriptCore's streaming compilation (what a URL
+// or a Response would get) left the web process holding about 1 MiB more for the same UI.
+const wasm = fetch(new URL("telltale_ui_bg.wasm", import.meta.url)).then((r) => {
+  if (!r.ok) throw new Error(`telltale_ui_bg.wasm: ${r.status} ${r.statusText}`);
+  return r.arrayBuffer();
+});
+Promise.all([import("./telltale_ui.js"), wasm])
+  .then(([m, bytes]) => m.default({ module_or_path: bytes }))
   .catch(fail);

@@ -361,8 +361,8 @@ fn build_ui(route: WasmRoute) -> Result {
         "--profile",
         "ui",
         // Leptos' components as type-erased views: one function where each view type had its
-        // own copies. What the web process keeps of a compiled module grows with its number of
-        // functions more than with its bytes (see `optimize_wasm`).
+        // own copies. What the web process keeps of a compiled module grows with its code and
+        // its number of functions (see `optimize_wasm`).
         "--config",
         &format!("target.{WASM_TARGET}.rustflags=[\"--cfg\", \"erase_components\"]"),
     ]))?;
@@ -400,9 +400,14 @@ fn build_ui(route: WasmRoute) -> Result {
 
 /// Binaryen's `wasm-opt -Oz` over the UI's wasm, in place: it inlines and merges the many small
 /// functions rustc leaves and drops dead code (with erased components: 2.2 MB and 13,500
-/// functions before, 1.85 MB and 5,500 after). JavaScriptCore keeps metadata for every function
-/// of a module it compiles, so the count matters more than the bytes: with both, the web process
-/// held 6.7 MiB less after a minute (`cargo xtask measure`, 1000 series). The features it may use
+/// functions before, 1.85 MB and 5,500 after). What JavaScriptCore keeps of a module it compiles
+/// grows with both: about 4.6 bytes for each byte of code and half a KiB for each function
+/// (what a page like `examples/shell wasm` added to the web process, with modules of other
+/// shapes: 1.68 MB of code in 5,500 functions 10.1 MiB, 2.0 MB in 10,900 14.3, 4.1 MB in 4,900
+/// 21.3);
+/// the web process held 6.7 MiB less after a minute (`cargo xtask measure`, 1000 series). More
+/// inlining (`-aimfs 50`) trades fewer functions for much more code and costs more; rustc's
+/// `opt-level = "z"` in one codegen unit took only 0.3 MiB off. The features it may use
 /// are the ones rustc wrote in the module's `target_features` section, so it emits nothing the
 /// webview could not run.
 ///
@@ -838,19 +843,28 @@ fn check_command_grants() -> Result {
 /// CPU, its memory over the next minutes, and its launch time.
 fn measure(args: &[String]) -> Result {
     const USAGE: &str =
-        "usage: cargo xtask measure [--app PATH] [--series N] [--minutes M] [--no-shell-alone]";
+        "usage: cargo xtask measure [--app PATH] [--series N] [--minutes M] [--no-shell-alone] \
+         [--parts]";
     // `--app PATH` measures another build (an older one, to compare; its `telltale` beside it
     // seeds the store); by default this tree's release build. `--series` is how many series the
     // store holds before launch, `--minutes` how long after the first sample the second is taken.
-    // First, unless `--no-shell-alone`: the shell alone (examples/empty_page beside the app), the
-    // baseline the app's memory is read against.
+    // First, unless `--no-shell-alone`: the shell alone (examples/shell beside the app), the
+    // baseline the app's memory is read against; with `--parts`, then the shell with the UI's
+    // parts added one at a time (a minute each), to say what each costs in the web process.
     let (mut app, mut series, mut minutes) = (None::<PathBuf>, 1000usize, 10u64);
-    let mut shell_alone = true;
+    let (mut shell_alone, mut parts) = (true, false);
     let mut rest = args.iter();
     while let Some(flag) = rest.next() {
-        if flag == "--no-shell-alone" {
-            shell_alone = false;
-            continue;
+        match flag.as_str() {
+            "--no-shell-alone" => {
+                shell_alone = false;
+                continue;
+            }
+            "--parts" => {
+                parts = true;
+                continue;
+            }
+            _ => {}
         }
         let value = rest.next().ok_or(USAGE)?;
         match flag.as_str() {
@@ -875,15 +889,15 @@ fn measure(args: &[String]) -> Result {
                 "telltale-cli",
                 "--bins",
             ]);
-            if shell_alone {
-                build.args(["--example", "empty_page"]);
+            if shell_alone || parts {
+                build.args(["--example", "shell"]);
             }
             run(&mut build)?;
             target_dir().join("release").join("telltale-app")
         }
     };
     let cli = app.with_file_name("telltale");
-    let empty_page = app.with_file_name("examples").join("empty_page");
+    let shell = app.with_file_name("examples").join("shell");
     let display = (90..400)
         .find(|n| {
             !Path::new(&format!("/tmp/.X11-unix/X{n}")).exists()
@@ -906,28 +920,33 @@ fn measure(args: &[String]) -> Result {
         .map_err(|e| format!("Xvfb: {e}"))?;
     std::thread::sleep(Duration::from_secs(1));
     // Each run in a session bus of its own, like a desktop session's.
-    let launch = |program: &Path, log: &Path| -> Result<std::process::Child> {
-        let file = || {
-            std::fs::OpenOptions::new()
-                .create(true)
-                .append(true)
-                .open(log)
-                .map_err(|e| format!("{}: {e}", log.display()))
+    // `env` over the defaults: another store, the demo off.
+    type Env<'a> = &'a [(&'a str, &'a std::ffi::OsStr)];
+    let launch =
+        |program: &Path, args: &[&str], env: Env, log: &Path| -> Result<std::process::Child> {
+            let file = || {
+                std::fs::OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(log)
+                    .map_err(|e| format!("{}: {e}", log.display()))
+            };
+            Command::new("dbus-run-session")
+                .arg("--")
+                .arg(program)
+                .args(args)
+                .env("DISPLAY", format!(":{display}"))
+                .env("TELLTALE_DATA_DIR", &data)
+                .env("NO_AT_BRIDGE", "1")
+                .env("RUST_LOG", "warn,telltale::launch=info")
+                .env("NO_COLOR", "1")
+                .envs(env.iter().copied())
+                // The program's log (tracing writes to stdout) and whatever WebKit says, in one file.
+                .stdout(file()?)
+                .stderr(file()?)
+                .spawn()
+                .map_err(|e| format!("{}: {e}", program.display()))
         };
-        Command::new("dbus-run-session")
-            .arg("--")
-            .arg(program)
-            .env("DISPLAY", format!(":{display}"))
-            .env("TELLTALE_DATA_DIR", &data)
-            .env("NO_AT_BRIDGE", "1")
-            .env("RUST_LOG", "warn,telltale::launch=info")
-            .env("NO_COLOR", "1")
-            // The program's log (tracing writes to stdout) and whatever WebKit says, in one file.
-            .stdout(file()?)
-            .stderr(file()?)
-            .spawn()
-            .map_err(|e| format!("{}: {e}", program.display()))
-    };
     // Stops everything a session started (D-Bus services included), children first.
     let stop = |child: &mut std::process::Child| {
         for p in process_tree(child.id()).into_iter().rev() {
@@ -967,39 +986,94 @@ fn measure(args: &[String]) -> Result {
         );
         (rss, pss)
     };
-    let shell_pss = if !shell_alone {
-        None
-    } else if empty_page.exists() {
-        eprintln!("the shell alone (the app's window and WebKit settings, an empty page): 60 s…");
-        let shell_log = data.join("empty_page.log");
-        let mut shell = launch(&empty_page, &shell_log)?;
+    // The web process's share of a sample: where the UI's parts land.
+    let web = |root: u32| -> u64 {
+        process_tree(root)
+            .iter()
+            .filter(|p| p.name.starts_with("WebKitWebProc"))
+            .map(|p| p.pss_kib)
+            .sum()
+    };
+    // The shell around one of its pages for a minute: (all of it, its web process), in KiB.
+    let shell_sample = |page: &str, what: &str| -> Result<Option<(u64, u64)>> {
+        if !shell.exists() {
+            println!("{what}: not measured ({} is not built)", shell.display());
+            return Ok(None);
+        }
+        eprintln!("{what}: 60 s…");
+        let shell_log = data.join(format!("shell-{page}.log"));
+        let mut child = launch(&shell, &[page], &[], &shell_log)?;
         std::thread::sleep(Duration::from_secs(60));
         // Without its web process (WebKit refused to start) it is no baseline.
-        let started = process_tree(shell.id())
+        let started = process_tree(child.id())
             .iter()
             .any(|p| p.name.starts_with("WebKitWebProc"));
-        let pss = if started {
-            Some(memory(shell.id(), "the shell alone, after 60 s").1)
+        let sample = if started {
+            let (_, pss) = memory(child.id(), &format!("{what}, after 60 s"));
+            Some((pss, web(child.id())))
         } else {
             println!(
-                "the shell alone: not measured (no web process; its log: {})",
+                "{what}: not measured (no web process; its log: {})",
                 std::fs::read_to_string(&shell_log)
                     .unwrap_or_default()
                     .trim()
             );
             None
         };
-        stop(&mut shell);
-        pss
+        stop(&mut child);
+        Ok(sample)
+    };
+    let shell_pss = if shell_alone || parts {
+        shell_sample(
+            "empty",
+            "the shell alone (the app's window and WebKit settings, an empty page)",
+        )?
     } else {
-        println!(
-            "the shell alone: not measured ({} is not built)",
-            empty_page.display()
-        );
         None
     };
+    // Each part on top of the one before, so each difference is that part's own cost.
+    let mut steps: Vec<(String, (u64, u64))> = Vec::new();
+    if let Some(empty) = shell_pss {
+        steps.push(("the shell alone, an empty page".into(), empty));
+    }
+    if parts {
+        for (page, what) in [
+            (
+                "style",
+                "the UI's stylesheet over a few cards in plain HTML",
+            ),
+            (
+                "wasm",
+                "the stylesheet, cards and the UI's wasm compiled, not run",
+            ),
+            ("ui", "the UI itself, running with no engine behind it"),
+        ] {
+            if let Some(sample) = shell_sample(page, &format!("the shell with {what}"))? {
+                steps.push((what.into(), sample));
+            }
+        }
+    }
+    if parts {
+        // The app on a store like the demo's, with no demo: what the engine's data alone adds,
+        // and so what the demo's live updates add after it.
+        let quiet = data.join("quiet");
+        std::fs::create_dir_all(&quiet).map_err(|e| format!("{}: {e}", quiet.display()))?;
+        seed(&cli, &quiet.join("telltale.db"), series)?;
+        let what = format!("the app on {series} stored series, the demo off");
+        eprintln!("{what}: 60 s…");
+        let env: Env = &[
+            ("TELLTALE_DATA_DIR", quiet.as_os_str()),
+            ("TELLTALE_DEMO", std::ffi::OsStr::new("0")),
+        ];
+        let mut child = launch(&app, &[], env, &quiet.join("app.log"))?;
+        std::thread::sleep(Duration::from_secs(60));
+        let (_, pss) = memory(child.id(), &format!("{what}, after 60 s"));
+        steps.push((what, (pss, web(child.id()))));
+        stop(&mut child);
+    }
+    let shell_pss = shell_pss.map(|(total, _)| total);
     let log = data.join("app.log");
-    let mut child = launch(&app, &log)?;
+    let mut child = launch(&app, &[], &[], &log)?;
     let launched = Instant::now();
     eprintln!(
         "demo running beside {series} stored series; memory at 60 s, CPU over the next 60 s, \
@@ -1026,6 +1100,30 @@ fn measure(args: &[String]) -> Result {
             shell as f64 / 1024.0,
             first_pss.saturating_sub(shell) as f64 / 1024.0
         );
+    }
+    if parts && !steps.is_empty() {
+        steps.push((
+            "and the demo running (the app as measured above)".into(),
+            (first_pss, web(child.id())),
+        ));
+        println!("part by part, each on top of the one before (proportional, after 60 s):");
+        let mut before: Option<(u64, u64)> = None;
+        for (what, (total, web)) in &steps {
+            let mib = |kib: u64| kib as f64 / 1024.0;
+            let added = before.map_or(String::new(), |(t, w)| {
+                format!(
+                    " ({:+.1} in the web process, {:+.1} in all)",
+                    (*web as f64 - w as f64) / 1024.0,
+                    (*total as f64 - t as f64) / 1024.0
+                )
+            });
+            println!(
+                "  {what:<58} web process {:>6.1} MiB, all {:>6.1} MiB{added}",
+                mib(*web),
+                mib(*total)
+            );
+            before = Some((*total, *web));
+        }
     }
     let cpu = |tree: &[Proc]| -> u64 {
         tree.iter()
