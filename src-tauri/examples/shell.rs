@@ -34,46 +34,54 @@ const COMPILE: &str = "<script>\
     .then((m) => { window.kept = m; document.title = 'compiled'; })\
     .catch((e) => { document.title = 'failed: ' + e; });</script>";
 
-fn page(step: &str) -> Option<String> {
-    let (head, body) = match step {
-        "empty" => ("", EMPTY),
-        "style" => ("<link rel=\"stylesheet\" href=\"style.css\">", CARDS),
-        "wasm" => ("<link rel=\"stylesheet\" href=\"style.css\">", CARDS),
-        _ => return None,
+/// The page for `step`; None for `ui`, which is the UI's own `index.html`.
+fn page(step: &str) -> Result<Option<String>, String> {
+    const STYLE: &str = "<link rel=\"stylesheet\" href=\"style.css\">";
+    let (head, body, script) = match step {
+        "empty" => ("", EMPTY, ""),
+        "style" => (STYLE, CARDS, ""),
+        "wasm" => (STYLE, CARDS, COMPILE),
+        "ui" => return Ok(None),
+        _ => return Err(format!("no page {step:?} (empty, style, wasm or ui)")),
     };
-    let compile = if step == "wasm" { COMPILE } else { "" };
-    Some(format!(
+    Ok(Some(format!(
         "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
-         <title>Telltale</title>{head}</head><body>{body}{compile}</body></html>"
-    ))
+         <title>Telltale</title>{head}</head><body>{body}{script}</body></html>"
+    )))
 }
 
 fn main() {
     let step = std::env::args().nth(1).unwrap_or_else(|| "empty".into());
-    if step != "ui" && page(&step).is_none() {
-        eprintln!("shell: no page {step:?} (empty, style, wasm or ui)");
+    let html = page(&step).unwrap_or_else(|e| {
+        eprintln!("shell: {e}");
         std::process::exit(2);
-    }
+    });
+    let url = match html {
+        None => WebviewUrl::App("index.html".into()),
+        Some(_) => {
+            WebviewUrl::CustomProtocol("shell://localhost/".parse().expect("a constant URL parses"))
+        }
+    };
     telltale_app::prepare_webkit();
-    let served = step.clone();
     let built = tauri::Builder::default()
         // Not about:blank: WebKit shows that without starting a web process at all.
         .register_uri_scheme_protocol("shell", move |ctx, request| {
             let path = request.uri().path().trim_start_matches('/');
-            let (mime, body) = if path.is_empty() {
-                let html = page(&served).unwrap_or_default();
-                ("text/html; charset=utf-8".to_string(), html.into_bytes())
+            let found = if path.is_empty() {
+                html.clone()
+                    .map(|h| ("text/html; charset=utf-8".to_string(), h.into_bytes()))
             } else {
                 // The UI's own files, as the app embeds them.
-                match ctx.app_handle().asset_resolver().get(path.to_string()) {
-                    Some(asset) => (asset.mime_type, asset.bytes),
-                    None => ("text/plain".to_string(), Vec::new()),
-                }
+                ctx.app_handle()
+                    .asset_resolver()
+                    .get(path.to_string())
+                    .map(|asset| (asset.mime_type, asset.bytes))
             };
-            Response::builder()
-                .header("Content-Type", mime)
-                .body(body)
-                .unwrap_or_default()
+            let response = match found {
+                Some((mime, body)) => Response::builder().header("Content-Type", mime).body(body),
+                None => Response::builder().status(404).body(Vec::new()),
+            };
+            response.unwrap_or_default()
         })
         .setup(move |app| {
             // The app's own window: its size and title from the same configuration.
@@ -84,11 +92,6 @@ fn main() {
                 .first()
                 .cloned()
                 .unwrap_or_default();
-            let url = if step == "ui" {
-                WebviewUrl::App("index.html".into())
-            } else {
-                WebviewUrl::CustomProtocol("shell://localhost/".parse()?)
-            };
             WebviewWindowBuilder::new(app, "main", url)
                 .title(window.title)
                 .inner_size(window.width, window.height)

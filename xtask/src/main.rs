@@ -960,8 +960,10 @@ fn measure(args: &[String]) -> Result {
     // The app and its WebKit processes; not the session bus, nor the demo's broker (a stand-in
     // for a plant's gateway, not part of the app).
     let ours = |name: &str| !matches!(name, "dbus-run-sessio" | "dbus-daemon" | "mosquitto");
+    // Prints one sample and returns (all of it, its web process: where the UI's parts land), in
+    // KiB proportional, read in the same pass.
     let memory = |root: u32, when: &str| -> (u64, u64) {
-        let (mut rss, mut pss) = (0, 0);
+        let (mut rss, mut pss, mut web) = (0, 0, 0);
         for p in process_tree(root).into_iter().filter(|p| ours(&p.name)) {
             println!(
                 "{:>8} {:<20} resident {:>7.1} MiB, proportional {:>7.1} MiB \
@@ -975,6 +977,9 @@ fn measure(args: &[String]) -> Result {
             );
             rss += p.rss_kib;
             pss += p.pss_kib;
+            if p.name.starts_with("WebKitWebProc") {
+                web += p.pss_kib;
+            }
         }
         // Resident counts the WebKit and GTK libraries once per process that maps them;
         // proportional counts each shared page once in all, which is what the machine holds.
@@ -984,15 +989,7 @@ fn measure(args: &[String]) -> Result {
             pss as f64 / 1024.0,
             rss as f64 / 1024.0
         );
-        (rss, pss)
-    };
-    // The web process's share of a sample: where the UI's parts land.
-    let web = |root: u32| -> u64 {
-        process_tree(root)
-            .iter()
-            .filter(|p| p.name.starts_with("WebKitWebProc"))
-            .map(|p| p.pss_kib)
-            .sum()
+        (pss, web)
     };
     // The shell around one of its pages for a minute: (all of it, its web process), in KiB.
     let shell_sample = |page: &str, what: &str| -> Result<Option<(u64, u64)>> {
@@ -1009,8 +1006,7 @@ fn measure(args: &[String]) -> Result {
             .iter()
             .any(|p| p.name.starts_with("WebKitWebProc"));
         let sample = if started {
-            let (_, pss) = memory(child.id(), &format!("{what}, after 60 s"));
-            Some((pss, web(child.id())))
+            Some(memory(child.id(), &format!("{what}, after 60 s")))
         } else {
             println!(
                 "{what}: not measured (no web process; its log: {})",
@@ -1068,8 +1064,8 @@ fn measure(args: &[String]) -> Result {
         std::thread::sleep(Duration::from_secs(60));
         // As for the app below: a UI that did not start would flatter the figure.
         if first_dashboard_ms(&quiet_log).is_some() {
-            let (_, pss) = memory(child.id(), &format!("{what}, after 60 s"));
-            steps.push((what, (pss, web(child.id()))));
+            let sample = memory(child.id(), &format!("{what}, after 60 s"));
+            steps.push((what, sample));
         } else {
             println!("{what}: not measured (its UI did not ask for its dashboard within 60 s)");
         }
@@ -1096,7 +1092,7 @@ fn measure(args: &[String]) -> Result {
             data.display()
         ));
     }
-    let (_, first_pss) = memory(child.id(), "after 60 s");
+    let (first_pss, first_web) = memory(child.id(), "after 60 s");
     if let Some(shell) = shell_pss {
         println!(
             "of which the shell alone (Tauri, WebKitGTK, an empty page): {:.1} MiB; Telltale's \
@@ -1108,7 +1104,7 @@ fn measure(args: &[String]) -> Result {
     if parts && !steps.is_empty() {
         steps.push((
             "and the demo running (the app as measured above)".into(),
-            (first_pss, web(child.id())),
+            (first_pss, first_web),
         ));
         println!("part by part, each on top of the one before (proportional, after 60 s):");
         let mut before: Option<(u64, u64)> = None;
@@ -1202,7 +1198,7 @@ fn measure(args: &[String]) -> Result {
             at += Duration::from_secs(120);
         }
         std::thread::sleep(until.saturating_sub(launched.elapsed()));
-        let (_, last_pss) = memory(
+        let (last_pss, _) = memory(
             child.id(),
             &format!("after {} s", launched.elapsed().as_secs()),
         );
