@@ -53,8 +53,51 @@ const COMMANDS: &[&str] = &[
 ];
 
 fn main() {
+    egl_vendor();
     let manifest = tauri_build::AppManifest::new().commands(COMMANDS);
     if let Err(e) = tauri_build::try_build(tauri_build::Attributes::new().app_manifest(manifest)) {
         panic!("tauri build step: {e:#}");
+    }
+}
+
+/// Compiles `crates/egl` (one file, no dependencies) into the shared object the app embeds and
+/// hands WebKit's web process as its EGL (`src-tauri/src/web_egl.rs`). rustc is called directly,
+/// for the app's own target: a cargo build of it from here would wait on the lock of the build
+/// that runs this script.
+fn egl_vendor() {
+    use std::env::var_os;
+    use std::process::Command;
+    if std::env::var("CARGO_CFG_TARGET_OS").as_deref() != Ok("linux") {
+        return;
+    }
+    let source = "crates/egl/src/lib.rs";
+    println!("cargo:rerun-if-changed={source}");
+    let out = std::path::PathBuf::from(var_os("OUT_DIR").expect("cargo sets OUT_DIR"))
+        .join("libtelltale-egl.so");
+    let mut rustc = Command::new(var_os("RUSTC").unwrap_or_else(|| "rustc".into()));
+    rustc
+        .args([
+            "--crate-type=cdylib",
+            "--crate-name=telltale_egl",
+            "--edition=2021",
+        ])
+        .args(["-C", "opt-level=2", "-C", "panic=abort", "-C", "lto"])
+        .args(["-C", "codegen-units=1", "-C", "strip=symbols"])
+        .arg("--target")
+        .arg(var_os("TARGET").expect("cargo sets TARGET"))
+        .arg("-o")
+        .arg(&out)
+        .arg(source);
+    if let Some(linker) = var_os("RUSTC_LINKER") {
+        rustc.arg("-C").arg({
+            let mut flag = std::ffi::OsString::from("linker=");
+            flag.push(linker);
+            flag
+        });
+    }
+    match rustc.status() {
+        Ok(status) if status.success() => {}
+        Ok(status) => panic!("compiling {source} into {}: rustc {status}", out.display()),
+        Err(e) => panic!("compiling {source}: cannot run rustc: {e}"),
     }
 }

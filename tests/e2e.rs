@@ -373,6 +373,51 @@ async fn launch(app: &Path, display: &str, data: &Path, demo: bool) -> (Client, 
     (client, reaper)
 }
 
+/// The web process drew the dashboard with the app's EGL vendor (`src-tauri/src/web_egl.rs`)
+/// and without Mesa: a regression that fell back to Mesa would cost it about 30 MiB and still
+/// draw, so only the process's own maps tell.
+fn web_process_without_mesa(driver: &Reaper) {
+    let parents: Vec<(u32, u32)> = std::fs::read_dir("/proc")
+        .unwrap()
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
+        .filter_map(|pid| {
+            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+            let after = &stat[stat.rfind(')')? + 2..];
+            Some((pid, after.split(' ').nth(1)?.parse().ok()?))
+        })
+        .collect();
+    let mut tree = vec![driver.0[0].1.id()];
+    let mut i = 0;
+    while i < tree.len() {
+        let parent = tree[i];
+        tree.extend(
+            parents
+                .iter()
+                .filter(|(_, p)| *p == parent)
+                .map(|(c, _)| *c),
+        );
+        i += 1;
+    }
+    let web: Vec<u32> = tree
+        .into_iter()
+        .filter(|pid| {
+            std::fs::read_to_string(format!("/proc/{pid}/comm"))
+                .is_ok_and(|c| c.trim() == "WebKitWebProces")
+        })
+        .collect();
+    assert!(!web.is_empty(), "no web process under the driver");
+    for pid in web {
+        let maps = std::fs::read_to_string(format!("/proc/{pid}/maps")).unwrap();
+        assert!(
+            maps.contains("/libtelltale-egl.so"),
+            "web process {pid} has not loaded the app's EGL vendor"
+        );
+        for mesa in ["libLLVM", "_dri.so", "libgallium"] {
+            assert!(!maps.contains(mesa), "web process {pid} loaded {mesa}");
+        }
+    }
+}
+
 async fn click(client: &Client, css: &str) {
     let element = client
         .find(Locator::Css(css))
@@ -433,6 +478,7 @@ async fn demo_dashboard_device_page_layouts_and_offline_history() {
     )
     .await;
     let first_paint = launched.elapsed();
+    web_process_without_mesa(&driver);
     println!(
         "first dashboard with {cards} live devices: {} ms after launch",
         first_paint.as_millis()

@@ -4,6 +4,8 @@
 mod args;
 mod commands;
 mod live;
+#[cfg(target_os = "linux")]
+mod web_egl;
 
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -83,6 +85,7 @@ pub fn run() {
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
         )
         .init();
+    tell_web_egl();
     let app = build(tauri::Builder::default())
         .build(tauri::generate_context!())
         .unwrap_or_else(|e| {
@@ -124,6 +127,26 @@ fn software_compositing_off() {
         if !keep {
             no_gl_in_this_process();
         }
+        let compositing_off =
+            std::env::var_os("WEBKIT_DISABLE_COMPOSITING_MODE").is_some_and(|v| v != "0");
+        if compositing_off {
+            let _ = WEB_EGL.set(web_egl::offer());
+        }
+    }
+}
+
+/// What `web_egl::offer` did, said once logging is up.
+#[cfg(target_os = "linux")]
+static WEB_EGL: std::sync::OnceLock<Result<PathBuf, String>> = std::sync::OnceLock::new();
+
+fn tell_web_egl() {
+    #[cfg(target_os = "linux")]
+    match WEB_EGL.get() {
+        Some(Ok(library)) => {
+            tracing::info!(library = %library.display(), "the web process gets an EGL display without Mesa")
+        }
+        Some(Err(why)) => tracing::warn!("the web process loads the system's EGL (Mesa): {why}"),
+        None => {}
     }
 }
 
@@ -149,9 +172,10 @@ fn optimizing_compilers_off() {
 /// which costs the process about 20 MiB (PSS; 8 MiB of it relocated, private, for nothing: no GL
 /// is drawn here). `GDK_GL=disable` stops GTK's; for EGL, libglvnd reads its vendor list once,
 /// on first use: we use it first with a vendor list naming nothing, then put the environment
-/// back, so that the web process WebKit starts later still finds Mesa: it aborts without an EGL
-/// display, and WebKitGTK 2.50 opens one with every page whatever the hardware-acceleration
-/// policy (its drawing area reads the preferences before the page's settings hold them).
+/// back, so that the web process WebKit starts later still finds a vendor: it aborts without an
+/// EGL display, and WebKitGTK 2.50 opens one with every page whatever the hardware-acceleration
+/// policy (its drawing area reads the preferences before the page's settings hold them). The
+/// vendor it finds first is `web_egl`'s, which keeps Mesa out of that process too.
 #[cfg(target_os = "linux")]
 fn no_gl_in_this_process() {
     if std::env::var_os("GDK_GL").is_none() {
