@@ -39,6 +39,7 @@ pub(crate) fn offer() -> Result<PathBuf, String> {
     }
     let dir = private_dir()?;
     let (library, vendors) = install(&dir, VENDOR)?;
+    loads(&library)?;
     std::env::set_var(DIRS, vendor_dirs(&vendors, std::env::var_os(DIRS)));
     Ok(library)
 }
@@ -116,6 +117,35 @@ fn install(dir: &Path, library: &[u8]) -> Result<(PathBuf, PathBuf), String> {
     Ok((file, vendors))
 }
 
+/// Whether the web process will be able to load the vendor: a directory mounted `noexec`, or a
+/// file that is not a vendor, would leave it to the system's EGL, and the log would say
+/// otherwise. Loaded and unloaded here; nothing in it runs on load.
+fn loads(library: &Path) -> Result<(), String> {
+    use std::os::unix::ffi::OsStrExt;
+    let path = std::ffi::CString::new(library.as_os_str().as_bytes())
+        .map_err(|_| format!("{}: a NUL in the path", library.display()))?;
+    // SAFETY: a NUL-terminated path and symbol name; the handle is closed before returning and
+    // nothing from the library is called or kept.
+    unsafe {
+        let handle = libc::dlopen(path.as_ptr(), libc::RTLD_LAZY | libc::RTLD_LOCAL);
+        if handle.is_null() {
+            let why = libc::dlerror();
+            let why = if why.is_null() {
+                "cannot be loaded".to_owned()
+            } else {
+                std::ffi::CStr::from_ptr(why).to_string_lossy().into_owned()
+            };
+            return Err(format!("{}: {why}", library.display()));
+        }
+        let main = libc::dlsym(handle, c"__egl_Main".as_ptr());
+        libc::dlclose(handle);
+        if main.is_null() {
+            return Err(format!("{}: not an EGL vendor", library.display()));
+        }
+    }
+    Ok(())
+}
+
 /// Writes beside `file` and renames over it: whoever has the old one open or mapped keeps it.
 fn replace(file: &Path, bytes: &[u8]) -> Result<(), String> {
     let name = file.file_name().and_then(|n| n.to_str()).unwrap_or("file");
@@ -190,6 +220,20 @@ mod tests {
         std::os::unix::fs::symlink(&target, &link).unwrap();
         assert!(private(&link, uid()).is_err());
         assert!(private(&target, uid() + 1).unwrap_err().contains("owner"));
+    }
+
+    #[test]
+    fn checks_that_the_vendor_loads() {
+        let root = tempfile::tempdir().unwrap();
+        let (file, _) = install(root.path(), VENDOR).unwrap();
+        loads(&file).unwrap();
+        let junk = root.path().join("junk.so");
+        std::fs::write(&junk, b"not a library").unwrap();
+        assert!(loads(&junk).is_err());
+        // A library, but not a vendor (glibc's, by its name).
+        assert!(loads(Path::new("libc.so.6"))
+            .unwrap_err()
+            .contains("not an EGL vendor"));
     }
 
     /// The embedded vendor through the real libglvnd, in a process of its own (libglvnd reads

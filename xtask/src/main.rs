@@ -629,6 +629,31 @@ fn check_invariants() -> Result {
             }
         }
     }
+    // The app's build script compiles the EGL vendor with rustc alone (src-tauri/build.rs):
+    // it cannot have a dependency, and it is loaded into WebKit's web process.
+    let out = cargo()
+        .args([
+            "tree",
+            "--quiet",
+            "-p",
+            "telltale-egl",
+            "-e",
+            "normal,build",
+            "--prefix",
+            "none",
+            "--format",
+            "{p}",
+        ])
+        .current_dir(root())
+        .output()
+        .map_err(|e| format!("cargo tree: {e}"))?;
+    let tree = String::from_utf8_lossy(&out.stdout);
+    let deps: Vec<&str> = tree.lines().skip(1).filter(|l| !l.is_empty()).collect();
+    if !out.status.success() || !deps.is_empty() {
+        return Err(format!(
+            "architecture invariant broken: telltale-egl must depend on nothing (has {deps:?}; see ARCHITECTURE.md)"
+        ));
+    }
     // Cargo unifies features across a workspace build: a test crate that switched on zbus's
     // "tokio" feature would make the keyring's blocking Secret Service calls panic inside the
     // app's runtime in tests only, or pass tests on a build that differs from the shipped one.
