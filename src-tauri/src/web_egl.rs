@@ -7,8 +7,8 @@
 //! DRI driver and libLLVM loaded, relocated and initialized) to draw nothing, as no GL context is
 //! ever made there with compositing off. With this vendor first, the surfaceless display the
 //! web process asks for is answered without Mesa, anything that asks it for a context gets an
-//! EGL error (and WebKit draws in software, as on a machine without GL), and every other
-//! platform still goes to the system's vendors.
+//! EGL error (and WebKit draws in software, as on a machine without GL), and on a machine with a
+//! GPU every other platform (GBM) still goes to the system's vendors.
 //!
 //! The vendor is compiled by the build script and embedded; it is written to a directory only
 //! this user can write (`$XDG_RUNTIME_DIR/telltale`, else `telltale-<uid>` in the temporary
@@ -40,26 +40,41 @@ pub(crate) fn offer() -> Result<PathBuf, String> {
     let dir = private_dir()?;
     let (library, vendors) = install(&dir, VENDOR)?;
     loads(&library)?;
-    std::env::set_var(DIRS, vendor_dirs(&vendors, std::env::var_os(DIRS)));
+    let dirs = vendor_dirs(&vendors, std::env::var_os(DIRS), render_node());
+    std::env::set_var(DIRS, dirs);
     Ok(library)
 }
 
-/// Ours first, then what libglvnd would have searched.
-fn vendor_dirs(ours: &Path, set: Option<OsString>) -> OsString {
+/// Ours first, then the directories someone set, or else (only where there is a GPU to draw
+/// with) those libglvnd would have searched. WebKit asks the web process for a GBM display only
+/// when the machine has a DRM render node; without one it asks for the surfaceless display
+/// alone, which ours answers, and loading Mesa's vendor library beside it for nothing cost
+/// that process 0.8 MiB.
+fn vendor_dirs(ours: &Path, set: Option<OsString>, gpu: bool) -> OsString {
     let mut dirs = ours.as_os_str().to_owned();
     match set {
         Some(theirs) if !theirs.is_empty() => {
             dirs.push(":");
             dirs.push(theirs);
         }
-        _ => {
+        _ if gpu => {
             for dir in SYSTEM_VENDOR_DIRS {
                 dirs.push(":");
                 dirs.push(dir);
             }
         }
+        _ => {}
     }
     dirs
+}
+
+/// Whether the machine has a DRM render node, as WebKit looks for one (`/dev/dri/renderD*`).
+fn render_node() -> bool {
+    std::fs::read_dir("/dev/dri").is_ok_and(|nodes| {
+        nodes
+            .flatten()
+            .any(|n| n.file_name().to_string_lossy().starts_with("renderD"))
+    })
 }
 
 fn private_dir() -> Result<PathBuf, String> {
@@ -167,17 +182,26 @@ mod tests {
     }
 
     #[test]
-    fn lists_ours_before_the_system_or_the_set_directories() {
+    fn lists_ours_before_the_set_directories_or_the_systems_where_there_is_a_gpu() {
         let ours = Path::new("/run/user/1000/telltale/egl_vendor.d");
         assert_eq!(
-            vendor_dirs(ours, None),
+            vendor_dirs(ours, None, true),
             "/run/user/1000/telltale/egl_vendor.d:/etc/glvnd/egl_vendor.d:/usr/share/glvnd/egl_vendor.d"
         );
         assert_eq!(
-            vendor_dirs(ours, Some("/app/glvnd:/usr/lib/GL/glvnd".into())),
-            "/run/user/1000/telltale/egl_vendor.d:/app/glvnd:/usr/lib/GL/glvnd"
+            vendor_dirs(ours, None, false),
+            "/run/user/1000/telltale/egl_vendor.d"
         );
-        assert_eq!(vendor_dirs(ours, Some("".into())), vendor_dirs(ours, None));
+        for gpu in [true, false] {
+            assert_eq!(
+                vendor_dirs(ours, Some("/app/glvnd:/usr/lib/GL/glvnd".into()), gpu),
+                "/run/user/1000/telltale/egl_vendor.d:/app/glvnd:/usr/lib/GL/glvnd"
+            );
+            assert_eq!(
+                vendor_dirs(ours, Some("".into()), gpu),
+                vendor_dirs(ours, None, gpu)
+            );
+        }
     }
 
     #[test]
@@ -244,20 +268,24 @@ mod tests {
         let dir = root.path().join("telltale");
         private(&dir, uid()).unwrap();
         let (_, vendors) = install(&dir, VENDOR).unwrap();
-        let out = std::process::Command::new(std::env::current_exe().unwrap())
-            .args(["--exact", "web_egl::tests::through_libglvnd", "--nocapture"])
-            .env(DIRS, vendor_dirs(&vendors, None))
-            .env_remove(FILENAMES)
-            .env("TELLTALE_EGL_CHILD", "1")
-            .output()
-            .unwrap();
-        let text = String::from_utf8_lossy(&out.stdout);
-        assert!(
-            out.status.success(),
-            "{text}{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        assert!(text.contains("1 passed"), "{text}");
+        // Ours alone, as without a GPU (what WebKit needs must come from ours), and with the
+        // system's vendors after it, as with one (ours still answers first).
+        for gpu in [false, true] {
+            let out = std::process::Command::new(std::env::current_exe().unwrap())
+                .args(["--exact", "web_egl::tests::through_libglvnd", "--nocapture"])
+                .env(DIRS, vendor_dirs(&vendors, None, gpu))
+                .env_remove(FILENAMES)
+                .env("TELLTALE_EGL_CHILD", "1")
+                .output()
+                .unwrap();
+            let text = String::from_utf8_lossy(&out.stdout);
+            assert!(
+                out.status.success(),
+                "gpu {gpu}: {text}{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            assert!(text.contains("1 passed"), "gpu {gpu}: {text}");
+        }
     }
 
     /// Run only by the test above (it sets the vendor directories first).
@@ -305,12 +333,17 @@ mod tests {
             let egl = libc::dlopen(c"libEGL.so.1".as_ptr(), libc::RTLD_NOW);
             assert!(!egl.is_null(), "libEGL.so.1 (libglvnd) is not installed");
             let query: QueryString = get(egl, c"eglQueryString");
+            // What WebKit's PlatformDisplaySurfaceless checks before it asks for the display,
+            // and how it then asks.
             let clients = text(query(std::ptr::null_mut(), telltale_egl::EXTENSIONS));
-            assert!(
-                clients.contains("EGL_MESA_platform_surfaceless"),
-                "{clients}"
-            );
-            let platform_display: GetPlatformDisplay = get(egl, c"eglGetPlatformDisplay");
+            let has = |name| clients.split(' ').any(|e| e == name);
+            assert!(has("EGL_MESA_platform_surfaceless"), "{clients}");
+            assert!(has("EGL_EXT_platform_base"), "{clients}");
+            type GetProcAddress = unsafe extern "C" fn(*const libc::c_char) -> *mut libc::c_void;
+            let proc_address: GetProcAddress = get(egl, c"eglGetProcAddress");
+            let platform_display = proc_address(c"eglGetPlatformDisplayEXT".as_ptr());
+            assert!(!platform_display.is_null());
+            let platform_display: GetPlatformDisplay = std::mem::transmute(platform_display);
             let dpy = platform_display(
                 telltale_egl::PLATFORM_SURFACELESS_MESA,
                 std::ptr::null_mut(),

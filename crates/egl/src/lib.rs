@@ -10,8 +10,8 @@
 //! anything that asks for a context or a surface gets a clean EGL error and falls back to
 //! drawing in software, as WebKit does on a machine without GL.
 //!
-//! The app (`src-tauri/src/web_egl.rs`) lists this vendor before the system's, so a platform it
-//! does not answer (GBM on a machine with a GPU) still goes to Mesa. Only what libglvnd requires
+//! The app (`src-tauri/src/web_egl.rs`) lists this vendor first, and on a machine with a GPU the
+//! system's after it, so a platform it does not answer (GBM there) still goes to Mesa. Only what libglvnd requires
 //! of a vendor is here; the ABI is libglvnd's `libeglabi.h` (version 0.x) and the EGL 1.4
 //! entry points.
 
@@ -239,11 +239,14 @@ unsafe extern "C" fn terminate(dpy: Handle) -> EglBoolean {
 }
 
 unsafe extern "C" fn query_string(dpy: Handle, name: EglInt) -> *const c_char {
-    // libglvnd answers eglQueryString(EGL_NO_DISPLAY, EGL_EXTENSIONS) from each vendor's, and
-    // this vendor adds no client extension beyond its platform.
+    // libglvnd answers eglQueryString(EGL_NO_DISPLAY, EGL_EXTENSIONS) with what its vendors
+    // name here and it supports, its own, and each vendor's platforms. `EGL_EXT_platform_base`
+    // (eglGetPlatformDisplayEXT, which libglvnd implements by asking its vendors) is one WebKit
+    // requires before it asks for a surfaceless display: without another vendor naming it, it
+    // aborts.
     if dpy.is_null() && name == EXTENSIONS {
         succeed();
-        return c"".as_ptr();
+        return c"EGL_EXT_platform_base EGL_EXT_client_extensions".as_ptr();
     }
     if !usable(dpy) {
         return std::ptr::null();
