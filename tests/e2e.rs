@@ -2200,11 +2200,63 @@ async fn demo_dashboard_device_page_layouts_and_offline_history() {
     );
     let (client, driver) = launch(&app, &display, year.path(), false).await;
     resize(&client, 1440, 900).await;
+    // 42 devices in one site: the first page of cards (the press, listed last, is not among
+    // them), a button for the rest that says they have all gone quiet (their readings are a
+    // minute old, the press's a few seconds at 1 Hz), and a search that finds what the page does
+    // not show.
+    let cards = "document.querySelectorAll('[data-testid=device-card]').length";
     wait_until(
         &client,
-        "return !!document.querySelector(\"[data-device-id='year-press']\");",
+        &format!("return document.querySelectorAll('[data-testid=device-card]').length === 24 && \
+                  document.querySelector('[data-testid=site-more]')?.textContent === 'Show {0} more ({0} not heard from lately)';", FLEET + 1 - 24),
         Duration::from_secs(30),
-        "the year's press on the dashboard",
+        "a page of 24 cards and a button for the rest",
+    )
+    .await;
+    assert_eq!(
+        js(
+            &client,
+            "return !!document.querySelector(\"[data-device-id='year-press']\");"
+        )
+        .await,
+        json!(false),
+        "the press is past the first page"
+    );
+    type_into(&client, "[data-testid=device-search]", "YEAR pr").await;
+    wait_until(
+        &client,
+        "const c = [...document.querySelectorAll('[data-testid=device-card]')]; \
+         return c.length === 1 && c[0].dataset.deviceId === 'year-press' && !document.querySelector('[data-testid=site-more]');",
+        Duration::from_secs(10),
+        "the search finds the press alone",
+    )
+    .await;
+    set_field(&client, "[data-testid=device-search]", "no such device").await;
+    wait_until(
+        &client,
+        "return !!document.querySelector('[data-testid=search-empty]') && \
+         document.querySelectorAll('[data-testid=device-card]').length === 0;",
+        Duration::from_secs(10),
+        "a search that finds nothing says so",
+    )
+    .await;
+    set_field(&client, "[data-testid=device-search]", "").await;
+    wait_until(
+        &client,
+        &format!("return {cards} === 24;"),
+        Duration::from_secs(10),
+        "the page again",
+    )
+    .await;
+    click(&client, "[data-testid=site-more]").await;
+    wait_until(
+        &client,
+        &format!(
+            "return {cards} === {} && !document.querySelector('[data-testid=site-more]');",
+            FLEET + 1
+        ),
+        Duration::from_secs(10),
+        "every card after \"Show more\"",
     )
     .await;
     click(&client, "[data-device-id='year-press']").await;
@@ -2731,8 +2783,14 @@ async fn explore_chart(client: &Client, shots: &Path, size: &str) {
     js(client, "window.scrollTo(0, 0);").await;
 }
 
-/// A year of one reading a second, ending now, for one series ("year-press"), fed to the real
-/// CLI's `import` through a pipe on a thread of its own; answers what the import said.
+/// Devices besides the year's press in its store: more than a dashboard page (24), not a whole
+/// second page.
+const FLEET: usize = 41;
+
+/// A year of one reading a second, ending now, for one series ("year-press"), and a reading a
+/// minute old from each of [`FLEET`] more devices ("fleet-00"…, listed before it: more than the
+/// dashboard's page), fed to the real CLI's `import` through a pipe on a thread of its own;
+/// answers what the import said.
 fn seed_year(cli: &Path, db: &Path) -> std::thread::JoinHandle<String> {
     use std::io::Write;
     assert!(
@@ -2758,6 +2816,9 @@ fn seed_year(cli: &Path, db: &Path) -> std::thread::JoinHandle<String> {
         {
             let mut w = std::io::BufWriter::with_capacity(1 << 20, import.stdin.take().unwrap());
             writeln!(w, "device,metric,ts_ms,value").unwrap();
+            for d in 0..FLEET {
+                writeln!(w, "fleet-{d:02},temperature,{},21.5", now_ms - 60_000).unwrap();
+            }
             const SECONDS: i64 = 365 * 86_400;
             let start = now_ms - SECONDS * 1000;
             for s in 0..SECONDS {

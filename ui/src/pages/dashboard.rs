@@ -4,8 +4,34 @@ use crate::live::Live;
 use crate::{format, Page};
 use leptos::prelude::*;
 use telltale_model::{
-    ApiError, Dashboard as DashboardData, DeviceId, Freshness, SourceState, SourceStatus,
+    ApiError, Dashboard as DashboardData, DeviceId, DeviceSummary, Freshness, SourceState,
+    SourceStatus,
 };
+
+/// The cards a site shows until asked for all of them: a whole number of rows in the grid's one
+/// to four columns, and more than a phone's or a desktop's screen holds. A fleet of a hundred
+/// sensors is a hundred screens on a phone, and every card on the page costs the web process
+/// memory and repaint work whether or not it is in view (`cargo xtask measure`: about 0.12 MiB
+/// a card); past a page, the dashboard offers a search instead, which a long scroll lacks.
+pub const PAGE: usize = 24;
+
+/// Whether a device answers a search: every word of it (any case) in its name, kind, id, site
+/// or tags. An empty search matches every device.
+pub fn matches(s: &DeviceSummary, search: &str) -> bool {
+    if search.trim().is_empty() {
+        return true;
+    }
+    let d = &s.device;
+    let fields = [&d.name, &d.kind.replace('_', " "), &d.id.0, &d.site]
+        .into_iter()
+        .chain(&d.tags)
+        .map(|f| f.to_lowercase())
+        .collect::<Vec<_>>();
+    search
+        .to_lowercase()
+        .split_whitespace()
+        .all(|word| fields.iter().any(|f| f.contains(word)))
+}
 
 #[component]
 pub fn Dashboard() -> impl IntoView {
@@ -35,6 +61,28 @@ pub fn Dashboard() -> impl IntoView {
         });
         sites
     });
+    // More devices than a site's page: a search finds what the page does not show.
+    let search = RwSignal::new(String::new());
+    let searchable = Memo::new(move |_| {
+        dashboard.with(|d| {
+            d.as_ref().is_some_and(|d| {
+                d.devices.len() + d.historian.len() > PAGE || !search.with(String::is_empty)
+            })
+        })
+    });
+    let found_none = Memo::new(move |_| {
+        search.with(|words| {
+            !words.trim().is_empty()
+                && dashboard.with(|d| {
+                    d.as_ref().is_some_and(|d| {
+                        !d.devices
+                            .iter()
+                            .chain(&d.historian)
+                            .any(|s| matches(s, words))
+                    })
+                })
+        })
+    });
     view! {
         {move || match data.get() {
             None => Some(view! { <p class="placeholder">"Loading…"</p> }.into_any()),
@@ -47,10 +95,21 @@ pub fn Dashboard() -> impl IntoView {
                 .with(|d| d.as_ref().is_some_and(|d| d.devices.is_empty() && d.historian.is_empty()))
                 .then(|| view! { <FirstRun /> })
         }}
+        <Show when=move || searchable.get()>
+            <label class="filter dash-search">
+                <span>"Find a device"</span>
+                <input type="search" data-testid="device-search" placeholder="Name, kind or site"
+                    prop:value=move || search.get()
+                    on:input=move |ev| search.set(event_target_value(&ev)) />
+            </label>
+        </Show>
+        <Show when=move || found_none.get()>
+            <p class="placeholder" data-testid="search-empty">"No device matches."</p>
+        </Show>
         <For each=move || sites.get() key=|site| site.clone() let:site>
-            <Site site=site dashboard=dashboard />
+            <Site site=site dashboard=dashboard search=search />
         </For>
-        <HistorianDevices dashboard=dashboard />
+        <HistorianDevices dashboard=dashboard search=search />
         <Show when=move || dashboard.with(|d| d.as_ref().is_some_and(|d| !d.devices.is_empty() || !d.historian.is_empty()))>
             <SavedViews />
         </Show>
@@ -87,13 +146,33 @@ fn SavedViews() -> impl IntoView {
 
 /// Devices only the plant historian holds (other sites'): their history opens like any other.
 #[component]
-fn HistorianDevices(dashboard: Memo<Option<DashboardData>>) -> impl IntoView {
+fn HistorianDevices(
+    dashboard: Memo<Option<DashboardData>>,
+    search: RwSignal<String>,
+) -> impl IntoView {
     let page = expect_context::<RwSignal<Page>>();
-    let devices = Memo::new(move |_| {
-        dashboard.with(|d| d.as_ref().map(|d| d.historian.clone()).unwrap_or_default())
+    let whole = RwSignal::new(false);
+    let matching = Memo::new(move |_| {
+        search.with(|words| {
+            dashboard.with(|d| {
+                d.iter()
+                    .flat_map(|d| d.historian.iter())
+                    .filter(|s| matches(s, words))
+                    .cloned()
+                    .collect::<Vec<_>>()
+            })
+        })
     });
+    let devices = Memo::new(move |_| {
+        let shown = if whole.get() { usize::MAX } else { PAGE };
+        matching.with(|m| m.iter().take(shown).cloned().collect::<Vec<_>>())
+    });
+    let more = move || {
+        let rest = matching.with(Vec::len).saturating_sub(PAGE);
+        (!whole.get() && rest > 0).then(|| format!("Show {rest} more"))
+    };
     view! {
-        <Show when=move || !devices.with(Vec::is_empty)>
+        <Show when=move || !matching.with(Vec::is_empty)>
             <section class="site" data-testid="historian-devices">
                 <h2>"In the plant historian"</h2>
                 <div class="cards">
@@ -119,8 +198,24 @@ fn HistorianDevices(dashboard: Memo<Option<DashboardData>>) -> impl IntoView {
                         }
                     </For>
                 </div>
+                {show_more(more, whole)}
             </section>
         </Show>
+    }
+}
+
+/// The button under a list cut at [`PAGE`], while `label` says there is more; it shows the rest.
+fn show_more(
+    label: impl Fn() -> Option<String> + Send + Sync + 'static,
+    whole: RwSignal<bool>,
+) -> impl IntoView {
+    move || {
+        label().map(|label| {
+            view! {
+                <button class="chip-button more" data-testid="site-more"
+                    on:click=move |_| whole.set(true)>{label}</button>
+            }
+        })
     }
 }
 
@@ -129,16 +224,53 @@ pub fn error_view(e: ApiError) -> impl IntoView {
 }
 
 #[component]
-fn Site(site: String, dashboard: Memo<Option<DashboardData>>) -> impl IntoView {
-    let ids = {
+fn Site(
+    site: String,
+    dashboard: Memo<Option<DashboardData>>,
+    search: RwSignal<String>,
+) -> impl IntoView {
+    // Asked for every card of this site, not only the first page.
+    let whole = RwSignal::new(false);
+    // This site's devices that answer the search: (id, quiet), in the dashboard's order.
+    let matching = {
         let site = site.clone();
         Memo::new(move |_| {
-            dashboard.with(|d| {
-                d.iter()
-                    .flat_map(|d| d.devices.iter())
-                    .filter(|s| s.device.site == site)
-                    .map(|s| s.device.id.clone())
-                    .collect::<Vec<_>>()
+            search.with(|words| {
+                dashboard.with(|d| {
+                    d.iter()
+                        .flat_map(|d| d.devices.iter())
+                        .filter(|s| s.device.site == site && matches(s, words))
+                        .map(|s| {
+                            let quiet =
+                                matches!(s.freshness, Freshness::Stale | Freshness::Offline);
+                            (s.device.id.clone(), quiet)
+                        })
+                        .collect::<Vec<_>>()
+                })
+            })
+        })
+    };
+    let ids = Memo::new(move |_| {
+        let shown = if whole.get() { usize::MAX } else { PAGE };
+        matching.with(|m| {
+            m.iter()
+                .take(shown)
+                .map(|(id, _)| id.clone())
+                .collect::<Vec<_>>()
+        })
+    });
+    // The button says how many more, and how many of those have gone quiet: a card out of view
+    // must not hide a sensor that needs a look.
+    let more = move || {
+        if whole.get() {
+            return None;
+        }
+        matching.with(|m| {
+            let rest = m.get(PAGE..)?;
+            let quiet = rest.iter().filter(|(_, quiet)| *quiet).count();
+            Some(match quiet {
+                0 => format!("Show {} more", rest.len()),
+                q => format!("Show {} more ({q} not heard from lately)", rest.len()),
             })
         })
     };
@@ -148,14 +280,17 @@ fn Site(site: String, dashboard: Memo<Option<DashboardData>>) -> impl IntoView {
         site
     };
     view! {
-        <section class="site">
-            <h2>{title}</h2>
-            <div class="cards">
-                <For each=move || ids.get() key=|id| id.clone() let:id>
-                    <DeviceCard id=id dashboard=dashboard />
-                </For>
-            </div>
-        </section>
+        <Show when=move || !matching.with(Vec::is_empty)>
+            <section class="site">
+                <h2>{title.clone()}</h2>
+                <div class="cards">
+                    <For each=move || ids.get() key=|id| id.clone() let:id>
+                        <DeviceCard id=id dashboard=dashboard />
+                    </For>
+                </div>
+                {show_more(more, whole)}
+            </section>
+        </Show>
     }
 }
 
@@ -374,5 +509,71 @@ fn FirstRun() -> impl IntoView {
                 None => None,
             }}
         </section>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::matches;
+    use telltale_model::{Device, DeviceId, DeviceSummary, Freshness, Transport};
+
+    fn summary(id: &str, name: &str, kind: &str, site: &str, tags: &[&str]) -> DeviceSummary {
+        DeviceSummary {
+            device: Device {
+                id: DeviceId(id.into()),
+                name: name.into(),
+                kind: kind.into(),
+                transport: Transport::Ble,
+                site: site.into(),
+                expected_interval_ms: 60_000,
+                tags: tags.iter().map(|t| t.to_string()).collect(),
+            },
+            last_seen_ms: None,
+            latest: Vec::new(),
+            freshness: Freshness::Unknown,
+            sparkline: None,
+        }
+    }
+
+    #[test]
+    fn a_search_matches_every_word_in_any_field_in_any_case() {
+        let freezer = summary(
+            "ble:A4:C1:38:00:00:01",
+            "Garage freezer",
+            "thermometer",
+            "Home",
+            &["cold-chain"],
+        );
+        let pump = summary(
+            "plant/line-2/pump-07",
+            "Pump 7",
+            "centrifugal_pump",
+            "Plant",
+            &[],
+        );
+        for (search, freezer_matches, pump_matches) in [
+            ("", true, true),
+            ("   ", true, true),
+            ("FREEZER", true, false),
+            ("garage thermo", true, false),
+            ("garage pump", false, false),
+            ("centrifugal pump", false, true),
+            ("line-2", false, true),
+            ("cold", true, false),
+            ("a4:c1", true, false),
+            ("plant 7", false, true),
+            ("kitchen", false, false),
+        ] {
+            assert_eq!(
+                matches(&freezer, search),
+                freezer_matches,
+                "{search:?} on the freezer"
+            );
+            assert_eq!(
+                matches(&pump, search),
+                pump_matches,
+                "{search:?} on the pump"
+            );
+        }
     }
 }
