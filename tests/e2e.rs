@@ -2222,6 +2222,16 @@ async fn demo_dashboard_device_page_layouts_and_offline_history() {
         json!(false),
         "the press is past the first page"
     );
+    // At a phone's width the search and the button fit (the screenshot shows them).
+    resize(&client, 360, 780).await;
+    assert_no_horizontal_overflow(&client, "a page of cards").await;
+    js(
+        &client,
+        "document.querySelector('[data-testid=site-more]').scrollIntoView({block: 'center'}); return null;",
+    )
+    .await;
+    screenshot(&client, &shots, "dashboard-page-phone").await;
+    resize(&client, 1440, 900).await;
     type_into(&client, "[data-testid=device-search]", "YEAR pr").await;
     wait_until(
         &client,
